@@ -1,0 +1,19 @@
+# Builds the preload shim (native/) as a plain shared library: build/Release/libkinject.so.
+# It is not a Node addon; node-gyp is only the build driver.
+{
+  "targets": [
+    {
+      "target_name": "libkinject",
+      "type": "shared_library",
+      "product_prefix": "",
+      "product_extension": "so",
+      "sources": [
+        "<!@(node -p \"require('fs').readdirSync('native').filter(f => f.endsWith('.c')).map(f => 'native/' + f).join(' ')\")"
+      ],
+      "cflags": ["-std=gnu11", "-O2", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags!": ["-fno-exceptions"],
+      "libraries": ["-ldl", "-lpthread"],
+      "ldflags": ["-Wl,-z,defs"]
+    }
+  ]
+}
