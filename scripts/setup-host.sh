@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kinject's build and tests use (the local cluster's own packages are
+# installed by cluster/up.sh). Idempotent and quiet when everything is present; needs root to install.
+set -euo pipefail
+want=(curl iproute2 sshfs fuse3 gcc libc6-dev python3 busybox-static openjdk-17-jdk-headless)
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup-host: missing packages: ${missing[*]} (install them with apt-get as root)" >&2
+  exit 1
+fi
+echo "setup-host: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
