@@ -1,0 +1,164 @@
+// One client connection of the pod server: greeting, RFC 1929 auth against the token, then one
+// request (CONNECT, RESOLVE or RESOLVE_PTR). Failures get the right reply code and one log line.
+
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
+import {
+  CMD, KINJECT_USERNAME, METHOD, REPLY, Socks5Error, StreamReader, commandName, describeError,
+  formatDestination, parseAuthRequest, parseGreeting, parseRequest, replyCodeForError, replyMessage,
+  serializeAuthReply, serializeMethodChoice, serializeReply, toDestination,
+  type AuthRequest, type Destination, type Request,
+} from '../src/socks5/index.js';
+import { connectTarget } from './connect.js';
+import { relay } from './relay.js';
+import { resolveOne, type Resolver } from './resolver.js';
+
+export interface SessionContext {
+  token: string | undefined;
+  resolver: Resolver;
+  /** Resolver passed to net.connect for CONNECT by name; undefined = Node's own dns.lookup. */
+  connectResolver: Resolver | undefined;
+  connectTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  verbose: boolean;
+  log: (line: string) => void;
+}
+
+const PREFIX = 'kinject-proxy: ';
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+function credentialsOk(auth: AuthRequest, token: string): boolean {
+  // Compare fixed-size digests so the time taken does not depend on where they differ.
+  const userOk = timingSafeEqual(digest(auth.username), digest(KINJECT_USERNAME));
+  const passOk = timingSafeEqual(digest(auth.password), digest(token));
+  return userOk && passOk;
+}
+
+/** Sends a last message, then drains and discards input until the peer closes (bounded). */
+function finish(client: Socket, last: Buffer): void {
+  client.resume();
+  client.end(last);
+  setTimeout(() => client.destroy(), 5_000).unref();
+}
+
+function describeRequest(request: Request): string {
+  const d = request.destination;
+  const what = request.command === CMD.RESOLVE || request.command === CMD.RESOLVE_PTR ? d.host : formatDestination(d);
+  return `${commandName(request.command)} ${what}`;
+}
+
+export async function handleClient(client: Socket, ctx: SessionContext): Promise<void> {
+  client.setNoDelay(true);
+  client.setKeepAlive(true, 60_000);
+  client.on('error', () => client.destroy());
+  const peer = `${client.remoteAddress}:${client.remotePort}`;
+  const reader = new StreamReader(client);
+  let request: Request;
+  try {
+    const greeting = await reader.read(parseGreeting, { timeoutMs: ctx.handshakeTimeoutMs });
+    const wanted = ctx.token !== undefined ? METHOD.USERPASS : METHOD.NO_AUTH;
+    if (!greeting.methods.includes(wanted)) {
+      const offered = greeting.methods.map((m) => `0x${m.toString(16).padStart(2, '0')}`).join(',') || 'none';
+      ctx.log(`${PREFIX}client ${peer}: no acceptable auth method (offered ${offered}), refused`);
+      finish(client, serializeMethodChoice(METHOD.NO_ACCEPTABLE));
+      return;
+    }
+    client.write(serializeMethodChoice(wanted));
+    if (ctx.token !== undefined) {
+      const auth = await reader.read(parseAuthRequest, { timeoutMs: ctx.handshakeTimeoutMs });
+      if (!credentialsOk(auth, ctx.token)) {
+        ctx.log(`${PREFIX}client ${peer}: authentication failed (wrong username or token)`);
+        finish(client, serializeAuthReply(0x01));
+        return;
+      }
+      client.write(serializeAuthReply(0x00));
+    }
+    // No timeout here: pooled, pre-authenticated connections wait for their request.
+    request = await reader.read(parseRequest);
+  } catch (err) {
+    if (err instanceof Socks5Error && err.code === 'ESOCKS5_CLOSED') {
+      client.destroy(); // the client went away before asking anything: nothing to report
+    } else if (err instanceof Socks5Error && err.code === 'ESOCKS5_TIMEOUT') {
+      ctx.log(`${PREFIX}client ${peer}: handshake timed out`);
+      client.destroy();
+    } else if (err instanceof Socks5Error && err.replyCode !== undefined) {
+      ctx.log(`${PREFIX}client ${peer}: bad request: ${err.message}`);
+      finish(client, serializeReply(err.replyCode));
+    } else {
+      ctx.log(`${PREFIX}client ${peer}: ${err instanceof Error ? err.message : String(err)}`);
+      client.destroy();
+    }
+    return;
+  }
+
+  const fail = (code: number, why: string) => {
+    ctx.log(`${PREFIX}${describeRequest(request)} failed: ${why}`);
+    finish(client, serializeReply(code));
+  };
+
+  switch (request.command) {
+    case CMD.CONNECT:
+      return doConnect(client, reader, request.destination, ctx, fail);
+    case CMD.RESOLVE:
+      return doResolve(client, request, ctx, fail);
+    case CMD.RESOLVE_PTR:
+      return doResolvePtr(client, request, ctx, fail);
+    default:
+      return fail(REPLY.COMMAND_NOT_SUPPORTED, replyMessage(REPLY.COMMAND_NOT_SUPPORTED));
+  }
+}
+
+type Fail = (code: number, why: string) => void;
+
+async function doConnect(client: Socket, reader: StreamReader, dest: Destination, ctx: SessionContext, fail: Fail): Promise<void> {
+  let target: Socket;
+  try {
+    target = await connectTarget(dest, { timeoutMs: ctx.connectTimeoutMs, resolver: ctx.connectResolver });
+  } catch (err) {
+    return fail(replyCodeForError(err), describeError(err));
+  }
+  if (client.destroyed) {
+    target.destroy();
+    return;
+  }
+  const bound = target.localAddress && target.localPort !== undefined
+    ? toDestination(target.localAddress, target.localPort)
+    : undefined;
+  client.write(serializeReply(REPLY.SUCCEEDED, bound));
+  reader.release(); // bytes the client sent after the request go to the target first
+  if (ctx.verbose) ctx.log(`${PREFIX}CONNECT ${formatDestination(dest)} ok`);
+  relay(client, target);
+}
+
+async function doResolve(client: Socket, request: Request, ctx: SessionContext, fail: Fail): Promise<void> {
+  const dest = request.destination;
+  if (dest.type !== 'domain') {
+    // Nothing to look up: answer with the literal itself.
+    finish(client, serializeReply(REPLY.SUCCEEDED, { ...dest, port: 0 }));
+    return;
+  }
+  try {
+    const found = await resolveOne(ctx.resolver, dest.host);
+    if (ctx.verbose) ctx.log(`${PREFIX}RESOLVE ${dest.host} -> ${found.address}`);
+    finish(client, serializeReply(REPLY.SUCCEEDED, { type: found.family === 6 ? 'ipv6' : 'ipv4', host: found.address, port: 0 }));
+  } catch (err) {
+    fail(replyCodeForError(err), describeError(err));
+  }
+}
+
+async function doResolvePtr(client: Socket, request: Request, ctx: SessionContext, fail: Fail): Promise<void> {
+  const dest = request.destination;
+  if (dest.type === 'domain') {
+    return fail(REPLY.ADDRESS_TYPE_NOT_SUPPORTED, 'RESOLVE_PTR needs an IP address');
+  }
+  try {
+    const name = await ctx.resolver.reverse(dest.host);
+    if (ctx.verbose) ctx.log(`${PREFIX}RESOLVE_PTR ${dest.host} -> ${name}`);
+    finish(client, serializeReply(REPLY.SUCCEEDED, { type: 'domain', host: name, port: 0 }));
+  } catch (err) {
+    fail(replyCodeForError(err), describeError(err));
+  }
+}
