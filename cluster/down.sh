@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# cluster/down.sh — stops the local cluster: every daemon up.sh started (by its recorded pid, never
+# by name), the pod containers and their containerd shims (pids recorded by our containerd), then
+# unmounts what the cluster mounted, removes pod network namespaces, the interfaces, routes and
+# iptables chains it added, and the cgroups the kubelet created. Keeps certs, etcd data, the image
+# store and the caches so the next up.sh is fast; `down.sh --purge` also deletes all state.
+set -euo pipefail
+KC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$KC_DIR/lib/common.sh"
+source "$KC_DIR/lib/proc.sh"
+source "$KC_DIR/lib/net.sh"
+
+kc_need_root
+PURGE=0; [ "${1:-}" = "--purge" ] && PURGE=1
+mkdir -p "$KC_RUN"
+exec 9>"$KC_RUN/up.lock"
+flock -w 300 9 || kc_die "cluster/up.sh is running (lock $KC_RUN/up.lock)"
+
+CTR=(ctr -a "$KC_CONTAINERD_SOCK" -n k8s.io)
+NETNS_LIST="$KC_RUN/netns.list"
+SHIM_STATE="$KC_RUN/containerd/state/io.containerd.runtime.v2.task"
+
+# 1. no new pods: stop the kubelet first
+kc_stop kubelet 20
+
+# 2. pod containers: remember their network namespaces, kill their tasks, delete them so that
+#    containerd's shims exit by themselves
+if kc_running containerd; then
+  ids="$("${CTR[@]}" containers ls -q 2>/dev/null || true)"
+  for id in $ids; do
+    "${CTR[@]}" containers info "$id" 2>/dev/null \
+      | sed -n 's/.*"path": "\(\/[^"]*netns[^"]*\)".*/\1/p' >> "$NETNS_LIST" || true
+  done
+  for id in $ids; do "${CTR[@]}" tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true; done
+  sleep 0.5
+  for id in $ids; do "${CTR[@]}" tasks delete -f "$id" >/dev/null 2>&1 || true; done
+  for id in $ids; do "${CTR[@]}" containers delete "$id" >/dev/null 2>&1 || true; done
+fi
+
+# 3. the other daemons, in reverse start order
+for d in coredns kube-proxy kube-scheduler kube-controller-manager kube-apiserver etcd; do
+  kc_stop "$d" 20
+done
+kc_stop containerd 20
+
+# 4. shims still alive: their pids were recorded by our containerd in its state dir
+if [ -d "$SHIM_STATE" ]; then
+  for f in "$SHIM_STATE"/*/*/shim.pid; do
+    [ -f "$f" ] || continue
+    pid="$(cat "$f")"
+    if [ -n "$pid" ] && grep -qa "$KC_CONTAINERD_SOCK" "/proc/$pid/cmdline" 2>/dev/null; then
+      kc_log "killing leftover containerd shim pid $pid"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+fi
+
+# 5. kube-proxy's own rule cleanup, then every chain we added (see net.sh)
+if [ -x "$KC_K8S_DIR/bin/kube-proxy" ]; then
+  "$KC_K8S_DIR/bin/kube-proxy" --cleanup >/dev/null 2>&1 || true
+fi
+
+# 6. mounts under our directories (deepest first), then the pods' network namespaces
+umount_under() {
+  local root="$1" m
+  awk -v r="$root" '$5 == r || index($5, r "/") == 1 {print $5}' /proc/self/mountinfo | sort -r | \
+    while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || kc_log "could not unmount $m"; done
+}
+umount_under "$KC_STATE"
+umount_under "$KC_RUN"
+if [ -f "$NETNS_LIST" ]; then
+  sort -u "$NETNS_LIST" | while read -r ns; do
+    [ -n "$ns" ] || continue
+    umount "$ns" 2>/dev/null || umount -l "$ns" 2>/dev/null || true
+    rm -f "$ns"
+  done
+  rm -f "$NETNS_LIST"
+fi
+rm -f /var/lib/cni/results/kinject-* 2>/dev/null || true
+rm -rf "$KC_STATE/cni/ipam"
+
+# 7. cgroups the kubelet created (only empty ones can go; all their processes are gone)
+for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods /sys/fs/cgroup/*/kubepods.slice; do
+  [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null || true
+done
+
+# 8. interfaces, routes, iptables chains
+kc_net_down
+
+rm -rf "$KC_RUN"
+if [ "$PURGE" = 1 ]; then
+  kc_log "purging $KC_STATE"
+  umount_under "$KC_STATE"
+  rm -rf "$KC_STATE"
+fi
+kc_log "cluster stopped"

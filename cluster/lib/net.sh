@@ -1,0 +1,94 @@
+# cluster/lib/net.sh — host networking for the cluster: kernel switches, the node interface
+# ($KC_IFACE, holding the node IP), the pod bridge, blackhole routes for the invented ranges, a
+# default route only if the machine has none, and an egress guard that rejects pod traffic bound
+# anywhere but the cluster. Everything added is recorded in $KC_STATE/net so down.sh removes
+# exactly that (iptables chains: those absent from the snapshot taken before the first start).
+# shellcheck shell=bash
+
+KC_NET_STATE="$KC_STATE/net"
+
+kc_net_up() {
+  mkdir -p "$KC_NET_STATE"
+  # iptables snapshot of chains that existed before this cluster touched anything
+  if [ ! -f "$KC_NET_STATE/chains-before.v4" ]; then
+    iptables-save 2>/dev/null | awk '/^:/{print $1}' | sort -u > "$KC_NET_STATE/chains-before.v4" || true
+    ip6tables-save 2>/dev/null | awk '/^:/{print $1}' | sort -u > "$KC_NET_STATE/chains-before.v6" || true
+  fi
+  local k
+  for k in net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 \
+           net.ipv4.conf.all.route_localnet=0; do
+    sysctl -qw "$k" >/dev/null 2>&1 || kc_log "warning: sysctl $k failed"
+  done
+  [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] || modprobe br_netfilter 2>/dev/null || true
+
+  # The kernel here has no "dummy" link type (ip link add ... type dummy: Unknown device type),
+  # so the node interface is a port-less bridge: it holds addresses exactly like a dummy does.
+  if ! ip link show "$KC_IFACE" >/dev/null 2>&1; then
+    ip link add "$KC_IFACE" type dummy 2>/dev/null || ip link add "$KC_IFACE" type bridge
+  fi
+  ip addr replace "$KC_NODE_CIDR" dev "$KC_IFACE"
+  ip link set "$KC_IFACE" up
+  if ! ip link show "$KC_BRIDGE" >/dev/null 2>&1; then
+    ip link add "$KC_BRIDGE" type bridge
+  fi
+  ip addr replace "$KC_POD_GW/${KC_POD_CIDR#*/}" dev "$KC_BRIDGE"
+  ip link set "$KC_BRIDGE" up
+  # unallocated addresses in our invented ranges must fail here, never leave the machine
+  ip route replace blackhole "${KC_NODE_IP%.*.*}.0.0/16"
+  ip route replace blackhole "$KC_SERVICE_CIDR"
+  if ! ip -4 route show default | grep -q .; then
+    ip route add default dev "$KC_IFACE" && touch "$KC_NET_STATE/added-default-route"
+  fi
+
+  # Egress guard: pod packets may be forwarded only back into the pod bridge (to other pods);
+  # node and service addresses are local (INPUT) after kube-proxy's DNAT, so they still work.
+  iptables -N KINJECT-EGRESS 2>/dev/null || true
+  iptables -F KINJECT-EGRESS
+  iptables -A KINJECT-EGRESS -i "$KC_BRIDGE" -o "$KC_BRIDGE" -j RETURN
+  iptables -A KINJECT-EGRESS -i "$KC_BRIDGE" -j REJECT --reject-with icmp-net-unreachable
+  iptables -C FORWARD -j KINJECT-EGRESS 2>/dev/null || iptables -I FORWARD 1 -j KINJECT-EGRESS
+}
+
+# _kc_ipt_cleanup FAMILY(v4|v6) — remove chains (and jumps to them) that were not there before.
+_kc_ipt_cleanup() {
+  local fam="$1" save restore before table
+  if [ "$fam" = v4 ]; then save=iptables-save; restore=iptables-restore; else save=ip6tables-save; restore=ip6tables-restore; fi
+  command -v "$save" >/dev/null || return 0
+  before="$KC_NET_STATE/chains-before.$fam"
+  [ -f "$before" ] || return 0
+  for table in filter nat mangle raw; do
+    local dump new
+    dump="$($save -t "$table" 2>/dev/null)" || continue
+    # chains we added: KUBE-*, CNI-*, KINJECT-* not present in the snapshot
+    new="$(awk '/^:/{print substr($1,2)}' <<<"$dump" | grep -E '^(KUBE-|CNI-|KINJECT-)' \
+           | while read -r c; do grep -qxF ":$c" "$before" || echo "$c"; done)"
+    [ -n "$new" ] || continue
+    awk -v list="$new" '
+      BEGIN { n = split(list, a, "\n"); for (i = 1; i <= n; i++) drop[a[i]] = 1 }
+      /^:/ { if (substr($1, 2) in drop) next }
+      /^-A / {
+        if ($2 in drop) next
+        for (i = 3; i <= NF; i++) if (($i == "-j" || $i == "-g") && ($(i+1) in drop)) next
+      }
+      { print }' <<<"$dump" | $restore -T "$table" 2>/dev/null \
+      || kc_log "warning: could not clean $fam table $table"
+  done
+}
+
+kc_net_down() {
+  _kc_ipt_cleanup v4
+  _kc_ipt_cleanup v6
+  if [ -f "$KC_NET_STATE/added-default-route" ]; then
+    ip route del default dev "$KC_IFACE" 2>/dev/null || true
+    rm -f "$KC_NET_STATE/added-default-route"
+  fi
+  ip route del blackhole "${KC_NODE_IP%.*.*}.0.0/16" 2>/dev/null || true
+  ip route del blackhole "$KC_SERVICE_CIDR" 2>/dev/null || true
+  # pod veths die with their network namespaces; remove what is left on the bridge anyway
+  local l
+  for l in $(ip -o link show master "$KC_BRIDGE" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
+    ip link del "$l" 2>/dev/null || true
+  done
+  ip link del "$KC_BRIDGE" 2>/dev/null || true
+  ip link del "$KC_IFACE" 2>/dev/null || true
+}
