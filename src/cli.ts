@@ -1,0 +1,49 @@
+// kinject's command line: commander wiring only. Each command's work lives in src/commands/.
+import { Command, Option } from 'commander';
+import { KinjectError } from './errors.js';
+import { runCommand } from './commands/run.js';
+import { proxyServerCommand } from './commands/proxy-server.js';
+import { version } from './version.js';
+
+const program = new Command();
+program
+  .name('kinject')
+  .description('Run one local process as if it were inside a Kubernetes cluster.')
+  .version(version)
+  .showHelpAfterError('(run with --help for usage)');
+
+program
+  .command('run')
+  .description('run COMMAND with cluster networking (and, with --target, a workload\'s env)')
+  .usage('[options] -- COMMAND [ARGS...]')
+  .addOption(new Option('--method <method>', 'how the process is connected').choices(['inject-tcp']).default('inject-tcp'))
+  .option('--proxy <url>', 'use this SOCKS5 server instead of a cluster: socks5://[user:pass@]HOST:PORT')
+  .option('--local-names <list>', 'comma-separated names resolved locally, not in the cluster (.suffix matches a domain)')
+  .option('--verbose', 'print diagnostics of kinject and the shim on stderr', false)
+  .argument('<command>', 'the command to run')
+  .argument('[args...]', 'its arguments')
+  .passThroughOptions()
+  .action(async (command: string, args: string[], options) => {
+    process.exitCode = await runCommand(command, args, options);
+  });
+
+program
+  .command('proxy-server')
+  .description('run the proxy server that kinject puts in the proxy pod (SOCKS5 + RESOLVE), by hand')
+  .requiredOption('--listen <host:port>', 'address to listen on, e.g. 127.0.0.1:1080')
+  .option('--token-file <file>', 'file holding the token clients must send (RFC 1929 password, user "kinject")')
+  .option('--exit-when-idle <seconds>', 'exit after this many seconds without a client connection')
+  .action(async (options) => {
+    await proxyServerCommand(options);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof KinjectError) {
+    process.stderr.write(`kinject: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  process.stderr.write(`kinject: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(70);
+}

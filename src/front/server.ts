@@ -1,0 +1,156 @@
+// The front: a SOCKS5 server on 127.0.0.1 that only the launched process tree can use (it needs
+// the session token). It takes the shim's CONNECT, RESOLVE and RESOLVE_PTR requests and carries
+// them out through the upstream, relaying bytes both ways with half-close and backpressure.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { timingSafeEqual } from 'node:crypto';
+import {
+  AUTH_STATUS, CMD, KINJECT_USERNAME, METHOD, REPLY, StreamReader, clientRequest, formatDestination,
+  parseAuthRequest, parseGreeting, parseRequest, serializeAuthReply, serializeMethodChoice, serializeReply,
+  toDestination, type Destination,
+} from '../socks5/index.js';
+import type { Logger } from '../log.js';
+import type { NameResolver } from './resolver.js';
+import type { Upstream } from './upstream.js';
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 30_000;
+
+export interface Front {
+  address: { host: string; port: number };
+  close(): Promise<void>;
+}
+
+export interface FrontOptions {
+  upstream: Upstream;
+  resolver: NameResolver;
+  token: string;
+  log: Logger;
+}
+
+export async function startFront(options: FrontOptions): Promise<Front> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    serve(socket, options).catch((err) => {
+      options.log.debug(`front: ${err instanceof Error ? err.message : String(err)}`);
+      socket.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  server.unref();
+  const { port } = server.address() as { port: number };
+  return {
+    address: { host: '127.0.0.1', port },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function serve(socket: Socket, options: FrontOptions): Promise<void> {
+  const request = await authenticate(socket, options.token);
+  if (!request) return;
+  const { command, destination } = request;
+  if (command === CMD.CONNECT) return connectThrough(socket, destination, options);
+  if (command === CMD.RESOLVE) return answerResolve(socket, destination, options);
+  if (command === CMD.RESOLVE_PTR) return answerResolvePtr(socket, destination, options);
+  socket.end(serializeReply(REPLY.COMMAND_NOT_SUPPORTED));
+}
+
+/** Greeting + RFC 1929 with the session token; resolves with the request, or undefined if refused. */
+async function authenticate(socket: Socket, token: string) {
+  const reader = new StreamReader(socket);
+  const timeout = { timeoutMs: HANDSHAKE_TIMEOUT_MS };
+  const greeting = await reader.read(parseGreeting, timeout);
+  if (!greeting.methods.includes(METHOD.USERPASS)) {
+    socket.end(serializeMethodChoice(METHOD.NO_ACCEPTABLE));
+    return undefined;
+  }
+  socket.write(serializeMethodChoice(METHOD.USERPASS));
+  const auth = await reader.read(parseAuthRequest, timeout);
+  if (auth.username !== KINJECT_USERNAME || !sameSecret(auth.password, token)) {
+    socket.end(serializeAuthReply(AUTH_STATUS.FAILURE));
+    return undefined;
+  }
+  socket.write(serializeAuthReply(AUTH_STATUS.SUCCESS));
+  const request = await reader.read(parseRequest, timeout);
+  reader.release();
+  return request;
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+async function connectThrough(socket: Socket, requested: Destination, { upstream, resolver, log }: FrontOptions) {
+  let destination = requested;
+  const name = resolver.nameOfFakeAddress(requested.host);
+  if (name !== undefined) destination = { type: 'domain', host: name, port: requested.port };
+  let remote: Duplex;
+  try {
+    remote = await upstream.open();
+  } catch (err) {
+    log.warn(`cannot reach ${upstream.description}: ${err instanceof Error ? err.message : String(err)}`);
+    socket.end(serializeReply(REPLY.GENERAL_FAILURE));
+    return;
+  }
+  try {
+    const reply = await clientRequest(remote, CMD.CONNECT, destination, { timeoutMs: CONNECT_TIMEOUT_MS });
+    socket.write(serializeReply(reply.reply, reply.bound));
+    if (reply.reply !== REPLY.SUCCEEDED) {
+      log.debug(`CONNECT ${formatDestination(destination)}: reply ${reply.reply}`);
+      remote.destroy();
+      socket.end();
+      return;
+    }
+  } catch (err) {
+    remote.destroy();
+    socket.end(serializeReply(REPLY.GENERAL_FAILURE));
+    throw err;
+  }
+  relay(socket, remote);
+}
+
+/** Bytes both ways; an end on one side becomes an end on the other (half-close). */
+function relay(local: Socket, remote: Duplex): void {
+  const destroyBoth = () => {
+    local.destroy();
+    remote.destroy();
+  };
+  local.on('error', destroyBoth);
+  remote.on('error', destroyBoth);
+  local.once('close', () => remote.destroy());
+  remote.once('close', () => local.destroy());
+  local.pipe(remote);
+  remote.pipe(local);
+}
+
+async function answerResolve(socket: Socket, destination: Destination, { resolver }: FrontOptions) {
+  try {
+    const address = await resolver.resolve(destination.host);
+    if (address === undefined) socket.end(serializeReply(REPLY.HOST_UNREACHABLE));
+    else socket.end(serializeReply(REPLY.SUCCEEDED, toDestination(address, 0)));
+  } catch {
+    socket.end(serializeReply(REPLY.GENERAL_FAILURE));
+  }
+}
+
+async function answerResolvePtr(socket: Socket, destination: Destination, { resolver }: FrontOptions) {
+  try {
+    const name = await resolver.reverse(destination.host);
+    if (name === undefined) socket.end(serializeReply(REPLY.HOST_UNREACHABLE));
+    else socket.end(serializeReply(REPLY.SUCCEEDED, { type: 'domain', host: name, port: 0 }));
+  } catch {
+    socket.end(serializeReply(REPLY.GENERAL_FAILURE));
+  }
+}
