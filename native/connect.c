@@ -1,0 +1,58 @@
+/* connect.c - the connect() hook: classify -> pass to libc / proxy.
+ * TCP to a non-local IPv4/IPv6 address (v4-mapped included) goes through SOCKS5 on
+ * the program's own fd; UDP to a nameserver:53 goes to KINJECT_DNS (udp_dns.c);
+ * everything else (loopback, Unix, other types) is libc's. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include "kinject.h"
+
+KJ_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
+  const struct kj_libc *real = kj_real();
+  if (!kj_enabled() || !addr || len < sizeof(sa_family_t) ||
+      (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
+    return real->connect(fd, addr, len);
+  int type = 0, proto = 0;
+  socklen_t sl = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) != 0) return real->connect(fd, addr, len);
+  if (type == SOCK_DGRAM) {
+    int handled = 0;
+    int r = kj_udp_dns_connect(fd, addr, len, &handled);
+    if (handled) return r;
+    kj_fd_clear(fd);
+    return real->connect(fd, addr, len);
+  }
+  sl = sizeof proto;
+  if (type != SOCK_STREAM || getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &sl) != 0 || proto != IPPROTO_TCP)
+    return real->connect(fd, addr, len);
+  int cls = kj_classify_addr(addr, len);
+  char dst[80];
+  if (cls != KJ_CLASS_PROXY) {
+    kj_fd_clear(fd);
+    return real->connect(fd, addr, len);
+  }
+  struct sockaddr_storage prev;
+  socklen_t prev_len = 0;
+  if (kj_fd_get(fd, &prev, &prev_len) == KJ_FD_TCP_PROXIED) {
+    /* a second connect() on a proxied socket, e.g. to check a non-blocking connect */
+    errno = EISCONN;
+    return -1;
+  }
+  kj_sockaddr_str(addr, dst, sizeof dst);
+  int fl = fcntl(fd, F_GETFL);
+  int e = kj_socks_connect_fd(fd, addr, len);
+  if (e) {
+    kj_log("connect %s via proxy: %s", dst, strerror(e));
+    errno = e;
+    return -1;
+  }
+  kj_fd_set(fd, KJ_FD_TCP_PROXIED, addr, len);
+  kj_log("connect %s via proxy: ok", dst);
+  if (fl >= 0 && (fl & O_NONBLOCK)) {
+    errno = EINPROGRESS; /* already connected: poll says writable, SO_ERROR is 0 */
+    return -1;
+  }
+  return 0;
+}

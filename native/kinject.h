@@ -1,0 +1,109 @@
+/* kinject.h - declarations shared by the preload shim's files (the .c files in native/).
+ * The shim is built with -fvisibility=hidden: only functions marked KJ_EXPORT
+ * (the hooked libc symbols and the test entry points) leave the library. */
+#ifndef KINJECT_H
+#define KINJECT_H
+
+#include <stddef.h>
+#include <netdb.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define KJ_EXPORT __attribute__((visibility("default")))
+
+/* ---- libc.c: the real functions, resolved once ---- */
+struct kj_libc {
+  int (*connect)(int, const struct sockaddr *, socklen_t);
+  int (*getpeername)(int, struct sockaddr *, socklen_t *);
+  int (*close)(int);
+  int (*dup)(int);
+  int (*dup2)(int, int);
+  int (*dup3)(int, int, int);
+  int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+  void (*freeaddrinfo)(struct addrinfo *);
+  struct hostent *(*gethostbyname)(const char *);
+  struct hostent *(*gethostbyname2)(const char *, int);
+  int (*gethostbyname_r)(const char *, struct hostent *, char *, size_t, struct hostent **, int *);
+  int (*gethostbyname2_r)(const char *, int, struct hostent *, char *, size_t, struct hostent **, int *);
+  int (*getnameinfo)(const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int);
+  struct hostent *(*gethostbyaddr)(const void *, socklen_t, int);
+  ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+  ssize_t (*sendmsg)(int, const struct msghdr *, int);
+  ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+  ssize_t (*recvmsg)(int, struct msghdr *, int);
+  int (*execve)(const char *, char *const[], char *const[]);
+  int (*execvpe)(const char *, char *const[], char *const[]);
+  int (*posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
+                     char *const[], char *const[]);
+  int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
+                      char *const[], char *const[]);
+};
+const struct kj_libc *kj_real(void);
+
+/* ---- config.c: the environment, read once ---- */
+#define KJ_MAX_NAMESERVERS 8
+#define KJ_MAX_SAVED_ENV 32
+struct kj_config {
+  int enabled;                         /* KINJECT_SOCKS set and valid */
+  char socks_str[160];                 /* as given, for messages */
+  struct sockaddr_storage socks_addr;
+  socklen_t socks_len;
+  char token[256];
+  int has_token;
+  int dns_enabled;
+  struct sockaddr_storage dns_addr;
+  socklen_t dns_len;
+  char *local_names;                   /* comma-separated, may be NULL */
+  int verbose;
+  char lib[4096];                      /* KINJECT_LIB or our own path */
+  int connect_timeout_ms;
+  char hostname[256];
+  int n_nameservers;
+  struct sockaddr_storage nameservers[KJ_MAX_NAMESERVERS];
+  int n_saved_env;
+  char *saved_env[KJ_MAX_SAVED_ENV];   /* "KINJECT_X=value" copies for exec */
+};
+const struct kj_config *kj_cfg(void);  /* never NULL; ->enabled says if the shim acts */
+int kj_enabled(void);
+int kj_parse_hostport(const char *s, struct sockaddr_storage *out, socklen_t *len);
+
+/* ---- log.c ---- */
+void kj_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* KINJECT_VERBOSE only */
+void kj_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* always, one line */
+void kj_warn_proxy_unreachable(void);                                        /* once per process */
+
+/* ---- classify.c ---- */
+enum { KJ_CLASS_OTHER = -1, KJ_CLASS_LOCAL = 0, KJ_CLASS_PROXY = 1 };
+int kj_classify_addr(const struct sockaddr *sa, socklen_t len);
+int kj_name_is_local(const char *name);
+int kj_name_is_local_with(const char *name, const char *local_names, const char *hostname);
+int kj_name_is_numeric(const char *name);
+int kj_sockaddr_to_v4(const struct sockaddr *sa, socklen_t len, struct sockaddr_in *out); /* AF_INET or v4-mapped */
+int kj_sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b); /* addr+port, v4-mapped aware */
+void kj_sockaddr_str(const struct sockaddr *sa, char *buf, size_t n);
+
+/* ---- fd_registry.c ---- */
+enum { KJ_FD_NONE = 0, KJ_FD_TCP_PROXIED = 1, KJ_FD_UDP_DNS = 2 };
+void kj_fd_set(int fd, int kind, const struct sockaddr *orig, socklen_t len);
+int kj_fd_get(int fd, struct sockaddr_storage *orig, socklen_t *len); /* returns kind */
+void kj_fd_clear(int fd);      /* async-signal-safe */
+void kj_fd_copy(int from, int to);
+
+/* ---- socks5.c ---- */
+/* Connects fd (a TCP socket of the program) through the proxy to dst. Returns 0 or an errno. */
+int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len);
+/* RESOLVE: 0 ok (out filled), >0 SOCKS reply code, -1 proxy not reachable / protocol error. */
+int kj_socks_resolve(const char *name, struct sockaddr_storage *out);
+/* RESOLVE_PTR: 0 ok (name filled), >0 reply code, -1 not reachable / protocol error. */
+int kj_socks_resolve_ptr(const struct sockaddr *sa, socklen_t len, char *name, size_t n);
+int kj_socks_reply_errno(int rep);
+
+/* ---- udp_dns.c ---- */
+/* For a UDP socket: if dst is a nameserver:53 and KINJECT_DNS is set, fills repl with the
+ * KINJECT_DNS address in the fd's family and returns 1. */
+int kj_udp_dns_target(int fd, const struct sockaddr *dst, socklen_t len, struct sockaddr_storage *repl,
+                      socklen_t *repl_len);
+int kj_udp_dns_connect(int fd, const struct sockaddr *addr, socklen_t len, int *handled);
+
+#endif

@@ -1,0 +1,82 @@
+/* reverse_dns.c - address -> name: getnameinfo and gethostbyaddr. Loopback and
+ * unspecified addresses and NI_NUMERICHOST go to libc; other IPv4/IPv6 addresses are
+ * asked of the cluster with SOCKS RESOLVE_PTR (0xF1). Without an answer getnameinfo
+ * gives the numeric form (or EAI_NONAME with NI_NAMEREQD), as libc does. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include "kinject.h"
+
+KJ_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host, socklen_t hostlen, char *serv,
+                          socklen_t servlen, int flags) {
+  const struct kj_libc *real = kj_real();
+  if (!kj_enabled() || !sa || !host || hostlen == 0 || (flags & NI_NUMERICHOST) ||
+      kj_classify_addr(sa, salen) != KJ_CLASS_PROXY)
+    return real->getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+  if ((sa->sa_family == AF_INET && salen < sizeof(struct sockaddr_in)) ||
+      (sa->sa_family == AF_INET6 && salen < sizeof(struct sockaddr_in6)))
+    return EAI_FAMILY;
+  char name[256];
+  int rep = kj_socks_resolve_ptr(sa, salen, name, sizeof name);
+  kj_log("getnameinfo -> reply %d %s", rep, rep == 0 ? name : "");
+  if (rep != 0) {
+    if (flags & NI_NAMEREQD) return rep < 0 ? EAI_AGAIN : EAI_NONAME;
+    return real->getnameinfo(sa, salen, host, hostlen, serv, servlen, flags | NI_NUMERICHOST);
+  }
+  if (flags & NI_NOFQDN) {
+    char *dot = strchr(name, '.');
+    if (dot) *dot = 0;
+  }
+  if (strlen(name) + 1 > hostlen) return EAI_OVERFLOW;
+  if (serv && servlen > 0) {
+    int r = real->getnameinfo(sa, salen, NULL, 0, serv, servlen, flags);
+    if (r != 0) return r;
+  }
+  strcpy(host, name);
+  return 0;
+}
+
+static __thread struct hostent tls_he;
+static __thread char *tls_addrs[2];
+static __thread char *tls_aliases[1];
+static __thread char tls_addr[16];
+static __thread char tls_name[256];
+
+KJ_EXPORT struct hostent *gethostbyaddr(const void *addr, socklen_t len, int type) {
+  const struct kj_libc *real = kj_real();
+  if (!kj_enabled() || !addr) return real->gethostbyaddr(addr, len, type);
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t sl;
+  if (type == AF_INET && len == 4) {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    a->sin_family = AF_INET;
+    memcpy(&a->sin_addr, addr, 4);
+    sl = sizeof *a;
+  } else if (type == AF_INET6 && len == 16) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    a->sin6_family = AF_INET6;
+    memcpy(&a->sin6_addr, addr, 16);
+    sl = sizeof *a;
+  } else {
+    return real->gethostbyaddr(addr, len, type);
+  }
+  if (kj_classify_addr((struct sockaddr *)&ss, sl) != KJ_CLASS_PROXY) return real->gethostbyaddr(addr, len, type);
+  int rep = kj_socks_resolve_ptr((struct sockaddr *)&ss, sl, tls_name, sizeof tls_name);
+  if (rep != 0) {
+    h_errno = rep < 0 ? TRY_AGAIN : HOST_NOT_FOUND;
+    return NULL;
+  }
+  memcpy(tls_addr, addr, len);
+  tls_addrs[0] = tls_addr;
+  tls_addrs[1] = NULL;
+  tls_aliases[0] = NULL;
+  tls_he.h_name = tls_name;
+  tls_he.h_aliases = tls_aliases;
+  tls_he.h_addrtype = type;
+  tls_he.h_length = (int)len;
+  tls_he.h_addr_list = tls_addrs;
+  return &tls_he;
+}

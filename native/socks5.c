@@ -1,0 +1,361 @@
+/* socks5.c - the SOCKS5 client of the shim (RFC 1928 + RFC 1929 auth + Tor's
+ * RESOLVE 0xF0 / RESOLVE_PTR 0xF1), spoken to KINJECT_SOCKS. Every exchange is
+ * blocking from the caller's point of view but bounded: the socket is non-blocking
+ * and each step polls until one deadline (KINJECT_CONNECT_TIMEOUT_MS, 30 s default).
+ * kj_socks_connect_fd works on the program's own fd and restores its flags. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "kinject.h"
+
+#define CMD_CONNECT 0x01
+#define CMD_RESOLVE 0xF0
+#define CMD_RESOLVE_PTR 0xF1
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int wait_fd(int fd, short ev, long long deadline) {
+  for (;;) {
+    long long left = deadline - now_ms();
+    if (left <= 0) return ETIMEDOUT;
+    struct pollfd p = {.fd = fd, .events = ev};
+    int r = poll(&p, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (r == 0) return ETIMEDOUT;
+    return 0; /* readable/writable or error: the next call reports it */
+  }
+}
+
+static int send_all(int fd, const unsigned char *buf, size_t n, long long deadline) {
+  while (n > 0) {
+    ssize_t w = send(fd, buf, n, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        int e = wait_fd(fd, POLLOUT, deadline);
+        if (e) return e;
+        continue;
+      }
+      return errno;
+    }
+    buf += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* reads exactly n bytes: never more, the rest of the stream belongs to the program */
+static int recv_all(int fd, unsigned char *buf, size_t n, long long deadline) {
+  while (n > 0) {
+    ssize_t r = recv(fd, buf, n, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        int e = wait_fd(fd, POLLIN, deadline);
+        if (e) return e;
+        continue;
+      }
+      return errno;
+    }
+    if (r == 0) return ECONNRESET;
+    buf += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+/* connect a non-blocking fd to addr within the deadline: 0 or errno */
+static int connect_wait(int fd, const struct sockaddr *addr, socklen_t len, long long deadline) {
+  int r = kj_real()->connect(fd, addr, len);
+  if (r == 0) return 0;
+  if (errno != EINPROGRESS && errno != EINTR) return errno;
+  int e = wait_fd(fd, POLLOUT, deadline);
+  if (e) return e;
+  int soerr = 0;
+  socklen_t sl = sizeof soerr;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0) return errno;
+  return soerr;
+}
+
+/* proxy address in the given socket family (v4 proxy on a v6 socket: v4-mapped) */
+static int proxy_addr_for(int family, struct sockaddr_storage *out, socklen_t *len) {
+  const struct kj_config *c = kj_cfg();
+  if (c->socks_addr.ss_family == family) {
+    memcpy(out, &c->socks_addr, sizeof *out);
+    *len = c->socks_len;
+    return 0;
+  }
+  if (family == AF_INET6 && c->socks_addr.ss_family == AF_INET) {
+    const struct sockaddr_in *a4 = (const struct sockaddr_in *)&c->socks_addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)out;
+    memset(out, 0, sizeof *out);
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = a4->sin_port;
+    a6->sin6_addr.s6_addr[10] = 0xff;
+    a6->sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&a6->sin6_addr.s6_addr[12], &a4->sin_addr, 4);
+    *len = sizeof *a6;
+    return 0;
+  }
+  return -1;
+}
+
+/* greeting + RFC 1929 auth. 0, or errno (EACCES: refused auth) */
+static int handshake(int fd, long long deadline) {
+  const struct kj_config *c = kj_cfg();
+  unsigned char g[3] = {5, 1, (unsigned char)(c->has_token ? 2 : 0)};
+  int e = send_all(fd, g, 3, deadline);
+  if (e) return e;
+  unsigned char r[2];
+  if ((e = recv_all(fd, r, 2, deadline))) return e;
+  if (r[0] != 5) return EPROTO;
+  if (r[1] == 0xFF) { kj_log("proxy refused the authentication method"); return EACCES; }
+  if (r[1] != g[2]) return EPROTO;
+  if (r[1] == 2) {
+    unsigned char a[3 + 7 + 256];
+    size_t tl = strlen(c->token);
+    if (tl > 255) tl = 255;
+    size_t n = 0;
+    a[n++] = 1;
+    a[n++] = 7;
+    memcpy(a + n, "kinject", 7);
+    n += 7;
+    a[n++] = (unsigned char)tl;
+    memcpy(a + n, c->token, tl);
+    n += tl;
+    if ((e = send_all(fd, a, n, deadline))) return e;
+    if ((e = recv_all(fd, r, 2, deadline))) return e;
+    if (r[1] != 0) { kj_log("proxy refused the token"); return EACCES; }
+  }
+  return 0;
+}
+
+/* sends a request; reads the reply header. On success (rep==0) out/outlen get the
+ * BND address (ATYP 1/4 -> sockaddr in out, ATYP 3 -> name in name).
+ * Returns 0 with *rep set, or an errno for transport/protocol failures. */
+static int request(int fd, unsigned char cmd, const unsigned char *addr_part, size_t addr_len, uint16_t port_be,
+                   long long deadline, int *rep, struct sockaddr_storage *out, char *name, size_t name_n) {
+  unsigned char req[4 + 1 + 255 + 2];
+  size_t n = 0;
+  req[n++] = 5;
+  req[n++] = cmd;
+  req[n++] = 0;
+  memcpy(req + n, addr_part, addr_len);
+  n += addr_len;
+  memcpy(req + n, &port_be, 2);
+  n += 2;
+  int e = send_all(fd, req, n, deadline);
+  if (e) return e;
+  unsigned char h[4];
+  if ((e = recv_all(fd, h, 4, deadline))) return e;
+  if (h[0] != 5) return EPROTO;
+  *rep = h[1];
+  unsigned char buf[256 + 2];
+  size_t alen;
+  if (h[3] == 1) alen = 4;
+  else if (h[3] == 4) alen = 16;
+  else if (h[3] == 3) {
+    unsigned char l;
+    if ((e = recv_all(fd, &l, 1, deadline))) return e;
+    alen = l;
+  } else {
+    return EPROTO;
+  }
+  if ((e = recv_all(fd, buf, alen + 2, deadline))) return e;
+  if (out) {
+    memset(out, 0, sizeof *out);
+    if (h[3] == 1) {
+      struct sockaddr_in *a = (struct sockaddr_in *)out;
+      a->sin_family = AF_INET;
+      memcpy(&a->sin_addr, buf, 4);
+    } else if (h[3] == 4) {
+      struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
+      a->sin6_family = AF_INET6;
+      memcpy(&a->sin6_addr, buf, 16);
+    }
+  }
+  if (name && name_n > 0) {
+    name[0] = 0;
+    if (h[3] == 3) {
+      size_t m = alen < name_n - 1 ? alen : name_n - 1;
+      memcpy(name, buf, m);
+      name[m] = 0;
+    }
+  }
+  return 0;
+}
+
+int kj_socks_reply_errno(int rep) {
+  switch (rep) {
+    case 1: return ECONNREFUSED;
+    case 2: return EACCES;
+    case 3: return ENETUNREACH;
+    case 4: return EHOSTUNREACH;
+    case 5: return ECONNREFUSED;
+    case 6: return ETIMEDOUT;
+    case 7: return EOPNOTSUPP;
+    case 8: return EAFNOSUPPORT;
+    default: return ECONNREFUSED;
+  }
+}
+
+/* ATYP + address bytes for a destination sockaddr */
+static size_t encode_addr(const struct sockaddr *dst, socklen_t len, unsigned char *out, uint16_t *port_be) {
+  struct sockaddr_in v4;
+  if (kj_sockaddr_to_v4(dst, len, &v4)) {
+    out[0] = 1;
+    memcpy(out + 1, &v4.sin_addr, 4);
+    *port_be = v4.sin_port;
+    return 5;
+  }
+  const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)dst;
+  out[0] = 4;
+  memcpy(out + 1, &a6->sin6_addr, 16);
+  *port_be = a6->sin6_port;
+  return 17;
+}
+
+static int exchange_connect(int fd, const struct sockaddr *proxy, socklen_t plen, const struct sockaddr *dst,
+                            socklen_t len, long long deadline, int *unreachable) {
+  int e = connect_wait(fd, proxy, plen, deadline);
+  if (e) {
+    *unreachable = 1;
+    return e;
+  }
+  if ((e = handshake(fd, deadline))) return e;
+  unsigned char a[17];
+  uint16_t port;
+  size_t al = encode_addr(dst, len, a, &port);
+  int rep = 0;
+  if ((e = request(fd, CMD_CONNECT, a, al, port, deadline, &rep, NULL, NULL, 0))) return e;
+  if (rep != 0) {
+    kj_log("proxy answered CONNECT with reply %d", rep);
+    return kj_socks_reply_errno(rep);
+  }
+  return 0;
+}
+
+static void disconnect(int fd) {
+  struct sockaddr sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_family = AF_UNSPEC;
+  kj_real()->connect(fd, &sa, sizeof sa);
+}
+
+int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len) {
+  const struct kj_config *c = kj_cfg();
+  long long deadline = now_ms() + c->connect_timeout_ms;
+  int family = 0;
+  socklen_t sl = sizeof family;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &sl) != 0) return errno;
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0) return errno;
+  struct sockaddr_storage proxy;
+  socklen_t plen = 0;
+  int e, unreachable = 0;
+  int direct = proxy_addr_for(family, &proxy, &plen) == 0;
+  if (direct) {
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    e = exchange_connect(fd, (struct sockaddr *)&proxy, plen, dst, len, deadline, &unreachable);
+    if (e && unreachable && (e == ENETUNREACH || e == EAFNOSUPPORT || e == EINVAL) &&
+        family == AF_INET6 && c->socks_addr.ss_family == AF_INET) {
+      direct = 0; /* an IPV6_V6ONLY socket cannot reach a v4 proxy: use a new socket below */
+      unreachable = 0;
+    } else {
+      if (e) disconnect(fd);
+      fcntl(fd, F_SETFL, fl);
+    }
+  }
+  if (!direct) {
+    /* the fd's family cannot reach the proxy: do the exchange on a socket of the
+     * proxy's family and put it in place of the program's fd (dup3 keeps the number) */
+    int nfd = socket(c->socks_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (nfd < 0) return errno;
+    e = exchange_connect(nfd, (struct sockaddr *)&c->socks_addr, c->socks_len, dst, len, deadline, &unreachable);
+    if (!e) {
+      int fdfl = fcntl(fd, F_GETFD);
+      if (kj_real()->dup3(nfd, fd, (fdfl >= 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0) < 0) e = errno;
+      else fcntl(fd, F_SETFL, fl);
+    }
+    kj_real()->close(nfd);
+  }
+  if (e && unreachable) {
+    kj_log("connecting to the proxy %s failed: %s", c->socks_str, strerror(e));
+    kj_warn_proxy_unreachable();
+    return ECONNREFUSED;
+  }
+  if (e == EPROTO || e == ECONNRESET) return ECONNREFUSED;
+  return e;
+}
+
+/* a fresh connection to the proxy, past greeting and auth: fd, or -1 (*unreachable says why) */
+static int open_control(long long deadline, int *unreachable) {
+  const struct kj_config *c = kj_cfg();
+  int fd = socket(c->socks_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int e = connect_wait(fd, (const struct sockaddr *)&c->socks_addr, c->socks_len, deadline);
+  if (e) {
+    *unreachable = 1;
+    kj_log("connecting to the proxy %s failed: %s", c->socks_str, strerror(e));
+    kj_warn_proxy_unreachable();
+    kj_real()->close(fd);
+    return -1;
+  }
+  if ((e = handshake(fd, deadline))) {
+    kj_real()->close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int kj_socks_resolve(const char *name, struct sockaddr_storage *out) {
+  size_t nl = strlen(name);
+  if (nl > 0 && name[nl - 1] == '.') nl--;
+  if (nl == 0 || nl > 255) return 4;
+  long long deadline = now_ms() + kj_cfg()->connect_timeout_ms;
+  int unreachable = 0;
+  int fd = open_control(deadline, &unreachable);
+  if (fd < 0) return -1;
+  unsigned char a[2 + 255];
+  a[0] = 3;
+  a[1] = (unsigned char)nl;
+  memcpy(a + 2, name, nl);
+  int rep = 0;
+  int e = request(fd, CMD_RESOLVE, a, 2 + nl, 0, deadline, &rep, out, NULL, 0);
+  kj_real()->close(fd);
+  if (e) {
+    kj_log("RESOLVE %s failed: %s", name, strerror(e));
+    return -1;
+  }
+  if (rep == 0 && out->ss_family != AF_INET && out->ss_family != AF_INET6) return -1;
+  kj_log("RESOLVE %s -> reply %d", name, rep);
+  return rep;
+}
+
+int kj_socks_resolve_ptr(const struct sockaddr *sa, socklen_t len, char *name, size_t n) {
+  long long deadline = now_ms() + kj_cfg()->connect_timeout_ms;
+  int unreachable = 0;
+  int fd = open_control(deadline, &unreachable);
+  if (fd < 0) return -1;
+  unsigned char a[17];
+  uint16_t port;
+  size_t al = encode_addr(sa, len, a, &port);
+  int rep = 0;
+  int e = request(fd, CMD_RESOLVE_PTR, a, al, 0, deadline, &rep, NULL, name, n);
+  kj_real()->close(fd);
+  if (e) return -1;
+  if (rep == 0 && name[0] == 0) return 4;
+  return rep;
+}

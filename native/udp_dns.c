@@ -1,0 +1,126 @@
+/* udp_dns.c - UDP DNS redirect for programs that speak DNS themselves (c-ares in
+ * Node's dns.resolve*, dig, ...): datagrams to a nameserver of /etc/resolv.conf on
+ * port 53 (connect of a UDP socket, sendto, sendmsg) go to KINJECT_DNS instead, and
+ * replies read with recvfrom/recvmsg (and getpeername) show the nameserver's address,
+ * so resolvers that check the source accept them. Without KINJECT_DNS: libc. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include "kinject.h"
+
+static int is_nameserver(const struct sockaddr *dst, socklen_t len) {
+  const struct kj_config *c = kj_cfg();
+  if (!c->dns_enabled || !dst || len < sizeof(sa_family_t)) return 0;
+  if (dst->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) return 0;
+  if (dst->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)) return 0;
+  if (dst->sa_family != AF_INET && dst->sa_family != AF_INET6) return 0;
+  for (int i = 0; i < c->n_nameservers; i++)
+    if (kj_sockaddr_equal(dst, (const struct sockaddr *)&c->nameservers[i])) return 1;
+  return 0;
+}
+
+int kj_udp_dns_target(int fd, const struct sockaddr *dst, socklen_t len, struct sockaddr_storage *repl,
+                      socklen_t *repl_len) {
+  if (!is_nameserver(dst, len)) return 0;
+  const struct kj_config *c = kj_cfg();
+  int family = 0, type = 0;
+  socklen_t sl = sizeof family;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &sl) != 0) return 0;
+  sl = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) != 0 || type != SOCK_DGRAM) return 0;
+  memset(repl, 0, sizeof *repl);
+  if (family == c->dns_addr.ss_family) {
+    memcpy(repl, &c->dns_addr, sizeof *repl);
+    *repl_len = c->dns_len;
+    return 1;
+  }
+  if (family == AF_INET6 && c->dns_addr.ss_family == AF_INET) {
+    const struct sockaddr_in *a4 = (const struct sockaddr_in *)&c->dns_addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)repl;
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = a4->sin_port;
+    a6->sin6_addr.s6_addr[10] = 0xff;
+    a6->sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&a6->sin6_addr.s6_addr[12], &a4->sin_addr, 4);
+    *repl_len = sizeof *a6;
+    return 1;
+  }
+  kj_log("UDP DNS socket of family %d cannot reach KINJECT_DNS; not redirected", family);
+  return 0;
+}
+
+int kj_udp_dns_connect(int fd, const struct sockaddr *addr, socklen_t len, int *handled) {
+  struct sockaddr_storage repl;
+  socklen_t rl;
+  *handled = 0;
+  if (!kj_udp_dns_target(fd, addr, len, &repl, &rl)) return 0;
+  *handled = 1;
+  int r = kj_real()->connect(fd, (struct sockaddr *)&repl, rl);
+  if (r == 0) {
+    int saved = errno;
+    kj_fd_set(fd, KJ_FD_UDP_DNS, addr, len);
+    errno = saved;
+    kj_log("UDP DNS socket %d redirected to KINJECT_DNS", fd);
+  }
+  return r;
+}
+
+KJ_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *dst, socklen_t len) {
+  const struct kj_libc *real = kj_real();
+  struct sockaddr_storage repl;
+  socklen_t rl;
+  if (!kj_enabled() || !dst || !kj_udp_dns_target(fd, dst, len, &repl, &rl))
+    return real->sendto(fd, buf, n, flags, dst, len);
+  kj_fd_set(fd, KJ_FD_UDP_DNS, dst, len);
+  return real->sendto(fd, buf, n, flags, (struct sockaddr *)&repl, rl);
+}
+
+KJ_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
+  const struct kj_libc *real = kj_real();
+  struct sockaddr_storage repl;
+  socklen_t rl;
+  if (!kj_enabled() || !msg || !msg->msg_name ||
+      !kj_udp_dns_target(fd, (const struct sockaddr *)msg->msg_name, msg->msg_namelen, &repl, &rl))
+    return real->sendmsg(fd, msg, flags);
+  kj_fd_set(fd, KJ_FD_UDP_DNS, (const struct sockaddr *)msg->msg_name, msg->msg_namelen);
+  struct msghdr m = *msg;
+  m.msg_name = &repl;
+  m.msg_namelen = rl;
+  return real->sendmsg(fd, &m, flags);
+}
+
+/* rewrites a reply's source from KINJECT_DNS to the nameserver the program used */
+static void fix_source(int fd, struct sockaddr *src, socklen_t *srclen) {
+  if (!src || !srclen || *srclen == 0) return;
+  struct sockaddr_storage orig;
+  socklen_t olen = 0;
+  if (kj_fd_get(fd, &orig, &olen) != KJ_FD_UDP_DNS) return;
+  struct sockaddr_storage got;
+  memset(&got, 0, sizeof got);
+  memcpy(&got, src, *srclen < sizeof got ? *srclen : sizeof got);
+  if (!kj_sockaddr_equal((struct sockaddr *)&got, (const struct sockaddr *)&kj_cfg()->dns_addr)) return;
+  socklen_t n = *srclen < olen ? *srclen : olen;
+  memcpy(src, &orig, n);
+  *srclen = olen;
+}
+
+KJ_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *src, socklen_t *srclen) {
+  ssize_t r = kj_real()->recvfrom(fd, buf, n, flags, src, srclen);
+  if (r >= 0 && src && kj_enabled() && kj_cfg()->dns_enabled) {
+    int saved = errno;
+    fix_source(fd, src, srclen);
+    errno = saved;
+  }
+  return r;
+}
+
+KJ_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
+  ssize_t r = kj_real()->recvmsg(fd, msg, flags);
+  if (r >= 0 && msg && msg->msg_name && kj_enabled() && kj_cfg()->dns_enabled) {
+    int saved = errno;
+    fix_source(fd, (struct sockaddr *)msg->msg_name, &msg->msg_namelen);
+    errno = saved;
+  }
+  return r;
+}
