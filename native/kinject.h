@@ -28,6 +28,7 @@ struct kj_libc {
   int (*gethostbyname2_r)(const char *, int, struct hostent *, char *, size_t, struct hostent **, int *);
   int (*getnameinfo)(const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int);
   struct hostent *(*gethostbyaddr)(const void *, socklen_t, int);
+  int (*gethostbyaddr_r)(const void *, socklen_t, int, struct hostent *, char *, size_t, struct hostent **, int *);
   ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
   ssize_t (*sendmsg)(int, const struct msghdr *, int);
   ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);

@@ -24,7 +24,7 @@ static void *lookup(const char *name) {
 static void init(void) {
   L(connect); L(getpeername); L(close); L(dup); L(dup2); L(dup3);
   L(getaddrinfo); L(freeaddrinfo); L(gethostbyname); L(gethostbyname2);
-  L(gethostbyname_r); L(gethostbyname2_r); L(getnameinfo); L(gethostbyaddr);
+  L(gethostbyname_r); L(gethostbyname2_r); L(getnameinfo); L(gethostbyaddr); L(gethostbyaddr_r);
   L(sendto); L(sendmsg); L(recvfrom); L(recvmsg);
   L(execve); L(execvpe); L(posix_spawn); L(posix_spawnp);
   __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);

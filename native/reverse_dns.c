@@ -1,10 +1,11 @@
 /* reverse_dns.c - address -> name: getnameinfo and gethostbyaddr. Loopback and
- * unspecified addresses and NI_NUMERICHOST go to libc; other IPv4/IPv6 addresses are
+ * unspecified addresses and NI_NUMERICHOST go to libc (gethostbyaddr_r too); other IPv4/IPv6 addresses are
  * asked of the cluster with SOCKS RESOLVE_PTR (0xF1). Without an answer getnameinfo
  * gives the numeric form (or EAI_NONAME with NI_NAMEREQD), as libc does. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "kinject.h"
@@ -35,6 +36,64 @@ KJ_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host
     if (r != 0) return r;
   }
   strcpy(host, name);
+  return 0;
+}
+
+/* address of a gethostbyaddr* argument as a sockaddr: length, or 0 when not IPv4/IPv6 */
+static socklen_t addr_to_sockaddr(const void *addr, socklen_t len, int type, struct sockaddr_storage *ss) {
+  memset(ss, 0, sizeof *ss);
+  if (type == AF_INET && len == 4) {
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    memcpy(&a->sin_addr, addr, 4);
+    return sizeof *a;
+  }
+  if (type == AF_INET6 && len == 16) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    a->sin6_family = AF_INET6;
+    memcpy(&a->sin6_addr, addr, 16);
+    return sizeof *a;
+  }
+  return 0;
+}
+
+KJ_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret, char *buf,
+                              size_t buflen, struct hostent **result, int *h_errnop) {
+  const struct kj_libc *real = kj_real();
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  if (!kj_enabled() || !addr || !(sl = addr_to_sockaddr(addr, len, type, &ss)) ||
+      kj_classify_addr((struct sockaddr *)&ss, sl) != KJ_CLASS_PROXY)
+    return real->gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
+  *result = NULL;
+  char name[256];
+  int rep = kj_socks_resolve_ptr((struct sockaddr *)&ss, sl, name, sizeof name);
+  if (rep != 0) {
+    *h_errnop = rep < 0 ? TRY_AGAIN : HOST_NOT_FOUND;
+    return rep < 0 ? EAGAIN : 0;
+  }
+  size_t nl = strlen(name) + 1;
+  size_t align = (sizeof(char *) - ((uintptr_t)buf % sizeof(char *))) % sizeof(char *);
+  if (buflen < align + 3 * sizeof(char *) + 16 + nl) {
+    *h_errnop = NETDB_INTERNAL;
+    return ERANGE;
+  }
+  char **addrs = (char **)(buf + align);
+  char **aliases = addrs + 2;
+  char *a = (char *)(aliases + 1);
+  char *n = a + 16;
+  memcpy(a, addr, len);
+  memcpy(n, name, nl);
+  addrs[0] = a;
+  addrs[1] = NULL;
+  aliases[0] = NULL;
+  ret->h_name = n;
+  ret->h_aliases = aliases;
+  ret->h_addrtype = type;
+  ret->h_length = (int)len;
+  ret->h_addr_list = addrs;
+  *result = ret;
+  *h_errnop = 0;
   return 0;
 }
 

@@ -1,0 +1,95 @@
+# A small Python program for network tests: one operation per run, one JSON line on stdout
+# ({"ok": true, ...} or {"ok": false, "errno": N, "error": "..."}), with the time it took (ms).
+#   python3 py-probe.py urllib URL | asyncio HOST PORT | nonblock HOST PORT | blocking HOST PORT
+#                       getaddrinfo NAME [FAMILY] [v4mapped] | gethostbyname NAME | gethostbyaddr IP
+#                       getnameinfo IP PORT
+import asyncio, errno, json, select, socket, sys, time, urllib.request
+
+op, args = sys.argv[1], sys.argv[2:]
+t0 = time.monotonic()
+
+
+def urllib_op(url):
+    with urllib.request.urlopen(url, timeout=20) as r:
+        return {"status": r.status, "body": r.read().decode()}
+
+
+def asyncio_op(host, port):
+    async def main():
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 20)
+        writer.write(b"hello asyncio")
+        await writer.drain()
+        data = await asyncio.wait_for(reader.readexactly(13), 20)
+        peer = writer.get_extra_info("peername")
+        writer.close()
+        return {"data": data.decode(), "peer": list(peer[:2])}
+    return asyncio.run(main())
+
+
+def nonblock_op(host, port):
+    ai = socket.getaddrinfo(host, int(port), socket.AF_INET, socket.SOCK_STREAM)[0]
+    s = socket.socket(ai[0], socket.SOCK_STREAM)
+    s.setblocking(False)
+    rc = s.connect_ex(ai[4])
+    _, w, _ = select.select([], [s], [], 20)
+    soerr = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    still_nonblocking = not s.getblocking()
+    out = {"connect_ex": rc, "writable": bool(w), "so_error": soerr, "nonblocking_after": still_nonblocking}
+    if soerr == 0:
+        out["peer"] = list(s.getpeername()[:2])
+        s.setblocking(True)
+        s.settimeout(20)
+        s.sendall(b"nonblocking!")
+        out["data"] = s.recv(100).decode()
+    s.close()
+    return out
+
+
+def blocking_op(host, port):
+    # an AF_INET6 dual-stack socket connecting to a v4-mapped address, as Java does
+    ip = socket.gethostbyname(host)
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.settimeout(None)
+    s.connect(("::ffff:" + ip, int(port)))
+    peer = s.getpeername()
+    s.sendall(b"mapped")
+    data = s.recv(100).decode()
+    s.close()
+    return {"peer": list(peer[:2]), "data": data}
+
+
+def getaddrinfo_op(name, family="0", v4mapped=""):
+    fam = {"0": 0, "4": socket.AF_INET, "6": socket.AF_INET6}[family]
+    flags = socket.AI_CANONNAME | (socket.AI_V4MAPPED if v4mapped else 0)
+    res = socket.getaddrinfo(name, "http", fam, socket.SOCK_STREAM, 0, flags)
+    return {"addresses": [r[4][0] for r in res], "ports": [r[4][1] for r in res], "canonname": res[0][3]}
+
+
+def gethostbyname_op(name):
+    return {"address": socket.gethostbyname(name)}
+
+
+def gethostbyaddr_op(ip):
+    name, aliases, addrs = socket.gethostbyaddr(ip)
+    return {"name": name, "addresses": addrs}
+
+
+def getnameinfo_op(ip, port):
+    host, serv = socket.getnameinfo((ip, int(port)), 0)
+    return {"host": host, "service": serv}
+
+
+ops = {"urllib": urllib_op, "asyncio": asyncio_op, "nonblock": nonblock_op, "blocking": blocking_op,
+       "getaddrinfo": getaddrinfo_op, "gethostbyname": gethostbyname_op, "gethostbyaddr": gethostbyaddr_op,
+       "getnameinfo": getnameinfo_op}
+try:
+    r = ops[op](*args)
+    r.update(ok=True)
+except Exception as e:  # report, never crash
+    reason = getattr(e, "reason", None)
+    err = getattr(e, "errno", None) or getattr(reason, "errno", None)
+    r = {"ok": False, "errno": err, "error": f"{type(e).__name__}: {e}",
+         "kind": type(reason or e).__name__}
+r["ms"] = int((time.monotonic() - t0) * 1000)
+print(json.dumps(r), flush=True)

@@ -1,0 +1,100 @@
+// Python through the shim: urllib, asyncio, an explicit non-blocking connect (EINPROGRESS,
+// writable at once, SO_ERROR 0, flags kept), an AF_INET6 dual-stack socket to a v4-mapped
+// address (as Java does), getaddrinfo hints, gethostbyname, reverse lookups, fast errors.
+import t from 'tap'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createWorld } from '../helpers/netns-world.js'
+
+const probe = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers/programs/py-probe.py')
+const world = await createWorld(t)
+const { web, echo, closed } = world.services
+const py = async (args, o = {}) => {
+  const r = await world.exec(world.python3, [probe, ...args], o)
+  try {
+    return { ...JSON.parse(r.stdout.trim().split('\n').pop()), stderr: r.stderr }
+  } catch {
+    return { ok: false, error: 'no output', stdout: r.stdout, stderr: r.stderr, exit: r.code }
+  }
+}
+
+t.test('urllib by name and by IP', async (t) => {
+  for (const url of [web.url, web.urlByIp]) {
+    const r = await py(['urllib', url], { shim: true })
+    t.equal(r.ok, true, `${url}: ${r.error} ${r.stderr}`)
+    t.equal(r.body, web.body)
+  }
+  const without = await py(['urllib', web.url])
+  t.equal(without.ok, false, 'no access without the shim')
+})
+
+t.test('asyncio open_connection: echo, peername is the service', async (t) => {
+  const r = await py(['asyncio', echo.name, String(echo.port)], { shim: true })
+  t.equal(r.ok, true, `${r.error} ${r.stderr}`)
+  t.equal(r.data, 'hello asyncio')
+  t.same(r.peer, [echo.ip, echo.port])
+})
+
+t.test('non-blocking connect: EINPROGRESS, writable, SO_ERROR 0, still non-blocking', async (t) => {
+  const r = await py(['nonblock', echo.name, String(echo.port)], { shim: true })
+  t.equal(r.ok, true, r.error)
+  t.equal(r.connect_ex, 115, 'EINPROGRESS')
+  t.equal(r.writable, true)
+  t.equal(r.so_error, 0)
+  t.equal(r.nonblocking_after, true, 'the fd flags are restored')
+  t.same(r.peer, [echo.ip, echo.port])
+  t.equal(r.data, 'nonblocking!')
+  const refused = await py(['nonblock', closed.name, String(closed.port)], { shim: true })
+  t.ok(refused.connect_ex === 111 || refused.so_error === 111, `ECONNREFUSED: ${JSON.stringify(refused)}`)
+})
+
+t.test('AF_INET6 dual-stack socket to a v4-mapped address', async (t) => {
+  const r = await py(['blocking', echo.name, String(echo.port)], { shim: true })
+  t.equal(r.ok, true, `${r.error} ${r.stderr}`)
+  t.same(r.peer, [`::ffff:${echo.ip}`, echo.port], 'getpeername in the family of the fd')
+  t.equal(r.data, 'mapped')
+})
+
+t.test('getaddrinfo hints and gethostbyname', async (t) => {
+  const any = await py(['getaddrinfo', web.name], { shim: true })
+  t.same(any.addresses, [web.ip])
+  t.same(any.ports, [80], 'service name resolved')
+  t.equal(any.canonname, web.name, 'AI_CANONNAME')
+  const v6 = await py(['getaddrinfo', web.name, '6'], { shim: true })
+  t.equal(v6.ok, false, 'AF_INET6 without AI_V4MAPPED: no address')
+  const mapped = await py(['getaddrinfo', web.name, '6', 'v4mapped'], { shim: true })
+  t.same(mapped.addresses, [`::ffff:${web.ip}`], 'AI_V4MAPPED')
+  const only6 = await py(['getaddrinfo', 'web6.kjtest', '0'], { shim: true })
+  t.same(only6.addresses, [web.ip6], 'an IPv6-only name')
+  const g = await py(['gethostbyname', echo.name], { shim: true })
+  t.equal(g.address, echo.ip)
+  const unknown = await py(['getaddrinfo', world.unknownName], { shim: true })
+  t.equal(unknown.errno, -2, `EAI_NONAME: ${unknown.error}`)
+  t.ok(unknown.ms < 5000)
+  const unknownG = await py(['gethostbyname', world.unknownName], { shim: true })
+  t.equal(unknownG.ok, false)
+})
+
+t.test('reverse: getnameinfo and gethostbyaddr', async (t) => {
+  const n = await py(['getnameinfo', web.ip, '80'], { shim: true })
+  t.same([n.host, n.service], [web.name, 'http'], n.error)
+  const a = await py(['gethostbyaddr', web.ip], { shim: true })
+  t.equal(a.name, web.name, a.error)
+  const local = await py(['getnameinfo', '127.0.0.1', '80'], { shim: true })
+  t.equal(local.ok, true, 'loopback stays with libc')
+})
+
+t.test('refused and proxy down', async (t) => {
+  const r = await py(['urllib', `http://${closed.name}:${closed.port}/`], { shim: true })
+  t.equal(r.errno, 111, r.error)
+  t.ok(r.ms < 5000)
+  const down = await py(['urllib', web.urlByIp], { shim: { via: 'dead' } })
+  t.equal(down.errno, 111, down.error)
+  t.match(down.stderr, 'is not reachable (is kinject still running?)')
+})
+
+t.test('as the unprivileged user', async (t) => {
+  const r = await py(['urllib', web.url], { shim: true, user: true })
+  t.equal(r.ok, true, `${r.error} ${r.stderr}`)
+  t.equal(r.body, web.body)
+})
