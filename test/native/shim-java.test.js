@@ -1,0 +1,56 @@
+// Java through the shim: java.net.http.HttpClient (NIO, non-blocking connects on AF_INET6
+// dual-stack sockets to v4-mapped addresses), java.net.Socket and InetAddress lookups.
+import t from 'tap'
+import path from 'node:path'
+import fs from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { createWorld } from '../helpers/netns-world.js'
+
+const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers/programs/Probe.java')
+const world = await createWorld(t)
+const { web, echo, closed } = world.services
+const probe = path.join(world.tmpdir, 'Probe.java')
+fs.copyFileSync(src, probe)
+fs.chmodSync(probe, 0o644)
+const java = async (args, o = {}) => {
+  const r = await world.exec(world.java, ['-Xshare:auto', '-XX:TieredStopAtLevel=1', probe, ...args], { timeoutMs: 120000, ...o })
+  try {
+    return { ...JSON.parse(r.stdout.trim().split('\n').pop()), stderr: r.stderr }
+  } catch {
+    return { ok: false, error: 'no output', stdout: r.stdout, stderr: r.stderr, exit: r.code }
+  }
+}
+
+t.test('HttpClient by name and by IP', async (t) => {
+  for (const url of [web.url, web.urlByIp]) {
+    const r = await java(['http', url], { shim: true })
+    t.equal(r.ok, true, `${url}: ${r.error} ${r.stderr}`)
+    t.equal(r.body, web.body)
+  }
+})
+
+t.test('Socket echo and the remote address Java sees', async (t) => {
+  const r = await java(['socket', echo.name, String(echo.port)], { shim: true })
+  t.equal(r.ok, true, `${r.error} ${r.stderr}`)
+  t.equal(r.data, 'java echo')
+  t.equal(r.remote, echo.ip)
+})
+
+t.test('lookup, unknown name, refused port', async (t) => {
+  const l = await java(['lookup', web.name], { shim: true })
+  t.same(l.addresses, [web.ip])
+  const u = await java(['lookup', world.unknownName], { shim: true })
+  t.equal(u.ok, false)
+  t.match(u.error, /UnknownHostException/)
+  const r = await java(['http', `http://${closed.name}:${closed.port}/`], { shim: true })
+  t.equal(r.ok, false)
+  t.match(r.error, /ConnectException/)
+  t.ok(r.ms < 10000, `took ${r.ms} ms`)
+})
+
+t.test('without the shim: no access', async (t) => {
+  const r = await java(['http', web.urlByIp], { timeoutMs: 60000 })
+  t.equal(r.ok, false)
+  const n = await java(['lookup', web.name])
+  t.equal(n.ok, false)
+})
