@@ -56,7 +56,7 @@ static int has_go_note(const unsigned char *p, size_t n, int is64) {
     off += 12;
     size_t nl = (namesz + 3u) & ~3u, dl = (descsz + 3u) & ~3u;
     if (nl > n - off) return 0;
-    if (namesz == 3 && memcmp(p + off, "Go\0", 3) == 0 && type == 4) return 1;
+    if ((namesz == 3 || namesz == 4) && memcmp(p + off, "Go\0", 3) == 0 && type == 4) return 1; /* NT_GOBUILDID */
     off += nl;
     if (dl > n - off) return 0;
     off += dl;
