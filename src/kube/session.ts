@@ -1,0 +1,312 @@
+// startSession(): creates the session's proxy pod and waits until its container runs.
+//
+// Order (no orphaned Secret or pod possible): create the Job suspended -> create the Secret
+// owned by the Job -> unsuspend the Job. Then poll the pod (every 250 ms) and, while it is not
+// running, the events of the pod and the Job, reporting progress lines and the reason the cluster
+// gives when it stalls (image pull, scheduling, config, mounts). Errors that cannot resolve
+// themselves fail at once; others fail at the timeout (default 120 s). On any failure, or when
+// the caller's AbortSignal fires, everything created so far is deleted before the error is thrown.
+//
+// If kinject is killed between the Job's creation and its unsuspension (a few ms), a suspended
+// Job without a pod is left behind; `kinject cleanup` removes it.
+
+import { readFile } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
+import type { CoreV1Event, V1Job, V1Pod, V1Secret } from '@kubernetes/client-node';
+import { proxyPodBundle } from '../paths.js';
+import { version as kinjectVersion } from '../version.js';
+import { KinjectError } from '../errors.js';
+import type { KubeAccess } from './config.js';
+import { KubeApiError } from './client.js';
+import { apiError, isStatus } from './errors.js';
+import {
+  DEFAULT_PROXY_IMAGE, LABEL_SESSION, buildProxyJob, buildProxySecret, localClusterImage, newSessionId, newToken,
+  proxyLayout, sessionName, type ProxyJobOptions,
+} from './proxy-job.js';
+import { eventState, podState, type PodState } from './pod-status.js';
+import { parseTarget, resolveTarget, type ResolvedTarget, type TargetRef } from './target.js';
+
+export const DEFAULT_START_TIMEOUT_SECONDS = 120;
+export const POLL_INTERVAL_MS = 250;
+export const CLOSE_TIMEOUT_MS = 10_000;
+
+export interface SessionOptions {
+  access: KubeAccess;
+  /** --target: "deployment/web", a parsed ref, or an already resolved target; none = targetless */
+  target?: string | TargetRef | ResolvedTarget;
+  /** --container */
+  container?: string;
+  /** --proxy-image; default: kinject.local/node:<major> on the local dev cluster (context "kinject"), else node:22-alpine */
+  image?: string;
+  imagePullPolicy?: string;
+  /** --timeout, seconds (default 120) */
+  timeoutSeconds?: number;
+  /** pod exits this long after its last connection closed (default 30) */
+  exitWhenIdleSeconds?: number;
+  /** Job's activeDeadlineSeconds (default 86400) */
+  activeDeadlineSeconds?: number;
+  /** the pod server bundle; default: read dist/proxy-pod.js */
+  script?: Buffer;
+  /** aborts the start (and deletes what was created) */
+  signal?: AbortSignal;
+}
+
+export interface Session {
+  id: string;
+  namespace: string;
+  jobName: string;
+  secretName: string;
+  podName: string;
+  /** the RFC 1929 password (username "kinject") */
+  token: string;
+  /** the pod server's port on the pod's loopback (port-forward target) */
+  port: number;
+  image: string;
+  /** the resolved --target, if any (its `container` is the workload's original container spec) */
+  target?: ResolvedTarget;
+  /** deletes the Job (Background propagation) and the Secret; idempotent, at most ~10 s, never throws */
+  close(): Promise<void>;
+}
+
+export type Progress = (message: string) => void;
+
+function localUser(): string {
+  let user = process.env.USER || 'unknown';
+  try {
+    user = userInfo().username || user;
+  } catch {
+    // no passwd entry: keep $USER
+  }
+  return `${user}@${hostname()}`;
+}
+
+function isResolved(t: SessionOptions['target']): t is ResolvedTarget {
+  return typeof t === 'object' && t !== null && 'podSpec' in t;
+}
+
+async function loadScript(): Promise<Buffer> {
+  try {
+    return await readFile(proxyPodBundle);
+  } catch (err) {
+    throw new KinjectError(`the proxy pod bundle ${proxyPodBundle} is missing; run npm run build`, { cause: err });
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
+  const t = setTimeout(done, ms);
+  function done() {
+    clearTimeout(t);
+    signal?.removeEventListener('abort', done);
+    resolve();
+  }
+  signal?.addEventListener('abort', done, { once: true });
+});
+
+/** Deletes a session's Job and Secret by id. Idempotent; never throws; bounded by timeoutMs. */
+export async function deleteSessionObjects(access: KubeAccess, namespace: string, id: string, timeoutMs = CLOSE_TIMEOUT_MS): Promise<void> {
+  const name = sessionName(id);
+  const ns = encodeURIComponent(namespace);
+  const per = Math.max(1000, timeoutMs - 500);
+  const del = (path: string) =>
+    access.client.delete(path, { query: { propagationPolicy: 'Background' }, timeoutMs: per }).catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all([del(`/apis/batch/v1/namespaces/${ns}/jobs/${name}`), del(`/api/v1/namespaces/${ns}/secrets/${name}`)]),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+/**
+ * Creates the proxy pod for one session and waits until its container runs. progress() gets the
+ * lines to show on stderr. Throws a KinjectError (after deleting what it created) on failure.
+ */
+export async function startSession(opts: SessionOptions, progress: Progress = () => {}): Promise<Session> {
+  const { access } = opts;
+  const namespace = access.namespace;
+  const ns = encodeURIComponent(namespace);
+  const client = access.client;
+  const signal = opts.signal;
+  const timeoutMs = (opts.timeoutSeconds ?? DEFAULT_START_TIMEOUT_SECONDS) * 1000;
+  const startedAt = new Date();
+  const deadline = Date.now() + timeoutMs;
+
+  let target: ResolvedTarget | undefined;
+  if (isResolved(opts.target)) target = opts.target;
+  else if (opts.target) {
+    const ref = typeof opts.target === 'string' ? parseTarget(opts.target) : opts.target;
+    target = await resolveTarget(client, namespace, ref, opts.container);
+  }
+  const script = opts.script ?? (await loadScript());
+  const image = opts.image || localClusterImage(access.context) || localClusterImage(access.cluster) || DEFAULT_PROXY_IMAGE;
+  const token = newToken();
+  let id = newSessionId();
+  const baseOpts = (): ProxyJobOptions => ({
+    id, namespace, image, imagePullPolicy: opts.imagePullPolicy, token, script, version: kinjectVersion,
+    user: localUser(), startedAt, target,
+    exitWhenIdleSeconds: opts.exitWhenIdleSeconds, activeDeadlineSeconds: opts.activeDeadlineSeconds,
+  });
+
+  let created = false;
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    if (!created) return Promise.resolve();
+    closing ??= deleteSessionObjects(access, namespace, id);
+    return closing;
+  };
+  const checkAbort = () => {
+    if (signal?.aborted) throw new KinjectError('interrupted while starting the proxy pod');
+  };
+
+  try {
+    checkAbort();
+    let jobOpts = baseOpts();
+    let layout = proxyLayout(jobOpts);
+    progress(`creating proxy pod ${sessionName(id)} in ${namespace}${target ? ` from ${target.display}` : ''}`);
+    let job: V1Job;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        job = await client.post<V1Job>(`/apis/batch/v1/namespaces/${ns}/jobs`, buildProxyJob(jobOpts, layout));
+        break;
+      } catch (err) {
+        if (isStatus(err, 409) && attempt < 2) {
+          id = newSessionId();
+          jobOpts = baseOpts();
+          layout = proxyLayout(jobOpts);
+          continue;
+        }
+        throw apiError(err, { verb: 'create', resource: 'jobs.batch', namespace });
+      }
+    }
+    created = true;
+    const jobName = sessionName(id);
+    const jobUid = job.metadata?.uid;
+    if (!jobUid) throw new KinjectError(`the API server returned Job ${jobName} without a uid`);
+    checkAbort();
+    try {
+      await client.post<V1Secret>(`/api/v1/namespaces/${ns}/secrets`, buildProxySecret(jobOpts, { name: jobName, uid: jobUid }));
+    } catch (err) {
+      throw apiError(err, { verb: 'create', resource: 'secrets', namespace });
+    }
+    checkAbort();
+    try {
+      await client.patch(`/apis/batch/v1/namespaces/${ns}/jobs/${jobName}`, [{ op: 'replace', path: '/spec/suspend', value: false }]);
+    } catch (err) {
+      throw apiError(err, { verb: 'patch', resource: 'jobs.batch', namespace, name: jobName });
+    }
+
+    const containerName = target?.container.name ?? 'proxy';
+    const podName = await waitForPod({
+      access, namespace, id, jobUid, containerName, image, deadline, timeoutMs, signal, progress,
+    });
+    progress(`pod ready: ${podName}`);
+    return {
+      id, namespace, jobName, secretName: jobName, podName, token, port: layout.port, image, target,
+      close,
+    };
+  } catch (err) {
+    await close();
+    if (err instanceof KinjectError) throw err;
+    throw new KinjectError(`starting the proxy pod failed: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+interface WaitArgs {
+  access: KubeAccess;
+  namespace: string;
+  id: string;
+  jobUid: string;
+  containerName: string;
+  image: string;
+  deadline: number;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  progress: Progress;
+}
+
+async function listEvents(access: KubeAccess, namespace: string, uid: string): Promise<CoreV1Event[]> {
+  try {
+    const list = await access.client.get<{ items?: CoreV1Event[] }>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, {
+      query: { fieldSelector: `involvedObject.uid=${uid}` },
+      timeoutMs: 5000,
+    });
+    return list?.items ?? [];
+  } catch (err) {
+    // events are a nicety: without permission (or on a hiccup) we just know less
+    if (err instanceof KubeApiError) return [];
+    throw err;
+  }
+}
+
+async function waitForPod(a: WaitArgs): Promise<string> {
+  const ns = encodeURIComponent(a.namespace);
+  const shown = new Set<string>();
+  const say = (msg: string) => {
+    if (!shown.has(msg)) {
+      shown.add(msg);
+      a.progress(msg);
+    }
+  };
+  let lastStall: string | undefined;
+  let lastEventsAt = 0;
+  let podName: string | undefined;
+  let polls = 0;
+  const maxPolls = Math.ceil(a.timeoutMs / POLL_INTERVAL_MS) + 1000;
+  while (polls++ < maxPolls) {
+    if (a.signal?.aborted) throw new KinjectError('interrupted while starting the proxy pod');
+    let pods: V1Pod[];
+    try {
+      const list = await a.access.client.get<{ items?: V1Pod[] }>(`/api/v1/namespaces/${ns}/pods`, {
+        query: { labelSelector: `${LABEL_SESSION}=${a.id}` },
+        timeoutMs: 10_000,
+      });
+      pods = list?.items ?? [];
+    } catch (err) {
+      throw apiError(err, { verb: 'list', resource: 'pods', namespace: a.namespace });
+    }
+    // newest pod first (a Job with backoffLimit 0 makes at most one, but be safe)
+    pods.sort((x, y) => String(y.metadata?.creationTimestamp ?? '').localeCompare(String(x.metadata?.creationTimestamp ?? '')));
+    const pod = pods[0];
+    let state: PodState | undefined;
+    if (pod) {
+      podName = pod.metadata?.name;
+      state = podState(pod, a.containerName);
+      if (state.kind === 'running' && podName) return podName;
+    }
+    const now = Date.now();
+    if (state?.kind !== 'failed' && now - lastEventsAt >= 1000) {
+      lastEventsAt = now;
+      const uid = pod?.metadata?.uid;
+      const evs = [...(await listEvents(a.access, a.namespace, a.jobUid)), ...(uid ? await listEvents(a.access, a.namespace, uid) : [])];
+      const es = eventState(evs);
+      if (es && (!state || state.kind === 'starting' || (es.kind === 'failed' && !pod))) state = es;
+      if (!pod) {
+        // the Job itself may have given up (deadline, failed pod already gone)
+        const job = await a.access.client.get<V1Job>(`/apis/batch/v1/namespaces/${ns}/jobs/${sessionName(a.id)}`, { timeoutMs: 5000 })
+          .catch((err: unknown) => {
+            if (isStatus(err, 404)) return null;
+            return undefined;
+          });
+        if (job === null) state = { kind: 'failed', reason: `Job ${sessionName(a.id)} was deleted` };
+        const failed = job?.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+        if (failed) state = { kind: 'failed', reason: `Job failed: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim() };
+      }
+    }
+    if (state?.kind === 'failed') throw new KinjectError(`proxy pod ${podName ?? sessionName(a.id)} in ${a.namespace} cannot start: ${state.reason}`);
+    if (state?.kind === 'stalled') {
+      if (state.reason !== lastStall) say(`waiting: ${state.reason}`);
+      lastStall = state.reason;
+    } else if (state?.kind === 'starting') {
+      say(state.progress);
+    }
+    if (Date.now() >= a.deadline) {
+      const why = lastStall ?? (state?.kind === 'starting' ? `still ${state.progress}` : pod ? `pod phase ${pod.status?.phase ?? 'unknown'}` : 'no pod was created');
+      throw new KinjectError(`proxy pod ${podName ?? sessionName(a.id)} in ${a.namespace} did not start within ${Math.round(a.timeoutMs / 1000)} s: ${why}; raise --timeout or fix the cause`);
+    }
+    await sleep(Math.min(POLL_INTERVAL_MS, Math.max(0, a.deadline - Date.now())), a.signal);
+  }
+  throw new KinjectError(`proxy pod ${sessionName(a.id)} in ${a.namespace} did not start`);
+}
