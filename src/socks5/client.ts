@@ -2,8 +2,8 @@
 // request. Used by the local front against upstream SOCKS servers (ssh -D, the proxy pod).
 
 import type { Duplex } from 'node:stream';
-import type { Destination } from './address.js';
-import { METHOD } from './constants.js';
+import { UNSPECIFIED_DESTINATION, type Destination } from './address.js';
+import { METHOD, REPLY, SOCKS_VERSION } from './constants.js';
 import { Socks5Error } from './errors.js';
 import { parseAuthReply, parseMethodChoice, parseReply, type Reply } from './parse.js';
 import { StreamReader } from './reader.js';
@@ -63,12 +63,21 @@ export async function clientHandshake(stream: Duplex, credentials?: Credentials,
 /**
  * Sends one request and reads its reply. A non-zero reply code is returned, not thrown; I/O and
  * protocol problems reject. After a successful CONNECT the stream carries the relayed bytes.
+ * A failure reply cut short by the server closing (some servers send only VER REP) is returned
+ * as that reply code with BND 0.0.0.0:0.
  */
 export async function clientRequest(stream: Duplex, command: number, destination: Destination, options: ClientOptions = {}): Promise<Reply> {
   const reader = new StreamReader(stream);
   try {
     write(stream, serializeRequest(command, destination));
     return await reader.read(parseReply, options);
+  } catch (err) {
+    const got = reader.peek();
+    if (err instanceof Socks5Error && err.code === 'ESOCKS5_CLOSED'
+      && got.length >= 2 && got[0] === SOCKS_VERSION && got[1] !== REPLY.SUCCEEDED) {
+      return { reply: got[1]!, bound: { ...UNSPECIFIED_DESTINATION } };
+    }
+    throw err;
   } finally {
     reader.release();
   }

@@ -23,6 +23,11 @@ export class StreamReader {
     return this.buffered.length;
   }
 
+  /** A copy of the bytes received but not yet consumed. */
+  peek(): Buffer {
+    return Buffer.from(this.buffered);
+  }
+
   /** Resolves with the parsed value; rejects on malformed input, end of stream, error or timeout. */
   read<T>(parser: Parser<T>, options: ReadOptions = {}): Promise<T> {
     if (this.busy) return Promise.reject(new Error('StreamReader: concurrent read'));
@@ -81,6 +86,9 @@ export class StreamReader {
       stream.on('end', onEnd);
       stream.on('close', onEnd);
       stream.on('error', onError);
+      // Take what the stream already holds now rather than waiting for a 'readable' event that
+      // may not come again (reading until read() returns null re-arms it for new data).
+      onReadable();
     });
   }
 
