@@ -45,7 +45,7 @@ export interface SessionOptions {
   exitWhenIdleSeconds?: number;
   /** Job's activeDeadlineSeconds (default 86400) */
   activeDeadlineSeconds?: number;
-  /** the pod server bundle; default: read dist/proxy-pod.js */
+  /** the pod server bundle; default: loadProxyScript() (dist/proxy-pod.cjs) */
   script?: Buffer;
   /** aborts the start (and deletes what was created) */
   signal?: AbortSignal;
@@ -84,11 +84,21 @@ function isResolved(t: SessionOptions['target']): t is ResolvedTarget {
   return typeof t === 'object' && t !== null && 'podSpec' in t;
 }
 
-async function loadScript(): Promise<Buffer> {
+/**
+ * The pod server bundle. The CommonJS build (dist/proxy-pod.cjs) is preferred: in the pod the
+ * file is /kinject/proxy-pod.js with no package.json beside it, so node loads it as CommonJS.
+ */
+export async function loadProxyScript(): Promise<Buffer> {
+  const cjs = proxyPodBundle.replace(/\.js$/, '.cjs');
+  try {
+    return await readFile(cjs);
+  } catch {
+    // fall back to the ESM build (works where node detects module syntax)
+  }
   try {
     return await readFile(proxyPodBundle);
   } catch (err) {
-    throw new KinjectError(`the proxy pod bundle ${proxyPodBundle} is missing; run npm run build`, { cause: err });
+    throw new KinjectError(`the proxy pod bundle ${cjs} is missing; run npm run build`, { cause: err });
   }
 }
 
@@ -140,7 +150,7 @@ export async function startSession(opts: SessionOptions, progress: Progress = ()
     const ref = typeof opts.target === 'string' ? parseTarget(opts.target) : opts.target;
     target = await resolveTarget(client, namespace, ref, opts.container);
   }
-  const script = opts.script ?? (await loadScript());
+  const script = opts.script ?? (await loadProxyScript());
   const image = opts.image || localClusterImage(access.context) || localClusterImage(access.cluster) || DEFAULT_PROXY_IMAGE;
   const token = newToken();
   let id = newSessionId();

@@ -17,6 +17,7 @@ import { isStatus } from '../kube/errors.js';
 import { PortForwardError, openPortForward } from './portforward.js';
 
 export interface PodTunnelOptions {
+  /** access to the cluster (unused when both connect and podGone are given) */
   kc: KubeConfig;
   namespace: string;
   pod: string;
@@ -38,6 +39,10 @@ export interface PodTunnelOptions {
   maxConnecting?: number;
   /** diagnostics (e.g. the logger's debug) */
   debug?: (msg: string) => void;
+  /** opens one raw stream to the pod server (default: a port-forward; tests pass a TCP connect) */
+  connect?: () => Promise<Duplex>;
+  /** says whether the pod is gone: a reason, or undefined while it lives (default: GET the pod) */
+  podGone?: () => Promise<string | undefined>;
 }
 
 interface Idle {
@@ -67,9 +72,11 @@ const POD_CHECK_MIN_INTERVAL_MS = 1000;
 export class PodTunnelPool implements Upstream {
   readonly resolveSupported = true;
   readonly description: string;
-  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'debug'>> & { debug: (m: string) => void };
-  private readonly client: KubeClient;
-  private readonly ownClient: boolean;
+  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'debug' | 'connect' | 'podGone'>> & { debug: (m: string) => void };
+  private readonly connect: () => Promise<Duplex>;
+  private readonly podGone: () => Promise<string | undefined>;
+  private client: KubeClient | undefined;
+  private ownClient = false;
   private idle: Idle[] = [];
   private waiters: Waiter[] = [];
   private connecting = 0;
@@ -96,8 +103,12 @@ export class PodTunnelPool implements Upstream {
       maxConnecting: options.maxConnecting ?? 16,
       debug: options.debug ?? (() => {}),
     };
-    this.client = options.client ?? new KubeClient(options.kc);
-    this.ownClient = !options.client;
+    this.client = options.client;
+    this.connect = options.connect ?? (() => openPortForward(
+      { kc: this.o.kc, namespace: this.o.namespace, pod: this.o.pod, port: this.o.port },
+      { timeoutMs: this.o.connectTimeoutMs },
+    ));
+    this.podGone = options.podGone ?? (() => this.getPodGone());
     this.description = `pod ${options.namespace}/${options.pod}`;
     this.refreshTimer = setInterval(() => this.refresh(), Math.max(1000, Math.floor(this.o.refreshMs / 2)));
     this.refreshTimer.unref();
@@ -112,7 +123,8 @@ export class PodTunnelPool implements Upstream {
   /** Resolves once the tunnel works (one stream authenticated), e.g. right after the pod started. */
   async ready(timeoutMs = this.o.openTimeoutMs): Promise<void> {
     const s = await this.acquire(timeoutMs);
-    this.addIdle(s);
+    if (this.idle.length < this.o.size) this.addIdle(s);
+    else s.destroy();
   }
 
   /** Idle streams right now (for tests and diagnostics). */
@@ -133,7 +145,7 @@ export class PodTunnelPool implements Upstream {
       clearTimeout(w.timer);
       w.reject(err);
     }
-    if (this.ownClient) this.client.close();
+    if (this.ownClient) this.client?.close();
   }
 
   private acquire(timeoutMs: number): Promise<Duplex> {
@@ -155,7 +167,7 @@ export class PodTunnelPool implements Upstream {
           reject(new KinjectError(`no connection to the proxy pod ${this.o.namespace}/${this.o.pod} within ${Math.round(timeoutMs / 1000)} s${why}`));
         }, timeoutMs),
       };
-      w.timer.unref();
+      // not unref'd: a pending open() keeps the process alive, for at most timeoutMs
       this.waiters.push(w);
       this.fill();
     });
@@ -173,7 +185,7 @@ export class PodTunnelPool implements Upstream {
   private async connectOne(): Promise<void> {
     let stream: Duplex | undefined;
     try {
-      stream = await openPortForward({ kc: this.o.kc, namespace: this.o.namespace, pod: this.o.pod, port: this.o.port }, { timeoutMs: this.o.connectTimeoutMs });
+      stream = await this.connect();
       const s = stream;
       // an error event during the handshake must not go unhandled
       const swallow = () => {};
@@ -200,8 +212,10 @@ export class PodTunnelPool implements Upstream {
     if (w) {
       clearTimeout(w.timer);
       w.resolve(stream);
-    } else {
+    } else if (this.idle.length < this.o.size) {
       this.addIdle(stream);
+    } else {
+      stream.destroy();
     }
     this.fill();
   }
@@ -257,21 +271,36 @@ export class PodTunnelPool implements Upstream {
   private checkPod(): void {
     if (this.podCheck || this.closed || Date.now() - this.lastPodCheck < POD_CHECK_MIN_INTERVAL_MS) return;
     this.lastPodCheck = Date.now();
-    const path = `/api/v1/namespaces/${encodeURIComponent(this.o.namespace)}/pods/${encodeURIComponent(this.o.pod)}`;
-    this.podCheck = this.client.get<V1Pod>(path, { timeoutMs: 5000 }).then(
-      (pod) => {
-        const phase = pod?.status?.phase;
-        if (pod?.metadata?.deletionTimestamp) this.setFatal(this.gone('being deleted'));
-        else if (phase === 'Succeeded') this.setFatal(this.gone('exited'));
-        else if (phase === 'Failed') this.setFatal(this.gone(`failed${pod.status?.reason ? `: ${pod.status.reason}` : ''}`));
+    this.podCheck = this.podGone().then(
+      (why) => {
+        if (why) this.setFatal(this.gone(why));
       },
-      (err: unknown) => {
-        if (isStatus(err, 404)) this.setFatal(this.gone('deleted'));
-        // other errors (API server hiccup, no permission): keep retrying the tunnel
+      () => {
+        // could not tell (API server hiccup, no permission): keep retrying the tunnel
       },
     ).finally(() => {
       this.podCheck = undefined;
     });
+  }
+
+  private async getPodGone(): Promise<string | undefined> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(this.o.namespace)}/pods/${encodeURIComponent(this.o.pod)}`;
+    if (!this.client) {
+      this.client = new KubeClient(this.o.kc);
+      this.ownClient = true;
+    }
+    let pod: V1Pod;
+    try {
+      pod = await this.client.get<V1Pod>(path, { timeoutMs: 5000 });
+    } catch (err) {
+      if (isStatus(err, 404)) return 'deleted';
+      throw err;
+    }
+    const phase = pod?.status?.phase;
+    if (pod?.metadata?.deletionTimestamp) return 'being deleted';
+    if (phase === 'Succeeded') return 'exited';
+    if (phase === 'Failed') return `failed${pod.status?.reason ? `: ${pod.status.reason}` : ''}`;
+    return undefined;
   }
 
   private gone(why: string): KinjectError {
