@@ -1,8 +1,12 @@
-/* close.c - close() and the dup family, keeping the fd registry right:
+/* close.c - close() and the dup family (dup, dup2, dup3, fcntl F_DUPFD*), keeping the fd registry right:
  * a closed fd forgets its entry (async-signal-safe: one atomic store), a duplicated
  * fd inherits the entry of its source, a dup2/dup3 target loses its old one. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
+/* not <fcntl.h>: its declarations alias fcntl and fcntl64, and both are defined here */
+#define KJ_F_DUPFD 0
+#define KJ_F_DUPFD_CLOEXEC 1030
 #include "kinject.h"
 
 KJ_EXPORT int close(int fd) {
@@ -38,4 +42,32 @@ KJ_EXPORT int dup3(int fd, int fd2, int flags) {
     errno = saved;
   }
   return r;
+}
+
+/* fcntl's third argument is an int or a pointer: passed on as a pointer-sized value
+ * (the calling convention of the 64-bit ABIs makes that the same register) */
+static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void *arg) {
+  int r = real(fd, cmd, arg);
+  if (r >= 0 && (cmd == KJ_F_DUPFD || cmd == KJ_F_DUPFD_CLOEXEC) && kj_enabled()) {
+    int saved = errno;
+    kj_fd_copy(fd, r);
+    errno = saved;
+  }
+  return r;
+}
+
+KJ_EXPORT int fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  void *arg = va_arg(ap, void *);
+  va_end(ap);
+  return fcntl_common(kj_real()->fcntl, fd, cmd, arg);
+}
+
+KJ_EXPORT int fcntl64(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  void *arg = va_arg(ap, void *);
+  va_end(ap);
+  return fcntl_common(kj_real()->fcntl64, fd, cmd, arg);
 }

@@ -95,3 +95,28 @@ void kj_fd_copy(int from, int to) {
   if (kind == KJ_FD_NONE) kj_fd_clear(to);
   else kj_fd_set(to, kind, (struct sockaddr *)&ss, len);
 }
+
+int kj_fd_adopt(int fd, struct sockaddr_storage *orig, socklen_t *len) {
+  if (__atomic_load_n(&count, __ATOMIC_RELAXED) == 0) return KJ_FD_NONE;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return KJ_FD_NONE;
+  int kind = KJ_FD_NONE;
+  pthread_mutex_lock(&mu);
+  for (int c = 0; c < NCHUNKS && kind == KJ_FD_NONE; c++) {
+    struct entry *ch = __atomic_load_n(&chunks[c], __ATOMIC_ACQUIRE);
+    if (!ch) continue;
+    for (int i = 0; i < CHUNK; i++) {
+      struct entry *e = &ch[i];
+      int k = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+      if (k != KJ_FD_NONE && e->dev == st.st_dev && e->ino == st.st_ino) {
+        kind = k;
+        memcpy(orig, &e->addr, sizeof *orig);
+        *len = e->len;
+        break;
+      }
+    }
+  }
+  pthread_mutex_unlock(&mu);
+  if (kind != KJ_FD_NONE) kj_fd_set(fd, kind, (struct sockaddr *)orig, *len);
+  return kind;
+}

@@ -12,6 +12,7 @@ KJ_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len) {
   struct sockaddr_storage orig;
   socklen_t olen = 0;
   int kind = kj_fd_get(fd, &orig, &olen);
+  if (kind == KJ_FD_NONE) kind = kj_fd_adopt(fd, &orig, &olen); /* a dup made behind our back */
   if (kind == KJ_FD_NONE) return real->getpeername(fd, addr, len);
   /* still connected? (the peer may be gone: let libc say ENOTCONN) */
   struct sockaddr_storage tmp;

@@ -20,6 +20,8 @@ struct kj_libc {
   int (*dup)(int);
   int (*dup2)(int, int);
   int (*dup3)(int, int, int);
+  int (*fcntl)(int, int, ...);
+  int (*fcntl64)(int, int, ...);
   int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
   void (*freeaddrinfo)(struct addrinfo *);
   struct hostent *(*gethostbyname)(const char *);
@@ -90,6 +92,8 @@ void kj_fd_set(int fd, int kind, const struct sockaddr *orig, socklen_t len);
 int kj_fd_get(int fd, struct sockaddr_storage *orig, socklen_t *len); /* returns kind */
 void kj_fd_clear(int fd);      /* async-signal-safe */
 void kj_fd_copy(int from, int to);
+/* another fd of the same socket (a dup the shim did not see): copies its entry to fd */
+int kj_fd_adopt(int fd, struct sockaddr_storage *orig, socklen_t *len);
 
 /* ---- socks5.c ---- */
 /* Connects fd (a TCP socket of the program) through the proxy to dst. Returns 0 or an errno. */

@@ -22,7 +22,8 @@ static void *lookup(const char *name) {
 #define L(name) table.name = (__typeof__(table.name))lookup(#name)
 
 static void init(void) {
-  L(connect); L(getpeername); L(close); L(dup); L(dup2); L(dup3);
+  L(connect); L(getpeername); L(close); L(dup); L(dup2); L(dup3); L(fcntl); L(fcntl64);
+  if (!table.fcntl64) table.fcntl64 = table.fcntl;
   L(getaddrinfo); L(freeaddrinfo); L(gethostbyname); L(gethostbyname2);
   L(gethostbyname_r); L(gethostbyname2_r); L(getnameinfo); L(gethostbyaddr); L(gethostbyaddr_r);
   L(sendto); L(sendmsg); L(recvfrom); L(recvmsg);

@@ -98,3 +98,39 @@ t.test('as the unprivileged user', async (t) => {
   t.equal(r.ok, true, `${r.error} ${r.stderr}`)
   t.equal(r.body, web.body)
 })
+
+t.test('UDP DNS redirect: sendto/recvfrom, sendmsg/recvmsg, connected UDP show the nameserver', async (t) => {
+  const before = world.dns.queries.length
+  const r = await py(['udp', world.nameserver, web.name], { shim: true })
+  t.equal(r.ok, true, `${r.error} ${r.stderr}`)
+  t.same(r.recvfrom_src, [world.nameserver, 53])
+  t.equal(r.recvfrom_ip, web.ip)
+  t.same(r.recvmsg_src, [world.nameserver, 53])
+  t.equal(r.recvmsg_ip, web.ip)
+  t.same(r.connected_peer, [world.nameserver, 53])
+  t.equal(r.connected_ip, web.ip)
+  t.equal(world.dns.queries.length - before, 3, 'three queries reached KINJECT_DNS')
+  const without = await py(['udp', world.nameserver, web.name])
+  t.equal(without.ok, false, 'without the shim nobody answers at the nameserver')
+  const noDns = await py(['udp', world.nameserver, web.name], { shim: { dns: false } })
+  t.equal(noDns.ok, false, 'without KINJECT_DNS: not redirected')
+})
+
+t.test('dup keeps the proxied peer; a reused fd number gets libc\'s answer', async (t) => {
+  const r = await py(['dup', echo.name, String(echo.port)], { shim: true })
+  t.equal(r.ok, true, `${r.error} ${r.stderr}`)
+  t.same(r.peer, [echo.ip, echo.port])
+  t.same(r.dup_peer, [echo.ip, echo.port])
+  t.same(r.dup_peer_after_close, [echo.ip, echo.port])
+  t.equal(r.data, 'dup')
+  t.equal(r.reused_fd, true)
+  t.same(r.reused_peer, r.local_server, 'a local socket on the same fd number: its real peer')
+})
+
+t.test('the machine\'s hostname resolves locally', async (t) => {
+  const withShim = await py(['hostname'], { shim: { verbose: true } })
+  const without = await py(['hostname'])
+  t.equal(withShim.ok, without.ok, `${withShim.error} ${without.error}`)
+  t.same(withShim.addresses, without.addresses)
+  t.notMatch(withShim.stderr, /RESOLVE/, 'not asked of the cluster')
+})

@@ -80,7 +80,76 @@ def getnameinfo_op(ip, port):
     return {"host": host, "service": serv}
 
 
-ops = {"urllib": urllib_op, "asyncio": asyncio_op, "nonblock": nonblock_op, "blocking": blocking_op,
+def dns_query(name, qid=0x4b4a):
+    q = qid.to_bytes(2, "big") + b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    return q + b"\x00\x00\x01\x00\x01"
+
+
+def dns_answer_ip(reply):
+    # the last 4 bytes of a reply with one A record
+    return ".".join(str(b) for b in reply[-4:]) if len(reply) > 16 and reply[7] >= 1 else None
+
+
+def udp_op(nameserver, name):
+    out = {}
+    # unconnected: sendto / recvfrom
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    s.sendto(dns_query(name), (nameserver, 53))
+    reply, src = s.recvfrom(2048)
+    out["recvfrom_src"] = list(src)
+    out["recvfrom_ip"] = dns_answer_ip(reply)
+    # sendmsg / recvmsg
+    s.sendmsg([dns_query(name, 7)], [], 0, (nameserver, 53))
+    reply, _, _, src = s.recvmsg(2048)
+    out["recvmsg_src"] = list(src)
+    out["recvmsg_ip"] = dns_answer_ip(reply)
+    s.close()
+    # connected: connect / send / recv / getpeername
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.settimeout(5)
+    c.connect((nameserver, 53))
+    out["connected_peer"] = list(c.getpeername())
+    c.send(dns_query(name, 9))
+    out["connected_ip"] = dns_answer_ip(c.recv(2048))
+    c.close()
+    return out
+
+
+def dup_op(host, port):
+    s = socket.create_connection((host, int(port)), timeout=20)
+    d = s.dup()
+    out = {"peer": list(s.getpeername()), "dup_peer": list(d.getpeername())}
+    s.close()
+    out["dup_peer_after_close"] = list(d.getpeername())
+    d.sendall(b"dup")
+    out["data"] = d.recv(10).decode()
+    d.close()
+    # the same fd number reused for a local socket: libc's answer, not a stale one
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    p = socket.create_connection((host, int(port)), timeout=20)
+    n = p.fileno()
+    p.close()
+    local = socket.socket()
+    local.connect(srv.getsockname())
+    out["reused_fd"] = local.fileno() == n
+    out["reused_peer"] = list(local.getpeername())
+    out["local_server"] = list(srv.getsockname())
+    local.close()
+    srv.close()
+    return out
+
+
+def hostname_op():
+    name = socket.gethostname()
+    return {"hostname": name, "addresses": sorted({r[4][0] for r in socket.getaddrinfo(name, None)})}
+
+
+ops = {"udp": udp_op, "dup": dup_op, "hostname": hostname_op,"urllib": urllib_op, "asyncio": asyncio_op, "nonblock": nonblock_op, "blocking": blocking_op,
        "getaddrinfo": getaddrinfo_op, "gethostbyname": gethostbyname_op, "gethostbyaddr": gethostbyaddr_op,
        "getnameinfo": getnameinfo_op}
 try:
