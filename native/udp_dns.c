@@ -2,7 +2,9 @@
  * Node's dns.resolve*, dig, ...): datagrams to a nameserver of /etc/resolv.conf on
  * port 53 (connect of a UDP socket, sendto, sendmsg) go to KINJECT_DNS instead, and
  * replies read with recvfrom/recvmsg (and getpeername) show the nameserver's address,
- * so resolvers that check the source accept them. Without KINJECT_DNS: libc. */
+ * so resolvers that check the source accept them. Without KINJECT_DNS: libc.
+ * Also TCP Fast Open (sendto/sendmsg with MSG_FASTOPEN and a destination): for a
+ * proxied destination the connect goes through the connect() hook first. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -66,10 +68,31 @@ int kj_udp_dns_connect(int fd, const struct sockaddr *addr, socklen_t len, int *
   return r;
 }
 
+/* MSG_FASTOPEN to a proxied address: 1 when handled (connected through the proxy first) */
+static int fastopen_proxied(int fd, int flags, const struct sockaddr *dst, socklen_t len, int *err) {
+#ifdef MSG_FASTOPEN
+  if (!(flags & MSG_FASTOPEN) || kj_classify_addr(dst, len) != KJ_CLASS_PROXY) return 0;
+  int type = 0;
+  socklen_t sl = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) != 0 || type != SOCK_STREAM) return 0;
+  *err = 0;
+  if (connect(fd, dst, len) != 0 && errno != EINPROGRESS) *err = errno;
+  return 1;
+#else
+  (void)fd; (void)flags; (void)dst; (void)len; (void)err;
+  return 0;
+#endif
+}
+
 KJ_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *dst, socklen_t len) {
   const struct kj_libc *real = kj_real();
   struct sockaddr_storage repl;
   socklen_t rl;
+  int err;
+  if (kj_enabled() && dst && fastopen_proxied(fd, flags, dst, len, &err)) {
+    if (err) { errno = err; return -1; }
+    return real->sendto(fd, buf, n, flags & ~MSG_FASTOPEN, NULL, 0);
+  }
   if (!kj_enabled() || !dst || !kj_udp_dns_target(fd, dst, len, &repl, &rl))
     return real->sendto(fd, buf, n, flags, dst, len);
   kj_fd_set(fd, KJ_FD_UDP_DNS, dst, len);
@@ -80,6 +103,15 @@ KJ_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
   const struct kj_libc *real = kj_real();
   struct sockaddr_storage repl;
   socklen_t rl;
+  int err;
+  if (kj_enabled() && msg && msg->msg_name &&
+      fastopen_proxied(fd, flags, (const struct sockaddr *)msg->msg_name, msg->msg_namelen, &err)) {
+    if (err) { errno = err; return -1; }
+    struct msghdr m = *msg;
+    m.msg_name = NULL;
+    m.msg_namelen = 0;
+    return real->sendmsg(fd, &m, flags & ~MSG_FASTOPEN);
+  }
   if (!kj_enabled() || !msg || !msg->msg_name ||
       !kj_udp_dns_target(fd, (const struct sockaddr *)msg->msg_name, msg->msg_namelen, &repl, &rl))
     return real->sendmsg(fd, msg, flags);

@@ -82,3 +82,21 @@ t.test('the independent socksv5 server by IP', async (t) => {
   const refused = await curl([`http://${closed.ip}:${closed.port}/`], { shim: { via: 'socksv5' } })
   t.equal(refused.code, 7)
 })
+
+t.test('the fake range 127.77.0.0/16 is proxied; other loopback stays local', async (t) => {
+  const fake = await curl(['http://127.77.0.1:80/'], { shim: { verbose: true } })
+  t.match(fake.stderr, /connect 127\.77\.0\.1:80 via proxy/, 'sent to the proxy')
+  t.equal(fake.code, 7, 'nothing there: refused by the cluster side')
+  const local = await curl(['http://127.0.0.1:9/'], { shim: { verbose: true } })
+  t.notMatch(local.stderr, /via proxy/, 'plain loopback is not proxied')
+  t.equal(local.code, 7)
+})
+
+t.test('KINJECT_LOCAL_NAMES resolve with the local libc', async (t) => {
+  for (const localNames of [web.name, '.kjtest', `other.example, ${web.name}`]) {
+    const r = await curl([web.url], { shim: { localNames } })
+    t.equal(r.code, 6, `${localNames}: the host cannot resolve it`)
+  }
+  const other = await curl([web.url], { shim: { localNames: 'echo.kjtest,.example' } })
+  t.equal(other.stdout, web.body, 'names not listed still go to the cluster')
+})

@@ -110,3 +110,14 @@ t.test('a process started beside a captured one, without the shim, has no access
   await new Promise((resolve) => captured.on('close', resolve))
   t.equal(out, web.body, 'the captured one got through')
 })
+
+t.test('preloaded without KINJECT_SOCKS the shim changes nothing', async (t) => {
+  const env = { LD_PRELOAD: world.lib, KINJECT_LIB: world.lib, KINJECT_TOKEN: 'x' }
+  const r = await world.exec('env', ['-i', '/usr/bin/env'], { env })
+  t.notMatch(r.stdout, /LD_PRELOAD|KINJECT/, 'nothing put back into a child env')
+  const c = await world.exec('curl', ['-sS', '-m', '5', web.urlByIp], { env })
+  t.not(c.code, 0, 'no access')
+  t.equal(c.stdout, '')
+  const s = await world.exec('sh', ['-c', `${world.tmpdir}/suid-true; echo ok`], { env })
+  t.equal(s.stderr, '', 'no warnings')
+})

@@ -104,3 +104,19 @@ t.test('proxy down: ECONNREFUSED and the message', async (t) => {
   t.equal(r.code, 'ECONNREFUSED')
   t.match(r.stderr, `kinject: the kinject proxy at ${world.deadSocks} is not reachable (is kinject still running?)`)
 })
+
+t.test('concurrent lookups and requests from several threads', async (t) => {
+  const r = await run(['parallel', '40', web.url, `http://${web.name}:80/`], { shim: true })
+  t.equal(r.ok, true, `${r.message} ${r.stderr}`)
+  t.equal(r.bodies.length, 40)
+  t.ok(r.bodies.every((b) => b === web.body), 'every body')
+  t.ok(r.addresses.every((a) => a === web.ip), 'every address')
+})
+
+t.test('the independent socksv5 server by IP', async (t) => {
+  const r = await run(['http', web.urlByIp], { shim: { via: 'socksv5' } })
+  t.equal(r.body, web.body, `${r.message} ${r.stderr}`)
+  const e = await run(['echo', echo.ip, String(echo.port), 'via socksv5'], { shim: { via: 'socksv5' } })
+  t.equal(e.data, 'via socksv5')
+  t.equal(e.remoteAddress, echo.ip)
+})

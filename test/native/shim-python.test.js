@@ -134,3 +134,19 @@ t.test('the machine\'s hostname resolves locally', async (t) => {
   t.same(withShim.addresses, without.addresses)
   t.notMatch(withShim.stderr, /RESOLVE/, 'not asked of the cluster')
 })
+
+t.test('an IPV6_V6ONLY socket to an IPv6 service (the proxy is IPv4)', async (t) => {
+  const r = await py(['v6only', web.ip6, '80'], { shim: true })
+  t.equal(r.ok, true, `${r.error} ${r.stderr}`)
+  t.equal(r.body, web.body)
+  t.same(r.peer, [web.ip6, 80])
+})
+
+t.test('TCP Fast Open (sendto with MSG_FASTOPEN) goes through the proxy', async (t) => {
+  const r = await py(['fastopen', echo.ip, String(echo.port)], { shim: true })
+  t.equal(r.ok, true, `${r.error} ${r.stderr}`)
+  t.equal(r.data, 'fast open')
+  t.same(r.peer, [echo.ip, echo.port])
+  const without = await py(['fastopen', echo.ip, String(echo.port)])
+  t.equal(without.ok, false)
+})

@@ -2,7 +2,7 @@
 // ({ ok: true, ... } or { ok: false, code, message }), always with the time it took (ms).
 //   node node-probe.mjs http URL | fetch URL | echo HOST PORT [TEXT] | lookup NAME [FAMILY]
 //                       resolve4 NAME | reverse IP PORT | child ARGS-JSON (runs node-probe again in a child
-//                       with a minimal env {PATH}) | env NAME
+//                       with a minimal env {PATH}) | parallel N URL... | env NAME
 import http from 'node:http'
 import net from 'node:net'
 import dns from 'node:dns'
@@ -52,6 +52,17 @@ const ops = {
     const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), ...JSON.parse(json)],
       { env: { PATH: process.env.PATH }, encoding: 'utf8' })
     return JSON.parse(out)
+  },
+  // N concurrent lookups + fetches (libuv's thread pool calls getaddrinfo from several threads)
+  parallel: async (n, ...urls) => {
+    const jobs = []
+    for (let i = 0; i < Number(n); i++) {
+      const url = urls[i % urls.length]
+      jobs.push(fetch(url).then((r) => r.text()))
+      jobs.push(dns.promises.lookup(new URL(url).hostname).then((a) => a.address))
+    }
+    const results = await Promise.all(jobs)
+    return { bodies: results.filter((_, i) => i % 2 === 0), addresses: results.filter((_, i) => i % 2 === 1) }
   },
   env: async (name) => ({ value: process.env[name] ?? null }),
 }

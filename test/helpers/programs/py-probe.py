@@ -149,7 +149,35 @@ def hostname_op():
     return {"hostname": name, "addresses": sorted({r[4][0] for r in socket.getaddrinfo(name, None)})}
 
 
-ops = {"udp": udp_op, "dup": dup_op, "hostname": hostname_op,"urllib": urllib_op, "asyncio": asyncio_op, "nonblock": nonblock_op, "blocking": blocking_op,
+def v6only_op(ip6, port):
+    # an IPV6_V6ONLY socket cannot reach an IPv4 proxy: the shim must still get it there
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.settimeout(20)
+    s.connect((ip6, int(port)))
+    s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+    data = b""
+    while len(data) < 100000:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    peer = s.getpeername()
+    s.close()
+    return {"peer": list(peer[:2]), "body": data.split(b"\r\n\r\n", 1)[-1].decode()}
+
+
+def fastopen_op(ip, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(20)
+    s.sendto(b"fast open", socket.MSG_FASTOPEN, (ip, int(port)))
+    data = s.recv(100).decode()
+    peer = s.getpeername()
+    s.close()
+    return {"data": data, "peer": list(peer)}
+
+
+ops = {"v6only": v6only_op, "fastopen": fastopen_op, "udp": udp_op, "dup": dup_op, "hostname": hostname_op,"urllib": urllib_op, "asyncio": asyncio_op, "nonblock": nonblock_op, "blocking": blocking_op,
        "getaddrinfo": getaddrinfo_op, "gethostbyname": gethostbyname_op, "gethostbyaddr": gethostbyaddr_op,
        "getnameinfo": getnameinfo_op}
 try:

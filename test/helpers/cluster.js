@@ -1,0 +1,86 @@
+// The real local cluster for e2e tests (cluster/*.sh): ensureCluster() returns its admin
+// kubeconfig, bringing the cluster up with `bash cluster/up.sh` when `bash cluster/status.sh`
+// says it is not up. Nothing is skipped: if the cluster cannot come up, the caller's test fails.
+// Also: kubectl() with that kubeconfig, waitFor() (bounded polling), ensureNamespace().
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const READY_FILE = '/tmp/kinject-cluster-ready';
+
+function run(cmd, args, { timeoutMs = 60_000, input, env } = {}) {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { cwd: repoRoot, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: env ?? process.env }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr, err });
+    });
+    if (input !== undefined) child.stdin.end(input);
+  });
+}
+
+let ensured;
+
+/** The local cluster, up: `{ kubeconfig }`. Throws (failing the test) if it cannot be brought up. */
+export function ensureCluster() {
+  ensured ??= (async () => {
+    const kubeconfig = execFileSync('bash', ['cluster/kubeconfig.sh'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    let status = await run('bash', ['cluster/status.sh'], { timeoutMs: 120_000 });
+    if (status.code !== 0) {
+      const up = await run('bash', ['cluster/up.sh'], { timeoutMs: 45 * 60_000 });
+      if (up.code !== 0) {
+        throw new Error(`cluster/up.sh failed (exit ${up.code}): ${(up.stderr || up.stdout).trim().split('\n').slice(-5).join(' | ')}`);
+      }
+      status = await run('bash', ['cluster/status.sh'], { timeoutMs: 120_000 });
+      if (status.code !== 0) throw new Error(`the local cluster is not up after cluster/up.sh:\n${status.stdout}`);
+    }
+    if (!existsSync(kubeconfig)) throw new Error(`cluster kubeconfig ${kubeconfig} does not exist`);
+    return { kubeconfig };
+  })();
+  return ensured;
+}
+
+/** kubectl with the cluster's kubeconfig; resolves { code, stdout, stderr }. */
+export async function kubectl(kubeconfig, args, options = {}) {
+  return run('kubectl', ['--kubeconfig', kubeconfig, ...args], options);
+}
+
+/** kubectl that must succeed; returns stdout. */
+export async function kubectlOk(kubeconfig, args, options = {}) {
+  const r = await kubectl(kubeconfig, args, options);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** Polls fn() until it returns a truthy value; bounded in time and count. */
+export async function waitFor(fn, { timeoutMs = 60_000, intervalMs = 250, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  const maxTries = Math.ceil(timeoutMs / intervalMs) + 1;
+  let last;
+  for (let i = 0; i < maxTries; i++) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+/** Creates the namespace if missing. */
+export async function ensureNamespace(kubeconfig, name) {
+  const r = await kubectl(kubeconfig, ['get', 'namespace', name]);
+  if (r.code === 0) return;
+  const c = await kubectl(kubeconfig, ['create', 'namespace', name]);
+  if (c.code !== 0 && !/AlreadyExists/.test(c.stderr)) throw new Error(`cannot create namespace ${name}: ${c.stderr}`);
+}
+
+/** Names of kinject-managed objects left in a namespace, e.g. ["job/kinject-ab", "pod/kinject-ab-x"]. */
+export async function kinjectLeftovers(kubeconfig, namespace, session) {
+  const sel = `app.kubernetes.io/managed-by=kinject${session ? `,kinject.dev/session=${session}` : ''}`;
+  const out = await kubectlOk(kubeconfig, ['-n', namespace, 'get', 'jobs,pods,secrets', '-l', sel, '-o', 'name']);
+  return out.split('\n').filter(Boolean);
+}
