@@ -130,6 +130,8 @@ export function eventState(events: CoreV1Event[]): PodState | undefined {
         out = undefined;
         break;
       default:
+        // any other warning (FailedCreatePodSandBox, BackOff, ...) is the best reason we have
+        if (e.type === 'Warning' && e.reason) out = { kind: 'stalled', reason: `${e.reason}: ${msg}` };
         break;
     }
   }

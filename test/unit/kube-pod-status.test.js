@@ -47,6 +47,11 @@ t.test('failures that cannot resolve', async (t) => {
   t.equal(s.kind, 'failed');
 });
 
+t.test('other warnings become the stall reason', async (t) => {
+  t.same(eventState([{ type: 'Warning', reason: 'FailedCreatePodSandBox', message: 'Failed to create pod sandbox: rpc error' }, { type: 'Normal', reason: 'Whatever', message: 'x' }]),
+    { kind: 'stalled', reason: 'FailedCreatePodSandBox: Failed to create pod sandbox: rpc error' });
+});
+
 t.test('events', async (t) => {
   const ev = (reason, message, sec) => ({ reason, message, lastTimestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, sec)).toISOString() });
   t.equal(eventState([]), undefined);

@@ -1,0 +1,106 @@
+// Bad inputs against the real local cluster give one-line errors and leave nothing behind:
+// unknown context, unknown namespace, unknown workload, unknown container, an unpullable image
+// (a registry on a closed loopback port) within a short --timeout, a never-pull image, an
+// unreachable API server, and a failing init container.
+import t from 'tap';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureCluster, ensureNamespace, kinjectLeftovers, kubectlOk } from '../helpers/cluster.js';
+import { connectKube, loadKubeAccess, startSession } from '../../dist/src/kube/index.js';
+
+const NS = 'kinject-e2e-kube';
+
+function oneLine(t, err, re) {
+  t.equal(err?.name, 'KinjectError', 'a KinjectError');
+  t.match(err?.message, re);
+  t.notMatch(err?.message ?? '', /\n/, 'one line');
+}
+
+async function failure(promise) {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
+t.test('bad inputs', async (t) => {
+  const { kubeconfig } = await ensureCluster();
+  await ensureNamespace(kubeconfig, NS);
+
+  oneLine(t, await failure(connectKube({ kubeconfig, context: 'nope' })), /^context "nope" not found in .*; available contexts: kinject; check --context$/);
+  oneLine(t, await failure(connectKube({ kubeconfig, namespace: 'no-such-ns' })), /^namespace "no-such-ns" not found; check -n\/--namespace/);
+
+  // an API server address with nothing listening (loopback)
+  const dir = mkdtempSync(join(tmpdir(), 'kinject-e2e-'));
+  const dead = join(dir, 'dead.kubeconfig');
+  writeFileSync(dead, readFileSync(kubeconfig, 'utf8').replace(/server: .*/, 'server: https://127.0.0.1:1'));
+  oneLine(t, await failure(connectKube({ kubeconfig: dead, timeoutMs: 2000 })), /^cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:1: ECONNREFUSED.*; check --context\/--kubeconfig$/);
+
+  const access = await connectKube({ kubeconfig, namespace: 'kinject-demo' });
+  t.teardown(() => access.client.close());
+  oneLine(t, await failure(startSession({ access, target: 'deployment/nope' })), /^deployment\/nope not found in namespace "kinject-demo"; check --target/);
+  oneLine(t, await failure(startSession({ access, target: 'sts/nope' })), /^statefulset\/nope not found/);
+  oneLine(t, await failure(startSession({ access, target: 'deployment/web', container: 'nope' })), /^container "nope" not found in deployment\/web; available containers: web; check --container$/);
+  oneLine(t, await failure(startSession({ access, target: 'deployment/web', container: 'seed' })), /"seed" is an init container/);
+  oneLine(t, await failure(startSession({ access, target: 'cronjob/x' })), /unknown workload kind "cronjob"/);
+  t.same(await kinjectLeftovers(kubeconfig, 'kinject-demo'), [], 'nothing created for bad targets');
+
+  // creation in a namespace that does not exist (namespace check skipped, as with a namespace-scoped Role)
+  const ghost = { ...loadKubeAccess({ kubeconfig, namespace: 'no-such-ns' }) };
+  oneLine(t, await failure(startSession({ access: ghost })), /^namespace "no-such-ns" not found/);
+  ghost.client.close();
+});
+
+t.test('image that cannot be pulled: fails at the timeout with the reason, leaves nothing', async (t) => {
+  const { kubeconfig } = await ensureCluster();
+  const access = await connectKube({ kubeconfig, namespace: NS });
+  t.teardown(() => access.client.close());
+  const lines = [];
+  const t0 = Date.now();
+  const err = await failure(startSession({ access, image: '127.0.0.1:1/kinject/nope:1', timeoutSeconds: 12 }, (m) => lines.push(m)));
+  const took = Date.now() - t0;
+  oneLine(t, err, /^proxy pod kinject-\S+ in kinject-e2e-kube did not start within 12 s: .*(ErrImagePull|ImagePullBackOff).*127\.0\.0\.1:1\/kinject\/nope:1.*; raise --timeout or fix the cause$/);
+  t.ok(took >= 11_000 && took < 25_000, `failed at the timeout (${took} ms)`);
+  t.ok(lines.some((l) => /^waiting: .*(ErrImagePull|ImagePullBackOff)/.test(l)), 'the stall was reported as progress');
+  t.comment(lines.join('\n'));
+  t.same(await kinjectLeftovers(kubeconfig, NS).then((l) => l.filter((x) => !x.startsWith('pod/'))), [], 'no Job or Secret left');
+});
+
+t.test('image never pulled: fails at once', async (t) => {
+  const { kubeconfig } = await ensureCluster();
+  const access = await connectKube({ kubeconfig, namespace: NS });
+  t.teardown(() => access.client.close());
+  const t0 = Date.now();
+  const err = await failure(startSession({ access, image: 'kinject.local/not-there:1', imagePullPolicy: 'Never', timeoutSeconds: 60 }));
+  oneLine(t, err, /cannot start: container "proxy": ErrImageNeverPull for image "kinject\.local\/not-there:1"/);
+  t.ok(Date.now() - t0 < 30_000, 'did not wait for the timeout');
+});
+
+t.test('failing init container in the template: fails with its exit', async (t) => {
+  const { kubeconfig } = await ensureCluster();
+  await kubectlOk(kubeconfig, ['-n', NS, 'apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'broken-init' },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'broken-init' } },
+        template: {
+          metadata: { labels: { app: 'broken-init' } },
+          spec: {
+            initContainers: [{ name: 'prep', image: 'kinject.local/toolbox:1', imagePullPolicy: 'Never', command: ['/bin/sh', '-c', 'echo no >&2; exit 3'] }],
+            containers: [{ name: 'app', image: 'kinject.local/toolbox:1', imagePullPolicy: 'Never', command: ['sleep', '1000'] }],
+          },
+        },
+      },
+    }),
+  });
+  const access = await connectKube({ kubeconfig, namespace: NS });
+  t.teardown(() => access.client.close());
+  const err = await failure(startSession({ access, target: 'deployment/broken-init', timeoutSeconds: 60 }));
+  oneLine(t, err, /cannot start: (init container "prep" exited with code 3|the proxy pod failed)/);
+});
