@@ -197,6 +197,8 @@ static int request(int fd, unsigned char cmd, const unsigned char *addr_part, si
   return 0;
 }
 
+KJ_EXPORT int kinject_reply_errno_for_test(int rep) { return kj_socks_reply_errno(rep); }
+
 int kj_socks_reply_errno(int rep) {
   switch (rep) {
     case 1: return ECONNREFUSED;

@@ -2,7 +2,7 @@
 //   ip netns exec NS node netns-services.js '<json config>'
 // Starts an HTTP server (answers "hello from kjtest"), a TCP echo server, the
 // independent SOCKS5 server (npm socksv5, CONNECT only, RFC 1929 user "kinject") and
-// the namespace's own DNS resolver on 127.0.0.1:53, then prints one line
+// the namespace's own DNS resolver on 127.0.0.1:53, a TCP port that accepts and never answers, then prints one line
 // "READY <json>" on stdout. Exits when its stdin closes (the test process died) or on
 // SIGTERM, so nothing outlives the run.
 import http from 'node:http'
@@ -43,6 +43,17 @@ const echo = net.createServer((sock) => {
 })
 await listen(echo, cfg.echo.port, cfg.echo.ip)
 closers.push(() => echo.close())
+
+// accepts and never answers: a SOCKS server that hangs (for connect timeouts)
+const held = new Set()
+const silent = net.createServer((sock) => {
+  held.add(sock)
+  sock.on('error', () => {})
+  sock.on('close', () => held.delete(sock))
+  sock.setTimeout(120000, () => sock.destroy())
+})
+await listen(silent, cfg.silent.port, cfg.silent.host)
+closers.push(() => { for (const s of held) s.destroy(); silent.close() })
 
 const sv = socks.createServer((info, accept) => accept())
 sv.useAuth(socks.auth.UserPassword((user, password, cb) => cb(user === 'kinject' && password === cfg.socksv5.token)))

@@ -28,6 +28,11 @@
 //   pod                 { host, port, address: 'HOST:PORT', tokenFile, pid } or null
 //   socksv5             { host, port, address } or null
 //   deadSocks           'HOST:PORT' in the namespace where nothing listens (proxy down)
+//   silentSocks         'HOST:PORT' in the namespace that accepts and never answers (proxy hangs)
+//   unroutable          an address of the services' range that nothing in the namespace routes (network unreachable)
+//   hostIp6, nsIp6      IPv6 addresses of the link (fd6b:6a74:1:K::1 / ::2)
+//   pod6                { host, port, address: '[nsIp6]:1080' } a second pod server on the link's IPv6 address
+//                       (opts.pod6, default true), or null
 //   dns                 { host: '127.0.0.1', port, address, queries: [{name, type}] } or null
 //   nameserver          '127.0.53.53': the only nameserver of the resolv.conf that world.exec programs see
 //   resolvConf          path of that resolv.conf
@@ -37,7 +42,8 @@
 //   python3, java, go   paths of those tools (python3 is /usr/bin/python3 when present, usable by nobody)
 //   shimEnv(o)          the env that turns the shim on: { LD_PRELOAD, KINJECT_LIB, KINJECT_SOCKS, KINJECT_TOKEN,
 //                       KINJECT_DNS, ...}. o: { via: 'pod'|'socksv5'|'dead'|'HOST:PORT' (default 'pod'),
-//                       dns: bool (default true when hostDns), verbose: bool, localNames: string, token: string }
+//                       'pod6'|'silent', dns: bool (default true when hostDns), verbose: bool, localNames: string,
+//                       token: string, timeoutMs: KINJECT_CONNECT_TIMEOUT_MS }
 //   baseEnv(o)          a clean base env { PATH, HOME, LANG } (o.user: HOME is tmpdir)
 //   exec(cmd, args, o)  Promise<{ code, signal, stdout, stderr, ms, timedOut }>; runs cmd in a private mount
 //                       namespace whose /etc/resolv.conf is world.resolvConf, with env = baseEnv + o.env
@@ -159,7 +165,7 @@ function waitForLine(child, stream, re, timeoutMs, what) {
 }
 
 export async function createWorld(t, opts = {}) {
-  const o = { pod: true, socksv5: true, hostDns: true, extraNames: {}, ...opts }
+  const o = { pod: true, pod6: true, socksv5: true, hostDns: true, extraNames: {}, ...opts }
   if (process.getuid() !== 0) throw new Error('createWorld needs root (network namespaces)')
   cleanStale()
   worldCount++
@@ -185,6 +191,8 @@ export async function createWorld(t, opts = {}) {
 
   const hostIp = `10.207.${k}.1`
   const nsIp = `10.207.${k}.2`
+  const hostIp6 = `fd6b:6a74:1:${k}::1`
+  const nsIp6 = `fd6b:6a74:1:${k}::2`
   const svc = (n) => `10.208.${k}.${n}`
   const svc6 = (n) => `fd6b:6a74:0:${k}::${n}`
   const token = crypto.randomBytes(16).toString('hex')
@@ -218,6 +226,8 @@ export async function createWorld(t, opts = {}) {
   ip(['-n', ns, 'link', 'set', 'lo', 'up'])
   ip(['-n', ns, 'addr', 'add', `${nsIp}/30`, 'dev', nsIf])
   ip(['-n', ns, 'link', 'set', nsIf, 'up'])
+  ip(['addr', 'add', `${hostIp6}/64`, 'dev', hostIf, 'nodad'])
+  ip(['-n', ns, 'addr', 'add', `${nsIp6}/64`, 'dev', nsIf, 'nodad'])
   for (const a of [svc(10), svc(11), svc(12)]) ip(['-n', ns, 'addr', 'add', `${a}/32`, 'dev', 'lo'])
   ip(['-n', ns, 'addr', 'add', `${svc6(10)}/128`, 'dev', 'lo', 'nodad'], { ignore: true })
 
@@ -250,6 +260,7 @@ export async function createWorld(t, opts = {}) {
     web: { ips: [services.web.ip, services.web.ip6], port: 80, body: services.web.body },
     echo: { ip: services.echo.ip, port: 7 },
     socksv5: { host: nsIp, port: 1081, token },
+    silent: { host: nsIp, port: 1083 },
     dns: { table: names },
   }
   const servicesChild = nsSpawn(process.execPath, [path.join(here, 'netns-services.js'), JSON.stringify(servicesCfg)],
@@ -271,6 +282,9 @@ export async function createWorld(t, opts = {}) {
     pod: null,
     socksv5: o.socksv5 ? { host: nsIp, port: 1081, address: `${nsIp}:1081` } : null,
     deadSocks: `${nsIp}:1079`,
+    silentSocks: `${nsIp}:1083`,
+    unroutable: svc(99),
+    hostIp6, nsIp6, pod6: null,
     dns: null, nameserver, resolvConf,
     lib: shimPath(), tmpdir,
     user: { name: 'nobody', uid: 65534, gid: 65534 },
@@ -305,6 +319,13 @@ export async function createWorld(t, opts = {}) {
   }
   cleanups.push(() => world.stopPod())
   if (o.pod) await world.startPod()
+  if (o.pod6) {
+    const child = nsSpawn(process.execPath, [podScript(), '--listen', `[${nsIp6}]:1080`, '--token-file', tokenFile],
+      { env: { PATH: process.env.PATH } })
+    cleanups.push(() => { try { child.kill('SIGTERM') } catch {} })
+    await waitForLine(child, 'stderr', /listening on (\S+)/, 15000, 'the IPv6 pod server')
+    world.pod6 = { host: nsIp6, port: 1080, address: `[${nsIp6}]:1080` }
+  }
 
   if (o.hostDns) {
     const d = await startDnsServer({ host: '127.0.0.1', port: 0, table: names })
@@ -314,7 +335,8 @@ export async function createWorld(t, opts = {}) {
 
   world.shimEnv = (s = {}) => {
     const via = s.via ?? 'pod'
-    const socks = via === 'pod' ? `${nsIp}:1080` : via === 'socksv5' ? `${nsIp}:1081` : via === 'dead' ? world.deadSocks : via
+    const named = { pod: `${nsIp}:1080`, pod6: `[${nsIp6}]:1080`, socksv5: `${nsIp}:1081`, dead: world.deadSocks, silent: world.silentSocks }
+    const socks = named[via] ?? via
     const env = {
       LD_PRELOAD: world.lib,
       KINJECT_LIB: world.lib,
@@ -324,6 +346,7 @@ export async function createWorld(t, opts = {}) {
     if ((s.dns ?? true) && world.dns) env.KINJECT_DNS = world.dns.address
     if (s.verbose) env.KINJECT_VERBOSE = '1'
     if (s.localNames) env.KINJECT_LOCAL_NAMES = s.localNames
+    if (s.timeoutMs) env.KINJECT_CONNECT_TIMEOUT_MS = String(s.timeoutMs)
     return env
   }
   world.baseEnv = (b = {}) => ({

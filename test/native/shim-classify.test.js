@@ -4,6 +4,7 @@
 import t from 'tap'
 import koffi from 'koffi'
 import net from 'node:net'
+import os from 'node:os'
 import { shimPath } from '../helpers/netns-world.js'
 
 delete process.env.KINJECT_SOCKS
@@ -11,6 +12,14 @@ const lib = koffi.load(shimPath())
 const classify = lib.func('int kinject_classify_for_test(const char *addr)')
 const isLocal = lib.func('int kinject_name_is_local_for_test(const char *name, const char *localNames, const char *hostname)')
 const enabled = lib.func('int kinject_enabled_for_test(void)')
+const replyErrno = lib.func('int kinject_reply_errno_for_test(int rep)')
+
+t.test('SOCKS reply codes map to errno as docs/design.md says', async (t) => {
+  const E = os.constants.errno
+  const want = { 1: E.ECONNREFUSED, 2: E.EACCES, 3: E.ENETUNREACH, 4: E.EHOSTUNREACH, 5: E.ECONNREFUSED,
+    6: E.ETIMEDOUT, 7: E.EOPNOTSUPP, 8: E.EAFNOSUPPORT }
+  for (const [rep, errno] of Object.entries(want)) t.equal(replyErrno(Number(rep)), errno, `reply ${rep}`)
+})
 
 t.test('addresses: loopback and unspecified stay local, the rest is proxied', async (t) => {
   const local = ['127.0.0.1', '127.1.2.3', '127.255.255.254', '0.0.0.0', '::1', '::', '::ffff:127.0.0.1', '::ffff:127.9.9.9']

@@ -100,3 +100,18 @@ t.test('KINJECT_LOCAL_NAMES resolve with the local libc', async (t) => {
   const other = await curl([web.url], { shim: { localNames: 'echo.kjtest,.example' } })
   t.equal(other.stdout, web.body, 'names not listed still go to the cluster')
 })
+
+t.test('an IPv6 proxy address ([v6]:port) for IPv4 and IPv6 sockets', async (t) => {
+  for (const url of [web.url, web.urlByIp]) {
+    const r = await curl([url], { shim: { via: 'pod6' } })
+    t.equal(r.stdout, web.body, `${url}: ${r.stderr}`)
+  }
+  const r6 = await curl(['-g', web.urlByIp6], { shim: { via: 'pod6' } })
+  t.equal(r6.stdout, web.body, r6.stderr)
+})
+
+t.test('a proxy that never answers: KINJECT_CONNECT_TIMEOUT_MS bounds the wait', async (t) => {
+  const r = await curl([web.urlByIp], { shim: { via: 'silent', timeoutMs: 700 } })
+  t.equal(r.code, 28, `curl: timed out (ETIMEDOUT): ${r.stderr}`)
+  t.ok(r.ms < 4000, `took ${r.ms} ms`)
+})

@@ -150,3 +150,14 @@ t.test('TCP Fast Open (sendto with MSG_FASTOPEN) goes through the proxy', async 
   const without = await py(['fastopen', echo.ip, String(echo.port)])
   t.equal(without.ok, false)
 })
+
+t.test('the cluster side has no route: ENETUNREACH', async (t) => {
+  const r = await py(['urllib', `http://${world.unroutable}/`], { shim: true })
+  t.equal(r.errno, 101, r.error)
+})
+
+t.test('a proxy that never answers: ETIMEDOUT after KINJECT_CONNECT_TIMEOUT_MS', async (t) => {
+  const r = await py(['urllib', web.urlByIp], { shim: { via: 'silent', timeoutMs: 700 } })
+  t.equal(r.errno, 110, r.error)
+  t.ok(r.ms >= 600 && r.ms < 4000, `took ${r.ms} ms`)
+})
