@@ -3,9 +3,9 @@
 {
   "targets": [
     {
-      "target_name": "libkinject",
+      "target_name": "kinject",
+      "product_prefix": "lib",
       "type": "shared_library",
-      "product_prefix": "",
       "product_extension": "so",
       "sources": [
         "<!@(node -p \"require('fs').readdirSync('native').filter(f => f.endsWith('.c')).map(f => 'native/' + f).join(' ')\")"

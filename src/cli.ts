@@ -10,7 +10,8 @@ program
   .name('kinject')
   .description('Run one local process as if it were inside a Kubernetes cluster.')
   .version(version)
-  .showHelpAfterError('(run with --help for usage)');
+  .showHelpAfterError('(run with --help for usage)')
+  .enablePositionalOptions();
 
 program
   .command('run')
