@@ -36,7 +36,8 @@
 //   dns                 { host: '127.0.0.1', port, address, queries: [{name, type}] } or null
 //   nameserver          '127.0.53.53': the only nameserver of the resolv.conf that world.exec programs see
 //   resolvConf          path of that resolv.conf
-//   lib                 absolute path of the built shim
+//   lib                 absolute path of this run's copy of the built shim (in tmpdir: immune to rebuilds
+//                       of build/ while the tests run; readable by the unprivileged user)
 //   tmpdir              a fresh directory readable (and writable) by the unprivileged user, removed at teardown
 //   user                { name: 'nobody', uid: 65534, gid: 65534 }
 //   python3, java, go   paths of those tools (python3 is /usr/bin/python3 when present, usable by nobody)
@@ -78,13 +79,19 @@ function pidAlive(pid) {
   try { process.kill(pid, 0); return true } catch (err) { return err.code === 'EPERM' }
 }
 
-/** Finds the shim: build/Release/libkinject.so (or kinject.so, what node-gyp names it), building it if needed. */
+/** Finds the shim: build/Release/libkinject.so (or kinject.so), waiting a little for a build that another
+ * process is running (node-gyp rebuild removes build/ first) and building it when there is none. */
 export function shimPath() {
   const candidates = ['libkinject.so', 'kinject.so'].map((f) => path.join(repoRoot, 'build', 'Release', f))
-  let found = candidates.find((p) => fs.existsSync(p))
+  const find = () => candidates.find((p) => fs.existsSync(p) && fs.statSync(p).size > 0)
+  let found = find()
+  for (let i = 0; !found && i < 240 && fs.existsSync(path.join(repoRoot, 'build')); i++) {
+    execFileSync('sleep', ['0.25'])
+    found = find()
+  }
   if (!found) {
     execFileSync('bash', [path.join(repoRoot, 'scripts', 'build-native.sh')], { stdio: 'ignore' })
-    found = candidates.find((p) => fs.existsSync(p))
+    found = find()
   }
   if (!found) throw new Error('the shim is not built (bash scripts/build-native.sh)')
   return found
@@ -247,6 +254,8 @@ export async function createWorld(t, opts = {}) {
   const tmpdir = fs.mkdtempSync(path.join(os.tmpdir(), 'kjt-'))
   fs.chmodSync(tmpdir, 0o1777)
   cleanups.push(() => fs.rmSync(tmpdir, { recursive: true, force: true }))
+  fs.copyFileSync(shimPath(), path.join(tmpdir, 'libkinject.so'))
+  fs.chmodSync(path.join(tmpdir, 'libkinject.so'), 0o755)
   const resolvConf = path.join(tmpdir, 'resolv.conf')
   const nameserver = '127.0.53.53'
   fs.writeFileSync(resolvConf, `nameserver ${nameserver}\noptions timeout:1 attempts:1\n`)
@@ -286,7 +295,7 @@ export async function createWorld(t, opts = {}) {
     unroutable: svc(99),
     hostIp6, nsIp6, pod6: null,
     dns: null, nameserver, resolvConf,
-    lib: shimPath(), tmpdir,
+    lib: path.join(tmpdir, 'libkinject.so'), tmpdir,
     user: { name: 'nobody', uid: 65534, gid: 65534 },
     python3: which('python3', ['/usr/bin/python3']),
     java: which('java', ['/usr/bin/java']),
