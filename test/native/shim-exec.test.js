@@ -73,7 +73,7 @@ t.test('a static C binary: warning, then it runs', async (t) => {
   t.equal(off.stderr, '', 'no warning at all without the shim')
 })
 
-t.test('a Go binary: warning, then it runs', async (t) => {
+t.test('a Go binary: warning, then it runs', { skip: world.go ? false : 'go is not installed' }, async (t) => {
   const dir = path.join(world.tmpdir, 'gohello')
   fs.mkdirSync(dir)
   fs.writeFileSync(path.join(dir, 'go.mod'), 'module example.com/gohello\n\ngo 1.21\n')
@@ -120,4 +120,51 @@ t.test('preloaded without KINJECT_SOCKS the shim changes nothing', async (t) => 
   t.equal(c.stdout, '')
   const s = await world.exec('sh', ['-c', `${world.tmpdir}/suid-true; echo ok`], { env })
   t.equal(s.stderr, '', 'no warnings')
+})
+
+t.test('every exec function and posix_spawn[p] put the shim back into an empty env', async (t) => {
+  const src = path.join(world.tmpdir, 'execs.c')
+  fs.writeFileSync(src, `
+#define _GNU_SOURCE
+#include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+extern char **environ;
+int main(int argc, char **argv) {
+  char *empty[] = { "ONLY=1", NULL };
+  char *args[] = { "env", NULL };
+  const char *f = argv[1];
+  if (!strcmp(f, "execve")) execve("/usr/bin/env", args, empty);
+  if (!strcmp(f, "execle")) execle("/usr/bin/env", "env", (char *)NULL, empty);
+  if (!strcmp(f, "execvpe")) execvpe("env", args, empty);
+  environ = empty; /* the functions without an env argument use environ */
+  if (!strcmp(f, "execv")) execv("/usr/bin/env", args);
+  if (!strcmp(f, "execvp")) execvp("env", args);
+  if (!strcmp(f, "execl")) execl("/usr/bin/env", "env", (char *)NULL);
+  if (!strcmp(f, "execlp")) execlp("env", "env", (char *)NULL);
+  if (!strcmp(f, "posix_spawn") || !strcmp(f, "posix_spawnp")) {
+    pid_t pid;
+    int r = !strcmp(f, "posix_spawn") ? posix_spawn(&pid, "/usr/bin/env", NULL, NULL, args, empty)
+                                      : posix_spawnp(&pid, "env", NULL, NULL, args, empty);
+    if (r != 0) return 2;
+    int st;
+    waitpid(pid, &st, 0);
+    return 0;
+  }
+  return 3;
+}
+`)
+  const bin = path.join(world.tmpdir, 'execs')
+  execFileSync('gcc', ['-O1', '-o', bin, src])
+  fs.chmodSync(bin, 0o755)
+  const want = world.shimEnv()
+  for (const f of ['execve', 'execle', 'execvpe', 'execv', 'execvp', 'execl', 'execlp', 'posix_spawn', 'posix_spawnp']) {
+    const r = await world.exec(bin, [f], { shim: true, env: { PATH: '/usr/bin:/bin' } })
+    const env = Object.fromEntries(r.stdout.trim().split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
+    t.equal(env.ONLY, '1', `${f}: the program's env (${r.stderr.trim()})`)
+    t.equal(env.LD_PRELOAD, world.lib, `${f}: LD_PRELOAD`)
+    t.equal(env.KINJECT_SOCKS, want.KINJECT_SOCKS, `${f}: KINJECT_SOCKS`)
+    t.equal(env.KINJECT_TOKEN, want.KINJECT_TOKEN, `${f}: KINJECT_TOKEN`)
+  }
 })
