@@ -1,6 +1,8 @@
-// A buffered reader over a Duplex (net.Socket, websocket stream, ...): read() waits until a
-// parser has a complete message and keeps whatever follows for the next read; release() puts
-// the leftover bytes back into the stream (unshift) so a later pipe() sees them first.
+// A reader of SOCKS messages from a Duplex (net.Socket, websocket stream, ...): read() waits
+// until a parser has a complete message. Bytes that follow the message are put straight back
+// into the stream (unshift), so the next read() or a later pipe() sees them first, and an end of
+// stream that came with them is not swallowed: whoever reads next still gets 'end'. That keeps
+// pipelined clients and half-close working across the handshake.
 
 import type { Duplex } from 'node:stream';
 import { Socks5Error } from './errors.js';
@@ -12,18 +14,14 @@ export interface ReadOptions {
 }
 
 export class StreamReader {
+  /** Bytes of the message being read (only while a read is incomplete or after it failed). */
   private buffered: Buffer = Buffer.alloc(0);
   private busy = false;
   private released = false;
 
   constructor(private readonly stream: Duplex) {}
 
-  /** Bytes received but not yet consumed by a parser. */
-  get pending(): number {
-    return this.buffered.length;
-  }
-
-  /** A copy of the bytes received but not yet consumed. */
+  /** A copy of the bytes taken from the stream for a message that did not complete. */
   peek(): Buffer {
     return Buffer.from(this.buffered);
   }
@@ -32,21 +30,18 @@ export class StreamReader {
   read<T>(parser: Parser<T>, options: ReadOptions = {}): Promise<T> {
     if (this.busy) return Promise.reject(new Error('StreamReader: concurrent read'));
     if (this.released) return Promise.reject(new Error('StreamReader: read after release'));
-    // A complete message may already be buffered.
-    try {
-      const early = this.tryParse(parser);
-      if (early !== undefined) return Promise.resolve(early);
-    } catch (err) {
-      return Promise.reject(err);
-    }
     const stream = this.stream;
     if (stream.destroyed || stream.readableEnded) {
       return Promise.reject(new Socks5Error('ESOCKS5_CLOSED', 'connection closed before a complete SOCKS message'));
     }
     this.busy = true;
+    this.buffered = Buffer.alloc(0);
     return new Promise<T>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
+      let done = false;
       const finish = (err: unknown, value?: T) => {
+        if (done) return;
+        done = true;
         stream.off('readable', onReadable);
         stream.off('end', onEnd);
         stream.off('close', onEnd);
@@ -57,19 +52,31 @@ export class StreamReader {
         else resolve(value as T);
       };
       const onReadable = () => {
-        let chunk: Buffer | string | null;
-        while ((chunk = stream.read() as Buffer | string | null) !== null) {
+        while (!done) {
+          const available = stream.readableLength;
+          if (available === 0) {
+            // Nothing buffered: re-arms 'readable', or, at end of stream, makes 'end' fire.
+            stream.read();
+            return;
+          }
+          // Exactly what is buffered: unlike read(), read(n) does not emit 'end' when it empties
+          // an ended stream.
+          const chunk = stream.read(available) as Buffer | string | null;
+          if (chunk === null) return;
           const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
           this.buffered = this.buffered.length ? Buffer.concat([this.buffered, bytes]) : bytes;
-          let value: T | undefined;
+          let result: ReturnType<Parser<T>>;
           try {
-            value = this.tryParse(parser);
+            result = parser(this.buffered);
           } catch (err) {
             finish(err);
             return;
           }
-          if (value !== undefined) {
-            finish(undefined, value);
+          if (result) {
+            const rest = this.buffered.subarray(result.consumed);
+            this.buffered = Buffer.alloc(0);
+            if (rest.length) stream.unshift(rest);
+            finish(undefined, result.value);
             return;
           }
         }
@@ -87,24 +94,16 @@ export class StreamReader {
       stream.on('close', onEnd);
       stream.on('error', onError);
       // Take what the stream already holds now rather than waiting for a 'readable' event that
-      // may not come again (reading until read() returns null re-arms it for new data).
+      // may not come again.
       onReadable();
     });
   }
 
-  /** Detach: unread bytes go back to the front of the stream. Safe to call more than once. */
+  /**
+   * Marks the reader as finished with the stream (further reads reject). Unconsumed bytes are
+   * already back in the stream, so a pipe() attached now receives them first.
+   */
   release(): void {
-    if (this.released) return;
     this.released = true;
-    if (this.buffered.length && !this.stream.destroyed) this.stream.unshift(this.buffered);
-    this.buffered = Buffer.alloc(0);
-  }
-
-  private tryParse<T>(parser: Parser<T>): T | undefined {
-    if (!this.buffered.length) return undefined;
-    const result = parser(this.buffered);
-    if (!result) return undefined;
-    this.buffered = this.buffered.subarray(result.consumed);
-    return result.value;
   }
 }
