@@ -11,11 +11,13 @@ import { execFileSync } from 'node:child_process'
 import { createWorld, repoRoot } from '../helpers/netns-world.js'
 
 const kinjectBin = path.join(repoRoot, 'bin', 'kinject.js')
-// Routes of the main tables; per-interface link-local routes come and go with the local
-// cluster's pod veths, which are not kinject's doing.
+// Routes of the main tables. Left out, as not kinject's doing: per-interface link-local routes
+// (they come and go with the local cluster's pod veths) and the routes of test worlds (kjh*
+// links, 10.207/16, 10.208/16, fd6b:6a74::/32), which other test files create and remove.
+const notKinjects = /^fe80::\/64|dev kjh\d|^(blackhole )?(10\.20[78]\.|fd6b:6a74:)/
 const routes = (family) =>
   execFileSync('ip', [family, 'route', 'show', 'table', 'main'], { encoding: 'utf8' })
-    .split('\n').filter((l) => l && !l.startsWith('fe80::/64')).join('\n')
+    .split('\n').filter((l) => l && !notKinjects.test(l)).join('\n')
 const snapshot = () => ({
   hosts: fs.readFileSync('/etc/hosts', 'utf8'),
   resolv: fs.readFileSync('/etc/resolv.conf', 'utf8'),
