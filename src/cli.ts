@@ -3,6 +3,9 @@ import { Command, Option } from 'commander';
 import { KinjectError } from './errors.js';
 import { runCommand } from './commands/run.js';
 import { proxyServerCommand } from './commands/proxy-server.js';
+import { envCommand } from './commands/env.js';
+import { cleanupCommand } from './commands/cleanup.js';
+import { addKubeFlags, addTargetFlags } from './commands/options.js';
 import { version } from './version.js';
 
 const program = new Command();
@@ -13,19 +16,39 @@ program
   .showHelpAfterError('(run with --help for usage)')
   .enablePositionalOptions();
 
-program
-  .command('run')
-  .description('run COMMAND with cluster networking (and, with --target, a workload\'s env)')
-  .usage('[options] -- COMMAND [ARGS...]')
+addTargetFlags(
+  program
+    .command('run')
+    .description("run COMMAND with the cluster's network (and, with --target, a workload's env)")
+    .usage('[options] -- COMMAND [ARGS...]'),
+)
   .addOption(new Option('--method <method>', 'how the process is connected').choices(['inject-tcp']).default('inject-tcp'))
   .option('--proxy <url>', 'use this SOCKS5 server instead of a cluster: socks5://[user:pass@]HOST:PORT')
   .option('--local-names <list>', 'comma-separated names resolved locally, not in the cluster (.suffix matches a domain)')
+  .option('--env-file <file>', "write --target's env to FILE in dotenv format")
+  .option('--env-json <file>', "write --target's env to FILE as JSON")
+  .addOption(new Option('--env-precedence <which>', 'which value wins when a variable is set both locally and in the workload').choices(['cluster', 'local']).default('cluster'))
   .option('--verbose', 'print diagnostics of kinject and the shim on stderr', false)
   .argument('<command>', 'the command to run')
   .argument('[args...]', 'its arguments')
   .passThroughOptions()
   .action(async (command: string, args: string[], options) => {
     process.exitCode = await runCommand(command, args, options);
+  });
+
+addTargetFlags(
+  program.command('env').description("print a workload's env as its pods see it (env, envFrom, downward API), without running anything"),
+)
+  .addOption(new Option('--format <format>', 'output format').choices(['dotenv', 'json', 'sh']).default('dotenv'))
+  .option('--verbose', 'print diagnostics on stderr', false)
+  .action(async (options) => {
+    await envCommand(options);
+  });
+
+addKubeFlags(program.command('cleanup').description('remove what kinject sessions left in the cluster (proxy pods, Jobs, Secrets) and list it'))
+  .option('-A, --all-namespaces', 'every namespace (needs cluster-wide list permission)', false)
+  .action(async (options) => {
+    await cleanupCommand(options);
   });
 
 program

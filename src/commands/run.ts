@@ -1,44 +1,61 @@
 // `kinject run`: connects an upstream (a SOCKS5 server given with --proxy, or a proxy pod in the
 // cluster), starts the local front and DNS server the shim talks to, runs the command with the
-// shim, and removes everything it created on every way out. Returns the exit code.
+// shim (and, with --target, the workload's env), and removes everything it created on every way
+// out. Returns the exit code.
+import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { KinjectError } from '../errors.js';
+import { usageError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { startDnsServer } from '../dns/server.js';
 import { startFront } from '../front/server.js';
 import { createResolver } from '../front/resolver.js';
 import { connectSocksUpstream, parseProxyUrl } from '../front/socks-upstream.js';
 import type { Upstream } from '../front/upstream.js';
+import type { Env } from '../kube/env.js';
 import { bypassWarning, classifyBinary, resolveOnPath } from '../run/binary-check.js';
 import { CleanupStack } from '../run/cleanup-stack.js';
+import { openClusterSession } from '../run/cluster-session.js';
+import { mergeEnv, writeEnvFiles, type EnvPrecedence } from '../run/env-merge.js';
 import { exitCodeOf, waitForExit } from '../run/exit-status.js';
 import { FORWARDED_SIGNALS, forwardSignals } from '../run/signals.js';
 import { shimEnvironment } from '../run/shim-env.js';
 import { startChild } from '../run/spawn.js';
-import { constants } from 'node:os';
+import type { TargetFlags } from './options.js';
 
-export interface RunOptions {
+export interface RunOptions extends TargetFlags {
   method: string;
   proxy?: string;
   localNames?: string;
   verbose: boolean;
+  envFile?: string;
+  envJson?: string;
+  envPrecedence: EnvPrecedence;
+}
+
+class Interrupted extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`${signal} received`);
+  }
 }
 
 export async function runCommand(command: string, args: string[], options: RunOptions): Promise<number> {
+  checkFlags(options);
   const log = createLogger(options.verbose);
   const cleanup = new CleanupStack();
-  const stopEarlyExit = exitCleanlyOnSignals(cleanup, log);
+  const setup = new AbortController();
+  const stopInterrupts = interruptSetupOnSignals(setup, log);
   try {
-    const upstream = await connectUpstream(options, log);
-    cleanup.add('upstream', () => upstream.close());
+    const { upstream, env: workloadEnv } = await connectUpstream(options, cleanup, log, setup.signal);
+    if (workloadEnv) writeEnvFiles(workloadEnv, { dotenv: options.envFile, json: options.envJson });
     const token = randomBytes(24).toString('hex');
     const resolver = createResolver(upstream);
     const front = await startFront({ upstream, resolver, token, log });
     cleanup.add('front', () => front.close());
     const dns = await startDnsServer(resolver, log.debug);
     cleanup.add('dns server', () => dns.close());
+    setup.signal.throwIfAborted();
 
-    const env = shimEnvironment(process.env, {
+    const env = shimEnvironment(mergeEnv(process.env, workloadEnv, options.envPrecedence), {
       socks: front.address,
       token,
       dns: dns.address,
@@ -47,32 +64,46 @@ export async function runCommand(command: string, args: string[], options: RunOp
     });
     warnIfUncapturable(command, env.PATH, log);
     const child = await startChild(command, args, env);
-    stopEarlyExit(); // from here on, signals go to the child and kinject waits for it
+    stopInterrupts(); // from here on, signals go to the child and kinject waits for it
     const stopForwarding = forwardSignals(child);
     const end = await waitForExit(child);
     stopForwarding();
     return exitCodeOf(end);
+  } catch (err) {
+    const reason = setup.signal.reason;
+    if (reason instanceof Interrupted) return 128 + (constants.signals[reason.signal] ?? 0);
+    throw err;
   } finally {
-    stopEarlyExit();
+    stopInterrupts();
     await cleanup.unwind(log.warn);
   }
 }
 
-async function connectUpstream(options: RunOptions, log: Logger): Promise<Upstream> {
-  if (options.proxy !== undefined) {
-    const upstream = await connectSocksUpstream(parseProxyUrl(options.proxy));
-    log.debug(`upstream ${upstream.description} (RESOLVE ${upstream.resolveSupported ? 'supported' : 'not supported: names get stand-in addresses'})`);
-    return upstream;
+function checkFlags(options: RunOptions): void {
+  if (options.proxy !== undefined && (options.target || options.namespace || options.context || options.kubeconfig)) {
+    throw usageError('--proxy uses a SOCKS5 server instead of a cluster: it cannot be combined with --target, -n, --context or --kubeconfig');
   }
-  throw new KinjectError('no cluster support yet: pass --proxy socks5://HOST:PORT');
+  if ((options.envFile || options.envJson) && !options.target) {
+    throw usageError('--env-file and --env-json write the env of --target: add --target WORKLOAD');
+  }
 }
 
-/** Before the child exists, a signal aborts the setup: clean up and exit 128 + signal. */
-function exitCleanlyOnSignals(cleanup: CleanupStack, log: Logger): () => void {
+async function connectUpstream(options: RunOptions, cleanup: CleanupStack, log: Logger, signal: AbortSignal): Promise<{ upstream: Upstream; env?: Env }> {
+  if (options.proxy !== undefined) {
+    const upstream = await connectSocksUpstream(parseProxyUrl(options.proxy));
+    cleanup.add('upstream', () => upstream.close());
+    log.debug(`upstream ${upstream.description} (RESOLVE ${upstream.resolveSupported ? 'supported' : 'not supported: names get stand-in addresses'})`);
+    return { upstream };
+  }
+  return openClusterSession(options, cleanup, log, signal);
+}
+
+/** Before the child exists, a signal aborts the setup; the caller cleans up and exits 128 + signal. */
+function interruptSetupOnSignals(setup: AbortController, log: Logger): () => void {
   const handlers = FORWARDED_SIGNALS.map((signal) => {
     const handler = () => {
       log.info(`${signal} received: cleaning up`);
-      void cleanup.unwind(log.warn).finally(() => process.exit(128 + (constants.signals[signal] ?? 0)));
+      setup.abort(new Interrupted(signal));
     };
     process.on(signal, handler);
     return [signal, handler] as const;

@@ -1,0 +1,29 @@
+// `kinject env --target WORKLOAD`: prints the workload's env as its pod sees it (dotenv, json or
+// sh), by starting a proxy pod from its template, reading the env, and removing the pod again.
+import { formatEnv, type EnvFormat } from '../kube/env.js';
+import { usageError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { CleanupStack } from '../run/cleanup-stack.js';
+import { openClusterSession } from '../run/cluster-session.js';
+import type { TargetFlags } from './options.js';
+
+export interface EnvOptions extends TargetFlags {
+  format: EnvFormat;
+  verbose: boolean;
+}
+
+export async function envCommand(options: EnvOptions): Promise<void> {
+  if (!options.target) throw usageError('kinject env needs --target WORKLOAD (e.g. --target deployment/web)');
+  const log = createLogger(options.verbose);
+  const cleanup = new CleanupStack();
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  try {
+    const { env } = await openClusterSession(options, cleanup, log, abort.signal);
+    process.stdout.write(formatEnv(env ?? {}, options.format));
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    await cleanup.unwind(log.warn);
+  }
+}
