@@ -1,5 +1,5 @@
 // One client connection of the pod server: greeting, RFC 1929 auth against the token, then one
-// request (CONNECT, RESOLVE or RESOLVE_PTR). Failures get the right reply code and one log line.
+// request (CONNECT, RESOLVE, RESOLVE_PTR or kinject's ENV). Failures get the right reply code and one log line.
 
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -10,6 +10,7 @@ import {
   type AuthRequest, type Destination, type Request,
 } from '../src/socks5/index.js';
 import { connectTarget } from './connect.js';
+import { envPayload } from './env.js';
 import { relay } from './relay.js';
 import { resolveOne, type Resolver } from './resolver.js';
 
@@ -106,6 +107,9 @@ export async function handleClient(client: Socket, ctx: SessionContext): Promise
       return doResolve(client, request, ctx, fail);
     case CMD.RESOLVE_PTR:
       return doResolvePtr(client, request, ctx, fail);
+    case CMD.ENV:
+      if (ctx.verbose) ctx.log(`${PREFIX}ENV sent`);
+      return finish(client, Buffer.concat([serializeReply(REPLY.SUCCEEDED), envPayload(process.env)]));
     default:
       return fail(REPLY.COMMAND_NOT_SUPPORTED, replyMessage(REPLY.COMMAND_NOT_SUPPORTED));
   }

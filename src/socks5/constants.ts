@@ -13,13 +13,18 @@ export const METHOD = {
   NO_ACCEPTABLE: 0xff,
 } as const;
 
-/** Request commands. RESOLVE and RESOLVE_PTR are Tor's extensions. */
+/**
+ * Request commands. RESOLVE and RESOLVE_PTR are Tor's extensions; ENV is kinject's own (the
+ * proxy pod's process environment: request ATYP 3 "env" port 0; reply REP 0, then a 4-byte
+ * big-endian length and that many bytes of JSON, an object of strings; then the server closes).
+ */
 export const CMD = {
   CONNECT: 0x01,
   BIND: 0x02,
   UDP_ASSOCIATE: 0x03,
   RESOLVE: 0xf0,
   RESOLVE_PTR: 0xf1,
+  ENV: 0xf2,
 } as const;
 
 /** Address types. */
@@ -59,6 +64,7 @@ export function commandName(cmd: number): string {
     case CMD.UDP_ASSOCIATE: return 'UDP_ASSOCIATE';
     case CMD.RESOLVE: return 'RESOLVE';
     case CMD.RESOLVE_PTR: return 'RESOLVE_PTR';
+    case CMD.ENV: return 'ENV';
     default: return `CMD_0x${cmd.toString(16).padStart(2, '0')}`;
   }
 }

@@ -348,6 +348,18 @@ t.test('CONNECT failures: refused 5, unknown name 4, timeout 6, with log lines',
   await t.rejects(socksConnect(sys.address.port, LOOP, closedPort), /Connection refused|5/i);
 });
 
+t.test('raw ENV (0xF2): reply 0, 4-byte length, JSON of the process environment, then close', async (t) => {
+  process.env.KINJECT_TEST_ENV_VALUE = 'line1\nline2 "quoted" ünïcode';
+  t.teardown(() => { delete process.env.KINJECT_TEST_ENV_VALUE; });
+  const out = afterAuth(t, await rawSession(sys.address.port, b(authBytes(), domainReq(0xf2, 'env', 0))));
+  t.same(out.subarray(0, 10), [0x05, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0]);
+  const len = out.readUInt32BE(10);
+  t.equal(out.length, 14 + len, 'exactly the announced length follows');
+  const env = JSON.parse(out.subarray(14).toString('utf8'));
+  t.equal(env.KINJECT_TEST_ENV_VALUE, 'line1\nline2 "quoted" ünïcode');
+  t.equal(env.PATH, process.env.PATH);
+});
+
 t.test('unsupported commands and address types', async (t) => {
   const bind = afterAuth(t, await rawSession(sys.address.port, b(authBytes(), ipv4Req(0x02, LOOP, 80))));
   t.equal(bind[1], 7, 'BIND -> 7');
