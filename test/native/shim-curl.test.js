@@ -20,6 +20,16 @@ t.test('by name and by IP through the pod server', async (t) => {
   t.equal(r6.stdout, web.body)
 })
 
+t.test('quiet: nothing on stderr without KINJECT_VERBOSE; verbose lines only on stderr', async (t) => {
+  const quiet = await curl([web.url], { shim: true })
+  t.equal(quiet.stderr, '')
+  const verbose = await curl([web.url], { shim: { verbose: true } })
+  t.equal(verbose.stdout, web.body, 'stdout is the program\'s alone')
+  const lines = verbose.stderr.trim().split('\n')
+  t.ok(lines.length >= 2)
+  t.ok(lines.every((l) => /^kinject\[shim \d+\]: /.test(l)), 'each line starts kinject[shim PID]: ')
+})
+
 t.test('the server sees the connection coming from the namespace side (the proxy)', async (t) => {
   const r = await curl([`${web.url}peer`], { shim: true })
   t.equal(r.code, 0, r.stderr)
