@@ -84,7 +84,7 @@ static const char *elf_kind(int fd) {
   if (etype != ET_EXEC && etype != ET_DYN) return NULL;
   if (phnum == 0 || phnum > 128 || phentsize < (is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)) || phentsize > 128)
     return NULL;
-  int interp = 0, go = 0;
+  int interp = 0, go = 0, soname = 0;
   unsigned char note[4096];
   for (unsigned i = 0; i < phnum; i++) {
     uint32_t ptype;
@@ -99,6 +99,19 @@ static const char *elf_kind(int fd) {
       ptype = ph.p_type; off = ph.p_offset; filesz = ph.p_filesz;
     }
     if (ptype == PT_INTERP) interp = 1;
+    if (ptype == PT_DYNAMIC) {
+      /* a DT_SONAME marks a shared object run directly (ld.so itself), not a static-pie program */
+      size_t n = filesz < sizeof note ? (size_t)filesz : sizeof note;
+      ssize_t r = pread(fd, note, n, (off_t)off);
+      size_t esz = is64 ? sizeof(Elf64_Dyn) : sizeof(Elf32_Dyn);
+      for (size_t o = 0; r > 0 && o + esz <= (size_t)r; o += esz) {
+        int64_t tag;
+        if (is64) { Elf64_Dyn d; memcpy(&d, note + o, sizeof d); tag = d.d_tag; }
+        else { Elf32_Dyn d; memcpy(&d, note + o, sizeof d); tag = d.d_tag; }
+        if (tag == DT_NULL) break;
+        if (tag == DT_SONAME) soname = 1;
+      }
+    }
     if (ptype == PT_NOTE && !go) {
       size_t n = filesz < sizeof note ? (size_t)filesz : sizeof note;
       ssize_t r = pread(fd, note, n, (off_t)off);
@@ -107,11 +120,7 @@ static const char *elf_kind(int fd) {
   }
   if (go) return "Go";
   if (!interp && etype == ET_EXEC) return "static";
-  if (!interp && etype == ET_DYN) {
-    /* static-pie, or a shared library run directly: a static-pie has no DT_NEEDED... keep it simple:
-     * an ET_DYN with an entry point and no interpreter is a static-pie executable */
-    return "static";
-  }
+  if (!interp && etype == ET_DYN && !soname) return "static"; /* static-pie */
   return NULL;
 }
 
