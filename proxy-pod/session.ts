@@ -1,5 +1,6 @@
 // One client connection of the pod server: greeting, RFC 1929 auth against the token, then one
-// request (CONNECT, RESOLVE, RESOLVE_PTR or kinject's ENV). Failures get the right reply code and one log line.
+// request (CONNECT, RESOLVE, RESOLVE_PTR or kinject's ENV). Failures get the right reply code
+// and one log line.
 
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
