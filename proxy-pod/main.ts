@@ -2,9 +2,7 @@
 //   node proxy-pod.js --listen HOST:PORT [--token-file FILE] [--exit-when-idle SECONDS] [--verbose]
 // Prints `kinject-proxy: listening on HOST:PORT` on stderr once ready; SIGTERM/SIGINT exit 0.
 
-import { readFileSync } from 'node:fs';
-import { startProxyServer } from './server.js';
-import { parseListen } from './args.js';
+import { serve, ServeError } from './serve.js';
 
 const USAGE = 'usage: proxy-pod --listen HOST:PORT [--token-file FILE] [--exit-when-idle SECONDS] [--connect-timeout SECONDS] [--verbose]';
 
@@ -46,38 +44,18 @@ function parseArgs(argv: string[]) {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (!args.listen) die(`--listen is required\n${USAGE}`, 2);
-  let listen: { host: string; port: number };
   try {
-    listen = parseListen(args.listen);
+    await serve({
+      listen: args.listen,
+      tokenFile: args.tokenFile,
+      exitWhenIdleSeconds: args.idle,
+      connectTimeoutSeconds: args.connectTimeout,
+      verbose: args.verbose,
+    });
   } catch (err) {
-    die((err as Error).message, 2);
+    if (err instanceof ServeError) die(err.message, err.status);
+    throw err;
   }
-  let token: string | undefined;
-  if (args.tokenFile !== undefined) {
-    try {
-      token = readFileSync(args.tokenFile, 'utf8').trim();
-    } catch (err) {
-      die(`cannot read the token file: ${(err as Error).message}`, 1);
-    }
-    if (!token) die(`the token file ${args.tokenFile} is empty`, 1);
-  }
-  const server = await startProxyServer({
-    host: listen.host,
-    port: listen.port,
-    token,
-    exitWhenIdleSeconds: args.idle,
-    connectTimeoutMs: args.connectTimeout !== undefined ? args.connectTimeout * 1000 : undefined,
-    verbose: args.verbose,
-  }).catch((err: Error) => die(err.message, 1));
-  const { host, port } = server.address;
-  process.stderr.write(`kinject-proxy: listening on ${host.includes(':') ? `[${host}]` : host}:${port}\n`);
-  const stop = (signal: string) => {
-    if (args.verbose) process.stderr.write(`kinject-proxy: ${signal}, exiting\n`);
-    void server.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
 }
 
 void main();

@@ -57,6 +57,8 @@ program
   .requiredOption('--listen <host:port>', 'address to listen on, e.g. 127.0.0.1:1080')
   .option('--token-file <file>', 'file holding the token clients must send (RFC 1929 password, user "kinject")')
   .option('--exit-when-idle <seconds>', 'exit after this many seconds without a client connection')
+  .option('--connect-timeout <seconds>', 'give up a CONNECT after this long (reply: TTL expired)')
+  .option('--verbose', 'log every request on stderr', false)
   .action(async (options) => {
     await proxyServerCommand(options);
   });
