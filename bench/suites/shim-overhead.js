@@ -1,0 +1,49 @@
+// Shim overhead where the cluster is never touched: `node -e 0` start-up and COUNT loopback
+// connects, with the shim and without, timed A/B from inside one `kinject run --proxy` (to a
+// local proxy-server that this loopback traffic never reaches). Ratios > 1 mean the shim costs
+// that much more. kinject's own start-up is measured separately (the start-time figures).
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { run, lastJson } from '../lib/process.js';
+import { median } from '../lib/stats.js';
+
+async function startProxyServer(kinject) {
+  const server = spawn(process.execPath, [kinject, 'proxy-server', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const port = await new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`proxy-server did not start: ${text}`)), 10000);
+    server.stderr.on('data', (d) => {
+      text += d;
+      const m = /listening on [^\s]+:(\d+)/.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  return { port, stop: () => server.kill('SIGTERM') };
+}
+
+export async function shimOverhead({ root, kinject, quick }) {
+  const proxy = await startProxyServer(kinject);
+  try {
+    const ab = async (rounds, args) => {
+      const r = await run(process.execPath, [kinject, 'run', '--proxy', `socks5://127.0.0.1:${proxy.port}`, '--',
+        process.execPath, join(root, 'bench', 'clients', 'shim-ab.cjs'), String(rounds), ...args]);
+      const { shim_ms, plain_ms } = lastJson(r.stdout);
+      return { shim: median(shim_ms), plain: median(plain_ms) };
+    };
+    const start = await ab(quick ? 10 : 30, [process.execPath, '-e', '0']);
+    const count = quick ? 2000 : 10000;
+    const loop = await ab(quick ? 3 : 5, [process.execPath, join(root, 'bench', 'clients', 'loopback-connects.cjs'), String(count)]);
+    return {
+      node_start_plain_ms: start.plain,
+      node_start_kinject_ms: start.shim,
+      loopback_plain_s: loop.plain / 1000,
+      loopback_kinject_s: loop.shim / 1000,
+      count,
+    };
+  } finally {
+    proxy.stop();
+  }
+}
