@@ -41,6 +41,7 @@ KJ_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
     return -1;
   }
   kj_sockaddr_str(addr, dst, sizeof dst);
+  int saved_errno = errno;
   int fl = fcntl(fd, F_GETFL);
   int e = kj_socks_connect_fd(fd, addr, len);
   if (e) {
@@ -54,5 +55,6 @@ KJ_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
     errno = EINPROGRESS; /* already connected: poll says writable, SO_ERROR is 0 */
     return -1;
   }
+  errno = saved_errno; /* success leaves errno as it was */
   return 0;
 }

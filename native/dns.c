@@ -152,6 +152,7 @@ KJ_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
   if (!good) return serr;
 
   struct sockaddr_storage addr;
+  int saved_errno = errno;
   int r = resolve_for(node, family, (flags & AI_V4MAPPED) != 0, &addr);
   kj_log("getaddrinfo %s -> %s", node, r == R_OK ? "ok" : r == R_NONAME ? "no such name" : r == R_AGAIN ? "proxy unreachable" : "failed");
   switch (r) {
@@ -190,6 +191,7 @@ KJ_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
   }
   own(head);
   *res = head;
+  errno = saved_errno;
   return 0;
 }
 
