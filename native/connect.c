@@ -11,9 +11,11 @@
 
 KJ_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   const struct kj_libc *real = kj_real();
-  if (!kj_enabled() || !addr || len < sizeof(sa_family_t) ||
-      (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
+  if (!kj_enabled() || !addr || len < sizeof(sa_family_t)) return real->connect(fd, addr, len);
+  if (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) {
+    if (addr->sa_family == AF_UNSPEC) kj_fd_clear(fd); /* dissolves the association */
     return real->connect(fd, addr, len);
+  }
   int type = 0, proto = 0;
   socklen_t sl = sizeof type;
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) != 0) return real->connect(fd, addr, len);
@@ -37,8 +39,13 @@ KJ_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   socklen_t prev_len = 0;
   if (kj_fd_get(fd, &prev, &prev_len) == KJ_FD_TCP_PROXIED) {
     /* a second connect() on a proxied socket, e.g. to check a non-blocking connect */
-    errno = EISCONN;
-    return -1;
+    struct sockaddr_storage peer;
+    socklen_t pl = sizeof peer;
+    if (real->getpeername(fd, (struct sockaddr *)&peer, &pl) == 0) {
+      errno = EISCONN;
+      return -1;
+    }
+    kj_fd_clear(fd);
   }
   kj_sockaddr_str(addr, dst, sizeof dst);
   int saved_errno = errno;

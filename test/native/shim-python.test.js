@@ -161,3 +161,9 @@ t.test('a proxy that never answers: ETIMEDOUT after KINJECT_CONNECT_TIMEOUT_MS',
   t.equal(r.errno, 110, r.error)
   t.ok(r.ms >= 600 && r.ms < 4000, `took ${r.ms} ms`)
 })
+
+t.test('a second connect() on a proxied socket: EISCONN', async (t) => {
+  const r = await py(['reconnect', echo.ip, String(echo.port)], { shim: true })
+  t.equal(r.ok, true, r.error)
+  t.equal(r.second_connect, 106, 'EISCONN')
+})

@@ -177,7 +177,16 @@ def fastopen_op(ip, port):
     return {"data": data, "peer": list(peer)}
 
 
-ops = {"v6only": v6only_op, "fastopen": fastopen_op, "udp": udp_op, "dup": dup_op, "hostname": hostname_op,"urllib": urllib_op, "asyncio": asyncio_op, "nonblock": nonblock_op, "blocking": blocking_op,
+def reconnect_op(host, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(20)
+    s.connect((host, int(port)))
+    second = s.connect_ex((host, int(port)))
+    s.close()
+    return {"second_connect": second}
+
+
+ops = {"reconnect": reconnect_op, "v6only": v6only_op, "fastopen": fastopen_op, "udp": udp_op, "dup": dup_op, "hostname": hostname_op,"urllib": urllib_op, "asyncio": asyncio_op, "nonblock": nonblock_op, "blocking": blocking_op,
        "getaddrinfo": getaddrinfo_op, "gethostbyname": gethostbyname_op, "gethostbyaddr": gethostbyaddr_op,
        "getnameinfo": getnameinfo_op}
 try:

@@ -1,0 +1,51 @@
+// Runs the kinject command for e2e tests: `kinject(args, {kubeconfig, input, timeoutMs})` resolves
+// { code, signal, stdout, stderr, ms }; `spawnKinject` returns the child for signal tests;
+// `sessionOf(stderr)` finds the proxy pod's session id in kinject's progress lines.
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from './cluster.js';
+
+export const kinjectBin = join(repoRoot, 'bin', 'kinject.js');
+
+export function kinject(args, { kubeconfig, input, timeoutMs = 180_000, env } = {}) {
+  return new Promise((resolve) => {
+    const start = Date.now();
+    const child = execFile(process.execPath, [kinjectBin, ...args], {
+      cwd: repoRoot,
+      timeout: timeoutMs,
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}), ...env },
+    }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, signal: err?.signal ?? null, stdout, stderr, ms: Date.now() - start });
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+export function spawnKinject(args, { kubeconfig, env } = {}) {
+  const child = spawn(process.execPath, [kinjectBin, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}), ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.out = '';
+  child.err = '';
+  child.stdout.on('data', (d) => (child.out += d));
+  child.stderr.on('data', (d) => (child.err += d));
+  child.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return child;
+}
+
+/** the session id from "creating proxy pod kinject-<id> in <ns>" */
+export function sessionOf(stderr) {
+  return /creating proxy pod kinject-([a-z0-9]+) in /.exec(stderr)?.[1];
+}
+
+export async function until(predicate, { timeoutMs = 30_000, intervalMs = 100 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await predicate()) return true;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  return false;
+}
