@@ -1,0 +1,41 @@
+// When kinject is killed with SIGKILL nothing stays for long: the proxy pod exits 30 s after its
+// last client connection closed, its Job completes and ttlSecondsAfterFinished: 0 removes Job,
+// pod and Secret (documented: gone within 60 s). `kinject cleanup` removes a session at once and
+// lists what it removed.
+import t from 'tap';
+import { ensureCluster, kinjectLeftovers } from '../helpers/cluster.js';
+import { kinject, sessionOf, spawnKinject, until } from '../helpers/kinject-cli.js';
+
+const NS = 'kinject-demo';
+const { kubeconfig } = await ensureCluster();
+
+async function killedSession(t) {
+  const child = spawnKinject(['run', '-n', NS, '--', 'sh', '-c', 'echo ready; sleep 300'], { kubeconfig });
+  t.ok(await until(() => child.out.includes('ready'), { timeoutMs: 120_000 }), 'child started');
+  const session = sessionOf(child.err);
+  t.ok(session, 'session id in the progress line');
+  child.kill('SIGKILL');
+  await child.exited;
+  t.not((await kinjectLeftovers(kubeconfig, NS, session)).length, 0, 'right after SIGKILL the session is still there');
+  return session;
+}
+
+t.test('SIGKILL: the pod removes itself within 60 s', async (t) => {
+  const session = await killedSession(t);
+  const start = Date.now();
+  const gone = await until(async () => (await kinjectLeftovers(kubeconfig, NS, session)).length === 0, { timeoutMs: 90_000, intervalMs: 1000 });
+  const seconds = Math.round((Date.now() - start) / 1000);
+  t.ok(gone, `Job, pod and Secret gone after ${seconds} s`);
+  t.ok(seconds <= 60, `within the documented 60 s (took ${seconds} s)`);
+});
+
+t.test('SIGKILL then kinject cleanup: removed at once and listed', async (t) => {
+  const session = await killedSession(t);
+  const r = await kinject(['cleanup', '-n', NS], { kubeconfig });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, new RegExp(`^removed Job ${NS}/kinject-${session}$`, 'm'));
+  t.ok(await until(async () => (await kinjectLeftovers(kubeconfig, NS, session)).length === 0, { timeoutMs: 30_000, intervalMs: 500 }), 'nothing left');
+  const again = await kinject(['cleanup', '-n', NS], { kubeconfig });
+  t.equal(again.stdout, '', 'a second cleanup has nothing to remove');
+  t.match(again.stderr, /nothing to clean up in namespace kinject-demo/);
+});

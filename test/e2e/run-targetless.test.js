@@ -1,0 +1,73 @@
+// `kinject run` against the real local cluster, targetless: curl, node and python reach `hello` by
+// short and full names, `echo` over raw TCP, a ClusterIP, a pod IP and the headless service; the
+// exit status and signals pass through; five runs in parallel do not interfere; nothing is left.
+import t from 'tap';
+import { ensureCluster, kinjectLeftovers, kubectlOk } from '../helpers/cluster.js';
+import { kinject, sessionOf, spawnKinject, until } from '../helpers/kinject-cli.js';
+
+const NS = 'kinject-demo';
+const { kubeconfig } = await ensureCluster();
+const run = (cmd, o) => kinject(['run', '-n', NS, '--', ...cmd], { kubeconfig, ...o });
+const helloBody = /^hello from hello-[a-z0-9]+-[a-z0-9]+/;
+
+const clusterIp = (await kubectlOk(kubeconfig, ['-n', NS, 'get', 'svc', 'hello', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+const podIp = (await kubectlOk(kubeconfig, ['-n', NS, 'get', 'pods', '-l', 'app=hello', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
+
+t.test('curl, node and python reach hello by short and full names, ClusterIP, pod IP, headless', async (t) => {
+  const urls = ['http://hello/', 'http://hello.kinject-demo/', 'http://hello.kinject-demo.svc.cluster.local/',
+    `http://${clusterIp}/`, `http://${podIp}/`, 'http://hello-headless/'];
+  const script = urls.map((u) => `curl -sS -m 10 ${u}; echo; node -e "fetch('${u}').then(r=>r.text()).then(b=>console.log(b.trim()))"; python3 -c "import urllib.request as u; print(u.urlopen('${u}', timeout=10).read().decode().strip())"`).join('; ');
+  const r = await run(['sh', '-c', script]);
+  t.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n').filter(Boolean);
+  t.equal(lines.length, urls.length * 3, `one answer per program and URL:\n${r.stdout}`);
+  for (const line of lines) t.match(line, helloBody);
+});
+
+t.test('echo over raw TCP (not HTTP)', async (t) => {
+  const r = await run(['node', '-e', `const s=require('net').connect(7,'echo',()=>s.end('raw bytes\\n'));let d='';s.on('data',c=>d+=c);s.on('end',()=>process.stdout.write(d))`]);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout, 'raw bytes\n');
+});
+
+t.test('exit status passes through; progress goes to stderr only', async (t) => {
+  const r = await run(['sh', '-c', 'echo out; exit 3']);
+  t.equal(r.code, 3);
+  t.equal(r.stdout, 'out\n', 'stdout is the child\'s alone');
+  t.match(r.stderr, /creating proxy pod kinject-\w+ in kinject-demo/);
+  t.match(r.stderr, /tunnel up/);
+  const session = sessionOf(r.stderr);
+  t.same(await kinjectLeftovers(kubeconfig, NS, session), [], 'the session removed its pod, Job and Secret');
+});
+
+t.test('SIGTERM is forwarded to the child; kinject cleans up and exits with its status', async (t) => {
+  const child = spawnKinject(['run', '-n', NS, '--', 'sh', '-c', 'trap "echo bye; exit 9" TERM; echo ready; while :; do sleep 0.1; done'], { kubeconfig });
+  t.ok(await until(() => child.out.includes('ready'), { timeoutMs: 120_000 }), 'child started');
+  child.kill('SIGTERM');
+  const end = await child.exited;
+  t.equal(end.code, 9);
+  t.match(child.out, /bye/);
+  t.same(await kinjectLeftovers(kubeconfig, NS, sessionOf(child.err)), []);
+});
+
+t.test('SIGINT while the proxy pod starts: kinject removes it and exits 130', async (t) => {
+  const child = spawnKinject(['run', '-n', NS, '--', 'sleep', '30'], { kubeconfig });
+  t.ok(await until(() => sessionOf(child.err), { timeoutMs: 60_000 }), 'pod creation started');
+  child.kill('SIGINT');
+  const end = await child.exited;
+  t.equal(end.code, 130, child.err);
+  t.same(await kinjectLeftovers(kubeconfig, NS, sessionOf(child.err)), []);
+});
+
+t.test('five runs in parallel do not interfere', async (t) => {
+  const runs = await Promise.all([1, 2, 3, 4, 5].map((i) =>
+    run(['sh', '-c', `curl -sS -m 10 http://hello/ >/dev/null && node -e "const s=require('net').connect(7,'echo',()=>s.end('run ${i}'));let d='';s.on('data',c=>d+=c);s.on('end',()=>console.log(d))"`])));
+  const sessions = new Set();
+  runs.forEach((r, i) => {
+    t.equal(r.code, 0, `run ${i + 1}: ${r.stderr}`);
+    t.equal(r.stdout.trim(), `run ${i + 1}`, 'each run gets its own answers');
+    sessions.add(sessionOf(r.stderr));
+  });
+  t.equal(sessions.size, 5, 'five separate proxy pods');
+  t.same(await kinjectLeftovers(kubeconfig, NS), [], 'all five cleaned up');
+});
