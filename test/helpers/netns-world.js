@@ -52,6 +52,8 @@
 //                       timeoutMs (default 60000), input (string for stdin), cwd }. Never throws on exit codes.
 //   spawn(cmd, args, o) the same, returning the ChildProcess (killed at teardown)
 //   nsExec(cmd, args, o) Promise<{code, stdout, stderr}>: run a command inside the namespace
+//   program(name)       copies test/helpers/programs/NAME into tmpdir (readable by the unprivileged user,
+//                       wherever the checkout lives) and returns its path
 //   stopPod(), startPod() stop / restart the pod server
 import { spawn as cpSpawn, execFileSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -411,6 +413,16 @@ export async function createWorld(t, opts = {}) {
     const timer = setTimeout(() => child.kill('SIGKILL'), e.timeoutMs ?? 30000)
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
   })
+
+  world.program = (name) => {
+    const dst = path.join(tmpdir, 'programs', name)
+    if (!fs.existsSync(dst)) {
+      fs.mkdirSync(path.dirname(dst), { recursive: true, mode: 0o755 })
+      fs.copyFileSync(path.join(here, 'programs', name), dst)
+      fs.chmodSync(dst, 0o644)
+    }
+    return dst
+  }
 
   world.teardown = teardown
   return world

@@ -1,17 +1,11 @@
 // Java through the shim: java.net.http.HttpClient (NIO, non-blocking connects on AF_INET6
 // dual-stack sockets to v4-mapped addresses), java.net.Socket and InetAddress lookups.
 import t from 'tap'
-import path from 'node:path'
-import fs from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { createWorld } from '../helpers/netns-world.js'
 
-const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers/programs/Probe.java')
 const world = await createWorld(t)
 const { web, echo, closed } = world.services
-const probe = path.join(world.tmpdir, 'Probe.java')
-fs.copyFileSync(src, probe)
-fs.chmodSync(probe, 0o644)
+const probe = world.program('Probe.java')
 const java = async (args, o = {}) => {
   const r = await world.exec(world.java, ['-Xshare:auto', '-XX:TieredStopAtLevel=1', probe, ...args], { timeoutMs: 120000, ...o })
   try {
@@ -53,4 +47,10 @@ t.test('without the shim: no access', async (t) => {
   t.equal(r.ok, false)
   const n = await java(['lookup', web.name])
   t.equal(n.ok, false)
+})
+
+t.test('as the unprivileged user', async (t) => {
+  const r = await java(['http', web.url], { shim: true, user: true })
+  t.equal(r.ok, true, `${r.error} ${r.stderr}`)
+  t.equal(r.body, web.body)
 })

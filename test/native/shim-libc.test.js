@@ -6,14 +6,12 @@ import t from 'tap'
 import path from 'node:path'
 import fs from 'node:fs'
 import { execFileSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { createWorld } from '../helpers/netns-world.js'
 
-const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers/programs/resolver-probe.c')
 const world = await createWorld(t, { pod6: false, socksv5: false })
 const { web } = world.services
 const bin = path.join(world.tmpdir, 'resolver-probe')
-execFileSync('gcc', ['-O1', '-Wall', '-o', bin, src])
+execFileSync('gcc', ['-O1', '-Wall', '-o', bin, world.program('resolver-probe.c')])
 fs.chmodSync(bin, 0o755)
 const lines = (out) => Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]))
 

@@ -3,12 +3,10 @@
 // lookups (getnameinfo -> RESOLVE_PTR), refused and unknown fast, child processes with a
 // minimal env stay captured; without the shim nothing is reachable.
 import t from 'tap'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createWorld } from '../helpers/netns-world.js'
 
-const probe = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers/programs/node-probe.mjs')
 const world = await createWorld(t)
+const probe = world.program('node-probe.mjs')
 const { web, echo, closed } = world.services
 const run = async (args, o = {}) => {
   const r = await world.exec(process.execPath, [probe, ...args], o)
@@ -119,4 +117,11 @@ t.test('the independent socksv5 server by IP', async (t) => {
   const e = await run(['echo', echo.ip, String(echo.port), 'via socksv5'], { shim: { via: 'socksv5' } })
   t.equal(e.data, 'via socksv5')
   t.equal(e.remoteAddress, echo.ip)
+})
+
+t.test('as the unprivileged user', async (t) => {
+  const r = await run(['fetch', web.url], { shim: true, user: true })
+  t.equal(r.body, web.body, `${r.message} ${r.stderr}`)
+  const d = await run(['resolve4', web.name], { shim: true, user: true })
+  t.same(d.addresses, [web.ip], 'dns.resolve4 too')
 })

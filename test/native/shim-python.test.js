@@ -2,12 +2,10 @@
 // writable at once, SO_ERROR 0, flags kept), an AF_INET6 dual-stack socket to a v4-mapped
 // address (as Java does), getaddrinfo hints, gethostbyname, reverse lookups, fast errors.
 import t from 'tap'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createWorld } from '../helpers/netns-world.js'
 
-const probe = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers/programs/py-probe.py')
 const world = await createWorld(t)
+const probe = world.program('py-probe.py')
 const { web, echo, closed } = world.services
 const py = async (args, o = {}) => {
   const r = await world.exec(world.python3, [probe, ...args], o)
