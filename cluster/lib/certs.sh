@@ -21,7 +21,9 @@ kc_cert() {
     fi
   } > "$ext"
   openssl x509 -req -in "$KC_PKI/$name.csr" -CA "$KC_PKI/ca.crt" -CAkey "$KC_PKI/ca.key" \
-    -CAcreateserial -days 3650 -sha256 -extfile "$ext" -out "$KC_PKI/$name.crt" 2>/dev/null
+    -CAcreateserial -days 3650 -sha256 -extfile "$ext" -out "$KC_PKI/$name.crt.tmp" 2>"$KC_PKI/.err" \
+    || { cat "$KC_PKI/.err" >&2; kc_die "could not sign certificate $name"; }
+  mv "$KC_PKI/$name.crt.tmp" "$KC_PKI/$name.crt"; rm -f "$KC_PKI/.err"
   rm -f "$KC_PKI/$name.csr" "$ext"
   chmod 600 "$KC_PKI/$name.key"
 }
@@ -62,9 +64,9 @@ kc_certs() {
       -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
       -out "$KC_PKI/ca.crt" 2>/dev/null
   fi
-  local svc="kubernetes,kubernetes.default,kubernetes.default.svc,kubernetes.default.svc.$KC_CLUSTER_DOMAIN"
+  local svc="DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.$KC_CLUSTER_DOMAIN"
   kc_cert apiserver kube-apiserver "" \
-    "DNS:$svc,DNS:localhost,DNS:$KC_NODE_NAME,IP:$KC_NODE_IP,IP:$KC_APISERVER_SVC_IP,IP:127.0.0.1"
+    "$svc,DNS:localhost,DNS:$KC_NODE_NAME,IP:$KC_NODE_IP,IP:$KC_APISERVER_SVC_IP,IP:127.0.0.1"
   kc_cert kubelet-serving "system:node:$KC_NODE_NAME" system:nodes \
     "DNS:$KC_NODE_NAME,DNS:localhost,IP:$KC_NODE_IP,IP:127.0.0.1"
   kc_cert admin kubernetes-admin system:masters

@@ -52,6 +52,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   enable_unprivileged_ports = true
   enable_unprivileged_icmp = true
   disable_apparmor = true
+  # this machine's root lacks CAP_SYS_RESOURCE, so runc cannot lower oom_score_adj below ours
+  # (the kubelet asks -998 for sandboxes: "failed to update /proc/self/oom_score_adj: Permission
+  # denied"); clamp container values to containerd's own instead
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -160,6 +164,7 @@ detectLocalMode: ClusterCIDR
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
 nodePortAddresses: ["$KC_NODE_IP/32"]
+oomScoreAdj: 0
 conntrack:
   maxPerCore: 0
   min: 0

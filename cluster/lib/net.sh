@@ -14,12 +14,16 @@ kc_net_up() {
     iptables-save 2>/dev/null | awk '/^:/{print $1}' | sort -u > "$KC_NET_STATE/chains-before.v4" || true
     ip6tables-save 2>/dev/null | awk '/^:/{print $1}' | sort -u > "$KC_NET_STATE/chains-before.v6" || true
   fi
+  [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] || modprobe br_netfilter 2>/dev/null || true
+  # kernel switches; the values found before the first start are restored by down.sh
   local k
   for k in net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 \
-           net.ipv4.conf.all.route_localnet=0; do
+           fs.inotify.max_user_instances=8192 fs.inotify.max_user_watches=524288; do
+    if ! grep -q "^${k%%=*}=" "$KC_NET_STATE/sysctl-before" 2>/dev/null; then
+      echo "${k%%=*}=$(sysctl -n "${k%%=*}" 2>/dev/null)" >> "$KC_NET_STATE/sysctl-before"
+    fi
     sysctl -qw "$k" >/dev/null 2>&1 || kc_log "warning: sysctl $k failed"
   done
-  [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] || modprobe br_netfilter 2>/dev/null || true
 
   # The kernel here has no "dummy" link type (ip link add ... type dummy: Unknown device type),
   # so the node interface is a port-less bridge: it holds addresses exactly like a dummy does.
@@ -76,6 +80,11 @@ _kc_ipt_cleanup() {
 }
 
 kc_net_down() {
+  if [ -f "$KC_NET_STATE/sysctl-before" ]; then
+    local kv
+    while read -r kv; do [ -n "${kv#*=}" ] && sysctl -qw "$kv" >/dev/null 2>&1 || true; done < "$KC_NET_STATE/sysctl-before"
+    rm -f "$KC_NET_STATE/sysctl-before"
+  fi
   _kc_ipt_cleanup v4
   _kc_ipt_cleanup v6
   if [ -f "$KC_NET_STATE/added-default-route" ]; then
