@@ -40,7 +40,7 @@ kc_net_up() {
   # unallocated addresses in our invented ranges must fail here, never leave the machine
   ip route replace blackhole "${KC_NODE_IP%.*.*}.0.0/16"
   ip route replace blackhole "$KC_SERVICE_CIDR"
-  if ! ip -4 route show default | grep -q .; then
+  if [ -z "$(ip -4 route show default)" ]; then
     ip route add default dev "$KC_IFACE" && touch "$KC_NET_STATE/added-default-route"
   fi
 

@@ -17,16 +17,16 @@ kc_wait_for() {
 }
 
 kc_containerd_ok() { ctr -a "$KC_CONTAINERD_SOCK" version >/dev/null 2>&1; }
-kc_etcd_ok() { curl -fsS --max-time 2 http://127.0.0.1:2379/health | grep -q '"health":"true"'; }
+kc_etcd_ok() { [[ "$(curl -fsS --max-time 2 http://127.0.0.1:2379/health)" == *'"health":"true"'* ]]; }
 kc_apiserver_ok() {
-  curl -fsS --max-time 3 --cacert "$KC_PKI/ca.crt" --cert "$KC_PKI/admin.crt" --key "$KC_PKI/admin.key" \
-    "https://$KC_NODE_IP:$KC_APISERVER_PORT/readyz" | grep -q '^ok$'
+  [ "$(curl -fsS --max-time 3 --cacert "$KC_PKI/ca.crt" --cert "$KC_PKI/admin.crt" --key "$KC_PKI/admin.key" \
+    "https://$KC_NODE_IP:$KC_APISERVER_PORT/readyz")" = ok ]
 }
 kc_node_ready() {
   [ "$(kc_kubectl get node "$KC_NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
 kc_coredns_ok() { curl -fsS --max-time 2 http://127.0.0.1:10281/ready >/dev/null; }
-kc_kubelet_ok() { curl -fsS --max-time 2 http://127.0.0.1:10248/healthz | grep -q ok; }
+kc_kubelet_ok() { [ "$(curl -fsS --max-time 2 http://127.0.0.1:10248/healthz)" = ok ]; }
 kc_proxy_ok() { curl -fsS --max-time 2 http://127.0.0.1:10256/healthz >/dev/null; }
 
 # every sample Deployment fully available and every sample Service backed by ready endpoints
@@ -37,11 +37,14 @@ kc_workloads_ok() {
     have="$(kc_kubectl -n kinject-demo get deploy "$d" -o jsonpath='{.status.readyReplicas}' 2>/dev/null)" || return 1
     [ -n "$want" ] && [ "$want" = "$have" ] || return 1
   done
-  local s
+  # (outputs are captured first: `cmd | grep -q` can fail under pipefail when grep exits early)
+  local s out
   for s in hello echo web hello-headless; do
-    kc_kubectl -n kinject-demo get endpointslices -l "kubernetes.io/service-name=$s" \
-      -o jsonpath='{range .items[*].endpoints[*]}{.conditions.ready}{"\n"}{end}' 2>/dev/null | grep -q true || return 1
+    out="$(kc_kubectl -n kinject-demo get endpointslices -l "kubernetes.io/service-name=$s" \
+      -o jsonpath='{range .items[*].endpoints[*]}{.conditions.ready}{"\n"}{end}' 2>/dev/null)" || return 1
+    [[ "$out" == *true* ]] || return 1
   done
-  # no pod of the demo namespace may be anything but Running
-  ! kc_kubectl -n kinject-demo get pods --no-headers 2>/dev/null | awk '$3 != "Running"' | grep -q .
+  # every sample pod Running (tests may run pods of their own in the namespace: not counted)
+  out="$(kc_kubectl -n kinject-demo get pods -l 'app in (hello,echo,web)' --no-headers 2>/dev/null)" || return 1
+  [ -n "$out" ] && [ -z "$(awk '$3 != "Running"' <<<"$out")" ]
 }
