@@ -9,6 +9,10 @@ KC_NET_STATE="$KC_STATE/net"
 
 kc_net_up() {
   mkdir -p "$KC_NET_STATE"
+  # containerd's CRI bind-mounts /run/netns onto itself; remember whether it was a mount before
+  if [ ! -f "$KC_NET_STATE/netns-dir-was-mount" ]; then
+    if mountpoint -q /run/netns 2>/dev/null; then echo yes; else echo no; fi > "$KC_NET_STATE/netns-dir-was-mount"
+  fi
   # iptables snapshot of chains that existed before this cluster touched anything
   if [ ! -f "$KC_NET_STATE/chains-before.v4" ]; then
     iptables-save 2>/dev/null | awk '/^:/{print $1}' | sort -u > "$KC_NET_STATE/chains-before.v4" || true
@@ -65,7 +69,7 @@ _kc_ipt_cleanup() {
     dump="$($save -t "$table" 2>/dev/null)" || continue
     # chains we added: KUBE-*, CNI-*, KINJECT-* not present in the snapshot
     new="$(awk '/^:/{print substr($1,2)}' <<<"$dump" | grep -E '^(KUBE-|CNI-|KINJECT-)' \
-           | while read -r c; do grep -qxF ":$c" "$before" || echo "$c"; done)"
+           | while read -r c; do grep -qxF ":$c" "$before" || echo "$c"; done || true)"
     [ -n "$new" ] || continue
     awk -v list="$new" '
       BEGIN { n = split(list, a, "\n"); for (i = 1; i <= n; i++) drop[a[i]] = 1 }
@@ -100,4 +104,11 @@ kc_net_down() {
   done
   ip link del "$KC_BRIDGE" 2>/dev/null || true
   ip link del "$KC_IFACE" 2>/dev/null || true
+  if [ "$(cat "$KC_NET_STATE/netns-dir-was-mount" 2>/dev/null)" = no ] && mountpoint -q /run/netns 2>/dev/null \
+     && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
+    umount /run/netns 2>/dev/null || true
+  fi
+  rm -f "$KC_NET_STATE/netns-dir-was-mount"
+  # the next up.sh takes a fresh snapshot of the host
+  rm -rf "$KC_NET_STATE"
 }

@@ -23,8 +23,9 @@ kc_start() {
   if kc_running "$name"; then return 0; fi
   mkdir -p "$KC_PIDS" "$KC_LOGS"
   [ -f "$KC_LOGS/$name.log" ] && mv -f "$KC_LOGS/$name.log" "$KC_LOGS/$name.log.prev"
-  setsid "$@" </dev/null >"$KC_LOGS/$name.log" 2>&1 9>&- &
-  local pid=$! st=""
+  # double fork: the daemon is orphaned at once, so init (not this script) reaps it when it exits
+  local pid st=""
+  pid="$( (setsid "$@" </dev/null >"$KC_LOGS/$name.log" 2>&1 9>&- & echo $!) )"
   local i
   for i in 1 2 3 4 5 6 7 8 9 10; do st="$(_kc_starttime "$pid")"; [ -n "$st" ] && break; sleep 0.05; done
   echo "$pid $st" > "$KC_PIDS/$name.pid"
