@@ -35,6 +35,9 @@ struct kj_libc {
   ssize_t (*sendmsg)(int, const struct msghdr *, int);
   ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
   ssize_t (*recvmsg)(int, struct msghdr *, int);
+  /* glibc's DNS client (res_dns.c): stored untyped, resolv.h is not included here */
+  void *res_nquery, *res_nsearch, *res_nquerydomain, *res_nsend, *res_ninit;
+  void *res_query, *res_search, *res_querydomain, *res_send;
   int (*execve)(const char *, char *const[], char *const[]);
   int (*execvpe)(const char *, char *const[], char *const[]);
   int (*posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,

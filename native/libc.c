@@ -27,6 +27,15 @@ static void init(void) {
   L(getaddrinfo); L(freeaddrinfo); L(gethostbyname); L(gethostbyname2);
   L(gethostbyname_r); L(gethostbyname2_r); L(getnameinfo); L(gethostbyaddr); L(gethostbyaddr_r);
   L(sendto); L(sendmsg); L(recvfrom); L(recvmsg);
+  table.res_nquery = lookup("res_nquery");
+  table.res_nsearch = lookup("res_nsearch");
+  table.res_nquerydomain = lookup("res_nquerydomain");
+  table.res_nsend = lookup("res_nsend");
+  table.res_ninit = lookup("__res_ninit"); /* resolv.h: #define res_ninit __res_ninit */
+  table.res_query = lookup("res_query");
+  table.res_search = lookup("res_search");
+  table.res_querydomain = lookup("res_querydomain");
+  table.res_send = lookup("res_send");
   L(execve); L(execvpe); L(posix_spawn); L(posix_spawnp);
   __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
 }

@@ -48,3 +48,20 @@ t.test('proxy down: TRY_AGAIN / EAI_AGAIN', async (t) => {
   t.equal(o.getaddrinfo, 'error -3', 'EAI_AGAIN')
   t.equal(r.stderr.split('\n').filter((l) => l.includes('is not reachable')).length, 1, 'the message once')
 })
+
+t.test("glibc's own DNS client (res_query family) gets KINJECT_DNS for the nameservers", async (t) => {
+  const rbin = path.join(world.tmpdir, 'res-probe')
+  execFileSync('gcc', ['-O1', '-Wall', '-o', rbin, world.program('res-probe.c')])
+  fs.chmodSync(rbin, 0o755)
+  const before = world.dns.queries.length
+  const r = await world.exec(rbin, [web.name], { shim: true })
+  const o = lines(r.stdout)
+  for (const f of ['res_query', 'res_search', 'res_nquery', 'res_querydomain', 'res_send']) t.equal(o[f], web.ip, `${f} ${r.stderr}`)
+  t.ok(world.dns.queries.length - before >= 5, 'the queries reached KINJECT_DNS')
+  const unknown = lines((await world.exec(rbin, [world.unknownName], { shim: true })).stdout)
+  t.equal(unknown.res_query, 'error')
+  const without = lines((await world.exec(rbin, [web.name])).stdout)
+  t.equal(without.res_query, 'error', 'without the shim: no answer')
+  const noDns = lines((await world.exec(rbin, [web.name], { shim: { dns: false } })).stdout)
+  t.equal(noDns.res_query, 'error', 'without KINJECT_DNS: libc as is')
+})
