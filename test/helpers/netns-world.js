@@ -4,11 +4,13 @@
 // to loopback and to the namespace this run created; the services' addresses have a blackhole
 // route on the host, so a packet that slips past the shim fails here instead of leaving the machine.
 //
-//   import { createWorld } from '../helpers/netns-world.js'
-//   const world = await createWorld(t, opts)   // teardown registered with t.teardown
+//   import { createWorld, shimPath, repoRoot } from '../helpers/netns-world.js'
+//   const world = await createWorld(t, opts)   // teardown registered with t.teardown (also world.teardown())
+//   shimPath()  the built shim in build/Release (waits for / runs scripts/build-native.sh); repoRoot: the checkout
 //
 // opts (all optional):
 //   pod: true          start kinject's pod server (dist/proxy-pod.js, built if missing) in the namespace
+//   pod6: true         start a second pod server on the link's IPv6 address
 //   socksv5: true      start the independent SOCKS5 server (npm socksv5, CONNECT only) in the namespace
 //   hostDns: true      start the UDP DNS server on the host's loopback (for KINJECT_DNS)
 //   extraNames: {name: [ip, ...]}   more entries for the namespace's hosts file / DNS tables
@@ -23,7 +25,8 @@
 //   services.echo       { name: 'echo.kjtest', ip, port: 7 }   TCP echo
 //   services.closed     { name: 'closed.kjtest', ip, port: 81 } nothing listens: connection refused
 //   unknownName         'nope.kjtest': every resolver of the world answers "no such name"
-//   names               { name: [ip...] } the table the namespace's hosts file and DNS servers use
+//   names               { name: [ip...] } the table the namespace's hosts file and DNS servers use:
+//                       web/echo/closed.kjtest, web6.kjtest (IPv6 only: services.web.ip6) and opts.extraNames
 //   token               the RFC 1929 password of both SOCKS servers (user "kinject")
 //   pod                 { host, port, address: 'HOST:PORT', tokenFile, pid } or null
 //   socksv5             { host, port, address } or null
@@ -42,9 +45,9 @@
 //   user                { name: 'nobody', uid: 65534, gid: 65534 }
 //   python3, java, go   paths of those tools (python3 is /usr/bin/python3 when present, usable by nobody)
 //   shimEnv(o)          the env that turns the shim on: { LD_PRELOAD, KINJECT_LIB, KINJECT_SOCKS, KINJECT_TOKEN,
-//                       KINJECT_DNS, ...}. o: { via: 'pod'|'socksv5'|'dead'|'HOST:PORT' (default 'pod'),
-//                       'pod6'|'silent', dns: bool (default true when hostDns), verbose: bool, localNames: string,
-//                       token: string, timeoutMs: KINJECT_CONNECT_TIMEOUT_MS }
+//                       KINJECT_DNS, ...}. o: { via: 'pod' (default) | 'pod6' | 'socksv5' | 'dead' | 'silent' |
+//                       'HOST:PORT', dns: bool (default true when hostDns), verbose: bool, localNames: string,
+//                       token: string (default world.token), timeoutMs: KINJECT_CONNECT_TIMEOUT_MS }
 //   baseEnv(o)          a clean base env { PATH, HOME, LANG } (o.user: HOME is tmpdir)
 //   exec(cmd, args, o)  Promise<{ code, signal, stdout, stderr, ms, timedOut }>; runs cmd in a private mount
 //                       namespace whose /etc/resolv.conf is world.resolvConf, with env = baseEnv + o.env
