@@ -17,20 +17,14 @@ exec 9>"$KC_RUN/up.lock"
 flock -w 300 9 || kc_die "cluster/up.sh is running (lock $KC_RUN/up.lock)"
 
 CTR=(ctr -a "$KC_CONTAINERD_SOCK" -n k8s.io)
-NETNS_LIST="$KC_RUN/netns.list"
 SHIM_STATE="$KC_RUN/containerd/state/io.containerd.runtime.v2.task"
 
 # 1. no new pods: stop the kubelet first
 kc_stop kubelet 20
 
-# 2. pod containers: remember their network namespaces, kill their tasks, delete them so that
-#    containerd's shims exit by themselves
+# 2. pod containers: kill their tasks and delete them so that containerd's shims exit by themselves
 if kc_running containerd; then
   ids="$("${CTR[@]}" containers ls -q 2>/dev/null || true)"
-  for id in $ids; do
-    "${CTR[@]}" containers info "$id" 2>/dev/null \
-      | sed -n 's/.*"path": "\(\/[^"]*netns[^"]*\)".*/\1/p' >> "$NETNS_LIST" || true
-  done
   for id in $ids; do "${CTR[@]}" tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true; done
   sleep 0.5
   for id in $ids; do "${CTR[@]}" tasks delete -f "$id" >/dev/null 2>&1 || true; done
@@ -60,22 +54,22 @@ if [ -x "$KC_K8S_DIR/bin/kube-proxy" ]; then
   "$KC_K8S_DIR/bin/kube-proxy" --cleanup >/dev/null 2>&1 || true
 fi
 
-# 6. mounts under our directories (deepest first), then the pods' network namespaces
+# 6. mounts under our directories, deepest first: pod rootfs overlays, /dev/shm of sandboxes,
+#    pod network namespaces (containerd keeps them under its state dir), kubelet volumes
 umount_under() {
-  local root="$1" m
-  awk -v r="$root" '$5 == r || index($5, r "/") == 1 {print $5}' /proc/self/mountinfo | sort -r | \
-    while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || kc_log "could not unmount $m"; done
+  local root="$1" m pass
+  for pass in 1 2 3; do
+    local mounts
+    mounts="$(awk -v r="$root" '$5 == r || index($5, r "/") == 1 {print $5}' /proc/self/mountinfo | sort -ru)"
+    [ -n "$mounts" ] || return 0
+    while read -r m; do
+      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done <<<"$mounts"
+  done
+  awk -v r="$root" '$5 == r || index($5, r "/") == 1 {print "could not unmount " $5}' /proc/self/mountinfo >&2
 }
 umount_under "$KC_STATE"
 umount_under "$KC_RUN"
-if [ -f "$NETNS_LIST" ]; then
-  sort -u "$NETNS_LIST" | while read -r ns; do
-    [ -n "$ns" ] || continue
-    umount "$ns" 2>/dev/null || umount -l "$ns" 2>/dev/null || true
-    rm -f "$ns"
-  done
-  rm -f "$NETNS_LIST"
-fi
 rm -f /var/lib/cni/results/kinject-* 2>/dev/null || true
 rm -rf "$KC_STATE/cni/ipam"
 
@@ -87,7 +81,7 @@ done
 # 8. interfaces, routes, iptables chains
 kc_net_down
 
-rm -rf "$KC_RUN"
+rm -rf "$KC_RUN" || kc_log "warning: could not remove all of $KC_RUN"
 if [ "$PURGE" = 1 ]; then
   kc_log "purging $KC_STATE"
   umount_under "$KC_STATE"

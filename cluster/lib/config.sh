@@ -51,6 +51,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   sandbox_image = "$KC_PAUSE_IMAGE"
   enable_unprivileged_ports = true
   enable_unprivileged_icmp = true
+  # pod network namespaces live under our state dir (not /run/netns), so down.sh finds them all
+  netns_mounts_under_state_dir = true
   disable_apparmor = true
   # this machine's root lacks CAP_SYS_RESOURCE, so runc cannot lower oom_score_adj below ours
   # (the kubelet asks -998 for sandboxes: "failed to update /proc/self/oom_score_adj: Permission

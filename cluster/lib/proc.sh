@@ -7,15 +7,22 @@ _kc_starttime() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
 
 # kc_running NAME — true if the process recorded for NAME is alive and is the one we started.
 kc_running() {
-  local f="$KC_PIDS/$1.pid" pid st
+  local f="$KC_PIDS/$1.pid" pid st _
   [ -f "$f" ] || return 1
-  read -r pid st < "$f" || return 1
+  read -r pid st _ < "$f" || return 1
   [ -n "$pid" ] && [ -d "/proc/$pid" ] && [ "$(_kc_starttime "$pid")" = "$st" ] || return 1
   # a zombie is not running
   [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != "Z" ]
 }
 
 kc_pid() { local pid _; read -r pid _ < "$KC_PIDS/$1.pid"; echo "$pid"; }
+
+# kc_started_iso NAME — when NAME was started (UTC, RFC 3339, second precision; epoch 0 if unknown)
+kc_started_iso() {
+  local _p _s t=""
+  [ -f "$KC_PIDS/$1.pid" ] && read -r _p _s t < "$KC_PIDS/$1.pid"
+  date -u -d "@${t:-0}" +%Y-%m-%dT%H:%M:%SZ
+}
 
 # kc_start NAME CMD... — start CMD detached (own session, stdin /dev/null, output to its log).
 kc_start() {
@@ -28,7 +35,7 @@ kc_start() {
   pid="$( (setsid "$@" </dev/null >"$KC_LOGS/$name.log" 2>&1 9>&- & echo $!) )"
   local i
   for i in 1 2 3 4 5 6 7 8 9 10; do st="$(_kc_starttime "$pid")"; [ -n "$st" ] && break; sleep 0.05; done
-  echo "$pid $st" > "$KC_PIDS/$name.pid"
+  echo "$pid $st $(date -u +%s)" > "$KC_PIDS/$name.pid"
   kc_log "started $name (pid $pid, log $KC_LOGS/$name.log)"
 }
 

@@ -22,8 +22,14 @@ kc_apiserver_ok() {
   [ "$(curl -fsS --max-time 3 --cacert "$KC_PKI/ca.crt" --cert "$KC_PKI/admin.crt" --key "$KC_PKI/admin.key" \
     "https://$KC_NODE_IP:$KC_APISERVER_PORT/readyz")" = ok ]
 }
+# Status written before the current kubelet started is stale (the cluster may just have been
+# restarted from etcd data), so Ready only counts if reported after the kubelet's start.
 kc_node_ready() {
-  [ "$(kc_kubectl get node "$KC_NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
+  local out since
+  since="$(kc_started_iso kubelet)"
+  out="$(kc_kubectl get node "$KC_NODE_NAME" \
+    -o jsonpath='{range .status.conditions[?(@.type=="Ready")]}{.status} {.lastHeartbeatTime}{end}' 2>/dev/null)" || return 1
+  [ "${out%% *}" = True ] && [[ ! "${out#* }" < "$since" ]]
 }
 kc_coredns_ok() { curl -fsS --max-time 2 http://127.0.0.1:10281/ready >/dev/null; }
 kc_kubelet_ok() { [ "$(curl -fsS --max-time 2 http://127.0.0.1:10248/healthz)" = ok ]; }
@@ -44,7 +50,18 @@ kc_workloads_ok() {
       -o jsonpath='{range .items[*].endpoints[*]}{.conditions.ready}{"\n"}{end}' 2>/dev/null)" || return 1
     [[ "$out" == *true* ]] || return 1
   done
-  # every sample pod Running (tests may run pods of their own in the namespace: not counted)
-  out="$(kc_kubectl -n kinject-demo get pods -l 'app in (hello,echo,web)' --no-headers 2>/dev/null)" || return 1
-  [ -n "$out" ] && [ -z "$(awk '$3 != "Running"' <<<"$out")" ]
+  # every sample pod Running and Ready since the current kubelet started (tests may run pods of
+  # their own in the namespace: not counted)
+  local since
+  since="$(kc_started_iso kubelet)"
+  out="$(kc_kubectl -n kinject-demo get pods -l 'app in (hello,echo,web)' -o jsonpath='{range .items[*]}{.metadata.name} {.status.phase} {.metadata.deletionTimestamp}{range .status.conditions[?(@.type=="Ready")]} {.status} {.lastTransitionTime}{end}{"\n"}{end}' 2>/dev/null)" || return 1
+  [ -n "$out" ] || return 1
+  local name phase rest
+  while read -r name phase rest; do
+    [ -n "$name" ] || continue
+    # rest = "True <time>" for a live ready pod; a deletionTimestamp would come first
+    [ "$phase" = Running ] || return 1
+    [ "${rest%% *}" = True ] || return 1
+    [[ ! "${rest#* }" < "$since" ]] || return 1
+  done <<<"$out"
 }
