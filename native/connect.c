@@ -27,7 +27,8 @@ KJ_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
     return real->connect(fd, addr, len);
   }
   sl = sizeof proto;
-  if (type != SOCK_STREAM || getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &sl) != 0 || proto != IPPROTO_TCP)
+  if (type != SOCK_STREAM || getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &sl) != 0 ||
+      (proto != IPPROTO_TCP && proto != 262 /* IPPROTO_MPTCP: TCP to a SOCKS server works too */))
     return real->connect(fd, addr, len);
   int cls = kj_classify_addr(addr, len);
   char dst[80];

@@ -165,3 +165,11 @@ t.test('a second connect() on a proxied socket: EISCONN', async (t) => {
   t.equal(r.ok, true, r.error)
   t.equal(r.second_connect, 106, 'EISCONN')
 })
+
+t.test('an MPTCP socket goes through the proxy like TCP', async (t) => {
+  const r = await py(['mptcp', echo.ip, String(echo.port)], { shim: true })
+  if (r.unsupported) return t.skip(`MPTCP not available: ${r.unsupported}`)
+  t.equal(r.ok, true, `${r.error} ${r.stderr}`)
+  t.equal(r.data, 'mptcp')
+  t.same(r.peer, [echo.ip, echo.port])
+})

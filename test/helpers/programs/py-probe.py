@@ -186,7 +186,21 @@ def reconnect_op(host, port):
     return {"second_connect": second}
 
 
-ops = {"reconnect": reconnect_op, "v6only": v6only_op, "fastopen": fastopen_op, "udp": udp_op, "dup": dup_op, "hostname": hostname_op,"urllib": urllib_op, "asyncio": asyncio_op, "nonblock": nonblock_op, "blocking": blocking_op,
+def mptcp_op(host, port):
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)  # IPPROTO_MPTCP
+    except OSError as e:
+        return {"unsupported": str(e)}
+    s.settimeout(20)
+    s.connect((host, int(port)))
+    s.sendall(b"mptcp")
+    data = s.recv(10).decode()
+    peer = s.getpeername()
+    s.close()
+    return {"data": data, "peer": list(peer)}
+
+
+ops = {"mptcp": mptcp_op, "reconnect": reconnect_op, "v6only": v6only_op, "fastopen": fastopen_op, "udp": udp_op, "dup": dup_op, "hostname": hostname_op,"urllib": urllib_op, "asyncio": asyncio_op, "nonblock": nonblock_op, "blocking": blocking_op,
        "getaddrinfo": getaddrinfo_op, "gethostbyname": gethostbyname_op, "gethostbyaddr": gethostbyaddr_op,
        "getnameinfo": getnameinfo_op}
 try:
