@@ -1,5 +1,5 @@
 // kinject's command line: commander wiring only. Each command's work lives in src/commands/.
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { KinjectError } from './errors.js';
 import { runCommand } from './commands/run.js';
 import { proxyServerCommand } from './commands/proxy-server.js';
@@ -13,8 +13,10 @@ program
   .name('kinject')
   .description('Run one local process as if it were inside a Kubernetes cluster.')
   .version(version)
-  .showHelpAfterError('(run with --help for usage)')
-  .enablePositionalOptions();
+  .enablePositionalOptions()
+  // usage errors are one line like every other error: "kinject: <what is wrong>"
+  .configureOutput({ outputError: (text, write) => write(`kinject: ${text.replace(/^error: /, '').trimEnd()} (see --help)\n`) })
+  .exitOverride(); // thrown as CommanderError, below: usage errors exit 2
 
 addTargetFlags(
   program
@@ -66,6 +68,7 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   if (err instanceof KinjectError) {
     process.stderr.write(`kinject: ${err.message}\n`);
     process.exit(err.exitCode);

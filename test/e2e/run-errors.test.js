@@ -22,7 +22,8 @@ writeFileSync(deadConfig, [
 
 const oneLine = (t, r, pattern, what) => {
   t.not(r.code, 0, `${what}: non-zero exit`);
-  const lines = r.stderr.split('\n').filter((l) => l && !/^kinject: (creating proxy pod|pulling|waiting|pod ready)/.test(l));
+  // progress lines come first (creating, starting, waiting: <reason>, ...); then exactly one error line
+  const lines = r.stderr.split('\n').filter((l) => l && !/^kinject: (creating proxy pod|starting container|pulling|waiting: |pod ready|tunnel up)/.test(l));
   t.equal(lines.length, 1, `${what}: one line of error: ${JSON.stringify(r.stderr)}`);
   t.match(lines[0], pattern, what);
 };
@@ -33,7 +34,7 @@ const cases = [
   ['unknown workload', ['run', '-n', NS, '--target', 'deployment/no-such-app', '--', 'true'], /^kinject: .*deployment.*no-such-app.*not found/],
   ['unknown container', ['run', '-n', NS, '--target', 'deployment/web', '--container', 'nope', '--', 'true'], /^kinject: container "nope" not found in .*web.*available containers: web/],
   ['unreachable API server', ['run', '--kubeconfig', deadConfig, '--', 'true'], /^kinject: cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:1/],
-  ['unknown method', ['run', '--method', 'vpn', '--', 'true'], /^error: option '--method <method>' argument 'vpn' is invalid/],
+  ['unknown method', ['run', '--method', 'vpn', '--', 'true'], /^kinject: option '--method <method>' argument 'vpn' is invalid\. Allowed choices are inject-tcp\. \(see --help\)$/],
 ];
 
 for (const [what, args, pattern] of cases) {
