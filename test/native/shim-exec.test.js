@@ -86,7 +86,7 @@ t.test('a static C binary: warning, then it runs', async (t) => {
 t.test('a Go binary: warning, then it runs', { skip: world.go ? false : 'go is not installed' }, async (t) => {
   const dir = path.join(world.tmpdir, 'gohello')
   fs.mkdirSync(dir)
-  fs.writeFileSync(path.join(dir, 'go.mod'), 'module example.com/gohello\n\ngo 1.21\n')
+  fs.writeFileSync(path.join(dir, 'go.mod'), 'module example.com/gohello\n\ngo 1.19\n')
   fs.writeFileSync(path.join(dir, 'main.go'), 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("go hello") }\n')
   const bin = path.join(world.tmpdir, 'go-hello')
   execFileSync(world.go, ['build', '-o', bin, '.'], {
