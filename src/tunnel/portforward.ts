@@ -67,6 +67,9 @@ function nullStreams() {
 
 class PortForwardStream extends Duplex {
   ws: Ws | undefined;
+  /** an error-channel message that arrived before openPortForward() returned the stream */
+  early: PortForwardError | undefined;
+  private returned = false;
   private readonly label: string;
   private pendingWrite: (() => void) | undefined;
 
@@ -77,6 +80,7 @@ class PortForwardStream extends Duplex {
 
   attach(ws: Ws): void {
     this.ws = ws;
+    this.returned = true;
     ws.on('error', () => {
       // a 'close' event follows; nothing to do here
     });
@@ -99,7 +103,10 @@ class PortForwardStream extends Duplex {
   onError(buf: Buffer): void {
     const text = buf.toString('utf8').trim();
     if (!text || this.destroyed) return;
-    this.destroy(new PortForwardError(`port-forward to ${this.label} failed: ${text}`));
+    const err = new PortForwardError(`port-forward to ${this.label} failed: ${text}`);
+    // before the caller has the stream (and its error listener), openPortForward() rejects instead
+    if (!this.returned) this.early ??= err;
+    else this.destroy(err);
   }
 
   override _read(): void {
@@ -150,7 +157,7 @@ function upgradeError(err: unknown, label: string, target: PortForwardTarget): P
   const m = /Unexpected server response: (\d+)/.exec(msg);
   const status = m ? Number(m[1]) : 0;
   if (status === 403) {
-    return new PortForwardError(`forbidden: cannot create pods/portforward for pod ${target.pod} in namespace "${target.namespace}"; grant the permissions in rbac/kinject-role.yaml`, 403, err);
+    return new PortForwardError(`forbidden: cannot open pods/portforward (get/create) for pod ${target.pod} in namespace "${target.namespace}"; grant the permissions in rbac/kinject-role.yaml`, 403, err);
   }
   if (status === 404) return new PortForwardError(`pod ${target.pod} not found in namespace "${target.namespace}" (port-forward)`, 404, err);
   if (status === 401) return new PortForwardError(`port-forward to ${label}: the API server rejected the credentials (401)`, 401, err);
@@ -190,6 +197,15 @@ export async function openPortForward(target: PortForwardTarget, options: PortFo
   if (typeof (ws as Partial<Ws>).send !== 'function') {
     input.destroy();
     throw new PortForwardError(`port-forward to ${label}: unexpected websocket object`);
+  }
+  if (stream.early) {
+    input.destroy();
+    try {
+      ws.close();
+    } catch {
+      ws.terminate?.();
+    }
+    throw stream.early;
   }
   stream.attach(ws);
   return stream;

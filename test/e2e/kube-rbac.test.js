@@ -62,9 +62,11 @@ t.test('a service account bound to exactly the kinject Role', async (t) => {
   const access = await connectKube({ kubeconfig: sa });
   t.teardown(() => access.client.close());
   t.equal(access.namespace, NS, 'namespace from the context; namespace check skipped without get on namespaces');
+  await cleanup({ access }); // leftovers of an earlier failed run
 
   // targetless, through the tunnel
   const session = await startSession({ access, timeoutSeconds: 90 });
+  t.teardown(() => session.close());
   t.equal(session.image, 'kinject.local/node:20', 'local image detected from the cluster name');
   const pool = new PodTunnelPool({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });
   t.teardown(() => pool.close());
@@ -83,6 +85,7 @@ t.test('a service account bound to exactly the kinject Role', async (t) => {
 
   // --target with the Role
   const targeted = await startSession({ access, target: 'deploy/app', timeoutSeconds: 90 });
+  t.teardown(() => targeted.close());
   const env = await kubectlOk(admin, ['-n', NS, 'get', 'pod', targeted.podName, '-o', 'jsonpath={.spec.containers[0].env}']);
   t.match(env, /FROM_TEMPLATE/);
 

@@ -16,7 +16,7 @@ function parseEnvLines(text) {
   const env = {};
   let last;
   for (const line of text.replace(/\n$/, '').split('\n')) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    const m = /^([A-Za-z_][A-Za-z0-9_.-]*)=(.*)$/.exec(line);
     if (m) {
       env[m[1]] = m[2];
       last = m[1];
@@ -111,4 +111,13 @@ t.test('target pod/NAME and replicaset', async (t) => {
   await session.close();
   await waitFor(async () => (await kinjectLeftovers(kubeconfig, NS, session.id)).length === 0, { timeoutMs: 60_000, what: 'session objects gone' });
   t.pass('pod/NAME session cleaned up');
+
+  const rsName = (await kubectlOk(kubeconfig, ['-n', NS, 'get', 'rs', '-l', 'app=hello', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
+  const rs = await startSession({ access, target: `rs/${rsName}`, timeoutSeconds: 90 });
+  t.teardown(() => rs.close());
+  t.equal(rs.target.display, `replicaset/${rsName}`);
+  t.equal(rs.target.container.name, 'hello');
+  await rs.close();
+  await waitFor(async () => (await kinjectLeftovers(kubeconfig, NS, rs.id)).length === 0, { timeoutMs: 60_000, what: 'session objects gone' });
+  t.pass('replicaset session cleaned up');
 });
