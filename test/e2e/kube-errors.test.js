@@ -6,7 +6,7 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureCluster, ensureNamespace, kinjectLeftovers, kubectlOk } from '../helpers/cluster.js';
+import { ensureCluster, ensureNamespace, kinjectLeftovers, kubectlOk, waitFor } from '../helpers/cluster.js';
 import { connectKube, loadKubeAccess, startSession } from '../../dist/src/kube/index.js';
 
 const NS = 'kinject-e2e-kube';
@@ -103,4 +103,54 @@ t.test('failing init container in the template: fails with its exit', async (t) 
   t.teardown(() => access.client.close());
   const err = await failure(startSession({ access, target: 'deployment/broken-init', timeoutSeconds: 60 }));
   oneLine(t, err, /cannot start: (init container "prep" exited with code 3|the proxy pod failed)/);
+});
+
+async function applyDeployment(kubeconfig, name, podSpec) {
+  await kubectlOk(kubeconfig, ['-n', NS, 'apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name },
+      spec: { replicas: 0, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: podSpec } },
+    }),
+  });
+}
+
+t.test('stalls the cluster explains: unschedulable, missing ConfigMap key', async (t) => {
+  const { kubeconfig } = await ensureCluster();
+  const app = { name: 'app', image: 'kinject.local/toolbox:1', imagePullPolicy: 'Never', command: ['sleep', '1000'] };
+  await applyDeployment(kubeconfig, 'unschedulable', { nodeSelector: { 'kinject.dev/no-such-node': 'x' }, containers: [app] });
+  await applyDeployment(kubeconfig, 'missing-key', {
+    containers: [{ ...app, env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'no-such-config', key: 'k' } } }] }],
+  });
+  const access = await connectKube({ kubeconfig, namespace: NS });
+  t.teardown(() => access.client.close());
+
+  let lines = [];
+  let err = await failure(startSession({ access, target: 'deployment/unschedulable', timeoutSeconds: 6 }, (m) => lines.push(m)));
+  oneLine(t, err, /did not start within 6 s: Unschedulable: 0\/1 nodes are available: .*node affinity\/selector.*; raise --timeout or fix the cause$/);
+  t.ok(lines.some((l) => l.startsWith('waiting: Unschedulable')), 'reported while waiting');
+
+  lines = [];
+  err = await failure(startSession({ access, target: 'deployment/missing-key', timeoutSeconds: 6 }, (m) => lines.push(m)));
+  oneLine(t, err, /did not start within 6 s: container "app": CreateContainerConfigError: configmap "no-such-config" not found/);
+  await waitFor(async () => (await kinjectLeftovers(kubeconfig, NS)).filter((x) => !x.startsWith('pod/')).length === 0, { timeoutMs: 30_000, what: 'no Job/Secret left' });
+  t.pass('nothing left');
+});
+
+t.test('interrupting the start deletes what was created', async (t) => {
+  const { kubeconfig } = await ensureCluster();
+  const access = await connectKube({ kubeconfig, namespace: NS });
+  t.teardown(() => access.client.close());
+  const ac = new AbortController();
+  let id;
+  const err = await failure(startSession({ access, signal: ac.signal, image: '127.0.0.1:1/kinject/nope:1', timeoutSeconds: 60 }, (m) => {
+    const m2 = /^creating proxy pod kinject-(\S+)/.exec(m);
+    if (m2) id = m2[1];
+    if (/starting container|waiting/.test(m)) ac.abort();
+  }));
+  oneLine(t, err, /^interrupted while starting the proxy pod$/);
+  t.ok(id, 'a session was being created');
+  await waitFor(async () => (await kinjectLeftovers(kubeconfig, NS, id)).length === 0, { timeoutMs: 60_000, what: 'interrupted session gone' });
+  t.pass('nothing left');
 });

@@ -130,3 +130,44 @@ t.test('warm start timing (second session)', async (t) => {
   t.comment(`warm targetless start to first authenticated stream: ${ms} ms`);
   t.ok(ms < 10_000, `warm start ${ms} ms (target 3000 ms)`);
 });
+
+t.test('pod deleted under a running pool: open() says the pod is gone', async (t) => {
+  const { kubeconfig } = await ensureCluster();
+  const access = await connectKube({ kubeconfig, namespace: NS });
+  t.teardown(() => access.client.close());
+  const session = await startSession({ access, timeoutSeconds: 60 });
+  t.teardown(() => session.close());
+  const pool = new PodTunnelPool({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token, openTimeoutMs: 20_000 });
+  t.teardown(() => pool.close());
+  await pool.ready(30_000);
+  await kubectlOk(kubeconfig, ['-n', NS, 'delete', 'pod', session.podName, '--wait=false']);
+  let err;
+  for (let i = 0; i < 60 && !err; i++) {
+    try {
+      const s = await pool.open();
+      s.destroy();
+      await new Promise((r) => setTimeout(r, 250));
+    } catch (e) {
+      err = e;
+    }
+  }
+  t.equal(err?.name, 'KinjectError');
+  t.match(err?.message, new RegExp(`^the proxy pod ${NS}/${session.podName} is gone \\((deleted|being deleted|exited|failed.*|not found)\\); restart kinject$`));
+});
+
+t.test('client vanishes without close(): the pod exits when idle and TTL removes everything', async (t) => {
+  const { kubeconfig } = await ensureCluster();
+  const access = await connectKube({ kubeconfig, namespace: NS });
+  t.teardown(() => access.client.close());
+  const session = await startSession({ access, timeoutSeconds: 60, exitWhenIdleSeconds: 3 });
+  const pool = new PodTunnelPool({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });
+  await pool.ready(30_000);
+  await new Promise((r) => setTimeout(r, 5000));
+  t.ok((await kinjectLeftovers(kubeconfig, NS, session.id)).includes(`pod/${session.podName}`), 'pooled connections keep the pod alive past the idle time');
+  // the client "vanishes": its connections close, nobody deletes anything
+  await pool.close();
+  const t0 = Date.now();
+  await waitFor(async () => (await kinjectLeftovers(kubeconfig, NS, session.id)).length === 0, { timeoutMs: 90_000, intervalMs: 500, what: 'idle exit + TTL cleanup' });
+  t.comment(`gone ${Date.now() - t0} ms after the last connection closed (idle 3 s)`);
+  t.pass('Job, Pod and Secret removed by the cluster itself');
+});
