@@ -154,3 +154,33 @@ t.test('interrupting the start deletes what was created', async (t) => {
   await waitFor(async () => (await kinjectLeftovers(kubeconfig, NS, id)).length === 0, { timeoutMs: 60_000, what: 'interrupted session gone' });
   t.pass('nothing left');
 });
+
+t.test('quota forbids the pod: fails at once with the quota message', async (t) => {
+  const { kubeconfig } = await ensureCluster();
+  const ns = 'kinject-e2e-quota';
+  await ensureNamespace(kubeconfig, ns);
+  await kubectlOk(kubeconfig, ['-n', ns, 'apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'no-pods' }, spec: { hard: { pods: '0' } } }),
+  });
+  const access = await connectKube({ kubeconfig, namespace: ns });
+  t.teardown(() => access.client.close());
+  const t0 = Date.now();
+  const err = await failure(startSession({ access, timeoutSeconds: 60 }));
+  oneLine(t, err, /cannot start: cannot create the proxy pod: pods "kinject-\S+" is forbidden: exceeded quota: no-pods/);
+  t.ok(Date.now() - t0 < 30_000, `failed without waiting for the timeout (${Date.now() - t0} ms)`);
+  await waitFor(async () => (await kinjectLeftovers(kubeconfig, ns)).length === 0, { timeoutMs: 30_000, what: 'nothing left' });
+  t.pass('nothing left');
+});
+
+t.test('the targetless pod passes the "restricted" Pod Security Standard', async (t) => {
+  const { kubeconfig } = await ensureCluster();
+  const ns = 'kinject-e2e-restricted';
+  await ensureNamespace(kubeconfig, ns);
+  await kubectlOk(kubeconfig, ['label', '--overwrite', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted']);
+  const access = await connectKube({ kubeconfig, namespace: ns });
+  t.teardown(() => access.client.close());
+  const session = await startSession({ access, timeoutSeconds: 60 });
+  t.teardown(() => session.close());
+  t.match(session.podName, /^kinject-/, 'started under enforce=restricted');
+  await session.close();
+});
