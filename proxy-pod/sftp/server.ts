@@ -105,7 +105,8 @@ export async function startSftpServer(options: SftpServerOptions): Promise<SftpS
           cleanups.add(cleanup);
           const done = () => { cleanups.delete(cleanup); void cleanup(); };
           sftp.on('close', done);
-          sftp.on('end', done);
+          // The client closed its side (sshfs exited): close ours, so its ssh process ends too.
+          sftp.on('end', () => { done(); sftp.end(); });
         });
         // exec / shell / pty / env requests have no handlers, so ssh2 refuses them.
       });
