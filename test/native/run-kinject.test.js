@@ -10,7 +10,29 @@ import path from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { createWorld, repoRoot } from '../helpers/netns-world.js'
 
-const kinjectBin = path.join(repoRoot, 'bin', 'kinject.js')
+// kinject runs as `nobody`: when the checkout is not reachable for it (e.g. a clone under /root),
+// the checkout is bind-mounted at a readable path for the length of this test file.
+function readableRepo() {
+  const probe = (dir) => {
+    try {
+      execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', path.join(dir, 'bin', 'kinject.js')])
+      return true
+    } catch {
+      return false
+    }
+  }
+  if (probe(repoRoot)) return repoRoot
+  const mountPoint = fs.mkdtempSync('/tmp/kinject-repo-')
+  fs.chmodSync(mountPoint, 0o755)
+  execFileSync('mount', ['--bind', repoRoot, mountPoint])
+  t.teardown(() => {
+    execFileSync('umount', ['-l', mountPoint])
+    fs.rmdirSync(mountPoint)
+  })
+  if (!probe(mountPoint)) throw new Error(`the checkout ${repoRoot} is not readable by nobody, even bind-mounted`)
+  return mountPoint
+}
+const kinjectBin = path.join(readableRepo(), 'bin', 'kinject.js')
 // Routes of the main tables. Left out, as not kinject's doing: per-interface link-local routes
 // (they come and go with the local cluster's pod veths) and the routes of test worlds (kjh*
 // links, 10.207/16, 10.208/16, fd6b:6a74::/32), which other test files create and remove.
