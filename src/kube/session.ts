@@ -6,6 +6,7 @@
 // gives when it stalls (image pull, scheduling, config, mounts). Errors that cannot resolve
 // themselves fail at once; others fail at the timeout (default 120 s). On any failure, or when
 // the caller's AbortSignal fires, everything created so far is deleted before the error is thrown.
+// While waiting, API server hiccups (no answer, 5xx, 429) are retried, 1 s apart, up to 8 times.
 //
 // If kinject is killed between the Job's creation and its unsuspension (a few ms), a suspended
 // Job without a pod is left behind; `kinject cleanup` removes it.
@@ -29,6 +30,9 @@ import { parseTarget, resolveTarget, type ResolvedTarget, type TargetRef } from 
 export const DEFAULT_START_TIMEOUT_SECONDS = 120;
 export const POLL_INTERVAL_MS = 250;
 export const CLOSE_TIMEOUT_MS = 10_000;
+/** consecutive failed polls (network error, 5xx, 429) tolerated while waiting, 1 s apart */
+const MAX_TRANSIENT_FAILURES = 8;
+const TRANSIENT_RETRY_MS = 1000;
 
 export interface SessionOptions {
   access: KubeAccess;
@@ -264,6 +268,7 @@ async function waitForPod(a: WaitArgs): Promise<string> {
   let lastEventsAt = 0;
   let podName: string | undefined;
   let polls = 0;
+  let transientFailures = 0;
   const maxPolls = Math.ceil(a.timeoutMs / POLL_INTERVAL_MS) + 1000;
   while (polls++ < maxPolls) {
     if (a.signal?.aborted) throw new KinjectError('interrupted while starting the proxy pod');
@@ -274,8 +279,16 @@ async function waitForPod(a: WaitArgs): Promise<string> {
         timeoutMs: 10_000,
       });
       pods = list?.items ?? [];
+      transientFailures = 0;
     } catch (err) {
-      throw apiError(err, { verb: 'list', resource: 'pods', namespace: a.namespace });
+      // an API server hiccup (restart, load balancer, 5xx, 429) is retried for a few seconds
+      const transient = err instanceof KubeApiError && (err.status === 0 || err.status === 429 || err.status >= 500);
+      if (!transient || ++transientFailures > MAX_TRANSIENT_FAILURES || Date.now() >= a.deadline) {
+        throw apiError(err, { verb: 'list', resource: 'pods', namespace: a.namespace });
+      }
+      a.progress(`waiting: the API server did not answer (${(err as Error).message}); retrying`);
+      await sleep(TRANSIENT_RETRY_MS, a.signal);
+      continue;
     }
     // newest pod first (a Job with backoffLimit 0 makes at most one, but be safe)
     pods.sort((x, y) => String(y.metadata?.creationTimestamp ?? '').localeCompare(String(x.metadata?.creationTimestamp ?? '')));
