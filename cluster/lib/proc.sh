@@ -41,7 +41,7 @@ kc_start() {
 
 # kc_stop NAME [TIMEOUT] — SIGTERM the recorded pid, SIGKILL after TIMEOUT seconds.
 kc_stop() {
-  local name="$1" t="${2:-15}" pid i
+  local name="$1" t="${2:-15}" pid i _
   if ! kc_running "$name"; then rm -f "$KC_PIDS/$name.pid"; return 0; fi
   pid="$(kc_pid "$name")"
   kill -TERM "$pid" 2>/dev/null || true
@@ -51,6 +51,10 @@ kc_stop() {
     kill -KILL "$pid" 2>/dev/null || true
     for ((i = 0; i < 50; i++)); do kc_running "$name" || break; sleep 0.1; done
   fi
+  # our daemons are orphans, so init reaps them; wait (bounded) until the zombie is gone too
+  local st
+  read -r _ st _ < "$KC_PIDS/$name.pid"
+  for ((i = 0; i < 50; i++)); do [ "$(_kc_starttime "$pid")" = "$st" ] || break; sleep 0.1; done
   kc_log "stopped $name (pid $pid)"
   rm -f "$KC_PIDS/$name.pid"
 }
