@@ -104,6 +104,7 @@ kc_start coredns "$KC_COREDNS_DIR/bin/coredns" -conf "$KC_STATE/Corefile"
 kc_wait_for "node $KC_NODE_NAME Ready" 180 kc_node_ready || kc_die "node not Ready (see $KC_LOGS/kubelet.log)"
 kc_wait_for kube-proxy 60 kc_proxy_ok || kc_die "kube-proxy not healthy (see $KC_LOGS/kube-proxy.log)"
 kc_wait_for coredns 60 kc_coredns_ok || kc_die "CoreDNS not ready (see $KC_LOGS/coredns.log)"
+kc_net_guard_first
 
 # ---- sample workloads ---------------------------------------------------------------------------
 kc_wait_for "default service account" 60 kc_kubectl -n default get serviceaccount default

@@ -54,7 +54,15 @@ kc_net_up() {
   iptables -F KINJECT-EGRESS
   iptables -A KINJECT-EGRESS -i "$KC_BRIDGE" -o "$KC_BRIDGE" -j RETURN
   iptables -A KINJECT-EGRESS -i "$KC_BRIDGE" -j REJECT --reject-with icmp-net-unreachable
-  iptables -C FORWARD -j KINJECT-EGRESS 2>/dev/null || iptables -I FORWARD 1 -j KINJECT-EGRESS
+  kc_net_guard_first
+}
+
+# kc_net_guard_first — keep the egress guard as FORWARD's first rule (kube-proxy and the kubelet
+# insert their own jumps at the top when they start).
+kc_net_guard_first() {
+  [ "$(iptables -S FORWARD 2>/dev/null | sed -n 2p)" = "-A FORWARD -j KINJECT-EGRESS" ] && return 0
+  while iptables -D FORWARD -j KINJECT-EGRESS 2>/dev/null; do :; done
+  iptables -I FORWARD 1 -j KINJECT-EGRESS
 }
 
 # _kc_ipt_cleanup FAMILY(v4|v6) — remove chains (and jumps to them) that were not there before.
