@@ -18,6 +18,8 @@ extern char **environ;
 static struct kj_config cfg;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int ready;
+static int init_running;   /* set while init() runs, by the thread in init_owner */
+static pthread_t init_owner;
 
 int kj_parse_hostport(const char *s, struct sockaddr_storage *out, socklen_t *len) {
   char host[128];
@@ -91,6 +93,8 @@ static void read_resolv_conf(void) {
 }
 
 static void init(void) {
+  init_owner = pthread_self();
+  __atomic_store_n(&init_running, 1, __ATOMIC_RELEASE);
   const char *socks = getenv("KINJECT_SOCKS");
   if (!socks || !*socks) goto done; /* nothing at all happens */
   cfg.verbose = getenv("KINJECT_VERBOSE") && strcmp(getenv("KINJECT_VERBOSE"), "1") == 0;
@@ -130,12 +134,14 @@ static void init(void) {
       if (copy) cfg.saved_env[cfg.n_saved_env++] = copy;
     }
   }
+  kj_path_map_init(getenv("KINJECT_PATH_MAP"));
   cfg.enabled = 1;
 done:
   __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
   if (cfg.enabled)
     kj_log("active: socks=%s dns=%s token=%s nameservers=%d", cfg.socks_str, cfg.dns_enabled ? "on" : "off",
            cfg.has_token ? "yes" : "no", cfg.n_nameservers);
+  if (cfg.enabled) kj_path_map_log();
 }
 
 const struct kj_config *kj_cfg(void) {
@@ -144,5 +150,11 @@ const struct kj_config *kj_cfg(void) {
 }
 
 int kj_enabled(void) { return kj_cfg()->enabled; }
+
+const struct kj_config *kj_cfg_nowait(void) {
+  if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) return &cfg;
+  if (__atomic_load_n(&init_running, __ATOMIC_ACQUIRE) && pthread_equal(init_owner, pthread_self())) return NULL;
+  return kj_cfg();
+}
 
 __attribute__((constructor)) static void kj_config_ctor(void) { (void)kj_cfg(); }

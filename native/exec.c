@@ -248,6 +248,12 @@ static int do_exec(void *p, char *const envp[]) {
 static int exec_common(const char *path, char *const argv[], char *const envp[], int search) {
   struct exec_ctx x = {path, argv, search};
   if (!kj_enabled()) return do_exec(&x, envp);
+  char mapped[KJ_PATH_MAX]; /* KINJECT_PATH_MAP: a program or script in a volume */
+  if (path && (!search || strchr(path, '/'))) {
+    x.path = kinject_map_path(path, mapped);
+    if (!x.path) return -1;
+    path = x.path;
+  }
   char buf[PATH_MAX];
   check_binary(search ? search_path(path, buf, sizeof buf) : path);
   return with_env(envp, do_exec, &x);
@@ -330,6 +336,12 @@ static int do_spawn(void *p, char *const envp[]) {
 
 static int spawn_common(struct spawn_ctx *s, char *const envp[]) {
   if (!kj_enabled()) return do_spawn(s, envp);
+  char mapped[KJ_PATH_MAX]; /* KINJECT_PATH_MAP: a program or script in a volume */
+  if (s->path && (!s->search || strchr(s->path, '/'))) {
+    const char *m = kinject_map_path(s->path, mapped);
+    if (!m) return ENAMETOOLONG;
+    s->path = m;
+  }
   char buf[PATH_MAX];
   check_binary(s->search ? search_path(s->path, buf, sizeof buf) : s->path);
   return with_env(envp ? envp : environ, do_spawn, s);

@@ -72,6 +72,9 @@ struct kj_config {
 };
 const struct kj_config *kj_cfg(void);  /* never NULL; ->enabled says if the shim acts */
 int kj_enabled(void);
+/* kj_cfg() unless the calling thread is the one reading the config right now (a hook reached from
+ * inside config.c's init, e.g. its fopen of /etc/resolv.conf): then NULL, meaning "pass through". */
+const struct kj_config *kj_cfg_nowait(void);
 int kj_parse_hostport(const char *s, struct sockaddr_storage *out, socklen_t *len);
 
 /* ---- log.c ---- */
@@ -113,5 +116,18 @@ int kj_socks_reply_errno(int rep);
 int kj_udp_dns_target(int fd, const struct sockaddr *dst, socklen_t len, struct sockaddr_storage *repl,
                       socklen_t *repl_len);
 int kj_udp_dns_connect(int fd, const struct sockaddr *addr, socklen_t len, int *handled);
+
+/* ---- path_map.c: KINJECT_PATH_MAP (volumes at their in-cluster paths) ---- */
+#define KJ_PATH_MAX 4096
+void kj_path_map_init(const char *spec);  /* config.c's init, only when the shim is on */
+void kj_path_map_log(void);               /* KINJECT_VERBOSE: the pairs, after init */
+int kj_path_map_active(void);             /* shim on and at least one pair */
+/* An in-cluster path -> its local path, written into buf (KJ_PATH_MAX bytes). Returns path itself
+ * when it is not mapped (relative, outside the map, shim off), buf when mapped, NULL with
+ * errno ENAMETOOLONG when the mapped path does not fit. Never allocates; errno otherwise kept. */
+const char *kinject_map_path(const char *path, char *buf);
+/* The reverse (for realpath/getcwd results): a local path under a mapped local dir -> its
+ * in-cluster path in out (may be in). 1 done, 0 not under a mapped dir, -1 does not fit in size. */
+int kj_unmap_path(const char *in, char *out, size_t size);
 
 #endif

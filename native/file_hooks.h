@@ -1,0 +1,45 @@
+/* file_hooks.h - shared by file_hooks*.c (the KINJECT_PATH_MAP hooks), nothing else.
+ * Include it FIRST: node-gyp defines _FILE_OFFSET_BITS=64, which would make glibc's headers
+ * rename open() to open64() etc., so that defining "open" would really define "open64".
+ * The hooks must define every symbol under its own name, hence the #undefs. */
+#ifndef KINJECT_FILE_HOOKS_H
+#define KINJECT_FILE_HOOKS_H
+
+#undef _FILE_OFFSET_BITS
+#undef _FORTIFY_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include "kinject.h"
+
+/* the next definition of name (libc), looked up once (dlsym RTLD_NEXT, libc.so.6 fallback) */
+void *kj_file_sym(const char *name);
+
+#define KJ_REAL(name)                                                            \
+  ({                                                                             \
+    static __typeof__(&name) kj_p_;                                              \
+    __typeof__(&name) kj_f_ = __atomic_load_n(&kj_p_, __ATOMIC_ACQUIRE);         \
+    if (!kj_f_) {                                                                \
+      kj_f_ = (__typeof__(&name))kj_file_sym(#name);                             \
+      __atomic_store_n(&kj_p_, kj_f_, __ATOMIC_RELEASE);                         \
+    }                                                                            \
+    kj_f_;                                                                       \
+  })
+
+/* a missing libc function (an old glibc): fail like the kernel would for an unknown call */
+#define KJ_NOSYS(f, errval)  \
+  do {                       \
+    if (!(f)) {              \
+      errno = ENOSYS;        \
+      return errval;         \
+    }                        \
+  } while (0)
+
+/* declares const char *var: path mapped into a stack buffer (or path itself) */
+#define KJ_MAP(var, path, errval)                            \
+  char var##_buf_[KJ_PATH_MAX];                              \
+  const char *var = kinject_map_path((path), var##_buf_);    \
+  if (!var) return errval
+
+#endif

@@ -1,0 +1,268 @@
+/* path_map.c - KINJECT_PATH_MAP: the workload's volumes at their in-cluster paths.
+ *
+ * KINJECT_PATH_MAP=/etc/web=/tmp/kinject-0/ab12cd/etc/web:/data=/tmp/kinject-0/ab12cd/data
+ * (pairs IN_CLUSTER=LOCAL separated by ':'; both absolute). It is parsed once, inside config.c's
+ * init (only when the shim is on), into a table sorted longest in-cluster prefix first.
+ *
+ * kinject_map_path() is the hot path of every file hook: no allocation, no lock, errno untouched.
+ * An absolute path maps when, once normalised lexically ("//" -> "/", "." dropped, ".." pops a
+ * component, a trailing '/' ignored), it equals an in-cluster prefix or starts with prefix + "/".
+ * The result is LOCAL + the rest of the normalised path (+ '/' when the caller's path ended in
+ * one, so "dir must be a directory" semantics survive). Relative paths are never mapped. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kinject.h"
+
+#define KJ_PM_MAX 64
+
+struct pm_entry {
+  char *from; /* in-cluster prefix, normalised */
+  size_t from_len;
+  char *to;   /* local path, normalised */
+  size_t to_len;
+};
+
+struct pm_table {
+  int n;
+  struct pm_entry e[KJ_PM_MAX];
+};
+
+static struct pm_table table; /* written once in config.c's init, before the config is published */
+
+/* Lexical normalisation of an absolute path into out (size n). Returns the length, or -1 when
+ * the result does not fit. The result starts with '/', has no "//", "." or ".." and no
+ * trailing '/' (except "/" itself). */
+static long normalize(const char *in, char *out, size_t n) {
+  size_t o = 0;
+  const char *p = in;
+  while (*p) {
+    while (*p == '/') p++;
+    if (!*p) break;
+    const char *s = p;
+    while (*p && *p != '/') p++;
+    size_t cl = (size_t)(p - s);
+    if (cl == 1 && s[0] == '.') continue;
+    if (cl == 2 && s[0] == '.' && s[1] == '.') {
+      while (o > 0 && out[o - 1] != '/') o--;
+      if (o > 0) o--;
+      continue;
+    }
+    if (o + 1 + cl >= n) return -1;
+    out[o++] = '/';
+    memcpy(out + o, s, cl);
+    o += cl;
+  }
+  if (o == 0) {
+    if (n < 2) return -1;
+    out[o++] = '/';
+  }
+  out[o] = 0;
+  return (long)o;
+}
+
+static char *dup_normalized(const char *s, size_t len, size_t *out_len) {
+  char tmp[KJ_PATH_MAX];
+  char raw[KJ_PATH_MAX];
+  if (len == 0 || len >= sizeof raw || s[0] != '/') return NULL;
+  memcpy(raw, s, len);
+  raw[len] = 0;
+  long n = normalize(raw, tmp, sizeof tmp);
+  if (n < 0) return NULL;
+  char *d = malloc((size_t)n + 1);
+  if (!d) return NULL;
+  memcpy(d, tmp, (size_t)n + 1);
+  *out_len = (size_t)n;
+  return d;
+}
+
+static void table_free(struct pm_table *t) {
+  for (int i = 0; i < t->n; i++) {
+    free(t->e[i].from);
+    free(t->e[i].to);
+  }
+  t->n = 0;
+}
+
+/* Parses spec into t (which must be empty). Bad pairs are skipped with a warning when warn is set.
+ * Returns the number of entries. */
+static int table_parse(struct pm_table *t, const char *spec, int warn) {
+  t->n = 0;
+  if (!spec) return 0;
+  const char *p = spec;
+  while (*p) {
+    const char *end = strchr(p, ':');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    const char *eq = memchr(p, '=', len);
+    if (len > 0) {
+      size_t fl = 0, tl = 0;
+      char *from = NULL, *to = NULL;
+      if (eq) {
+        from = dup_normalized(p, (size_t)(eq - p), &fl);
+        to = dup_normalized(eq + 1, len - (size_t)(eq - p) - 1, &tl);
+      }
+      if (!from || !to || fl < 2 || tl < 2 || t->n >= KJ_PM_MAX) {
+        /* "/" on either side is not a volume (it would map, or unmap, every path) */
+        if (warn)
+          kj_warn("kinject: warning: KINJECT_PATH_MAP entry \"%.*s\" is not /IN/CLUSTER=/LOCAL (or too many); ignored",
+                  (int)(len > 300 ? 300 : len), p);
+        free(from);
+        free(to);
+      } else {
+        int dup = 0;
+        for (int i = 0; i < t->n; i++)
+          if (t->e[i].from_len == fl && memcmp(t->e[i].from, from, fl) == 0) dup = 1;
+        if (dup) { /* the first pair for a prefix wins */
+          free(from);
+          free(to);
+        } else {
+          t->e[t->n++] = (struct pm_entry){from, fl, to, tl};
+        }
+      }
+    }
+    if (!end) break;
+    p = end + 1;
+  }
+  /* longest in-cluster prefix first (insertion sort, n is small) */
+  for (int i = 1; i < t->n; i++) {
+    struct pm_entry x = t->e[i];
+    int j = i - 1;
+    while (j >= 0 && t->e[j].from_len < x.from_len) {
+      t->e[j + 1] = t->e[j];
+      j--;
+    }
+    t->e[j + 1] = x;
+  }
+  return t->n;
+}
+
+void kj_path_map_init(const char *spec) {
+  if (!spec || !*spec) return;
+  table_parse(&table, spec, 1); /* no kj_log here: it would wait for the init that calls us */
+}
+
+void kj_path_map_log(void) {
+  for (int i = 0; i < table.n; i++) kj_log("path map: %s -> %s", table.e[i].from, table.e[i].to);
+}
+
+int kj_path_map_active(void) {
+  const struct kj_config *c = kj_cfg_nowait();
+  return c && c->enabled && table.n > 0;
+}
+
+/* does the lexical walk of path stop at a mapped in-cluster dir on the way? */
+static int passes_through(const struct pm_table *t, const char *path) {
+  char w[KJ_PATH_MAX];
+  size_t o = 0;
+  const char *p = path;
+  while (*p) {
+    while (*p == '/') p++;
+    if (!*p) break;
+    const char *s = p;
+    while (*p && *p != '/') p++;
+    size_t cl = (size_t)(p - s);
+    if (cl == 1 && s[0] == '.') continue;
+    if (cl == 2 && s[0] == '.' && s[1] == '.') {
+      while (o > 0 && w[o - 1] != '/') o--;
+      if (o > 0) o--;
+      continue;
+    }
+    if (o + 1 + cl >= sizeof w) return 0;
+    w[o++] = '/';
+    memcpy(w + o, s, cl);
+    o += cl;
+    for (int i = 0; i < t->n; i++)
+      if (t->e[i].from_len == o && memcmp(w, t->e[i].from, o) == 0) return 1;
+  }
+  return 0;
+}
+
+static const char *map_with(const struct pm_table *t, const char *path, char *buf) {
+  if (!path || path[0] != '/' || t->n == 0) return path;
+  long n = normalize(path, buf, KJ_PATH_MAX);
+  if (n < 0) return path; /* longer than PATH_MAX: the kernel says ENAMETOOLONG itself */
+  for (int i = 0; i < t->n; i++) {
+    const struct pm_entry *e = &t->e[i];
+    if ((size_t)n < e->from_len || memcmp(buf, e->from, e->from_len) != 0) continue;
+    if (buf[e->from_len] != 0 && buf[e->from_len] != '/') continue; /* /etc/webx is not /etc/web */
+    size_t rest = (size_t)n - e->from_len;
+    size_t plen = strlen(path);
+    int slash = plen > 0 && path[plen - 1] == '/';
+    size_t total = e->to_len + rest + (size_t)slash;
+    if (total >= KJ_PATH_MAX) {
+      errno = ENAMETOOLONG;
+      return NULL;
+    }
+    memmove(buf + e->to_len, buf + e->from_len, rest + 1);
+    memcpy(buf, e->to, e->to_len);
+    if (slash && buf[total - 2] != '/') {
+      buf[total - 1] = '/';
+      buf[total] = 0;
+    }
+    return buf;
+  }
+  /* "/etc/web/.." is "/etc": outside the map, but the kernel would walk through the local
+   * /etc/web, which does not exist. When a ".." climbs out of a mapped dir, hand over the
+   * normalised path. Paths that never pass through a mapped dir keep their own ".." semantics. */
+  if (strstr(path, "/..") && passes_through(t, path)) return buf;
+  return path;
+}
+
+const char *kinject_map_path(const char *path, char *buf) {
+  if (!path || path[0] != '/' || !kj_path_map_active()) return path;
+  return map_with(&table, path, buf);
+}
+
+static int unmap_with(const struct pm_table *t, const char *in, char *out, size_t size) {
+  if (!in || in[0] != '/') return 0;
+  const struct pm_entry *best = NULL;
+  for (int i = 0; i < t->n; i++) {
+    const struct pm_entry *e = &t->e[i];
+    if (strncmp(in, e->to, e->to_len) != 0) continue;
+    if (in[e->to_len] != 0 && in[e->to_len] != '/') continue;
+    if (!best || e->to_len > best->to_len) best = e;
+  }
+  if (!best) return 0;
+  const char *rest = in + best->to_len;
+  size_t rl = strlen(rest);
+  if (best->from_len + rl + 1 > size) return -1;
+  memmove(out + best->from_len, rest, rl + 1); /* out may be in */
+  memcpy(out, best->from, best->from_len);
+  return 1;
+}
+
+int kj_unmap_path(const char *in, char *out, size_t size) {
+  if (!kj_path_map_active()) return 0;
+  return unmap_with(&table, in, out, size);
+}
+
+/* Test entry point (koffi): maps path with the given map spec, without the environment.
+ * dir: 0 forward (in-cluster -> local), 1 reverse. Returns 1 mapped (out filled), 0 not mapped,
+ * -1 too long. */
+KJ_EXPORT int kinject_map_path_for_test(const char *spec, const char *path, int dir, char *out, size_t n) {
+  struct pm_table t;
+  char buf[KJ_PATH_MAX];
+  int r = 0;
+  table_parse(&t, spec, 0);
+  if (dir == 0) {
+    const char *m = map_with(&t, path, buf);
+    if (!m) r = -1;
+    else if (m == buf) {
+      if (strlen(buf) + 1 > n) r = -1;
+      else {
+        memcpy(out, buf, strlen(buf) + 1);
+        r = 1;
+      }
+    }
+  } else {
+    char tmp[KJ_PATH_MAX];
+    r = unmap_with(&t, path, tmp, sizeof tmp);
+    if (r == 1) {
+      if (strlen(tmp) + 1 > n) r = -1;
+      else memcpy(out, tmp, strlen(tmp) + 1);
+    }
+  }
+  table_free(&t);
+  return r;
+}
