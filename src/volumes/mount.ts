@@ -5,6 +5,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, realpathSync, rmSync, rmdirSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { findMount } from './mountinfo.js';
@@ -80,7 +81,8 @@ export function sshfsOptions(o: { clientKeyPath: string; knownHostsPath: string;
     'Compression=no', // loopback + port-forward: compression only costs CPU
     // AES-GCM first: the pod's ssh2 server does it in OpenSSL (AES-NI); its chacha20-poly1305
     // is partly JS. Measured on loopback: aes128-gcm ~1.2-1.5x chacha20.
-    'Ciphers=aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com',
+    // ('^' = put it first in the default list, OpenSSH >= 8.2; a comma list cannot go in -o.)
+    'Ciphers=^aes128-gcm@openssh.com',
     'LogLevel=ERROR',
     // --- liveness ---
     'reconnect', // a dropped port-forward connection is re-established on next access
@@ -118,6 +120,24 @@ async function runBounded(cmd: string, args: string[], timeoutMs: number): Promi
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** ssh's messages, shortened to one line (the host key warning is a 20-line banner). */
+export function summarizeSshfsError(stderr: string): string {
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(stderr)) {
+    return 'Host key verification failed: the SFTP server is not the one of this session';
+  }
+  const lines = stderr.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !/^@+$/.test(l));
+  return lines.slice(-3).join('; ');
+}
+
+async function rootAnswers(root: string, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), timeoutMs); });
+  const probe = stat(root).then((st) => st.isDirectory(), () => false);
+  const ok = await Promise.race([probe, timeout]);
+  clearTimeout(timer);
+  return ok;
+}
 
 export type UnmountResult = 'unmounted' | 'lazy' | 'not-mounted' | 'failed';
 
@@ -227,10 +247,12 @@ export async function mountVolumes(options: MountVolumesOptions): Promise<Volume
   const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
   for (;;) {
     const m = findMount(root);
-    if (m && m.fsType === MOUNT_FSTYPE) break;
+    // sshfs puts the mount in place before the SSH login has finished (a refused key shows up
+    // as a mount that then disappears): live means mounted AND the root answers a stat.
+    if (m && m.fsType === MOUNT_FSTYPE && !exited && (await rootAnswers(root, 5000))) break;
     if (exited) {
       cleanupLocal();
-      const why = spawnError ? spawnError.message : stderr.trim() || `sshfs exited with ${exited.code ?? exited.signal}`;
+      const why = spawnError ? spawnError.message : summarizeSshfsError(stderr) || `sshfs exited with ${exited.code ?? exited.signal}`;
       throw new Error(`mounting the volumes failed: ${why}`);
     }
     if (Date.now() > deadline) {

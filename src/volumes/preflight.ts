@@ -2,7 +2,7 @@
 // or macFUSE + sshfs (macOS). When something is missing the run goes on without volumes, after
 // ONE warning line that says what is missing and how to install it.
 
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { existsOnPath } from './mount.js';
 
 export interface PreflightResult {
@@ -44,12 +44,26 @@ export function preflightVolumes(options: PreflightOptions = {}): PreflightResul
   const fusermount = existsOnPath('fusermount3', env);
   if (!fusermount) missing.push('fusermount3');
   const device = options.fuseDevice ?? '/dev/fuse';
-  if (!existsSync(device)) missing.push(device);
+  let deviceDenied = false;
+  if (!existsSync(device)) {
+    missing.push(device);
+  } else if ((process.getuid?.() ?? 0) !== 0) {
+    // fusermount3 opens the device as the calling user: it must be read-write for them (0666).
+    try {
+      accessSync(device, constants.R_OK | constants.W_OK);
+    } catch {
+      deviceDenied = true;
+      missing.push(`access to ${device}`);
+    }
+  }
   if (!missing.length) return { ok: true, missing, sshfs, fusermount };
   const packages = [...new Set(missing.map((m) => (m === 'sshfs' ? 'sshfs' : m === 'fusermount3' ? 'fuse3' : '')).filter(Boolean))];
   let how = packages.length ? `install: sudo apt-get install ${packages.join(' ')} (Fedora: sudo dnf install fuse-sshfs fuse3)` : '';
   if (missing.includes(device)) {
     how += `${how ? '; ' : ''}${device} is absent: load the module (sudo modprobe fuse), or in a container run with --device /dev/fuse`;
+  }
+  if (deviceDenied) {
+    how += `${how ? '; ' : ''}${device} is not read-write for you: sudo chmod 666 ${device} (the usual mode)`;
   }
   return {
     ok: false,
