@@ -16,9 +16,30 @@ export interface SessionKeys {
   clientPublicKey: string;
 }
 
+/**
+ * ssh2 1.17's generateKeyPairSync('ed25519') drops a leading zero byte of the 32-byte key, so
+ * about 1 pair in 128 comes out malformed (ssh2 and OpenSSH both refuse it). Such pairs are
+ * detected (parse, matching public halves, a signature round trip) and generated again.
+ */
+function soundPair(comment: string): { private: string; public: string } {
+  for (let attempt = 0; attempt < 32; attempt++) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    const priv = ssh2.utils.parseKey(pair.private);
+    const pub = ssh2.utils.parseKey(pair.public);
+    if (priv instanceof Error || pub instanceof Error || Array.isArray(priv) || Array.isArray(pub)) continue;
+    const blob = pub.getPublicSSH();
+    // string "ssh-ed25519" (4 + 11) + string key (4 + 32)
+    if (blob.length !== 51 || !priv.getPublicSSH().equals(blob)) continue;
+    const probe = Buffer.from('kinject key check');
+    if (pub.verify(probe, priv.sign(probe)) !== true) continue;
+    return pair;
+  }
+  throw new Error('could not generate a sound ed25519 key pair');
+}
+
 export function generateSessionKeys(comment = 'kinject'): SessionKeys {
-  const host = ssh2.utils.generateKeyPairSync('ed25519', { comment: `${comment} host` });
-  const client = ssh2.utils.generateKeyPairSync('ed25519', { comment: `${comment} client` });
+  const host = soundPair(`${comment} host`);
+  const client = soundPair(`${comment} client`);
   return {
     hostPrivateKey: host.private,
     hostPublicKey: host.public,

@@ -67,6 +67,17 @@ t.test('key material is OpenSSH ed25519, and a known_hosts line names the alias'
   t.notSame(keys.hostPublicKey, keys.clientPublicKey);
 });
 
+t.test('every generated key parses (ssh2 alone makes ~1 bad ed25519 pair in 128)', async (t) => {
+  let bad = 0;
+  for (let i = 0; i < 600; i++) {
+    const k = generateSessionKeys('many');
+    for (const text of [k.hostPrivateKey, k.hostPublicKey, k.clientPrivateKey, k.clientPublicKey]) {
+      if (ssh2.utils.parseKey(text) instanceof Error) bad++;
+    }
+  }
+  t.equal(bad, 0, '1200 pairs, all sound');
+});
+
 t.test('auth: the session key gets in; another key or another user does not', async (t) => {
   const sftp = await connect(t, server.address.port, { key: keys.clientPrivateKey, hostKey: hostBlob });
   t.ok(sftp, 'session key accepted and the host key matches');
