@@ -2,3 +2,4 @@
 export { startSftpServer, SFTP_USER, type SftpServer, type SftpServerOptions } from './server.js';
 export { generateSessionKeys, knownHostsLine, HOST_KEY_ALIAS, type SessionKeys } from './keys.js';
 export type { ExportSpec } from './exports.js';
+export { parseExports, sftpOptionsFromFiles } from './config.js';
