@@ -8,6 +8,7 @@ import { volumeExports, SERVICE_ACCOUNT_PATH } from '../../dist/src/volumes/volu
 import { volumeEnv } from '../../dist/src/volumes/env.js';
 import { preflightVolumes } from '../../dist/src/volumes/preflight.js';
 import { parseMountInfo } from '../../dist/src/volumes/mountinfo.js';
+import { parseExports } from '../../dist/proxy-pod/sftp/config.js';
 
 // The pod template of a web Deployment, after kinject added its own /kinject mount to the copy.
 const webPod = {
@@ -134,4 +135,12 @@ t.test('mountinfo parsing: escapes, fstype, source, user_id', async (t) => {
   t.same(m[1], { mountPoint: '/tmp/kinject-0/with space', fsType: 'fuse.sshfs', source: 'kinject@127.0.0.1:/', userId: 1000 });
   t.equal(m[2].fsType, 'fuse.sshfs', 'optional fields are skipped');
   t.equal(m[0].userId, undefined);
+});
+
+t.test('pod side: the JSON export list is checked', async (t) => {
+  t.same(parseExports('[{"path":"/etc/web","readOnly":true},{"path":"/data"}]'), [{ path: '/etc/web', readOnly: true }, { path: '/data', readOnly: false }]);
+  t.throws(() => parseExports('{'), /not JSON/);
+  t.throws(() => parseExports('{}'), /must be a JSON array/);
+  t.throws(() => parseExports('[{"path":"etc"}]'), /#0: "path" must be an absolute path/);
+  t.throws(() => parseExports('[{"path":"/x","readOnly":"yes"}]'), /"readOnly" must be true or false/);
 });

@@ -208,3 +208,25 @@ t.test('large positioned reads come back whole', async (t) => {
   const whole = await call(sftp.readFile.bind(sftp), P('data/big.bin'));
   t.ok(whole.res[0].equals(big), 'readFile (many concurrent READs) gives the file back intact');
 });
+
+t.test('a single-file export (a subPath mount) and a nested export', async (t) => {
+  const conf = P('etc/nginx/nginx.conf');
+  mkdirSync(P('etc/nginx'), { recursive: true });
+  writeFileSync(conf, 'worker_processes 1;\n');
+  writeFileSync(P('etc/nginx/other.conf'), 'hidden');
+  mkdirSync(P('data/sub'), { recursive: true });
+  const s2 = await startSftpServer({
+    host: '127.0.0.1', port: 0, hostKey: keys.hostPrivateKey, authorizedKey: keys.clientPublicKey,
+    exports: [{ path: conf, readOnly: true }, { path: P('data'), readOnly: true }, { path: P('data/sub'), readOnly: false }],
+  });
+  t.teardown(() => s2.close());
+  const sftp = await connect(t, s2.address.port, { key: keys.clientPrivateKey });
+  const dir = await call(sftp.readdir.bind(sftp), P('etc/nginx'));
+  t.same(dir.res[0].map((e) => e.filename).sort(), ['nginx.conf'], 'only the exported file is listed');
+  t.ok(dir.res[0][0].attrs.isFile(), 'with its real attributes');
+  t.equal((await call(sftp.readFile.bind(sftp), conf)).res[0]?.toString(), 'worker_processes 1;\n');
+  t.equal((await call(sftp.stat.bind(sftp), P('etc/nginx/other.conf'))).err?.code, STATUS.NO_SUCH_FILE);
+  t.equal((await call(sftp.writeFile.bind(sftp), P('data/x'), 'x')).err?.code, STATUS.PERMISSION_DENIED, 'read-only outer export');
+  t.error((await call(sftp.writeFile.bind(sftp), P('data/sub/x'), 'x')).err, 'read-write nested export');
+  t.equal(readFileSync(P('data/sub/x'), 'utf8'), 'x');
+});
