@@ -266,3 +266,15 @@ KJ_EXPORT int kinject_map_path_for_test(const char *spec, const char *path, int 
   table_free(&t);
   return r;
 }
+
+/* libuv (node) can run file calls on io_uring, which no libc hook sees: node >= 20.3 with
+ * libuv 1.45-1.47 did by default, later libuv with UV_USE_IO_URING=1. libuv reads that variable
+ * lazily, at its first file call, so turning it off here (at load, single-threaded, before main)
+ * keeps node's async fs on the threadpool, where the hooks work. Only when a map is active. */
+__attribute__((constructor)) static void kj_path_map_ctor(void) {
+  if (!kj_path_map_active()) return;
+  const char *v = getenv("UV_USE_IO_URING");
+  if (v && strcmp(v, "0") == 0) return;
+  if (v) kj_log("UV_USE_IO_URING=%s overridden to 0: io_uring file calls would bypass KINJECT_PATH_MAP", v);
+  setenv("UV_USE_IO_URING", "0", 1);
+}

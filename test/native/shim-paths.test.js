@@ -236,6 +236,28 @@ process.chdir('${IN.web}'); out.cwd = process.cwd(); out.relative = fs.readFileS
   fs.rmSync(path.join(LOCAL.data, 'from-node.txt'))
 })
 
+t.test('node with UV_USE_IO_URING=1: the shim turns io_uring off so async fs stays mapped', async (t) => {
+  const code = `const fs = require('fs')
+fs.readFile('${IN.web}/APP_MODE', 'utf8', (e, d) => fs.stat('${IN.secret}/token', (e2, s) =>
+  console.log(JSON.stringify([e && e.code, d, e2 && e2.code, s && s.size, process.env.UV_USE_IO_URING]))))`
+  const r = await run(process.execPath, ['-e', code], { env: { UV_USE_IO_URING: '1' } })
+  t.equal(r.stdout.trim(), JSON.stringify([null, 'production\n', null, 18, '0']), r.stderr)
+  const unmapped = await run(process.execPath, ['-p', 'process.env.UV_USE_IO_URING'], { env: { UV_USE_IO_URING: '1', KINJECT_PATH_MAP: undefined } })
+  t.equal(unmapped.stdout, '1\n', 'without a map the variable is left alone')
+})
+
+t.test('node: 400 concurrent reads and stats on 16 threadpool threads', async (t) => {
+  const code = `const fs = require('fs')
+const jobs = []
+for (let i = 0; i < 200; i++) {
+  jobs.push(fs.promises.readFile(i % 2 ? '${IN.web}/APP_MODE' : '${IN.secret}/namespace', 'utf8'))
+  jobs.push(fs.promises.stat('${IN.web}/config.json').then((s) => s.size))
+}
+Promise.all(jobs).then((r) => console.log(JSON.stringify([...new Set(r.map(String))].sort())))`
+  const r = await run(process.execPath, ['-e', code], { env: { UV_THREADPOOL_SIZE: '16' } })
+  t.equal(r.stdout.trim(), JSON.stringify(['15', 'kjtest', 'production\n']), r.stderr)
+})
+
 t.test('python3: open, os.stat, os.listdir, os.path.exists, write, subprocess', { skip: !python3 && 'no python3' }, async (t) => {
   const code = `
 import os, json, subprocess
