@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { findMount } from './mountinfo.js';
-import { MOUNT_FSTYPE, removeMountRecord, writeMountRecord } from './state.js';
+import { MOUNT_FSTYPE, ensurePrivateDir, removeMountRecord, runtimeBase, writeMountRecord } from './state.js';
 
 /** Matches `HOST_KEY_ALIAS` in proxy-pod/sftp/keys.ts (the known_hosts entry's name). */
 export const HOST_KEY_ALIAS = 'kinject-sftp';
@@ -197,6 +197,10 @@ export async function mountVolumes(options: MountVolumesOptions): Promise<Volume
   const keyMode = statSync(options.clientKeyPath).mode & 0o777;
   if (keyMode & 0o077) throw new Error(`${options.clientKeyPath} has mode ${keyMode.toString(8)}; ssh wants 600`);
 
+  // The default place (${XDG_RUNTIME_DIR:-/tmp}/kinject-<uid>/<session>): its parent must be
+  // the user's own private directory, not one someone else created in /tmp first.
+  const base = runtimeBase(env);
+  if (posix.dirname(posix.resolve(options.mountDir)) === base) ensurePrivateDir(base);
   let createdDir = false;
   if (!existsSync(options.mountDir)) {
     mkdirSync(options.mountDir, { recursive: true, mode: 0o700 });

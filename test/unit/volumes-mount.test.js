@@ -201,6 +201,26 @@ t.test('wrong client key or wrong host key: the mount fails with a reason and le
   t.notOk(findMount(mountDir));
 });
 
+t.test('the default mount place must be the user\'s own private directory', async (t) => {
+  const rt = join(work, 'runtime-foreign');
+  const base = join(rt, `kinject-${process.getuid()}`);
+  mkdirSync(base, { recursive: true, mode: 0o777 });
+  chmodSync(base, 0o777);
+  await t.rejects(
+    mountVolumes({ sshPort: port, clientKeyPath: keyPath, knownHostsPath: knownHosts, mountDir: join(base, 's1'), exports: [], env: { ...env, XDG_RUNTIME_DIR: rt } }),
+    /accessible by other users/,
+  );
+  if (process.getuid() === 0) {
+    chmodSync(base, 0o700);
+    chownSync(base, 65534, 65534);
+    await t.rejects(
+      mountVolumes({ sshPort: port, clientKeyPath: keyPath, knownHostsPath: knownHosts, mountDir: join(base, 's1'), exports: [], env: { ...env, XDG_RUNTIME_DIR: rt } }),
+      /belongs to uid 65534, not to you/,
+    );
+  }
+  t.notOk(findMount(join(base, 's1')));
+});
+
 // A separate process plays kinject: it mounts, says READY, and stays until killed.
 function startMounter(t, mountDir, extraEnv = {}, spawnOpts = {}) {
   const script = join(work, `mounter-${Math.random().toString(36).slice(2)}.mjs`);
