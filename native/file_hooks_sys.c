@@ -1,9 +1,9 @@
 /* file_hooks_sys.c - KINJECT_PATH_MAP for libc's generic syscall() wrapper.
  * libuv (node) calls statx as syscall(__NR_statx, ...) rather than through libc's statx(), so
- * fs.stat / fs.statSync would miss the map. This hook reads the six argument registers' worth of
- * longs (x86-64 and aarch64 pass syscall()'s variadic longs in registers, so reading six is
- * harmless even when the caller passed fewer), maps the path argument(s) of the path-taking
- * calls and passes everything on unchanged otherwise. errno is set by libc's syscall(). */
+ * fs.stat / fs.statSync would miss the map. On x86-64 syscall() is a small trampoline (below) that
+ * jumps straight to libc's syscall() unless the number takes a path and a map is active; then the
+ * C wrapper reads six longs (passed in registers, so reading six is harmless even when the caller
+ * passed fewer), maps the path argument(s) and calls libc's syscall(), which sets errno. */
 #include "file_hooks.h"
 #include <stdarg.h>
 #include <sys/syscall.h>
@@ -119,7 +119,8 @@ static unsigned path_args(long nr) {
   }
 }
 
-KJ_EXPORT long syscall(long nr, ...) {
+/* the mapping wrapper: reads six longs, maps the path argument(s), calls libc's syscall() */
+__attribute__((used)) long kj_syscall_mapped(long nr, ...) {
   va_list ap;
   long a[6];
   va_start(ap, nr);
@@ -143,3 +144,53 @@ KJ_EXPORT long syscall(long nr, ...) {
   }
   return real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
+
+#if defined(__x86_64__)
+/* Where syscall(nr, ...) goes: libc's own syscall() for every number that takes no path (and for
+ * all of them while no map is active), the mapping wrapper otherwise. */
+__attribute__((used)) void *kj_syscall_route(long nr) {
+  if (path_args(nr) && kj_path_map_active()) return (void *)kj_syscall_mapped;
+  return (void *)KJ_REAL(syscall);
+}
+
+/* syscall() itself is a register-preserving trampoline: it asks kj_syscall_route where to go and
+ * jumps there with the caller's registers, stack and return address untouched. So a call that is
+ * not mapped runs exactly as without the shim (this matters for syscall(SYS_vfork/SYS_clone, ...),
+ * where a C wrapper's stack frame would be reused by the child). At entry %rsp is 8 mod 16; six
+ * pushes plus 8 bytes realign it for the call. */
+__asm__(
+    ".text\n"
+    ".globl syscall\n"
+    ".type syscall, @function\n"
+    "syscall:\n"
+    "  .cfi_startproc\n"
+    "  endbr64\n"
+    "  pushq %rdi\n  .cfi_adjust_cfa_offset 8\n"
+    "  pushq %rsi\n  .cfi_adjust_cfa_offset 8\n"
+    "  pushq %rdx\n  .cfi_adjust_cfa_offset 8\n"
+    "  pushq %rcx\n  .cfi_adjust_cfa_offset 8\n"
+    "  pushq %r8\n  .cfi_adjust_cfa_offset 8\n"
+    "  pushq %r9\n  .cfi_adjust_cfa_offset 8\n"
+    "  subq $8, %rsp\n  .cfi_adjust_cfa_offset 8\n"
+    "  call kj_syscall_route\n"
+    "  addq $8, %rsp\n  .cfi_adjust_cfa_offset -8\n"
+    "  popq %r9\n  .cfi_adjust_cfa_offset -8\n"
+    "  popq %r8\n  .cfi_adjust_cfa_offset -8\n"
+    "  popq %rcx\n  .cfi_adjust_cfa_offset -8\n"
+    "  popq %rdx\n  .cfi_adjust_cfa_offset -8\n"
+    "  popq %rsi\n  .cfi_adjust_cfa_offset -8\n"
+    "  popq %rdi\n  .cfi_adjust_cfa_offset -8\n"
+    "  jmp *%rax\n"
+    "  .cfi_endproc\n"
+    ".size syscall, .-syscall\n");
+#else
+KJ_EXPORT long syscall(long nr, ...) {
+  va_list ap;
+  long a[6];
+  va_start(ap, nr);
+  for (int i = 0; i < 6; i++) a[i] = va_arg(ap, long);
+  va_end(ap);
+  if (!path_args(nr) || !kj_path_map_active()) return KJ_REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  return kj_syscall_mapped(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+#endif

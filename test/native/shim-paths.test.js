@@ -60,6 +60,10 @@ const shimEnv = { LD_PRELOAD: lib, KINJECT_LIB: lib, KINJECT_SOCKS: '127.0.0.1:9
 const python3 = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => fs.existsSync(p))
 const java = ['/usr/bin/java'].find((p) => fs.existsSync(p))
 
+function hasGcc() {
+  return (process.env.PATH || '/usr/bin:/bin').split(':').some((d) => d && fs.existsSync(path.join(d, 'gcc')))
+}
+
 /** Runs cmd; o.shim (default true) adds the shim env; o.env overrides (undefined deletes). Never throws. */
 function run(cmd, args, o = {}) {
   const env = { ...baseEnv, ...(o.shim === false ? {} : shimEnv), ...(o.env || {}) }
@@ -144,6 +148,84 @@ t.test('coreutils and sh: cat, head, ls, stat, test', async (t) => {
   r = await run('sh', ['-c', `echo hi > ${IN.data}/from-sh && mkdir -p ${IN.data}/d1/d2 && mv ${IN.data}/from-sh ${IN.data}/d1/d2/moved && cat ${IN.data}/d1/d2/moved && rm -r ${IN.data}/d1 && ls ${IN.data}`])
   t.equal(r.stdout, 'hi\nbig.bin\nbin\n', `write, mkdir -p, mv, rm -r: ${r.stderr}`)
   t.notOk(fs.existsSync(path.join(LOCAL.data, 'd1')), 'rm -r removed the local dir')
+})
+
+t.test('C: syscall() with path numbers, *at calls, errno, realpath/getcwd', { skip: !hasGcc() && 'no gcc' }, async (t) => {
+  const src = path.join(tmp, 'paths.c')
+  fs.writeFileSync(src, `
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  const char *web = argv[1], *data = argv[2];
+  char p[4096], q[4096];
+  struct stat st;
+  struct statx sx;
+  snprintf(p, sizeof p, "%s/APP_MODE", web);
+  printf("newfstatat=%ld\\n", syscall(SYS_newfstatat, AT_FDCWD, p, &st, 0));
+  memset(&sx, 0, sizeof sx);
+  long sr = syscall(SYS_statx, AT_FDCWD, p, AT_STATX_SYNC_AS_STAT, STATX_SIZE, &sx);
+  printf("statx=%ld size=%lld\\n", sr, (long long)sx.stx_size);
+  long fd = syscall(SYS_openat, AT_FDCWD, p, O_RDONLY);
+  char b[64] = {0};
+  printf("openat=%s read=%s", fd >= 0 ? "ok" : "fail", read((int)fd >= 0 ? (int)fd : 0, b, sizeof b - 1) > 0 ? b : "-\\n");
+  snprintf(q, sizeof q, "%s/nope", web);
+  errno = 0;
+  long r = syscall(SYS_newfstatat, AT_FDCWD, q, &st, 0);
+  printf("missing=%ld %s\\n", r, strerror(errno));
+  errno = 1234;
+  stat(p, &st);
+  printf("errno kept=%d\\n", errno);
+  printf("getpid=%d\\n", syscall(SYS_getpid) == getpid());
+  long child = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (child == 0) _exit(7);
+  int ws = 0;
+  waitpid((pid_t)child, &ws, 0);
+  printf("clone child=%d\\n", WEXITSTATUS(ws));
+  int dfd = open(web, O_RDONLY | O_DIRECTORY);
+  int rel = openat(dfd, "APP_MODE", O_RDONLY);
+  printf("openat(dirfd, relative)=%s\\n", rel >= 0 ? "ok" : "fail");
+  snprintf(q, sizeof q, "%s/sub/../renamed", data);
+  snprintf(p, sizeof p, "%s/c-file", data);
+  int w = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  printf("create=%d rename=%d\\n", w >= 0 && write(w, "c", 1) == 1, rename(p, q));
+  char *rp = realpath(q, NULL);
+  printf("realpath=%s\\n", rp ? rp : strerror(errno));
+  printf("unlink=%d\\n", unlink(q));
+  if (chdir(web) == 0) { char cwd[4096]; printf("getcwd=%s\\n", getcwd(cwd, sizeof cwd)); char *c = getcwd(NULL, 0); printf("getcwd(NULL)=%s\\n", c); }
+  return 0;
+}
+`)
+  const bin = path.join(tmp, 'paths-c')
+  const cc = await run('gcc', ['-O1', '-o', bin, src], { shim: false })
+  t.equal(cc.code, 0, cc.stderr)
+  const r = await run(bin, [IN.web, IN.data])
+  t.equal(r.stdout, [
+    'newfstatat=0',
+    'statx=0 size=11',
+    'openat=ok read=production',
+    'missing=-1 No such file or directory',
+    'errno kept=1234',
+    'getpid=1',
+    'clone child=7',
+    'openat(dirfd, relative)=ok',
+    'create=1 rename=0',
+    `realpath=${IN.data}/renamed`,
+    'unlink=0',
+    `getcwd=${IN.web}`,
+    `getcwd(NULL)=${IN.web}`,
+    '',
+  ].join('\n'), r.stderr)
+  const without = await run(bin, [IN.web, IN.data], { shim: false })
+  t.match(without.stdout, /^newfstatat=-1\n/, 'without the shim the raw syscall fails')
 })
 
 t.test('paths outside the map stay local; /etc/kjtest-PIDx is not mapped', async (t) => {
