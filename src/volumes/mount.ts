@@ -186,6 +186,7 @@ function isExecutable(p: string): boolean {
 export async function mountVolumes(options: MountVolumesOptions): Promise<VolumeMounts> {
   const log = options.log ?? {};
   const env = options.env ?? process.env;
+  if (process.platform !== 'linux') throw new Error(`mounting volumes is implemented for Linux only (this is ${process.platform})`);
   const sshfs = options.sshfs ?? existsOnPath('sshfs', env) ?? 'sshfs';
   if (!Number.isInteger(options.sshPort) || options.sshPort <= 0 || options.sshPort > 65535) {
     throw new Error(`bad SFTP port ${options.sshPort}`);

@@ -30,7 +30,10 @@ export function preflightVolumes(options: PreflightOptions = {}): PreflightResul
   if (platform === 'darwin') {
     const macfuse = existsSync('/Library/Filesystems/macfuse.fs') || existsSync('/Library/Filesystems/osxfuse.fs');
     if (!macfuse) missing.push('macFUSE');
-    if (!missing.length) return { ok: true, missing, sshfs };
+    if (!missing.length) {
+      // mount.ts watches /proc/self/mountinfo and unmounts with fusermount3: Linux only so far.
+      return { ok: false, missing: [], sshfs, warning: 'volumes are not mounted: kinject mounts volumes on Linux only for now (macOS support is not written yet); running without them' };
+    }
     return {
       ok: false,
       missing,
