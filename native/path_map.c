@@ -11,7 +11,9 @@
  * one, so "dir must be a directory" semantics survive). Relative paths are never mapped. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include "kinject.h"
 
@@ -22,6 +24,7 @@ struct pm_entry {
   size_t from_len;
   char *to;   /* local path, normalised */
   size_t to_len;
+  int alias;  /* added by add_aliases: forward only, never the answer of a reverse mapping */
 };
 
 struct pm_table {
@@ -85,6 +88,81 @@ static void table_free(struct pm_table *t) {
   t->n = 0;
 }
 
+/* longest in-cluster prefix first (insertion sort, n is small) */
+static void table_sort(struct pm_table *t) {
+  for (int i = 1; i < t->n; i++) {
+    struct pm_entry x = t->e[i];
+    int j = i - 1;
+    while (j >= 0 && t->e[j].from_len < x.from_len) {
+      t->e[j + 1] = t->e[j];
+      j--;
+    }
+    t->e[j + 1] = x;
+  }
+}
+
+void *kj_file_sym(const char *name); /* file_hooks.c: the libc function, not our hook */
+
+/* 1 when path exists here (following links); errno kept. Uses libc's faccessat, not the hook. */
+static int exists_locally(const char *path) {
+  static int (*real_faccessat)(int, const char *, int, int);
+  int (*f)(int, const char *, int, int) = __atomic_load_n(&real_faccessat, __ATOMIC_ACQUIRE);
+  if (!f) {
+    f = (int (*)(int, const char *, int, int))kj_file_sym("faccessat");
+    if (!f) return 1;
+    __atomic_store_n(&real_faccessat, f, __ATOMIC_RELEASE);
+  }
+  int saved = errno;
+  int r = f(AT_FDCWD, path, F_OK, 0);
+  errno = saved;
+  return r == 0;
+}
+
+/* An in-cluster prefix below a local symlink (/var/run -> /run on most distributions, and in
+ * most images) is also reachable through the link's target: programs that resolve links
+ * themselves (node's fs.realpathSync, used by require) ask for /run/secrets/... when the map says
+ * /var/run/secrets/.... For each pair, the longest ancestor that exists here is resolved; when
+ * it differs, "RESOLVED/rest=LOCAL" is added as a forward-only alias. Runs in init, once. */
+static void add_aliases(struct pm_table *t) {
+  char *(*real_realpath)(const char *, char *) = (char *(*)(const char *, char *))kj_file_sym("realpath");
+  if (!real_realpath) return;
+  int n0 = t->n;
+  for (int i = 0; i < n0 && t->n < KJ_PM_MAX; i++) {
+    const struct pm_entry *e = &t->e[i];
+    char anc[KJ_PATH_MAX], res[KJ_PATH_MAX], alias[KJ_PATH_MAX];
+    memcpy(anc, e->from, e->from_len + 1);
+    size_t al = e->from_len;
+    for (;;) { /* strip the last component until what is left exists */
+      while (al > 0 && anc[al - 1] != '/') al--;
+      if (al > 1) al--; /* drop the slash, but keep "/" */
+      anc[al] = 0;
+      if (al <= 1 || exists_locally(anc)) break;
+    }
+    if (al <= 1) continue; /* only "/" exists: nothing to resolve */
+    if (!real_realpath(anc, res) || strcmp(res, anc) == 0) continue;
+    size_t rl = strcmp(res, "/") == 0 ? 0 : strlen(res);
+    size_t sl = e->from_len - al;
+    if (rl + sl + 1 > sizeof alias) continue;
+    memcpy(alias, res, rl);
+    memcpy(alias + rl, e->from + al, sl + 1);
+    size_t fl = rl + sl, tl = e->to_len;
+    int dup = 0;
+    for (int j = 0; j < t->n; j++)
+      if (t->e[j].from_len == fl && memcmp(t->e[j].from, alias, fl) == 0) dup = 1;
+    if (dup) continue;
+    char *from = malloc(fl + 1), *to = malloc(tl + 1);
+    if (!from || !to) {
+      free(from);
+      free(to);
+      continue;
+    }
+    memcpy(from, alias, fl + 1);
+    memcpy(to, e->to, tl + 1);
+    t->e[t->n++] = (struct pm_entry){from, fl, to, tl, 1};
+  }
+  table_sort(t);
+}
+
 /* Parses spec into t (which must be empty). Bad pairs are skipped with a warning when warn is set.
  * Returns the number of entries. */
 static int table_parse(struct pm_table *t, const char *spec, int warn) {
@@ -117,33 +195,26 @@ static int table_parse(struct pm_table *t, const char *spec, int warn) {
           free(from);
           free(to);
         } else {
-          t->e[t->n++] = (struct pm_entry){from, fl, to, tl};
+          t->e[t->n++] = (struct pm_entry){from, fl, to, tl, 0};
         }
       }
     }
     if (!end) break;
     p = end + 1;
   }
-  /* longest in-cluster prefix first (insertion sort, n is small) */
-  for (int i = 1; i < t->n; i++) {
-    struct pm_entry x = t->e[i];
-    int j = i - 1;
-    while (j >= 0 && t->e[j].from_len < x.from_len) {
-      t->e[j + 1] = t->e[j];
-      j--;
-    }
-    t->e[j + 1] = x;
-  }
+  table_sort(t);
   return t->n;
 }
 
 void kj_path_map_init(const char *spec) {
   if (!spec || !*spec) return;
   table_parse(&table, spec, 1); /* no kj_log here: it would wait for the init that calls us */
+  add_aliases(&table);
 }
 
 void kj_path_map_log(void) {
-  for (int i = 0; i < table.n; i++) kj_log("path map: %s -> %s", table.e[i].from, table.e[i].to);
+  for (int i = 0; i < table.n; i++)
+    kj_log("path map: %s -> %s%s", table.e[i].from, table.e[i].to, table.e[i].alias ? " (alias: a local symlink on the way)" : "");
 }
 
 int kj_path_map_active(void) {
@@ -178,6 +249,27 @@ static int passes_through(const struct pm_table *t, const char *path) {
   return 0;
 }
 
+/* A dir above an in-cluster prefix that does not exist here (/data for /data/db,
+ * /var/run/secrets for the service account) would make programs that walk the path
+ * (node's realpath, require) fail before they reach the volume. When the local side mirrors
+ * the in-cluster layout below that dir (LOCAL ends with the rest of the prefix, as under the
+ * runner's mount root), the dir maps to the matching local dir. buf holds the normalised path
+ * (length n); it is rewritten on success. Dirs that exist here (/etc, /var) stay local. */
+static int map_ancestor(const struct pm_table *t, char *buf, size_t n) {
+  if (n < 2) return 0;
+  for (int i = 0; i < t->n; i++) {
+    const struct pm_entry *e = &t->e[i];
+    if (n >= e->from_len || e->from[n] != '/' || memcmp(e->from, buf, n) != 0) continue;
+    size_t sl = e->from_len - n; /* "/kubernetes.io/serviceaccount" */
+    if (e->to_len <= sl || memcmp(e->to + e->to_len - sl, e->from + n, sl) != 0) continue;
+    if (exists_locally(buf)) return 0;
+    memcpy(buf, e->to, e->to_len - sl);
+    buf[e->to_len - sl] = 0;
+    return 1;
+  }
+  return 0;
+}
+
 static const char *map_with(const struct pm_table *t, const char *path, char *buf) {
   if (!path || path[0] != '/' || t->n == 0) return path;
   long n = normalize(path, buf, KJ_PATH_MAX);
@@ -202,6 +294,7 @@ static const char *map_with(const struct pm_table *t, const char *path, char *bu
     }
     return buf;
   }
+  if (map_ancestor(t, buf, (size_t)n)) return buf;
   /* "/etc/web/.." is "/etc": outside the map, but the kernel would walk through the local
    * /etc/web, which does not exist. When a ".." climbs out of a mapped dir, hand over the
    * normalised path. Paths that never pass through a mapped dir keep their own ".." semantics. */
@@ -219,7 +312,7 @@ static int unmap_with(const struct pm_table *t, const char *in, char *out, size_
   const struct pm_entry *best = NULL;
   for (int i = 0; i < t->n; i++) {
     const struct pm_entry *e = &t->e[i];
-    if (strncmp(in, e->to, e->to_len) != 0) continue;
+    if (e->alias || strncmp(in, e->to, e->to_len) != 0) continue;
     if (in[e->to_len] != 0 && in[e->to_len] != '/') continue;
     if (!best || e->to_len > best->to_len) best = e;
   }

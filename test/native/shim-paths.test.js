@@ -26,6 +26,7 @@ const IN = {
   web: `/etc/kjtest-${pid}`,
   secret: `/var/run/kjtest-${pid}/secret`,
   data: `/kjtest-data-${pid}`,
+  app: `/kjtest-app-${pid}/lib`, // its parent dir exists only under the mount root
 }
 const LOCAL = Object.fromEntries(Object.entries(IN).map(([k, v]) => [k, path.join(root, v)]))
 
@@ -45,6 +46,9 @@ fs.mkdirSync(LOCAL.data, { recursive: true })
 const big = crypto.randomBytes(5 * 1024 * 1024)
 fs.writeFileSync(path.join(LOCAL.data, 'big.bin'), big)
 const bigSha = crypto.createHash('sha256').update(big).digest('hex')
+fs.mkdirSync(LOCAL.app, { recursive: true })
+fs.writeFileSync(path.join(LOCAL.app, 'greet.js'), "module.exports = (n) => 'hello ' + n\n")
+fs.writeFileSync(path.join(LOCAL.app, 'main.js'), "console.log(require('./greet.js')('main'), __filename)\n")
 fs.mkdirSync(path.join(LOCAL.data, 'bin'))
 fs.writeFileSync(path.join(LOCAL.data, 'bin', 'hello.sh'), '#!/bin/sh\necho "hello from a volume script"\n', { mode: 0o755 })
 // a local dir one character longer than a mapped one: a prefix match without the "/" boundary
@@ -121,6 +125,16 @@ t.test('the mapping rules (kinject_map_path_for_test)', async (t) => {
   t.equal(map('/=/m:rel=/x:/a=rel:noequals:/b=/', '/a/x'), 0, 'bad pairs are ignored')
   t.equal(map('/=/m:/ok=/local/ok', '/ok/f'), '/local/ok/f', 'good pairs beside bad ones still work')
   t.equal(map('', '/etc/web'), 0)
+  // dirs above a prefix: mapped only when they do not exist here and the local side mirrors them
+  const anc = `/kjtest-none-${pid}`
+  const aspec = `${anc}/x/y=/elsewhere/z:${anc}/a/b=/m${anc}/a/b:/etc/web=/m/etc/web`
+  t.equal(map(aspec, `${anc}/a`), `/m${anc}/a`, 'a missing parent dir maps under the mount root')
+  t.equal(map(aspec, `${anc}/`), `/m${anc}`, 'a parent of several pairs: through the one that mirrors it')
+  t.equal(map(aspec, `${anc}/a/b/c`), `/m${anc}/a/b/c`)
+  t.equal(map(aspec, `${anc}/x`), 0, 'a pair whose local side does not mirror it: no parent dirs')
+  t.equal(map(`${anc}/x/y=/elsewhere/y`, `${anc}/x`), '/elsewhere', 'LOCAL ending with the rest is enough')
+  t.equal(map(aspec, '/etc'), 0, 'a parent dir that exists here stays local')
+  t.equal(map(aspec, `${anc}/ab`), 0)
 })
 
 t.test('coreutils and sh: cat, head, ls, stat, test', async (t) => {
@@ -287,6 +301,10 @@ process.chdir('${IN.web}'); out.cwd = process.cwd(); out.relative = fs.readFileS
   out.child = require('child_process').execFileSync('cat', ['${IN.web}/APP_MODE']).toString()
   out.childNode = require('child_process').execFileSync(process.execPath, ['-p', "require('fs').readFileSync('${IN.secret}/namespace', 'utf8')"]).toString()
   out.script = require('child_process').execFileSync('${IN.data}/bin/hello.sh').toString()
+  out.require = require('${IN.app}/greet.js')('require')
+  out.main = require('child_process').execFileSync(process.execPath, ['${IN.app}/main.js']).toString()
+  out.parents = [fs.readdirSync('${path.dirname(IN.app)}'), fs.statSync('${path.dirname(IN.secret)}').isDirectory(), fs.existsSync('/etc/hostname')]
+  out.secretReal = fs.realpathSync('${IN.secret}/token')
   console.log(JSON.stringify(out))
 })().catch((e) => { console.error(e); process.exit(1) })`
   const r = await run(process.execPath, ['-e', code])
@@ -315,6 +333,12 @@ process.chdir('${IN.web}'); out.cwd = process.cwd(); out.relative = fs.readFileS
   t.equal(out.child, 'production\n', 'child_process cat keeps the mapping')
   t.equal(out.childNode, 'kjtest\n', 'a node child keeps the mapping')
   t.equal(out.script, 'hello from a volume script\n', 'exec of a script in a mapped dir')
+  t.equal(out.require, 'hello require', 'require() of a module in a volume (realpath walks the missing parent dir)')
+  t.equal(out.main, `hello main ${IN.app}/main.js\n`, 'node running a main script in a volume')
+  t.same(out.parents, [['lib'], true, true], 'missing parent dirs show the mount root, existing ones stay local')
+  // /var/run is a symlink to /run on most systems: the JS realpath walk leaves /var/run
+  const varRun = fs.realpathSync('/var/run')
+  t.equal(out.secretReal, `${varRun}/kjtest-${pid}/secret/..2026_11_22_03_00_00.123/token`, 'realpath through the /var/run link')
   fs.rmSync(path.join(LOCAL.data, 'from-node.txt'))
 })
 
