@@ -12,9 +12,7 @@ source "$KC_DIR/lib/net.sh"
 
 kc_need_root
 PURGE=0; [ "${1:-}" = "--purge" ] && PURGE=1
-mkdir -p "$KC_RUN"
-exec 9>"$KC_RUN/up.lock"
-flock -w 300 9 || kc_die "cluster/up.sh is running (lock $KC_RUN/up.lock)"
+kc_lock 2400
 
 CTR=(ctr -a "$KC_CONTAINERD_SOCK" -n k8s.io)
 SHIM_STATE="$KC_RUN/containerd/state/io.containerd.runtime.v2.task"
@@ -37,17 +35,27 @@ for d in coredns kube-proxy kube-scheduler kube-controller-manager kube-apiserve
 done
 kc_stop containerd 20
 
-# 4. shims still alive: their pids were recorded by our containerd in its state dir
+# 4. shims still alive, with the container processes they parent. Their pids are the ones our
+#    containerd recorded (state dir shim.pid); as a safety net also any shim whose command line
+#    names our private containerd socket (its state may be gone if a previous run was interrupted).
+kill_shim() {
+  local pid="$1" kids
+  [[ "$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)" == *" -address $KC_CONTAINERD_SOCK "* ]] || return 0
+  kids="$(ps -o pid= --ppid "$pid" 2>/dev/null | tr -s ' \n' ' ')"
+  kc_log "killing leftover containerd shim pid $pid (children:${kids:- none})"
+  if [ -n "${kids// }" ]; then kill -KILL $kids 2>/dev/null || true; fi
+  kill -KILL "$pid" 2>/dev/null || true
+}
+shims=""
 if [ -d "$SHIM_STATE" ]; then
-  for f in "$SHIM_STATE"/*/*/shim.pid; do
-    [ -f "$f" ] || continue
-    pid="$(cat "$f")"
-    if [ -n "$pid" ] && grep -qa "$KC_CONTAINERD_SOCK" "/proc/$pid/cmdline" 2>/dev/null; then
-      kc_log "killing leftover containerd shim pid $pid"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done
+  for f in "$SHIM_STATE"/*/*/shim.pid; do [ -f "$f" ] && shims+=" $(cat "$f")"; done
 fi
+for d in /proc/[0-9]*; do
+  [[ "$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null)" == *containerd-shim*" -address $KC_CONTAINERD_SOCK "* ]] \
+    && shims+=" ${d#/proc/}"
+done
+for pid in $(echo "$shims" | tr ' ' '\n' | sort -un); do kill_shim "$pid"; done
+sleep 0.3
 
 # 5. kube-proxy's own rule cleanup, then every chain we added (see net.sh)
 if [ -x "$KC_K8S_DIR/bin/kube-proxy" ]; then

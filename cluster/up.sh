@@ -29,9 +29,13 @@ source "$KC_DIR/lib/config.sh"
 source "$KC_DIR/lib/images.sh"
 source "$KC_DIR/lib/net.sh"
 
+kc_lock 2400
+# another up.sh may have finished while we waited for the lock
+if kc_all_running && kc_apiserver_ok && kc_node_ready && kc_workloads_ok; then
+  kc_log "cluster already up and healthy (kubeconfig: $KC_ADMIN_KUBECONFIG)"
+  exit 0
+fi
 mkdir -p "$KC_STATE" "$KC_RUN" "$KC_PIDS" "$KC_LOGS"
-exec 9>"$KC_RUN/up.lock"
-flock -w 1200 9 || kc_die "another cluster/up.sh holds $KC_RUN/up.lock"
 
 # ---- packages, binaries, images (all cached) -------------------------------------------------
 kc_apt containerd runc containernetworking-plugins iptables conntrack socat ethtool \

@@ -21,6 +21,8 @@ KC_LOGS="$KC_STATE/logs"
 KC_PIDS="$KC_RUN/pids"
 KC_ADMIN_KUBECONFIG="$KC_STATE/admin.kubeconfig"
 KC_CONTAINERD_SOCK="$KC_RUN/containerd/containerd.sock"
+# up.sh and down.sh serialize on this file; it lives outside $KC_RUN because down.sh deletes that
+KC_LOCK="${KC_LOCK:-/run/kinject-cluster.lock}"
 
 # ---- network plan -----------------------------------------------------------------------------
 # All invented ranges are private and routed only here: the node IP lives on a dummy interface,
@@ -43,6 +45,13 @@ export PATH="/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
 kc_log()  { printf '[cluster %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 kc_die()  { kc_log "ERROR: $*"; exit 1; }
 kc_need_root() { [ "$(id -u)" = 0 ] || kc_die "must run as root"; }
+
+# kc_lock TIMEOUT — take the cluster lock on fd 9 (released when the script exits; daemons are
+# started with fd 9 closed so they never hold it).
+kc_lock() {
+  exec 9>>"$KC_LOCK"
+  flock -w "$1" 9 || kc_die "another cluster/up.sh or down.sh holds $KC_LOCK"
+}
 
 # kc_apt PKG... — install Debian packages that are missing, non-interactively.
 kc_apt() {

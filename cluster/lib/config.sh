@@ -3,6 +3,15 @@
 # kube-proxy config files, the CoreDNS Corefile and the pods' resolv.conf. Sourced by up.sh.
 # shellcheck shell=bash
 
+# kc_put FILE — write stdin to FILE only if the content differs (kube-proxy exits when its config
+# file changes, and a concurrent up.sh must not disturb a running cluster).
+kc_put() {
+  local f="$1" tmp
+  tmp="$(mktemp "$f.XXXXXX")"
+  cat > "$tmp"
+  if cmp -s "$tmp" "$f"; then rm -f "$tmp"; else chmod 644 "$tmp"; mv -f "$tmp" "$f"; fi
+}
+
 kc_write_configs() {
   mkdir -p "$KC_STATE/containerd" "$KC_STATE/cni/net.d" "$KC_STATE/cni/ipam" "$KC_STATE/kubelet" \
            "$KC_STATE/certs.d/_default" "$KC_RUN/containerd" "$KC_LOGS" "$KC_PIDS"
@@ -13,14 +22,14 @@ kc_write_configs() {
   for reg in _default docker.io registry.k8s.io k8s.gcr.io gcr.io ghcr.io quay.io registry-1.docker.io \
              mcr.microsoft.com public.ecr.aws kinject.local; do
     mkdir -p "$KC_STATE/certs.d/$reg"
-    cat > "$KC_STATE/certs.d/$reg/hosts.toml" <<TOML
+    kc_put "$KC_STATE/certs.d/$reg/hosts.toml" <<TOML
 server = "http://127.0.0.1:9"
 [host."http://127.0.0.1:9"]
   capabilities = ["pull", "resolve"]
 TOML
   done
 
-  cat > "$KC_STATE/containerd/config.toml" <<TOML
+  kc_put "$KC_STATE/containerd/config.toml" <<TOML
 version = 2
 root = "$KC_STATE/containerd/root"
 state = "$KC_RUN/containerd/state"
@@ -77,7 +86,7 @@ TOML
 
   # Pods: one bridge ($KC_BRIDGE, created by net.sh with the gateway address), host-local IPAM in
   # our own data dir, hostPort support. No IP masquerade: pods only talk to cluster addresses.
-  cat > "$KC_STATE/cni/net.d/10-kinject.conflist" <<JSON
+  kc_put "$KC_STATE/cni/net.d/10-kinject.conflist" <<JSON
 {
   "cniVersion": "0.4.0",
   "name": "kinject",
@@ -101,9 +110,9 @@ TOML
 JSON
 
   # What pods with dnsPolicy Default (and the kubelet's own search list) see: cluster DNS only.
-  printf 'nameserver %s\n' "$KC_DNS_IP" > "$KC_STATE/resolv.conf"
+  printf 'nameserver %s\n' "$KC_DNS_IP" | kc_put "$KC_STATE/resolv.conf"
 
-  cat > "$KC_STATE/kubelet/config.yaml" <<YAML
+  kc_put "$KC_STATE/kubelet/config.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: $KC_NODE_IP
@@ -154,7 +163,7 @@ shutdownGracePeriod: 0s
 shutdownGracePeriodCriticalPods: 0s
 YAML
 
-  cat > "$KC_STATE/kube-proxy.yaml" <<YAML
+  kc_put "$KC_STATE/kube-proxy.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection:
@@ -178,7 +187,7 @@ YAML
 
   # CoreDNS as a host process on the node IP. Names outside the cluster get NXDOMAIN here and are
   # never forwarded anywhere.
-  cat > "$KC_STATE/Corefile" <<COREFILE
+  kc_put "$KC_STATE/Corefile" <<COREFILE
 $KC_CLUSTER_DOMAIN:53 in-addr.arpa:53 ip6.arpa:53 {
     bind $KC_DNS_IP
     errors
