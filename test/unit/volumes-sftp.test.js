@@ -136,6 +136,11 @@ t.test('symlinks escaping the exports are refused', async (t) => {
     const st = await call(sftp.stat.bind(sftp), P(`data/${name}`));
     t.equal(st.err?.code, STATUS.PERMISSION_DENIED, `STAT ${name}`);
   }
+  // Resolves inside on the pod (.. stops at /), but a client resolving it under its mount root
+  // would climb out of the mount: READLINK refuses it.
+  symlinkSync('../'.repeat(30) + base.slice(1) + '/data/hello.txt', P('data/climber'));
+  const climber = await call(sftp.readlink.bind(sftp), P('data/climber'));
+  t.equal(climber.err?.code, STATUS.PERMISSION_DENIED, 'READLINK of a link that climbs above / is refused');
   const mk = await call(sftp.symlink.bind(sftp), '/etc/passwd', P('data/new-escape'));
   t.equal(mk.err?.code, STATUS.PERMISSION_DENIED, 'creating a link out of the exports is refused');
   t.notOk(existsSync(P('data/new-escape')));
