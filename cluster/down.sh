@@ -40,7 +40,7 @@ kc_stop containerd 20
 #    names our private containerd socket (its state may be gone if a previous run was interrupted).
 kill_shim() {
   local pid="$1" kids
-  [[ "$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)" == *" -address $KC_CONTAINERD_SOCK "* ]] || return 0
+  [[ "$(tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline")" == *" -address $KC_CONTAINERD_SOCK "* ]] || return 0
   kids="$(ps -o pid= --ppid "$pid" 2>/dev/null | tr -s ' \n' ' ')"
   kc_log "killing leftover containerd shim pid $pid (children:${kids:- none})"
   if [ -n "${kids// }" ]; then kill -KILL $kids 2>/dev/null || true; fi
@@ -51,7 +51,7 @@ if [ -d "$SHIM_STATE" ]; then
   for f in "$SHIM_STATE"/*/*/shim.pid; do [ -f "$f" ] && shims+=" $(cat "$f")"; done
 fi
 for d in /proc/[0-9]*; do
-  [[ "$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null)" == *containerd-shim*" -address $KC_CONTAINERD_SOCK "* ]] \
+  [[ "$(tr '\0' ' ' 2>/dev/null < "$d/cmdline")" == *containerd-shim*" -address $KC_CONTAINERD_SOCK "* ]] \
     && shims+=" ${d#/proc/}"
 done
 for pid in $(echo "$shims" | tr ' ' '\n' | sort -un); do kill_shim "$pid"; done
