@@ -3,9 +3,10 @@
 // A mount is kinject's when it is a FUSE sshfs mount of the current user (`user_id=` in
 // mountinfo) whose source is `kinject@127.0.0.1:/` (what mount.ts runs) or whose mount point is
 // under ${XDG_RUNTIME_DIR:-/tmp}/kinject-<uid>/. It is left over unless its mount record names a
-// kinject process that is still running (that session's mount is in use; `force` takes it anyway).
+// kinject process that is still running, or (no record) its sshfs is still the child of a running
+// Node process (that session's mount is in use; `force` takes it anyway).
 
-import { readFileSync, rmdirSync } from 'node:fs';
+import { readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readMountInfo, type MountInfoEntry } from './mountinfo.js';
 import { unmountFuse, type VolumeLog } from './mount.js';
@@ -57,7 +58,13 @@ export function findKinjectMounts(options: CleanupOptions = {}): LeftoverMount[]
     if (!isKinjectMount(e, uid, base) || seen.has(e.mountPoint)) continue;
     seen.add(e.mountPoint);
     const rec = readMountRecord(e.mountPoint, env);
-    const live = rec !== undefined && rec.pid !== process.pid && processAlive(rec.pid);
+    let live = rec !== undefined && rec.pid !== process.pid && processAlive(rec.pid);
+    if (!rec) {
+      // No record here (made with another XDG_RUNTIME_DIR, say): live while the sshfs serving it
+      // is still the child of a running Node process (kinject), not an orphan.
+      const server = sshfsServing(e.mountPoint);
+      live = server !== undefined && server.parentIsNode;
+    }
     out.push({ mountPoint: e.mountPoint, source: e.source, ownerPid: rec?.pid, sshfsPid: rec?.sshfsPid, live });
   }
   return out;
@@ -70,6 +77,33 @@ function isSshfsFor(pid: number, mountPoint: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The sshfs process whose command line names this mount point, and whether its parent is Node. */
+function sshfsServing(mountPoint: string): { pid: number; parentIsNode: boolean } | undefined {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return undefined;
+  }
+  for (const p of pids) {
+    const pid = Number(p);
+    if (!isSshfsFor(pid, mountPoint)) continue;
+    let ppid = 0;
+    try {
+      ppid = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch { /* gone */ }
+    let parentIsNode = false;
+    if (ppid > 1 && ppid !== process.pid) {
+      try {
+        const argv0 = readFileSync(`/proc/${ppid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+        parentIsNode = /(^|\/)(node|nodejs|kinject)$/.test(argv0);
+      } catch { /* gone */ }
+    }
+    return { pid, parentIsNode };
+  }
+  return undefined;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

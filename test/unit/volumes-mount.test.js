@@ -270,10 +270,12 @@ t.test('leftovers: a SIGKILLed kinject leaves its mount; cleanup removes it, but
   await new Promise((r) => dead.child.exitCode !== null || dead.child.signalCode ? r() : dead.child.once('exit', r));
   await sleep(300);
   t.ok(findMount(deadDir), 'the killed kinject left its mount behind');
-  const found = findKinjectMounts({ env });
+  // Only this test's mounts: never touch a real session's.
+  const mountInfo = () => readMountInfo().filter((m) => m.mountPoint.startsWith(work));
+  const found = findKinjectMounts({ env, mountInfo });
   t.same(found.filter((f) => f.mountPoint.startsWith(base)).map((f) => [f.mountPoint, f.live]).sort(), [[deadDir, false], [liveDir, true]]);
 
-  const res = await removeLeftoverMounts({ env, log });
+  const res = await removeLeftoverMounts({ env, log, mountInfo });
   t.same(res.removed.filter((p) => p.startsWith(work)), [deadDir], 'the dead one is removed');
   t.ok(res.skipped.includes(liveDir), 'the live one is left alone');
   t.same(res.failed, []);
@@ -283,9 +285,17 @@ t.test('leftovers: a SIGKILLed kinject leaves its mount; cleanup removes it, but
   t.notOk(alive(deadSshfs), 'its sshfs is gone');
   t.ok(findMount(liveDir), 'the live session still has its mount');
 
+  // Without its record (as if made under another XDG_RUNTIME_DIR) the live mount is still
+  // recognised as live: its sshfs is the child of a running Node process.
+  const otherEnv = { ...env, XDG_RUNTIME_DIR: join(work, 'runtime-elsewhere') };
+  t.same(findKinjectMounts({ env: otherEnv, mountInfo }).map((f) => [f.mountPoint, f.live]), [[liveDir, true]], 'live without a record');
+  t.same((await removeLeftoverMounts({ env: otherEnv, log, mountInfo })).skipped, [liveDir]);
+
   live.child.kill('SIGKILL');
   await new Promise((r) => live.child.exitCode !== null || live.child.signalCode ? r() : live.child.once('exit', r));
-  const res2 = await removeLeftoverMounts({ env, log });
+  await sleep(200);
+  t.same(findKinjectMounts({ env: otherEnv, mountInfo }).map((f) => [f.mountPoint, f.live]), [[liveDir, false]], 'an orphaned sshfs without a record is a leftover');
+  const res2 = await removeLeftoverMounts({ env, log, mountInfo });
   t.ok(res2.removed.includes(liveDir), 'once its kinject is gone it is removed too');
   t.notOk(fuseMounts().some((x) => x.mountPoint.startsWith(work)), 'no FUSE mount of ours left');
 });
