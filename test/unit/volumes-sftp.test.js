@@ -88,6 +88,26 @@ t.test('auth: the session key gets in; another key or another user does not', as
   await t.rejects(connect(t, server.address.port, { key: keys.hostPrivateKey }), /authentication methods failed/i);
 });
 
+t.test('only the sftp subsystem: no exec, shell or port forwarding', async (t) => {
+  const conn = new ssh2.Client();
+  t.teardown(() => conn.end());
+  await new Promise((resolve, reject) => {
+    conn.on('ready', resolve).on('error', reject);
+    conn.connect({ host: '127.0.0.1', port: server.address.port, username: 'kinject', privateKey: keys.clientPrivateKey, readyTimeout: 8000 });
+  });
+  const exec = await new Promise((resolve) => conn.exec('id', (err, stream) => {
+    if (err) return resolve(err);
+    let out = '';
+    stream.on('data', (d) => { out += d; }).on('close', () => resolve(out ? `ran: ${out}` : 'closed'));
+  }));
+  t.not(typeof exec === 'string' && exec.startsWith('ran'), true, 'exec does not run anything');
+  t.ok(exec instanceof Error, `exec refused (${exec})`);
+  const shell = await new Promise((resolve) => conn.shell((err) => resolve(err)));
+  t.ok(shell instanceof Error, 'shell refused');
+  const fwd = await new Promise((resolve) => conn.forwardOut('127.0.0.1', 0, '127.0.0.1', server.address.port, (err) => resolve(err)));
+  t.ok(fwd instanceof Error, 'direct-tcpip (ssh -L) refused');
+});
+
 t.test('path space: virtual parents list only the way to the exports', async (t) => {
   const sftp = await connect(t, server.address.port, { key: keys.clientPrivateKey });
   const names = async (p) => {
