@@ -434,6 +434,21 @@ public class PathsTest {
     '',
   ].join('\n'))
   t.notOk(fs.existsSync(path.join(LOCAL.data, 'from-java.txt')), 'Files.delete removed the local file')
+  // a jar in a volume, run from a cwd in a volume
+  const cls = path.join(tmp, 'cls')
+  fs.mkdirSync(cls)
+  fs.writeFileSync(path.join(tmp, 'Hello.java'), 'public class Hello { public static void main(String[] a) { System.out.println("jar " + System.getProperty("user.dir")); } }\n')
+  const javac = path.join(path.dirname(fs.realpathSync(java)), 'javac')
+  const jar = path.join(path.dirname(fs.realpathSync(java)), 'jar')
+  if (fs.existsSync(javac) && fs.existsSync(jar)) {
+    let b = await run(javac, ['-d', cls, path.join(tmp, 'Hello.java')], { shim: false, timeoutMs: 120000 })
+    t.equal(b.code, 0, b.stderr)
+    b = await run(jar, ['cfe', path.join(LOCAL.data, 'app.jar'), 'Hello', '-C', cls, 'Hello.class'], { shim: false, timeoutMs: 120000 })
+    t.equal(b.code, 0, b.stderr)
+    const j = await run(java, ['-jar', `${IN.data}/app.jar`], { cwd: LOCAL.app, timeoutMs: 120000 })
+    t.equal(j.stdout, `jar ${IN.app}\n`, `java -jar from a volume; user.dir is the in-cluster cwd: ${j.stderr}`)
+    fs.rmSync(path.join(LOCAL.data, 'app.jar'))
+  }
   const without = await run(java, [src], { shim: false, timeoutMs: 120000 })
   t.not(without.code, 0)
   t.match(without.stderr, 'NoSuchFileException', 'without the shim: NoSuchFileException')
