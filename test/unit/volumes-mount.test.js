@@ -62,25 +62,31 @@ const serverScript = join(work, 'server.mjs');
 writeFileSync(serverScript, `
   import { startSftpServer } from ${JSON.stringify(pathToFileURL(join(process.cwd(), 'dist/proxy-pod/sftp/index.js')).href)};
   const o = JSON.parse(process.env.SFTP_OPTIONS);
-  const s = await startSftpServer({ ...o, host: '127.0.0.1', port: 0, log: (l) => process.stderr.write(l + '\\n') });
+  const s = await startSftpServer({ ...o, host: '127.0.0.1', port: Number(process.env.SFTP_PORT || 0), log: (l) => process.stderr.write(l + '\\n') });
   process.stdout.write(s.address.port + '\\n');
 `);
-const serverProc = spawn(process.execPath, [serverScript], {
-  env: { ...process.env, SFTP_OPTIONS: JSON.stringify({ hostKey: keys.hostPrivateKey, authorizedKey: keys.clientPublicKey, exports: exportsList }) },
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-let serverErr = '';
-serverProc.stderr.on('data', (d) => { serverErr += d; });
-const port = await new Promise((resolve, reject) => {
-  let out = '';
-  const timer = setTimeout(() => reject(new Error(`SFTP server did not start: ${serverErr}`)), 15000);
-  serverProc.stdout.on('data', (d) => {
-    out += d;
-    const m = /^(\d+)\n/.exec(out);
-    if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+async function startServerProc(wantPort = 0) {
+  const proc = spawn(process.execPath, [serverScript], {
+    env: { ...process.env, SFTP_PORT: String(wantPort), SFTP_OPTIONS: JSON.stringify({ hostKey: keys.hostPrivateKey, authorizedKey: keys.clientPublicKey, exports: exportsList }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  serverProc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`SFTP server exited ${code}: ${serverErr}`)); });
-});
+  let err = '';
+  proc.stderr.on('data', (d) => { err += d; });
+  const gotPort = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`SFTP server did not start: ${err}`)), 15000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /^(\d+)\n/.exec(out);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`SFTP server exited ${code}: ${err}`)); });
+  });
+  return { proc, port: gotPort };
+}
+const first = await startServerProc();
+const port = first.port;
+let serverProc = first.proc;
 const server = { close: async () => { serverProc.kill('SIGTERM'); } };
 const logLines = [];
 const log = { debug: (m) => logLines.push(m), warn: (m) => logLines.push(`WARN ${m}`) };
@@ -177,6 +183,30 @@ t.test('a 100 MiB file reads through the mount intact', async (t) => {
   t.equal(bytes, data.length);
   t.equal(hash.digest('hex'), want, 'sha256 matches');
   t.comment(`100 MiB through sshfs + the ssh2 SFTP server on loopback: ${seconds.toFixed(2)} s, ${(100 / seconds).toFixed(0)} MiB/s`);
+  await m.unmount();
+  t.notOk(findMount(mountDir));
+});
+
+t.test('reconnect: the server (the tunnel) goes away and comes back; the mount carries on', async (t) => {
+  const mountDir = join(work, 'mnt-reconnect');
+  const m = await mountVolumes({ sshPort: port, clientKeyPath: keyPath, knownHostsPath: knownHosts, mountDir, exports: [], log, env });
+  t.teardown(() => m.unmount());
+  const L = (p) => join(mountDir, pod, p);
+  t.equal((await run('cat', [L('data/hello.txt')])).stdout, 'hello from the pod\n');
+  const old = serverProc;
+  await new Promise((r) => { old.once('exit', r); old.kill('SIGKILL'); });
+  const down = await run('cat', [L('data/hello.txt')], { timeout: 20000 });
+  t.not(down.code, 0, `while it is down a read fails rather than hangs (${down.stderr.trim()})`);
+  const again = await startServerProc(port);
+  serverProc = again.proc;
+  let back;
+  for (let i = 0; i < 20; i++) {
+    back = await run('cat', [L('data/hello.txt')]);
+    if (back.code === 0) break;
+    await sleep(250);
+  }
+  t.equal(back.stdout, 'hello from the pod\n', 'reads work again after sshfs reconnects');
+  t.ok(findMount(mountDir), 'still the same mount');
   await m.unmount();
   t.notOk(findMount(mountDir));
 });
