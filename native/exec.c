@@ -252,8 +252,8 @@ static int exec_common(const char *path, char *const argv[], char *const envp[],
   if (path && (!search || strchr(path, '/'))) {
     x.path = kinject_map_path(path, mapped);
     if (!x.path) return -1;
-    path = x.path;
   }
+  /* the check gets the path as given: its open()/access() map it once, through the hooks */
   char buf[PATH_MAX];
   check_binary(search ? search_path(path, buf, sizeof buf) : path);
   return with_env(envp, do_exec, &x);
@@ -337,13 +337,14 @@ static int do_spawn(void *p, char *const envp[]) {
 static int spawn_common(struct spawn_ctx *s, char *const envp[]) {
   if (!kj_enabled()) return do_spawn(s, envp);
   char mapped[KJ_PATH_MAX]; /* KINJECT_PATH_MAP: a program or script in a volume */
+  const char *given = s->path; /* for the check: its open()/access() map it once, through the hooks */
   if (s->path && (!s->search || strchr(s->path, '/'))) {
     const char *m = kinject_map_path(s->path, mapped);
     if (!m) return ENAMETOOLONG;
     s->path = m;
   }
   char buf[PATH_MAX];
-  check_binary(s->search ? search_path(s->path, buf, sizeof buf) : s->path);
+  check_binary(s->search ? search_path(given, buf, sizeof buf) : given);
   return with_env(envp ? envp : environ, do_spawn, s);
 }
 

@@ -242,6 +242,33 @@ int main(int argc, char **argv) {
   t.match(without.stdout, /^newfstatat=-1\n/, 'without the shim the raw syscall fails')
 })
 
+t.test('exec of binaries in a volume: the static-binary check reads the mapped file', { skip: !hasGcc() && 'no gcc' }, async (t) => {
+  const src = path.join(tmp, 'hello.c')
+  fs.writeFileSync(src, '#include <stdio.h>\nint main(void){puts("static hello");return 0;}\n')
+  const bin = path.join(LOCAL.data, 'bin', 'static-hello')
+  const cc = await run('gcc', ['-static', '-O1', '-o', bin, src], { shim: false })
+  t.equal(cc.code, 0, cc.stderr)
+  const r = await run('sh', ['-c', `${IN.data}/bin/static-hello`])
+  t.equal(r.stdout, 'static hello\n')
+  t.equal(r.stderr, `kinject: warning: ${IN.data}/bin/static-hello is a static binary: its network calls bypass kinject\n`)
+  const py = await run(python3 || 'python3', ['-c', `import subprocess; subprocess.run(["${IN.data}/bin/hello.sh"])`])
+  t.equal(py.stdout, 'hello from a volume script\n', `python subprocess of a script in a volume: ${py.stderr}`)
+  fs.rmSync(bin)
+  // a volume whose local mount lies below its own in-cluster path (an emptyDir at /tmp with the
+  // mount root under /tmp): each path is mapped exactly once, also for the check
+  const vin = path.join(tmp, 'tmpvol')
+  const vlocal = path.join(vin, 'kinject-root', 'tmpvol')
+  fs.mkdirSync(vlocal, { recursive: true })
+  const cc2 = await run('gcc', ['-static', '-O1', '-o', path.join(vlocal, 'static-hello'), src], { shim: false })
+  t.equal(cc2.code, 0, cc2.stderr)
+  const nested = await run('sh', ['-c', `${vin}/static-hello; cat ${vin}/note`], { env: { KINJECT_PATH_MAP: `${vin}=${vlocal}` } })
+  fs.writeFileSync(path.join(vlocal, 'note'), 'note\n')
+  const nested2 = await run('sh', ['-c', `${vin}/static-hello; cat ${vin}/note`], { env: { KINJECT_PATH_MAP: `${vin}=${vlocal}` } })
+  t.equal(nested.stdout, 'static hello\n')
+  t.equal(nested2.stdout, 'static hello\nnote\n')
+  t.equal(nested2.stderr, `kinject: warning: ${vin}/static-hello is a static binary: its network calls bypass kinject\n`)
+})
+
 t.test('paths outside the map stay local; /etc/kjtest-PIDx is not mapped', async (t) => {
   let r = await run('cat', ['/etc/hostname'])
   t.equal(r.stdout, fs.readFileSync('/etc/hostname', 'utf8'))
