@@ -1,5 +1,6 @@
 /* file_hooks_dir.c - KINJECT_PATH_MAP for directories and names: opendir, scandir (+64, at),
- * chdir, getcwd, realpath, canonicalize_file_name, readlink(at), mkdtemp / mk*stemp*, and the
+ * chdir, getcwd, get_current_dir_name, realpath, canonicalize_file_name, readlink(at),
+ * mkdtemp / mk*stemp*, and the
  * fortify variants (__getcwd_chk, __realpath_chk, __readlink_chk, __readlinkat_chk).
  *
  * getcwd and realpath answer with the in-cluster path when the result lies under a mapped local
@@ -106,6 +107,12 @@ KJ_EXPORT char *__getcwd_chk(char *buf, size_t size, size_t buflen) {
   char *r = KJ_REAL(__getcwd_chk)(buf, size, buflen);
   if (!r) return r;
   return unmap_result(r, size);
+}
+
+/* uses $PWD when it names the cwd, else getcwd internally: both answer local names */
+KJ_EXPORT char *get_current_dir_name(void) {
+  char *r = KJ_REAL(get_current_dir_name)();
+  return unmap_result(r, 0);
 }
 
 KJ_EXPORT char *realpath(const char *path, char *resolved) {
