@@ -93,11 +93,12 @@ export async function cleanup(opts: CleanupOptions): Promise<RemovedObject[]> {
     if (!name) continue;
     const session = job.metadata?.labels?.[LABEL_SESSION];
     jobKeys.add(`${ns}/${name}`);
-    await del('Job', ns, name, session);
+    // the Secret first: once the Job is gone the garbage collector may delete it before we do
     if (session) {
       secretKeys.add(`${ns}/${sessionName(session)}`);
       await del('Secret', ns, sessionName(session), session);
     }
+    await del('Job', ns, name, session);
   }
   for (const s of secrets) {
     const ns = s.metadata?.namespace ?? namespace;

@@ -33,6 +33,8 @@ export class KubeApiError extends Error {
   readonly details: ApiStatus['details'];
   readonly method: string;
   readonly path: string;
+  /** the request went out on a kept-alive connection (set for network errors) */
+  reusedSocket = false;
   constructor(method: string, path: string, status: number, reason: string, message: string, details?: ApiStatus['details'], cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'KubeApiError';
@@ -84,6 +86,18 @@ export class KubeClient {
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    try {
+      return await this.requestOnce<T>(method, path, options);
+    } catch (err) {
+      // a kept-alive connection the server had already closed: the request never arrived; once more
+      if (err instanceof KubeApiError && err.reusedSocket && (err.reason === 'ECONNRESET' || err.reason === 'EPIPE')) {
+        return this.requestOnce<T>(method, path, options);
+      }
+      throw err;
+    }
+  }
+
+  private async requestOnce<T>(method: string, path: string, options: RequestOptions): Promise<T> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(options.query ?? {})) {
       if (v !== undefined) url.searchParams.set(k, String(v));
@@ -141,7 +155,11 @@ export class KubeClient {
       });
       const timer = setTimeout(() => fail(new KubeApiError(method, path, 0, 'Timeout', `no answer within ${timeoutMs} ms`)), timeoutMs);
       timer.unref();
-      req.on('error', (err) => fail(networkError(method, path, err)));
+      req.on('error', (err) => {
+        const e = networkError(method, path, err);
+        e.reusedSocket = req.reusedSocket;
+        fail(e);
+      });
       req.end(body);
     });
   }

@@ -4,7 +4,8 @@
 //    hex), owned by the Job (ownerReference, controller=false, blockOwnerDeletion=false) so that
 //    deleting the Job garbage-collects it. Mounted read-only at /kinject.
 //  * Job kinject-<id>: created with suspend=true, backoffLimit 0, ttlSecondsAfterFinished 0 and
-//    activeDeadlineSeconds (default 86400 = 24 h, the last guard against a session nobody ends).
+//    activeDeadlineSeconds (default 86400 = 24 h, the last guard against a session nobody ends;
+//    session.ts creates the Job with a short start deadline and raises it once the pod runs).
 //    Its one pod runs `node /kinject/proxy-pod.js --listen 127.0.0.1:1080 --token-file
 //    /kinject/token --exit-when-idle N`. No ports are exposed and no Service exists: the only way
 //    in is a port-forward, which needs pods/portforward permission, plus the token.

@@ -8,8 +8,11 @@
 // the caller's AbortSignal fires, everything created so far is deleted before the error is thrown.
 // While waiting, API server hiccups (no answer, 5xx, 429) are retried, 1 s apart, up to 8 times.
 //
-// If kinject is killed between the Job's creation and its unsuspension (a few ms), a suspended
-// Job without a pod is left behind; `kinject cleanup` removes it.
+// Until the pod runs, the Job's activeDeadlineSeconds is --timeout + 60 s (raised to the full
+// value, default 24 h, once it runs): a start that kinject abandons (killed mid-start, or close()
+// could not reach the API server) is failed by Kubernetes and removed by the TTL. Only a kill
+// between the Job's creation and its unsuspension (a few ms) leaves a suspended Job (suspended
+// Jobs have no running deadline); `kinject cleanup` removes it.
 
 import { readFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
@@ -21,7 +24,7 @@ import type { KubeAccess } from './config.js';
 import { KubeApiError } from './client.js';
 import { apiError, isStatus } from './errors.js';
 import {
-  DEFAULT_PROXY_IMAGE, LABEL_SESSION, buildProxyJob, buildProxySecret, localClusterImage, newSessionId, newToken,
+  DEFAULT_ACTIVE_DEADLINE_SECONDS, DEFAULT_PROXY_IMAGE, LABEL_SESSION, buildProxyJob, buildProxySecret, localClusterImage, newSessionId, newToken,
   proxyLayout, sessionName, type ProxyJobOptions,
 } from './proxy-job.js';
 import { eventState, podState, type PodState } from './pod-status.js';
@@ -30,6 +33,8 @@ import { parseTarget, resolveTarget, type ResolvedTarget, type TargetRef } from 
 export const DEFAULT_START_TIMEOUT_SECONDS = 120;
 export const POLL_INTERVAL_MS = 250;
 export const CLOSE_TIMEOUT_MS = 10_000;
+/** the Job's deadline while starting: --timeout plus this */
+export const START_DEADLINE_GRACE_SECONDS = 60;
 /** consecutive failed polls (network error, 5xx, 429) tolerated while waiting, 1 s apart */
 const MAX_TRANSIENT_FAILURES = 8;
 const TRANSIENT_RETRY_MS = 1000;
@@ -120,12 +125,25 @@ const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) 
 export async function deleteSessionObjects(access: KubeAccess, namespace: string, id: string, timeoutMs = CLOSE_TIMEOUT_MS): Promise<void> {
   const name = sessionName(id);
   const ns = encodeURIComponent(namespace);
-  const per = Math.max(1000, timeoutMs - 500);
-  const del = (path: string) =>
-    access.client.delete(path, { query: { propagationPolicy: 'Background' }, timeoutMs: per }).catch(() => undefined);
+  const until = Date.now() + timeoutMs;
+  // each delete is retried (API server hiccup) until it succeeds, finds nothing, or time is up
+  const del = async (path: string): Promise<void> => {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const left = until - Date.now();
+      if (left < 200) return;
+      try {
+        await access.client.delete(path, { query: { propagationPolicy: 'Background' }, timeoutMs: Math.min(5000, left) });
+        return;
+      } catch (err) {
+        if (isStatus(err, 404)) return;
+        if (err instanceof KubeApiError && (err.status === 401 || err.status === 403)) return;
+        await sleep(Math.min(500, Math.max(0, until - Date.now() - 200)));
+      }
+    }
+  };
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
-    Promise.all([del(`/apis/batch/v1/namespaces/${ns}/jobs/${name}`), del(`/api/v1/namespaces/${ns}/secrets/${name}`)]),
+    Promise.all([del(`/api/v1/namespaces/${ns}/secrets/${name}`), del(`/apis/batch/v1/namespaces/${ns}/jobs/${name}`)]),
     new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
       timer.unref();
@@ -158,10 +176,14 @@ export async function startSession(opts: SessionOptions, progress: Progress = ()
   const image = opts.image || localClusterImage(access.context) || localClusterImage(access.cluster) || DEFAULT_PROXY_IMAGE;
   const token = newToken();
   let id = newSessionId();
+  // Until the pod runs, the Job's deadline is short: a start that kinject abandons (killed, or
+  // close() cannot reach the API server) ends by itself. Raised to the full value once running.
+  const fullDeadline = opts.activeDeadlineSeconds ?? DEFAULT_ACTIVE_DEADLINE_SECONDS;
+  const startDeadline = Math.min(fullDeadline, Math.ceil(timeoutMs / 1000) + START_DEADLINE_GRACE_SECONDS);
   const baseOpts = (): ProxyJobOptions => ({
     id, namespace, image, imagePullPolicy: opts.imagePullPolicy, token, script, version: kinjectVersion,
     user: localUser(), startedAt, target,
-    exitWhenIdleSeconds: opts.exitWhenIdleSeconds, activeDeadlineSeconds: opts.activeDeadlineSeconds,
+    exitWhenIdleSeconds: opts.exitWhenIdleSeconds, activeDeadlineSeconds: startDeadline,
   });
 
   let created = false;
@@ -216,6 +238,13 @@ export async function startSession(opts: SessionOptions, progress: Progress = ()
     const podName = await waitForPod({
       access, namespace, id, jobUid, containerName, image, deadline, timeoutMs, signal, progress,
     });
+    if (fullDeadline !== startDeadline) {
+      try {
+        await client.patch(`/apis/batch/v1/namespaces/${ns}/jobs/${jobName}`, [{ op: 'replace', path: '/spec/activeDeadlineSeconds', value: fullDeadline }]);
+      } catch (err) {
+        throw apiError(err, { verb: 'patch', resource: 'jobs.batch', namespace, name: jobName });
+      }
+    }
     progress(`pod ready: ${podName}`);
     return {
       id, namespace, jobName, secretName: jobName, podName, token, port: layout.port, image, target,

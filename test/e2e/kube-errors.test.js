@@ -41,12 +41,15 @@ t.test('bad inputs', async (t) => {
 
   const access = await connectKube({ kubeconfig, namespace: 'kinject-demo' });
   t.teardown(() => access.client.close());
-  oneLine(t, await failure(startSession({ access, target: 'deployment/nope' })), /^deployment\/nope not found in namespace "kinject-demo"; check --target/);
-  oneLine(t, await failure(startSession({ access, target: 'sts/nope' })), /^statefulset\/nope not found/);
-  oneLine(t, await failure(startSession({ access, target: 'deployment/web', container: 'nope' })), /^container "nope" not found in deployment\/web; available containers: web; check --container$/);
-  oneLine(t, await failure(startSession({ access, target: 'deployment/web', container: 'seed' })), /"seed" is an init container/);
-  oneLine(t, await failure(startSession({ access, target: 'cronjob/x' })), /unknown workload kind "cronjob"/);
-  t.same(await kinjectLeftovers(kubeconfig, 'kinject-demo'), [], 'nothing created for bad targets');
+  // kinject-demo is shared with other tests: "nothing created" = no creation was even started
+  const created = [];
+  const progress = (m) => created.push(m);
+  oneLine(t, await failure(startSession({ access, target: 'deployment/nope' }, progress)), /^deployment\/nope not found in namespace "kinject-demo"; check --target/);
+  oneLine(t, await failure(startSession({ access, target: 'sts/nope' }, progress)), /^statefulset\/nope not found/);
+  oneLine(t, await failure(startSession({ access, target: 'deployment/web', container: 'nope' }, progress)), /^container "nope" not found in deployment\/web; available containers: web; check --container$/);
+  oneLine(t, await failure(startSession({ access, target: 'deployment/web', container: 'seed' }, progress)), /"seed" is an init container/);
+  oneLine(t, await failure(startSession({ access, target: 'cronjob/x' }, progress)), /unknown workload kind "cronjob"/);
+  t.same(created, [], 'nothing created for bad targets');
 
   // creation in a namespace that does not exist (namespace check skipped, as with a namespace-scoped Role)
   const ghost = { ...loadKubeAccess({ kubeconfig, namespace: 'no-such-ns' }) };
@@ -76,6 +79,7 @@ t.test('image never pulled: fails at once', async (t) => {
   const t0 = Date.now();
   const err = await failure(startSession({ access, image: 'kinject.local/not-there:1', imagePullPolicy: 'Never', timeoutSeconds: 60 }));
   oneLine(t, err, /cannot start: container "proxy": ErrImageNeverPull for image "kinject\.local\/not-there:1"/);
+  t.same(await kinjectLeftovers(kubeconfig, NS).then((l) => l.filter((x) => x.startsWith('job'))), [], 'the Job was deleted');
   t.ok(Date.now() - t0 < 30_000, 'did not wait for the timeout');
 });
 

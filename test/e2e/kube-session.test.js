@@ -47,6 +47,7 @@ t.test('targetless session end to end', async (t) => {
   const job = JSON.parse(await kubectlOk(kubeconfig, ['-n', NS, 'get', 'job', session.jobName, '-o', 'json']));
   t.equal(job.spec.suspend, false, 'unsuspended');
   t.equal(job.spec.ttlSecondsAfterFinished, 0);
+  t.equal(job.spec.activeDeadlineSeconds, 86400, 'start deadline raised to 24 h once running');
   t.equal(job.metadata.labels['app.kubernetes.io/managed-by'], 'kinject');
   t.match(job.metadata.annotations['kinject.dev/user'], /.+@.+/);
   const secret = JSON.parse(await kubectlOk(kubeconfig, ['-n', NS, 'get', 'secret', session.secretName, '-o', 'json']));

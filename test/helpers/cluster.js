@@ -21,11 +21,25 @@ function run(cmd, args, { timeoutMs = 60_000, input, env } = {}) {
 
 let ensured;
 
+/** Is a cluster/up.sh running on this machine (ours or anyone's)? */
+function upRunning() {
+  try {
+    return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').some((l) => /(^|\s|\/)cluster\/up\.sh(\s|$)/.test(l));
+  } catch {
+    return false;
+  }
+}
+
 /** The local cluster, up: `{ kubeconfig }`. Throws (failing the test) if it cannot be brought up. */
 export function ensureCluster() {
   ensured ??= (async () => {
     const kubeconfig = execFileSync('bash', ['cluster/kubeconfig.sh'], { cwd: repoRoot, encoding: 'utf8' }).trim();
     let status = await run('bash', ['cluster/status.sh'], { timeoutMs: 120_000 });
+    // someone (another test file, the cluster's owner) is bringing it up right now: wait for that
+    for (let i = 0; status.code !== 0 && i < 240 && upRunning(); i++) {
+      await new Promise((r) => setTimeout(r, 5000));
+      status = await run('bash', ['cluster/status.sh'], { timeoutMs: 120_000 });
+    }
     if (status.code !== 0) {
       const up = await run('bash', ['cluster/up.sh'], { timeoutMs: 45 * 60_000 });
       if (up.code !== 0) {
