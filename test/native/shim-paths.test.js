@@ -269,6 +269,41 @@ t.test('exec of binaries in a volume: the static-binary check reads the mapped f
   t.equal(nested2.stderr, `kinject: warning: ${vin}/static-hello is a static binary: its network calls bypass kinject\n`)
 })
 
+t.test('dlopen of a library in a volume; a bare name still uses the caller\'s RUNPATH', { skip: !hasGcc() && 'no gcc' }, async (t) => {
+  const libSrc = path.join(tmp, 'kjx.c')
+  fs.writeFileSync(libSrc, 'int kjx_answer(void) { return 42; }\n')
+  fs.mkdirSync(path.join(LOCAL.data, 'lib'), { recursive: true })
+  const rp = path.join(tmp, 'rp')
+  fs.mkdirSync(rp, { recursive: true })
+  let b = await run('gcc', ['-shared', '-fPIC', '-o', path.join(LOCAL.data, 'lib', 'libkjx.so'), libSrc], { shim: false })
+  t.equal(b.code, 0, b.stderr)
+  fs.copyFileSync(path.join(LOCAL.data, 'lib', 'libkjx.so'), path.join(rp, 'libkjrp.so'))
+  const mainSrc = path.join(tmp, 'dl.c')
+  fs.writeFileSync(mainSrc, `#include <dlfcn.h>
+#include <stdio.h>
+int main(int c, char **v) {
+  for (int i = 1; i < c; i++) {
+    void *h = dlopen(v[i], RTLD_NOW);
+    int (*f)(void) = h ? (int (*)(void))dlsym(h, "kjx_answer") : 0;
+    printf("%s\\n", f && f() == 42 ? "42" : "fail");
+  }
+  return 0;
+}
+`)
+  const bin = path.join(tmp, 'dl-test')
+  b = await run('gcc', ['-o', bin, mainSrc, `-Wl,-rpath,${rp}`, '-ldl'], { shim: false })
+  t.equal(b.code, 0, b.stderr)
+  const r = await run(bin, [`${IN.data}/lib/libkjx.so`, 'libkjrp.so'])
+  t.equal(r.stdout, '42\n42\n', `mapped absolute path; bare name found through the program's RUNPATH: ${r.stderr}`)
+  const without = await run(bin, [`${IN.data}/lib/libkjx.so`, 'libkjrp.so'], { shim: false })
+  t.equal(without.stdout, 'fail\n42\n')
+  if (python3) {
+    const py = await run(python3, ['-c', `import ctypes; print(ctypes.CDLL("${IN.data}/lib/libkjx.so").kjx_answer())`])
+    t.equal(py.stdout, '42\n', `python ctypes: ${py.stderr}`)
+  }
+  fs.rmSync(path.join(LOCAL.data, 'lib'), { recursive: true })
+})
+
 t.test('paths outside the map stay local; /etc/kjtest-PIDx is not mapped', async (t) => {
   let r = await run('cat', ['/etc/hostname'])
   t.equal(r.stdout, fs.readFileSync('/etc/hostname', 'utf8'))
