@@ -11,7 +11,7 @@ import { round } from './lib/stats.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
-const kinject = join(root, 'bin', 'kinject.js');
+const kinject = join(root, 'bin', 'kinject');
 const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
 
 const sh = (script) => execFileSync('bash', [join(root, script)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' }).trim();

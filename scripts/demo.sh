@@ -10,5 +10,5 @@ bash cluster/up.sh
 KUBECONFIG="$(bash cluster/kubeconfig.sh)"
 export KUBECONFIG
 echo "+ kinject run -n kinject-demo --target deployment/web -- sh -c 'echo API_KEY=\$API_KEY; curl -sS http://hello/'" >&2
-exec ./bin/kinject.js run -n kinject-demo --target deployment/web -- \
+exec ./bin/kinject run -n kinject-demo --target deployment/web -- \
   sh -c 'echo "API_KEY=$API_KEY (from Secret web-secret)"; curl -sS --max-time 10 http://hello/; echo'

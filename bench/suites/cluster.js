@@ -14,12 +14,12 @@ const NS = 'kinject-demo';
 export async function clusterBenchmarks({ root, kinject, kubeconfig, quick, log }) {
   const env = { ...process.env, KUBECONFIG: kubeconfig };
   const client = (name) => join(root, 'bench', 'clients', name);
-  const underKinject = (args) => [kinject, 'run', '-n', NS, '--', process.execPath, ...args];
+  const underKinject = (args) => ['run', '-n', NS, '--', process.execPath, ...args];
   const n = { connects: quick ? 100 : 500, mib: quick ? 200 : 400, seq: 1000, conc: quick ? 200 : 500, starts: quick ? 2 : 5 };
   const out = {};
   let peakRssMb = 0;
   const viaKinject = async (args) => {
-    const r = await run(process.execPath, underKinject(args), { env });
+    const r = await run(kinject, underKinject(args), { env });
     peakRssMb = Math.max(peakRssMb, r.peakRssMb);
     return lastJson(r.stdout);
   };
@@ -62,7 +62,7 @@ export async function clusterBenchmarks({ root, kinject, kubeconfig, quick, log 
   const starts = { targetless: [], target: [] };
   for (let i = 0; i < n.starts; i++) {
     for (const [key, extra] of [['targetless', []], ['target', ['--target', 'deployment/web']]]) {
-      const r = await run(process.execPath, [kinject, 'run', '-n', NS, ...extra, '--', 'true'], { env });
+      const r = await run(kinject, ['run', '-n', NS, ...extra, '--', 'true'], { env });
       peakRssMb = Math.max(peakRssMb, r.peakRssMb);
       starts[key].push(r.ms / 1000);
     }

@@ -8,7 +8,7 @@ import { run, lastJson } from '../lib/process.js';
 import { median } from '../lib/stats.js';
 
 async function startProxyServer(kinject) {
-  const server = spawn(process.execPath, [kinject, 'proxy-server', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(kinject, ['proxy-server', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const port = await new Promise((resolve, reject) => {
     let text = '';
     const timer = setTimeout(() => reject(new Error(`proxy-server did not start: ${text}`)), 10000);
@@ -28,7 +28,7 @@ export async function shimOverhead({ root, kinject, quick }) {
   const proxy = await startProxyServer(kinject);
   try {
     const ab = async (rounds, args) => {
-      const r = await run(process.execPath, [kinject, 'run', '--proxy', `socks5://127.0.0.1:${proxy.port}`, '--',
+      const r = await run(kinject, ['run', '--proxy', `socks5://127.0.0.1:${proxy.port}`, '--',
         process.execPath, join(root, 'bench', 'clients', 'shim-ab.cjs'), String(rounds), ...args]);
       const { shim_ms, plain_ms } = lastJson(r.stdout);
       return { shim: median(shim_ms), plain: median(plain_ms) };

@@ -150,6 +150,18 @@ export async function deleteSessionObjects(access: KubeAccess, namespace: string
     }),
   ]);
   clearTimeout(timer);
+  // the pod goes through the garbage collector after its Job: wait (bounded) until it is gone, so
+  // nothing of the session is left when kinject exits
+  const selector = `${LABEL_SESSION}=${id}`;
+  while (Date.now() < until - 250) {
+    try {
+      const pods = await access.client.get<{ items?: unknown[] }>(`/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: selector }, timeoutMs: 3000 });
+      if (!pods?.items?.length) return;
+    } catch {
+      return; // cannot look (e.g. forbidden): the Job's deletion takes the pod with it anyway
+    }
+    await sleep(250);
+  }
 }
 
 /**

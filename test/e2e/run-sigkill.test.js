@@ -10,12 +10,14 @@ const NS = 'kinject-demo';
 const { kubeconfig } = await ensureCluster();
 
 async function killedSession(t) {
-  const child = spawnKinject(['run', '-n', NS, '--', 'sh', '-c', 'echo ready; sleep 300'], { kubeconfig });
+  const child = spawnKinject(['run', '-n', NS, '--', 'sh', '-c', 'echo ready; exec sleep 60'], { kubeconfig });
   t.ok(await until(() => child.out.includes('ready'), { timeoutMs: 120_000 }), 'child started');
   const session = sessionOf(child.err);
   t.ok(session, 'session id in the progress line');
   child.kill('SIGKILL');
   await child.exited;
+  // the orphaned `sleep` still holds the pipes: let go of them so this test file can end
+  for (const stream of [child.stdin, child.stdout, child.stderr]) stream.destroy();
   t.not((await kinjectLeftovers(kubeconfig, NS, session)).length, 0, 'right after SIGKILL the session is still there');
   return session;
 }

@@ -24,6 +24,15 @@ t.test('curl, node and python reach hello by short and full names, ClusterIP, po
   for (const line of lines) t.match(line, helloBody);
 });
 
+t.test('a pod IP goes through the proxy, not the host route the local cluster has', async (t) => {
+  // the local cluster's pod IPs are routable from the host (kubelet probes need it): the shim's
+  // own log shows the connection went through the proxy pod
+  const r = await kinject(['run', '--verbose', '-n', NS, '--', 'curl', '-sS', '-m', '10', `http://${podIp}/`], { kubeconfig });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, helloBody);
+  t.match(r.stderr, new RegExp(`connect ${podIp.replace(/\./g, '\\.')}:80 via proxy: ok`));
+});
+
 t.test('echo over raw TCP (not HTTP)', async (t) => {
   const r = await run(['node', '-e', `const s=require('net').connect(7,'echo',()=>s.end('raw bytes\\n'));let d='';s.on('data',c=>d+=c);s.on('end',()=>process.stdout.write(d))`]);
   t.equal(r.code, 0, r.stderr);

@@ -5,12 +5,12 @@ import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from './cluster.js';
 
-export const kinjectBin = join(repoRoot, 'bin', 'kinject.js');
+export const kinjectBin = join(repoRoot, 'bin', 'kinject');
 
 export function kinject(args, { kubeconfig, input, timeoutMs = 180_000, env } = {}) {
   return new Promise((resolve) => {
     const start = Date.now();
-    const child = execFile(process.execPath, [kinjectBin, ...args], {
+    const child = execFile(kinjectBin, args, {
       cwd: repoRoot,
       timeout: timeoutMs,
       maxBuffer: 64 * 1024 * 1024,
@@ -23,7 +23,7 @@ export function kinject(args, { kubeconfig, input, timeoutMs = 180_000, env } = 
 }
 
 export function spawnKinject(args, { kubeconfig, env } = {}) {
-  const child = spawn(process.execPath, [kinjectBin, ...args], {
+  const child = spawn(kinjectBin, args, {
     cwd: repoRoot,
     env: { ...process.env, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}), ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -15,7 +15,7 @@ import { createWorld, repoRoot } from '../helpers/netns-world.js'
 function readableRepo() {
   const probe = (dir) => {
     try {
-      execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', path.join(dir, 'bin', 'kinject.js')])
+      execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', path.join(dir, 'bin', 'kinject')])
       return true
     } catch {
       return false
@@ -32,7 +32,7 @@ function readableRepo() {
   if (!probe(mountPoint)) throw new Error(`the checkout ${repoRoot} is not readable by nobody, even bind-mounted`)
   return mountPoint
 }
-const kinjectBin = path.join(readableRepo(), 'bin', 'kinject.js')
+const kinjectBin = path.join(readableRepo(), 'bin', 'kinject')
 // Routes of the main tables. Left out, as not kinject's doing: per-interface link-local routes
 // (they come and go with the local cluster's pod veths) and the routes of test worlds (kjh*
 // links, 10.207/16, 10.208/16, fd6b:6a74::/32), which other test files create and remove.
@@ -55,7 +55,7 @@ const plainProxyUrl = `socks5://kinject:${world.token}@${world.socksv5.address}`
 
 /** runs COMMAND under `kinject run` as the unprivileged user */
 const kinject = (cmd, args = [], o = {}) =>
-  world.exec(process.execPath, [kinjectBin, 'run', '--proxy', o.proxy ?? proxyUrl, ...(o.flags ?? []), '--', cmd, ...args], { user: true, ...o })
+  world.exec(kinjectBin, ['run', '--proxy', o.proxy ?? proxyUrl, ...(o.flags ?? []), '--', cmd, ...args], { user: true, ...o })
 const plain = (cmd, args = [], o = {}) => world.exec(cmd, args, { user: true, ...o })
 
 const nodeProgram = (body) => ['-e', `(async () => { ${body} })().catch((e) => { console.log('ERR', e.code || e.cause?.code || e.message); process.exit(1) })`]
@@ -156,7 +156,7 @@ t.test('exit status and signals pass through', async (t) => {
   t.equal((await kinject('sh', ['-c', 'exit 42'])).code, 42)
   const killed = await kinject('sh', ['-c', 'kill -TERM $$'])
   t.equal(killed.code, 128 + 15, 'a child killed by SIGTERM: 128 + 15')
-  const trap = world.spawn(process.execPath, [kinjectBin, 'run', '--proxy', proxyUrl, '--', 'sh', '-c', 'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done'], { user: true })
+  const trap = world.spawn(kinjectBin, ['run', '--proxy', proxyUrl, '--', 'sh', '-c', 'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done'], { user: true })
   let out = ''
   trap.stdout.on('data', (d) => (out += d))
   const deadline = Date.now() + 10000
