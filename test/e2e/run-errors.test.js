@@ -23,7 +23,7 @@ writeFileSync(deadConfig, [
 const oneLine = (t, r, pattern, what) => {
   t.not(r.code, 0, `${what}: non-zero exit`);
   // progress lines come first (creating, starting, waiting: <reason>, ...); then exactly one error line
-  const lines = r.stderr.split('\n').filter((l) => l && !/^kinject: (creating proxy pod|starting container|pulling|waiting: |pod ready|tunnel up)/.test(l));
+  const lines = r.stderr.split('\n').filter((l) => l && !/^kinject: (creating proxy pod|starting container|pulling|waiting|pod ready|tunnel up)/.test(l));
   t.equal(lines.length, 1, `${what}: one line of error: ${JSON.stringify(r.stderr)}`);
   t.match(lines[0], pattern, what);
 };
