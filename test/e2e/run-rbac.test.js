@@ -15,14 +15,17 @@ async function limitedKubeconfig() {
   await kubectlOk(kubeconfig, ['-n', NS, 'apply', '-f', join(repoRoot, 'rbac', 'kinject-role.yaml')]);
   const token = (await kubectlOk(kubeconfig, ['-n', NS, 'create', 'token', 'kinject', '--duration=1h'])).trim();
   const server = (await kubectlOk(kubeconfig, ['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}'])).trim();
+  // the same cluster name as the admin config: kinject recognises the local cluster (and its
+  // kinject.local/node image) by it
+  const clusterName = (await kubectlOk(kubeconfig, ['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].name}'])).trim();
   const ca = (await kubectlOk(kubeconfig, ['config', 'view', '--minify', '--raw', '-o', 'jsonpath={.clusters[0].cluster.certificate-authority-data}'])).trim();
   const caLine = ca ? `certificate-authority-data: ${ca}` : `certificate-authority: ${(await kubectlOk(kubeconfig, ['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.certificate-authority}'])).trim()}`;
   const file = join(mkdtempSync(join(tmpdir(), 'kinject-sa-')), 'kubeconfig');
   writeFileSync(file, [
     'apiVersion: v1', 'kind: Config',
-    `clusters: [{name: local, cluster: {server: "${server}", ${caLine}}}]`,
+    `clusters: [{name: ${clusterName}, cluster: {server: "${server}", ${caLine}}}]`,
     `users: [{name: kinject, user: {token: "${token}"}}]`,
-    `contexts: [{name: kinject-sa, context: {cluster: local, user: kinject, namespace: ${NS}}}]`,
+    `contexts: [{name: kinject-sa, context: {cluster: ${clusterName}, user: kinject, namespace: ${NS}}}]`,
     'current-context: kinject-sa', '',
   ].join('\n'), { mode: 0o600 });
   return file;
