@@ -34,7 +34,8 @@ t.test('a pod IP goes through the proxy, not the host route the local cluster ha
 });
 
 t.test('echo over raw TCP (not HTTP)', async (t) => {
-  const r = await run(['node', '-e', `const s=require('net').connect(7,'echo',()=>s.end('raw bytes\\n'));let d='';s.on('data',c=>d+=c);s.on('end',()=>process.stdout.write(d))`]);
+  // read until the bytes are back (the port-forward tunnel does not carry a half-close)
+  const r = await run(['node', '-e', `const s=require('net').connect(7,'echo',()=>s.write('raw bytes\\n'));let d='';s.on('data',c=>{d+=c;if(d.endsWith('\\n')){process.stdout.write(d);s.destroy()}})`]);
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stdout, 'raw bytes\n');
 });
@@ -70,7 +71,7 @@ t.test('SIGINT while the proxy pod starts: kinject removes it and exits 130', as
 
 t.test('five runs in parallel do not interfere', async (t) => {
   const runs = await Promise.all([1, 2, 3, 4, 5].map((i) =>
-    run(['sh', '-c', `curl -sS -m 10 http://hello/ >/dev/null && node -e "const s=require('net').connect(7,'echo',()=>s.end('run ${i}'));let d='';s.on('data',c=>d+=c);s.on('end',()=>console.log(d))"`])));
+    run(['sh', '-c', `curl -sS -m 10 http://hello/ >/dev/null && node -e "const s=require('net').connect(7,'echo',()=>s.write('run ${i}'));let d='';s.on('data',c=>{d+=c;if(d.length>=${`run ${i}`.length}){console.log(d);s.destroy()}})"`])));
   const sessions = new Set();
   runs.forEach((r, i) => {
     t.equal(r.code, 0, `run ${i + 1}: ${r.stderr}`);
