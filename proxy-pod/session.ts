@@ -2,13 +2,10 @@
 // request (CONNECT, RESOLVE, RESOLVE_PTR or kinject's ENV). Failures get the right reply code
 // and one log line.
 
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import {
-  CMD, KINJECT_USERNAME, METHOD, REPLY, Socks5Error, StreamReader, commandName, describeError,
-  formatDestination, parseAuthRequest, parseGreeting, parseRequest, replyCodeForError, replyMessage,
-  serializeAuthReply, serializeMethodChoice, serializeReply, toDestination,
-  type AuthRequest, type Destination, type Request,
+  CMD, REPLY, Socks5Error, StreamReader, commandName, describeError, formatDestination, replyCodeForError,
+  replyMessage, serializeReply, serverHandshake, toDestination, type Destination, type Request,
 } from '../src/socks5/index.js';
 import { connectTarget } from './connect.js';
 import { envPayload } from './env.js';
@@ -28,17 +25,6 @@ export interface SessionContext {
 
 const PREFIX = 'kinject-proxy: ';
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
-
-function credentialsOk(auth: AuthRequest, token: string): boolean {
-  // Compare fixed-size digests so the time taken does not depend on where they differ.
-  const userOk = timingSafeEqual(digest(auth.username), digest(KINJECT_USERNAME));
-  const passOk = timingSafeEqual(digest(auth.password), digest(token));
-  return userOk && passOk;
-}
-
 /** Sends a last message, then drains and discards input until the peer closes (bounded). */
 function finish(client: Socket, last: Buffer): void {
   client.resume();
@@ -57,29 +43,17 @@ export async function handleClient(client: Socket, ctx: SessionContext): Promise
   client.setKeepAlive(true, 60_000);
   client.on('error', () => client.destroy());
   const peer = `${client.remoteAddress}:${client.remotePort}`;
-  const reader = new StreamReader(client);
   let request: Request;
+  let reader: StreamReader;
   try {
-    const greeting = await reader.read(parseGreeting, { timeoutMs: ctx.handshakeTimeoutMs });
-    const wanted = ctx.token !== undefined ? METHOD.USERPASS : METHOD.NO_AUTH;
-    if (!greeting.methods.includes(wanted)) {
-      const offered = greeting.methods.map((m) => `0x${m.toString(16).padStart(2, '0')}`).join(',') || 'none';
-      ctx.log(`${PREFIX}client ${peer}: no acceptable auth method (offered ${offered}), refused`);
-      finish(client, serializeMethodChoice(METHOD.NO_ACCEPTABLE));
+    // No timeout on the request: pooled, pre-authenticated connections wait for it.
+    const outcome = await serverHandshake(client, { token: ctx.token, handshakeTimeoutMs: ctx.handshakeTimeoutMs });
+    if (!outcome.accepted) {
+      ctx.log(`${PREFIX}client ${peer}: ${outcome.why}, refused`);
+      finish(client, outcome.reply);
       return;
     }
-    client.write(serializeMethodChoice(wanted));
-    if (ctx.token !== undefined) {
-      const auth = await reader.read(parseAuthRequest, { timeoutMs: ctx.handshakeTimeoutMs });
-      if (!credentialsOk(auth, ctx.token)) {
-        ctx.log(`${PREFIX}client ${peer}: authentication failed (wrong username or token)`);
-        finish(client, serializeAuthReply(0x01));
-        return;
-      }
-      client.write(serializeAuthReply(0x00));
-    }
-    // No timeout here: pooled, pre-authenticated connections wait for their request.
-    request = await reader.read(parseRequest);
+    ({ request, reader } = outcome);
   } catch (err) {
     if (err instanceof Socks5Error && err.code === 'ESOCKS5_CLOSED') {
       client.destroy(); // the client went away before asking anything: nothing to report

@@ -3,11 +3,8 @@
 // them out through the upstream, relaying bytes both ways with half-close and backpressure.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { timingSafeEqual } from 'node:crypto';
 import {
-  AUTH_STATUS, CMD, KINJECT_USERNAME, METHOD, REPLY, StreamReader, clientRequest, formatDestination,
-  parseAuthRequest, parseGreeting, parseRequest, serializeAuthReply, serializeMethodChoice, serializeReply,
-  toDestination, type Destination,
+  CMD, REPLY, clientRequest, formatDestination, serializeReply, serverHandshake, toDestination, type Destination,
 } from '../socks5/index.js';
 import type { Logger } from '../log.js';
 import type { NameResolver } from './resolver.js';
@@ -67,29 +64,13 @@ async function serve(socket: Socket, options: FrontOptions): Promise<void> {
 
 /** Greeting + RFC 1929 with the session token; resolves with the request, or undefined if refused. */
 async function authenticate(socket: Socket, token: string) {
-  const reader = new StreamReader(socket);
-  const timeout = { timeoutMs: HANDSHAKE_TIMEOUT_MS };
-  const greeting = await reader.read(parseGreeting, timeout);
-  if (!greeting.methods.includes(METHOD.USERPASS)) {
-    socket.end(serializeMethodChoice(METHOD.NO_ACCEPTABLE));
+  const outcome = await serverHandshake(socket, { token, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS, requestTimeoutMs: HANDSHAKE_TIMEOUT_MS });
+  if (!outcome.accepted) {
+    socket.end(outcome.reply);
     return undefined;
   }
-  socket.write(serializeMethodChoice(METHOD.USERPASS));
-  const auth = await reader.read(parseAuthRequest, timeout);
-  if (auth.username !== KINJECT_USERNAME || !sameSecret(auth.password, token)) {
-    socket.end(serializeAuthReply(AUTH_STATUS.FAILURE));
-    return undefined;
-  }
-  socket.write(serializeAuthReply(AUTH_STATUS.SUCCESS));
-  const request = await reader.read(parseRequest, timeout);
-  reader.release();
-  return request;
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  outcome.reader.release();
+  return outcome.request;
 }
 
 async function connectThrough(socket: Socket, requested: Destination, { upstream, resolver, log }: FrontOptions) {

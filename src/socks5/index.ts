@@ -1,5 +1,6 @@
 // The SOCKS5 codec and client helpers, shared by the local front and the proxy pod server.
-// Pure codec: constants, address, parse, serialize, reply-codes. Stream helpers: reader, client.
+// Pure codec: constants, address, parse, serialize, reply-codes. Stream helpers: reader, client,
+// server (the server-side handshake).
 
 export * from './constants.js';
 export * from './errors.js';
@@ -11,3 +12,4 @@ export * from './serialize.js';
 export * from './reply-codes.js';
 export * from './reader.js';
 export * from './client.js';
+export * from './server.js';
