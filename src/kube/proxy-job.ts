@@ -2,19 +2,26 @@
 //
 //  * Secret kinject-<id>: `proxy-pod.js` (the bundled pod server) and `token` (32 random bytes,
 //    hex), owned by the Job (ownerReference, controller=false, blockOwnerDeletion=false) so that
-//    deleting the Job garbage-collects it. Mounted read-only at /kinject.
+//    deleting the Job garbage-collects it. Mounted read-only at /kinject. With volumes (`sftp`
+//    option) also `sftp-host-key` (the SFTP server's private host key), `sftp-client-key.pub`
+//    (the one client key it accepts) and `sftp-exports.json` (the paths it serves).
 //  * Job kinject-<id>: created with suspend=true, backoffLimit 0, ttlSecondsAfterFinished 0 and
 //    activeDeadlineSeconds (default 86400 = 24 h, the last guard against a session nobody ends;
 //    session.ts creates the Job with a short start deadline and raises it once the pod runs).
 //    Its one pod runs `node /kinject/proxy-pod.js --listen 127.0.0.1:1080 --token-file
-//    /kinject/token --exit-when-idle N`. No ports are exposed and no Service exists: the only way
-//    in is a port-forward, which needs pods/portforward permission, plus the token.
+//    /kinject/token --exit-when-idle N`, with volumes also `--sftp-listen 127.0.0.1:1081
+//    --sftp-host-key-file ... --sftp-authorized-key-file ... --sftp-exports-file ...` (files in
+//    the Secret's mount). No ports are exposed and no Service exists: the only way in is a
+//    port-forward, which needs pods/portforward permission, plus the token (and for SFTP, which
+//    the runner reaches by a SOCKS CONNECT to the pod's loopback, also the session's client key).
 //
 // Lifetime when kinject vanishes without cleaning up (kill -9, laptop lid): the port-forward
-// websockets close, the pod server exits N seconds (default 30) after its last connection
-// closed, the Job completes and TTL 0 deletes Job, pod and Secret a few seconds later: everything
-// is gone about 30-40 s after the last connection. activeDeadlineSeconds ends even a session
-// that is still in use after 24 h.
+// websockets close and the runner's heartbeats stop; the pod server exits N seconds (default 30)
+// after the last heartbeat, new connection or byte from a client (or, for a client that never
+// sent a heartbeat, after its last connection closed), the Job completes and TTL 0 deletes Job,
+// pod and Secret a few seconds later: everything is gone about 30-40 s after the runner went
+// away, even when the pod's end of the port-forward connections stays open (an API server or
+// kubelet restart). activeDeadlineSeconds ends even a session that is still in use after 24 h.
 //
 // Targetless pod: a minimal pod (no service account token, no service links, linux node).
 //
@@ -38,7 +45,7 @@
 //  - nodeName, priority, preemptionPolicy, readinessGates, schedulingGates, ephemeral
 //    containers, hostname/subdomain and the pod's activeDeadlineSeconds are dropped;
 //  - with hostNetwork the proxy listens on a random high port of the node's loopback instead of
-//    1080 (sessions must not collide there).
+//    1080, and the SFTP server on another one instead of 1081 (sessions must not collide there).
 // The workload itself is never modified.
 
 import { randomBytes } from 'node:crypto';
@@ -64,6 +71,9 @@ export const TERMINATION_GRACE_SECONDS = 2;
 export const DEFAULT_RUN_AS_USER = 1000;
 export const SECRET_KEY_SCRIPT = 'proxy-pod.js';
 export const SECRET_KEY_TOKEN = 'token';
+export const SECRET_KEY_SFTP_HOST_KEY = 'sftp-host-key';
+export const SECRET_KEY_SFTP_CLIENT_KEY = 'sftp-client-key.pub';
+export const SECRET_KEY_SFTP_EXPORTS = 'sftp-exports.json';
 /**
  * Default proxy image for real clusters: the official Node.js image, current LTS line, alpine
  * variant. Official and widely mirrored (pull-through caches usually have it), small (~45 MB
@@ -103,8 +113,11 @@ export function sessionName(id: string): string {
 }
 
 /** A random port for hostNetwork pods, where 1080 on the node's loopback may be taken. */
-export function randomHighPort(): number {
-  return 20000 + (randomBytes(2).readUInt16BE(0) % 30000);
+export function randomHighPort(avoid?: number): number {
+  for (;;) {
+    const port = 20000 + (randomBytes(2).readUInt16BE(0) % 30000);
+    if (port !== avoid) return port;
+  }
 }
 
 /** kinject.local/node:<major> for the local dev cluster (context/cluster named "kinject"), else undefined. */
@@ -136,6 +149,19 @@ export interface ProxyJobOptions {
   port?: number;
   exitWhenIdleSeconds?: number;
   activeDeadlineSeconds?: number;
+  /** volumes: run the SFTP server too (its port on the pod's loopback, keys, exported paths) */
+  sftp?: ProxySftpOptions;
+}
+
+export interface ProxySftpOptions {
+  /** the SFTP server's port on the pod's loopback (normally the layout's sftpPort) */
+  port: number;
+  /** the server's private host key (OpenSSH format) */
+  hostPrivateKey: string;
+  /** the one client public key it accepts (`ssh-ed25519 AAAA... comment`) */
+  clientPublicKey: string;
+  /** the in-pod paths it serves */
+  exports: { path: string; readOnly: boolean }[];
 }
 
 export interface ProxyLayout {
@@ -144,6 +170,8 @@ export interface ProxyLayout {
   /** the secret volume's name in the pod */
   volumeName: string;
   port: number;
+  /** the SFTP server's port on the pod's loopback: port + 1, a random high port with hostNetwork */
+  sftpPort: number;
 }
 
 export function sessionLabels(id: string): Record<string, string> {
@@ -159,13 +187,22 @@ function sessionAnnotations(o: ProxyJobOptions): Record<string, string> {
   };
 }
 
-export function proxyCommand(layout: ProxyLayout, exitWhenIdleSeconds: number): string[] {
-  return [
+export function proxyCommand(layout: ProxyLayout, exitWhenIdleSeconds: number, sftp = false): string[] {
+  const command = [
     'node', `${layout.mountDir}/${SECRET_KEY_SCRIPT}`,
     '--listen', `127.0.0.1:${layout.port}`,
     '--token-file', `${layout.mountDir}/${SECRET_KEY_TOKEN}`,
     '--exit-when-idle', String(exitWhenIdleSeconds),
   ];
+  if (sftp) {
+    command.push(
+      '--sftp-listen', `127.0.0.1:${layout.sftpPort}`,
+      '--sftp-host-key-file', `${layout.mountDir}/${SECRET_KEY_SFTP_HOST_KEY}`,
+      '--sftp-authorized-key-file', `${layout.mountDir}/${SECRET_KEY_SFTP_CLIENT_KEY}`,
+      '--sftp-exports-file', `${layout.mountDir}/${SECRET_KEY_SFTP_EXPORTS}`,
+    );
+  }
+  return command;
 }
 
 function keptInitContainers(spec: V1PodSpec): V1Container[] {
@@ -178,7 +215,7 @@ function underPath(p: string, dir: string): boolean {
 }
 
 /** Mount dir, volume name and port for this session's pod (avoids clashes with the template). */
-export function proxyLayout(o: Pick<ProxyJobOptions, 'id' | 'target' | 'port'>): ProxyLayout {
+export function proxyLayout(o: Pick<ProxyJobOptions, 'id' | 'target' | 'port' | 'sftp'>): ProxyLayout {
   const spec = o.target?.podSpec;
   const volumes = new Set((spec?.volumes ?? []).map((v) => v.name));
   const mountPaths = [o.target?.container, ...(spec ? keptInitContainers(spec) : [])]
@@ -189,7 +226,8 @@ export function proxyLayout(o: Pick<ProxyJobOptions, 'id' | 'target' | 'port'>):
   let mountDir = '/kinject';
   if (mountPaths.some((p) => underPath(p, mountDir))) mountDir = `/kinject-${o.id}`;
   const port = o.port ?? (spec?.hostNetwork ? randomHighPort() : DEFAULT_PROXY_PORT);
-  return { mountDir, volumeName, port };
+  const sftpPort = o.sftp?.port ?? (spec?.hostNetwork ? randomHighPort(port) : port + 1);
+  return { mountDir, volumeName, port, sftpPort };
 }
 
 function positiveUid(...uids: (number | undefined)[]): number | undefined {
@@ -224,7 +262,7 @@ function proxyContainer(o: ProxyJobOptions, layout: ProxyLayout, from?: V1Contai
     name: from?.name ?? 'proxy',
     image: o.image,
     imagePullPolicy: o.imagePullPolicy ?? 'IfNotPresent',
-    command: proxyCommand(layout, o.exitWhenIdleSeconds ?? DEFAULT_EXIT_WHEN_IDLE_SECONDS),
+    command: proxyCommand(layout, o.exitWhenIdleSeconds ?? DEFAULT_EXIT_WHEN_IDLE_SECONDS, o.sftp !== undefined),
     resources: structuredClone(PROXY_RESOURCES),
     securityContext: proxySecurityContext(from, podSc),
     volumeMounts: [...(from?.volumeMounts ?? []), mount],
@@ -307,7 +345,7 @@ export function buildProxyJob(o: ProxyJobOptions, layout: ProxyLayout = proxyLay
 }
 
 /** The session's Secret, owned by the (already created) Job. */
-export function buildProxySecret(o: Pick<ProxyJobOptions, 'id' | 'namespace' | 'token' | 'script'>, job: { name: string; uid: string }): V1Secret {
+export function buildProxySecret(o: Pick<ProxyJobOptions, 'id' | 'namespace' | 'token' | 'script' | 'sftp'>, job: { name: string; uid: string }): V1Secret {
   const script = typeof o.script === 'string' ? Buffer.from(o.script, 'utf8') : o.script;
   if (script.length > MAX_SCRIPT_BYTES) {
     throw new KinjectError(`the proxy pod bundle is ${script.length} bytes, over the ${MAX_SCRIPT_BYTES}-byte Secret limit; rebuild it with npm run build:pod`);
@@ -326,6 +364,17 @@ export function buildProxySecret(o: Pick<ProxyJobOptions, 'id' | 'namespace' | '
     data: {
       [SECRET_KEY_SCRIPT]: script.toString('base64'),
       [SECRET_KEY_TOKEN]: Buffer.from(o.token, 'utf8').toString('base64'),
+      ...(o.sftp ? sftpSecretData(o.sftp) : {}),
     },
+  };
+}
+
+function sftpSecretData(sftp: ProxySftpOptions): Record<string, string> {
+  const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+  const exportsJson = JSON.stringify(sftp.exports.map((e) => ({ path: e.path, readOnly: e.readOnly })));
+  return {
+    [SECRET_KEY_SFTP_HOST_KEY]: b64(sftp.hostPrivateKey.endsWith('\n') ? sftp.hostPrivateKey : `${sftp.hostPrivateKey}\n`),
+    [SECRET_KEY_SFTP_CLIENT_KEY]: b64(`${sftp.clientPublicKey.trim()}\n`),
+    [SECRET_KEY_SFTP_EXPORTS]: b64(exportsJson),
   };
 }

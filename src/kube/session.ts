@@ -13,6 +13,11 @@
 // could not reach the API server) is failed by Kubernetes and removed by the TTL. Only a kill
 // between the Job's creation and its unsuspension (a few ms) leaves a suspended Job (suspended
 // Jobs have no running deadline); `kinject cleanup` removes it.
+//
+// Volumes (`volumes: true` with a target): the exports are the target container's volume mounts
+// (volumeExports); when there are any, a fresh key pair per side is made here (generateSessionKeys),
+// the pod also runs the SFTP server on its loopback, and the Session carries what the runner
+// needs to mount them with sshfs (`sftp`: port, client private key, host public key, exports).
 
 import { readFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
@@ -25,10 +30,12 @@ import { KubeApiError } from './client.js';
 import { apiError, isStatus } from './errors.js';
 import {
   DEFAULT_ACTIVE_DEADLINE_SECONDS, DEFAULT_PROXY_IMAGE, LABEL_SESSION, buildProxyJob, buildProxySecret, localClusterImage, newSessionId, newToken,
-  proxyLayout, sessionName, type ProxyJobOptions,
+  proxyLayout, sessionName, type ProxyJobOptions, type ProxyLayout,
 } from './proxy-job.js';
 import { eventState, podState, type PodState } from './pod-status.js';
 import { parseTarget, resolveTarget, type ResolvedTarget, type TargetRef } from './target.js';
+import { volumeExports, type PodSpecLike } from '../volumes/volume-list.js';
+import { generateSessionKeys } from '../../proxy-pod/sftp/keys.js';
 
 export const DEFAULT_START_TIMEOUT_SECONDS = 120;
 export const POLL_INTERVAL_MS = 250;
@@ -58,6 +65,20 @@ export interface SessionOptions {
   script?: Buffer;
   /** aborts the start (and deletes what was created) */
   signal?: AbortSignal;
+  /** serve the target container's volume mounts over SFTP (default false; needs a target) */
+  volumes?: boolean;
+}
+
+/** What the runner needs to mount the target's volumes with sshfs (Session.sftp). */
+export interface SessionSftp {
+  /** the SFTP server's port on the pod's loopback: reach it by a SOCKS CONNECT to 127.0.0.1:<port> through the tunnel */
+  port: number;
+  /** sshfs' IdentityFile contents (OpenSSH private key; write it with mode 0600) */
+  clientPrivateKey: string;
+  /** the server's host key (`ssh-ed25519 AAAA... comment`), for known_hosts */
+  hostPublicKey: string;
+  /** the in-cluster paths the server exports */
+  exports: { path: string; readOnly: boolean }[];
 }
 
 export interface Session {
@@ -73,6 +94,8 @@ export interface Session {
   image: string;
   /** the resolved --target, if any (its `container` is the workload's original container spec) */
   target?: ResolvedTarget;
+  /** set when volumes were asked for, there is a target and it has volume mounts */
+  sftp?: SessionSftp;
   /** deletes the Job (Background propagation) and the Secret; idempotent, at most ~10 s, never throws */
   close(): Promise<void>;
 }
@@ -187,16 +210,29 @@ export async function startSession(opts: SessionOptions, progress: Progress = ()
   const script = opts.script ?? (await loadProxyScript());
   const image = opts.image || localClusterImage(access.context) || localClusterImage(access.cluster) || DEFAULT_PROXY_IMAGE;
   const token = newToken();
+  const exports = opts.volumes && target
+    // (V1Volume is a class without an index signature, hence the cast to volume-list's PodSpecLike)
+    ? volumeExports(target.podSpec as unknown as PodSpecLike, target.container.name).map((e) => ({ path: e.path, readOnly: e.readOnly }))
+    : [];
+  const keys = exports.length ? generateSessionKeys(`kinject-${hostname()}`) : undefined;
   let id = newSessionId();
   // Until the pod runs, the Job's deadline is short: a start that kinject abandons (killed, or
   // close() cannot reach the API server) ends by itself. Raised to the full value once running.
   const fullDeadline = opts.activeDeadlineSeconds ?? DEFAULT_ACTIVE_DEADLINE_SECONDS;
   const startDeadline = Math.min(fullDeadline, Math.ceil(timeoutMs / 1000) + START_DEADLINE_GRACE_SECONDS);
-  const baseOpts = (): ProxyJobOptions => ({
-    id, namespace, image, imagePullPolicy: opts.imagePullPolicy, token, script, version: kinjectVersion,
-    user: localUser(), startedAt, target,
-    exitWhenIdleSeconds: opts.exitWhenIdleSeconds, activeDeadlineSeconds: startDeadline,
-  });
+  // the Job's options and the pod's layout for the current id (the SFTP port comes from the layout)
+  const jobFor = (): { jobOpts: ProxyJobOptions; layout: ProxyLayout } => {
+    const jobOpts: ProxyJobOptions = {
+      id, namespace, image, imagePullPolicy: opts.imagePullPolicy, token, script, version: kinjectVersion,
+      user: localUser(), startedAt, target,
+      exitWhenIdleSeconds: opts.exitWhenIdleSeconds, activeDeadlineSeconds: startDeadline,
+    };
+    const layout = proxyLayout(jobOpts);
+    if (keys) {
+      jobOpts.sftp = { port: layout.sftpPort, hostPrivateKey: keys.hostPrivateKey, clientPublicKey: keys.clientPublicKey, exports };
+    }
+    return { jobOpts, layout };
+  };
 
   let created = false;
   let closing: Promise<void> | undefined;
@@ -211,8 +247,7 @@ export async function startSession(opts: SessionOptions, progress: Progress = ()
 
   try {
     checkAbort();
-    let jobOpts = baseOpts();
-    let layout = proxyLayout(jobOpts);
+    let { jobOpts, layout } = jobFor();
     progress(`creating proxy pod ${sessionName(id)} in ${namespace}${target ? ` from ${target.display}` : ''}`);
     let job: V1Job;
     for (let attempt = 0; ; attempt++) {
@@ -222,8 +257,7 @@ export async function startSession(opts: SessionOptions, progress: Progress = ()
       } catch (err) {
         if (isStatus(err, 409) && attempt < 2) {
           id = newSessionId();
-          jobOpts = baseOpts();
-          layout = proxyLayout(jobOpts);
+          ({ jobOpts, layout } = jobFor());
           continue;
         }
         throw apiError(err, { verb: 'create', resource: 'jobs.batch', namespace });
@@ -258,8 +292,12 @@ export async function startSession(opts: SessionOptions, progress: Progress = ()
       }
     }
     progress(`pod ready: ${podName}`);
+    const sftp: SessionSftp | undefined = keys && jobOpts.sftp
+      ? { port: jobOpts.sftp.port, clientPrivateKey: keys.clientPrivateKey, hostPublicKey: keys.hostPublicKey, exports }
+      : undefined;
     return {
       id, namespace, jobName, secretName: jobName, podName, token, port: layout.port, image, target,
+      ...(sftp ? { sftp } : {}),
       close,
     };
   } catch (err) {

@@ -206,13 +206,14 @@ t.test('from a web-like template', async (t) => {
 t.test('mount dir and port choices', async (t) => {
   const spec = { containers: [{ name: 'a', image: 'x', volumeMounts: [{ name: 'v', mountPath: '/kinject/data' }] }], volumes: [{ name: 'v', emptyDir: {} }] };
   let l = proxyLayout({ id: 'q1', target: { display: 'pod/a', podSpec: spec, container: spec.containers[0] } });
-  t.same(l, { mountDir: '/kinject-q1', volumeName: 'kinject', port: 1080 });
+  t.same(l, { mountDir: '/kinject-q1', volumeName: 'kinject', port: 1080, sftpPort: 1081 });
   const simple = { containers: [{ name: 'a', image: 'x' }] };
   l = proxyLayout({ id: 'q1', target: { display: 'pod/a', podSpec: simple, container: simple.containers[0] } });
-  t.same(l, { mountDir: '/kinject', volumeName: 'kinject', port: 1080 });
+  t.same(l, { mountDir: '/kinject', volumeName: 'kinject', port: 1080, sftpPort: 1081 });
   const hostNet = { hostNetwork: true, containers: [{ name: 'a', image: 'x' }] };
   l = proxyLayout({ id: 'q1', target: { display: 'pod/a', podSpec: hostNet, container: hostNet.containers[0] } });
   t.ok(l.port >= 20000 && l.port < 50000, 'hostNetwork: random high port');
+  t.ok(l.sftpPort >= 20000 && l.sftpPort < 50000 && l.sftpPort !== l.port, 'hostNetwork: another random high port for SFTP');
   const job = buildProxyJob({ ...base, target: { display: 'pod/a', podSpec: hostNet, container: hostNet.containers[0] } }, l);
   t.equal(job.spec.template.spec.containers[0].command[3], `127.0.0.1:${l.port}`);
   t.equal(job.spec.template.spec.hostNetwork, true);
@@ -228,4 +229,53 @@ t.test('uid: template non-zero uid kept, root replaced', async (t) => {
   t.equal(mk({ runAsUser: 3000 }, undefined).runAsUser, 3000);
   t.equal(mk({ runAsUser: 3000, runAsGroup: 3001 }, { runAsUser: 5 }).runAsUser, 5);
   t.equal(mk({ runAsUser: 3000, runAsGroup: 3001 }, { runAsUser: 5 }).runAsGroup, 3001);
+});
+
+const sftp = {
+  port: 1081,
+  hostPrivateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----',
+  clientPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB client\n',
+  exports: [{ path: '/etc/web', readOnly: true }, { path: '/data', readOnly: false, volume: 'data', kind: 'emptyDir' }],
+};
+
+t.test('with sftp: four more flags, three more Secret keys', async (t) => {
+  const template = webTemplate();
+  const target = { display: 'deployment/web', podSpec: template, container: template.containers[0] };
+  const job = buildProxyJob({ ...base, target, sftp });
+  const c = job.spec.template.spec.containers[0];
+  t.same(c.command, [
+    'node', '/kinject/proxy-pod.js', '--listen', '127.0.0.1:1080', '--token-file', '/kinject/token', '--exit-when-idle', '30',
+    '--sftp-listen', '127.0.0.1:1081',
+    '--sftp-host-key-file', '/kinject/sftp-host-key',
+    '--sftp-authorized-key-file', '/kinject/sftp-client-key.pub',
+    '--sftp-exports-file', '/kinject/sftp-exports.json',
+  ]);
+  t.equal(job.spec.template.spec.containers.length, 1);
+  t.same(proxyLayout({ ...base, target, sftp: { ...sftp, port: 2222 } }).sftpPort, 2222, 'the sftp option\'s port wins');
+
+  const s = buildProxySecret({ ...base, sftp }, { name: 'kinject-abc12345', uid: 'uid-1' });
+  const text = (k) => Buffer.from(s.data[k], 'base64').toString();
+  t.same(Object.keys(s.data).sort(), ['proxy-pod.js', 'sftp-client-key.pub', 'sftp-exports.json', 'sftp-host-key', 'token']);
+  t.equal(text('sftp-host-key'), `${sftp.hostPrivateKey}\n`, 'host key with a final newline');
+  t.equal(text('sftp-client-key.pub'), 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB client\n');
+  t.same(JSON.parse(text('sftp-exports.json')), [{ path: '/etc/web', readOnly: true }, { path: '/data', readOnly: false }], 'only path and readOnly travel');
+});
+
+t.test('with sftp in a moved mount dir and on hostNetwork', async (t) => {
+  const spec = { hostNetwork: true, containers: [{ name: 'a', image: 'x', volumeMounts: [{ name: 'v', mountPath: '/kinject' }] }], volumes: [{ name: 'v', emptyDir: {} }] };
+  const target = { display: 'pod/a', podSpec: spec, container: spec.containers[0] };
+  const layout = proxyLayout({ id: 'q1', target });
+  const job = buildProxyJob({ ...base, id: 'q1', target, sftp: { ...sftp, port: layout.sftpPort } }, layout);
+  const cmd = job.spec.template.spec.containers[0].command;
+  t.equal(cmd[cmd.indexOf('--listen') + 1], `127.0.0.1:${layout.port}`);
+  t.equal(cmd[cmd.indexOf('--sftp-listen') + 1], `127.0.0.1:${layout.sftpPort}`);
+  t.equal(cmd[cmd.indexOf('--sftp-host-key-file') + 1], '/kinject-q1/sftp-host-key');
+  t.equal(cmd[cmd.indexOf('--sftp-exports-file') + 1], '/kinject-q1/sftp-exports.json');
+});
+
+t.test('without sftp: no SFTP flags or keys', async (t) => {
+  const job = buildProxyJob(base);
+  t.notOk(job.spec.template.spec.containers[0].command.some((a) => a.startsWith('--sftp')));
+  const s = buildProxySecret(base, { name: 'x', uid: 'y' });
+  t.same(Object.keys(s.data).sort(), ['proxy-pod.js', 'token']);
 });
