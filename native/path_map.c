@@ -34,10 +34,19 @@ struct pm_table {
 
 static struct pm_table table; /* written once in config.c's init, before the config is published */
 
-/* Lexical normalisation of an absolute path into out (size n). Returns the length, or -1 when
- * the result does not fit. The result starts with '/', has no "//", "." or ".." and no
- * trailing '/' (except "/" itself). */
-static long normalize(const char *in, char *out, size_t n) {
+/* The first entry whose in-cluster prefix is exactly s (len bytes), or NULL. */
+static const struct pm_entry *find_from(const struct pm_table *t, const char *s, size_t len) {
+  for (int i = 0; i < t->n; i++)
+    if (t->e[i].from_len == len && memcmp(t->e[i].from, s, len) == 0) return &t->e[i];
+  return NULL;
+}
+
+/* Lexical walk of an absolute path into out (size n): "//" -> "/", "." dropped, ".." pops a
+ * component. Returns the length of the result, which starts with '/' and has no "//", "." or ".."
+ * and no trailing '/' (except "/" itself); -1 when it does not fit. With stop set, returns -2 as
+ * soon as the walk, having just added a component, stands on an in-cluster prefix of stop (out is
+ * then not terminated). */
+static long walk(const char *in, char *out, size_t n, const struct pm_table *stop) {
   size_t o = 0;
   const char *p = in;
   while (*p) {
@@ -56,6 +65,7 @@ static long normalize(const char *in, char *out, size_t n) {
     out[o++] = '/';
     memcpy(out + o, s, cl);
     o += cl;
+    if (stop && find_from(stop, out, o)) return -2;
   }
   if (o == 0) {
     if (n < 2) return -1;
@@ -64,6 +74,9 @@ static long normalize(const char *in, char *out, size_t n) {
   out[o] = 0;
   return (long)o;
 }
+
+/* lexical normalisation of an absolute path into out (size n): the length, or -1 (does not fit) */
+static long normalize(const char *in, char *out, size_t n) { return walk(in, out, n, NULL); }
 
 static char *dup_normalized(const char *s, size_t len, size_t *out_len) {
   char tmp[KJ_PATH_MAX];
@@ -146,10 +159,7 @@ static void add_aliases(struct pm_table *t) {
     memcpy(alias, res, rl);
     memcpy(alias + rl, e->from + al, sl + 1);
     size_t fl = rl + sl, tl = e->to_len;
-    int dup = 0;
-    for (int j = 0; j < t->n; j++)
-      if (t->e[j].from_len == fl && memcmp(t->e[j].from, alias, fl) == 0) dup = 1;
-    if (dup) continue;
+    if (find_from(t, alias, fl)) continue;
     char *from = malloc(fl + 1), *to = malloc(tl + 1);
     if (!from || !to) {
       free(from);
@@ -188,10 +198,7 @@ static int table_parse(struct pm_table *t, const char *spec, int warn) {
         free(from);
         free(to);
       } else {
-        int dup = 0;
-        for (int i = 0; i < t->n; i++)
-          if (t->e[i].from_len == fl && memcmp(t->e[i].from, from, fl) == 0) dup = 1;
-        if (dup) { /* the first pair for a prefix wins */
+        if (find_from(t, from, fl)) { /* the first pair for a prefix wins */
           free(from);
           free(to);
         } else {
@@ -225,28 +232,7 @@ int kj_path_map_active(void) {
 /* does the lexical walk of path stop at a mapped in-cluster dir on the way? */
 static int passes_through(const struct pm_table *t, const char *path) {
   char w[KJ_PATH_MAX];
-  size_t o = 0;
-  const char *p = path;
-  while (*p) {
-    while (*p == '/') p++;
-    if (!*p) break;
-    const char *s = p;
-    while (*p && *p != '/') p++;
-    size_t cl = (size_t)(p - s);
-    if (cl == 1 && s[0] == '.') continue;
-    if (cl == 2 && s[0] == '.' && s[1] == '.') {
-      while (o > 0 && w[o - 1] != '/') o--;
-      if (o > 0) o--;
-      continue;
-    }
-    if (o + 1 + cl >= sizeof w) return 0;
-    w[o++] = '/';
-    memcpy(w + o, s, cl);
-    o += cl;
-    for (int i = 0; i < t->n; i++)
-      if (t->e[i].from_len == o && memcmp(w, t->e[i].from, o) == 0) return 1;
-  }
-  return 0;
+  return walk(path, w, sizeof w, t) == -2;
 }
 
 /* A dir above an in-cluster prefix that does not exist here (/data for /data/db,
