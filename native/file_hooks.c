@@ -5,7 +5,6 @@
  * stat-like calls: file_hooks_stat.c; directories, cwd, realpath, readlink, mk*temp:
  * file_hooks_dir.c; syscall(): file_hooks_sys.c. */
 #include "file_hooks.h"
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -15,15 +14,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 #include <utime.h>
-
-void *kj_file_sym(const char *name) {
-  void *p = dlsym(RTLD_NEXT, name);
-  if (!p) {
-    void *h = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
-    if (h) p = dlsym(h, name);
-  }
-  return p;
-}
 
 /* glibc's fortify entry points (declared by its headers only under _FORTIFY_SOURCE) */
 int __open_2(const char *path, int flags);

@@ -13,15 +13,13 @@
 #include <errno.h>
 #include "kinject.h"
 
-/* the next definition of name (libc), looked up once (dlsym RTLD_NEXT, libc.so.6 fallback) */
-void *kj_file_sym(const char *name);
-
+/* the next definition of name (libc), looked up once (libc.c's kj_libc_sym) */
 #define KJ_REAL(name)                                                            \
   ({                                                                             \
     static __typeof__(&name) kj_p_;                                              \
     __typeof__(&name) kj_f_ = __atomic_load_n(&kj_p_, __ATOMIC_ACQUIRE);         \
     if (!kj_f_) {                                                                \
-      kj_f_ = (__typeof__(&name))kj_file_sym(#name);                             \
+      kj_f_ = (__typeof__(&name))kj_libc_sym(#name);                             \
       __atomic_store_n(&kj_p_, kj_f_, __ATOMIC_RELEASE);                         \
     }                                                                            \
     kj_f_;                                                                       \

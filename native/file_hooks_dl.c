@@ -19,7 +19,7 @@ struct kj_dl_route {
 static __thread char dl_buf[KJ_PATH_MAX];
 extern char kj_dlopen_tramp[] __attribute__((visibility("hidden"))); /* the trampoline below */
 
-/* libc's dlopen. Not kj_file_sym: its libc.so.6 fallback calls dlopen, which is us. */
+/* libc's dlopen. Not kj_libc_sym: its libc.so.6 fallback calls dlopen, which is us. */
 static void *real_dlopen(void) {
   static void *p;
   void *f = __atomic_load_n(&p, __ATOMIC_ACQUIRE);

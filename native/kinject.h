@@ -46,6 +46,8 @@ struct kj_libc {
                       char *const[], char *const[]);
 };
 const struct kj_libc *kj_real(void);
+/* the next definition of name (the libc function, not a hook), looked up now, uncached */
+void *kj_libc_sym(const char *name);
 
 /* ---- config.c: the environment, read once ---- */
 #define KJ_MAX_NAMESERVERS 8

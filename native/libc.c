@@ -1,6 +1,7 @@
 /* libc.c - the real libc functions behind every hook, looked up once with
  * dlsym(RTLD_NEXT) (falling back to libc.so.6 itself when the shim was dlopen'ed,
- * e.g. by a test, and RTLD_NEXT finds nothing). Thread-safe: pthread_once. */
+ * e.g. by a test, and RTLD_NEXT finds nothing). Thread-safe: pthread_once.
+ * kj_libc_sym() is that lookup; the file hooks (KJ_REAL in file_hooks.h) and path_map.c use it too. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -10,7 +11,7 @@ static struct kj_libc table;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int ready;
 
-static void *lookup(const char *name) {
+void *kj_libc_sym(const char *name) {
   void *p = dlsym(RTLD_NEXT, name);
   if (!p) {
     void *h = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
@@ -19,7 +20,7 @@ static void *lookup(const char *name) {
   return p;
 }
 
-#define L(name) table.name = (__typeof__(table.name))lookup(#name)
+#define L(name) table.name = (__typeof__(table.name))kj_libc_sym(#name)
 
 static void init(void) {
   L(connect); L(getpeername); L(close); L(dup); L(dup2); L(dup3); L(fcntl); L(fcntl64);
@@ -27,15 +28,15 @@ static void init(void) {
   L(getaddrinfo); L(freeaddrinfo); L(gethostbyname); L(gethostbyname2);
   L(gethostbyname_r); L(gethostbyname2_r); L(getnameinfo); L(gethostbyaddr); L(gethostbyaddr_r);
   L(sendto); L(sendmsg); L(recvfrom); L(recvmsg);
-  table.res_nquery = lookup("res_nquery");
-  table.res_nsearch = lookup("res_nsearch");
-  table.res_nquerydomain = lookup("res_nquerydomain");
-  table.res_nsend = lookup("res_nsend");
-  table.res_ninit = lookup("__res_ninit"); /* resolv.h: #define res_ninit __res_ninit */
-  table.res_query = lookup("res_query");
-  table.res_search = lookup("res_search");
-  table.res_querydomain = lookup("res_querydomain");
-  table.res_send = lookup("res_send");
+  table.res_nquery = kj_libc_sym("res_nquery");
+  table.res_nsearch = kj_libc_sym("res_nsearch");
+  table.res_nquerydomain = kj_libc_sym("res_nquerydomain");
+  table.res_nsend = kj_libc_sym("res_nsend");
+  table.res_ninit = kj_libc_sym("__res_ninit"); /* resolv.h: #define res_ninit __res_ninit */
+  table.res_query = kj_libc_sym("res_query");
+  table.res_search = kj_libc_sym("res_search");
+  table.res_querydomain = kj_libc_sym("res_querydomain");
+  table.res_send = kj_libc_sym("res_send");
   L(execve); L(execvpe); L(posix_spawn); L(posix_spawnp);
   __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
 }

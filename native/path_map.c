@@ -114,14 +114,12 @@ static void table_sort(struct pm_table *t) {
   }
 }
 
-void *kj_file_sym(const char *name); /* file_hooks.c: the libc function, not our hook */
-
 /* 1 when path exists here (following links); errno kept. Uses libc's faccessat, not the hook. */
 static int exists_locally(const char *path) {
   static int (*real_faccessat)(int, const char *, int, int);
   int (*f)(int, const char *, int, int) = __atomic_load_n(&real_faccessat, __ATOMIC_ACQUIRE);
   if (!f) {
-    f = (int (*)(int, const char *, int, int))kj_file_sym("faccessat");
+    f = (int (*)(int, const char *, int, int))kj_libc_sym("faccessat");
     if (!f) return 1;
     __atomic_store_n(&real_faccessat, f, __ATOMIC_RELEASE);
   }
@@ -137,7 +135,7 @@ static int exists_locally(const char *path) {
  * /var/run/secrets/.... For each pair, the longest ancestor that exists here is resolved; when
  * it differs, "RESOLVED/rest=LOCAL" is added as a forward-only alias. Runs in init, once. */
 static void add_aliases(struct pm_table *t) {
-  char *(*real_realpath)(const char *, char *) = (char *(*)(const char *, char *))kj_file_sym("realpath");
+  char *(*real_realpath)(const char *, char *) = (char *(*)(const char *, char *))kj_libc_sym("realpath");
   if (!real_realpath) return;
   int n0 = t->n;
   for (int i = 0; i < n0 && t->n < KJ_PM_MAX; i++) {
