@@ -34,10 +34,22 @@
     }                        \
   } while (0)
 
-/* declares const char *var: path mapped into a stack buffer (or path itself) */
-#define KJ_MAP(var, path, errval)                            \
-  char var##_buf_[KJ_PATH_MAX];                              \
-  const char *var = kinject_map_path((path), var##_buf_);    \
-  if (!var) return errval
+/* Every file hook is: classify (map the path) -> refuse (a mapped path that does not fit) or pass
+ * (libc's function with the local path). KJ_MAP does the first two steps for the path argument
+ * path: afterwards it points at the local path in a stack buffer, or is unchanged (relative, not
+ * mapped, NULL, shim off); when the mapped path does not fit KJ_PATH_MAX the hook returns errval
+ * with errno ENAMETOOLONG. errno is otherwise untouched. */
+#define KJ_MAP(path, errval)                             \
+  char path##_buf_[KJ_PATH_MAX];                         \
+  if (!((path) = kinject_map_path((path), path##_buf_))) \
+  return errval
+
+/* The whole hook for the common case: one path argument, named path, mapped, then libc's function
+ * of the same name called with args. */
+#define KJ_PATH_HOOK(ret, errval, name, params, args) \
+  KJ_EXPORT ret name params {                         \
+    KJ_MAP(path, errval);                             \
+    return KJ_REAL(name) args;                        \
+  }
 
 #endif

@@ -27,47 +27,30 @@ typedef int (*dirent64_compar)(const struct dirent64 **, const struct dirent64 *
 
 /* ---- directories ---- */
 
-KJ_EXPORT DIR *opendir(const char *path) {
-  KJ_MAP(p, path, NULL);
-  return KJ_REAL(opendir)(p);
-}
+KJ_PATH_HOOK(DIR *, NULL, opendir, (const char *path), (path))
 
 /* glibc's scandir opens the directory through an internal call (node's fs.readdir uses it) */
-KJ_EXPORT int scandir(const char *path, struct dirent ***list, dirent_filter filter, dirent_compar compar) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(scandir)(p, list, filter, compar);
-}
-
-KJ_EXPORT int scandir64(const char *path, struct dirent64 ***list, dirent64_filter filter, dirent64_compar compar) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(scandir64)(p, list, filter, compar);
-}
-
-KJ_EXPORT int scandirat(int dirfd, const char *path, struct dirent ***list, dirent_filter filter,
-                        dirent_compar compar) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(scandirat)(dirfd, p, list, filter, compar);
-}
-
-KJ_EXPORT int scandirat64(int dirfd, const char *path, struct dirent64 ***list, dirent64_filter filter,
-                          dirent64_compar compar) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(scandirat64)(dirfd, p, list, filter, compar);
-}
+KJ_PATH_HOOK(int, -1, scandir, (const char *path, struct dirent ***list, dirent_filter filter, dirent_compar compar),
+             (path, list, filter, compar))
+KJ_PATH_HOOK(int, -1, scandir64,
+             (const char *path, struct dirent64 ***list, dirent64_filter filter, dirent64_compar compar),
+             (path, list, filter, compar))
+KJ_PATH_HOOK(int, -1, scandirat,
+             (int dirfd, const char *path, struct dirent ***list, dirent_filter filter, dirent_compar compar),
+             (dirfd, path, list, filter, compar))
+KJ_PATH_HOOK(int, -1, scandirat64,
+             (int dirfd, const char *path, struct dirent64 ***list, dirent64_filter filter, dirent64_compar compar),
+             (dirfd, path, list, filter, compar))
 
 /* chdir into a mapped dir: relative paths afterwards resolve in the local mount by themselves */
-KJ_EXPORT int chdir(const char *path) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(chdir)(p);
-}
+KJ_PATH_HOOK(int, -1, chdir, (const char *path), (path))
 
+/* posix_spawn_* return the error (ENAMETOOLONG, ENOSYS) */
 KJ_EXPORT int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *fa, const char *path) {
-  char buf[KJ_PATH_MAX];
-  const char *p = kinject_map_path(path, buf);
-  if (!p) return ENAMETOOLONG;
+  KJ_MAP(path, ENAMETOOLONG);
   __typeof__(&posix_spawn_file_actions_addchdir_np) f = KJ_REAL(posix_spawn_file_actions_addchdir_np);
   if (!f) return ENOSYS;
-  return f(fa, p);
+  return f(fa, path);
 }
 
 /* ---- names coming back: getcwd, realpath ---- */
@@ -116,45 +99,32 @@ KJ_EXPORT char *get_current_dir_name(void) {
 }
 
 KJ_EXPORT char *realpath(const char *path, char *resolved) {
-  KJ_MAP(p, path, NULL);
-  char *r = KJ_REAL(realpath)(p, resolved);
+  KJ_MAP(path, NULL);
+  char *r = KJ_REAL(realpath)(path, resolved);
   return unmap_result(r, resolved ? PATH_MAX : 0);
 }
 
 KJ_EXPORT char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen) {
-  KJ_MAP(p, path, NULL);
-  char *r = KJ_REAL(__realpath_chk)(p, resolved, resolvedlen);
+  KJ_MAP(path, NULL);
+  char *r = KJ_REAL(__realpath_chk)(path, resolved, resolvedlen);
   if (!r) return r;
   return unmap_result(r, resolved ? (resolvedlen < PATH_MAX ? resolvedlen : PATH_MAX) : 0);
 }
 
 KJ_EXPORT char *canonicalize_file_name(const char *path) {
-  KJ_MAP(p, path, NULL);
-  char *r = KJ_REAL(canonicalize_file_name)(p);
+  KJ_MAP(path, NULL);
+  char *r = KJ_REAL(canonicalize_file_name)(path);
   return unmap_result(r, 0);
 }
 
 /* ---- links ---- */
 
-KJ_EXPORT ssize_t readlink(const char *path, char *buf, size_t len) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(readlink)(p, buf, len);
-}
-
-KJ_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(readlinkat)(dirfd, p, buf, len);
-}
-
-KJ_EXPORT ssize_t __readlink_chk(const char *path, char *buf, size_t len, size_t buflen) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(__readlink_chk)(p, buf, len, buflen);
-}
-
-KJ_EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t len, size_t buflen) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(__readlinkat_chk)(dirfd, p, buf, len, buflen);
-}
+KJ_PATH_HOOK(ssize_t, -1, readlink, (const char *path, char *buf, size_t len), (path, buf, len))
+KJ_PATH_HOOK(ssize_t, -1, readlinkat, (int dirfd, const char *path, char *buf, size_t len), (dirfd, path, buf, len))
+KJ_PATH_HOOK(ssize_t, -1, __readlink_chk, (const char *path, char *buf, size_t len, size_t buflen),
+             (path, buf, len, buflen))
+KJ_PATH_HOOK(ssize_t, -1, __readlinkat_chk, (int dirfd, const char *path, char *buf, size_t len, size_t buflen),
+             (dirfd, path, buf, len, buflen))
 
 /* ---- temporary names: the template is filled in place ---- */
 

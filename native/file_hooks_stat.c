@@ -17,131 +17,46 @@ int __lxstat64(int ver, const char *path, struct stat64 *buf);
 int __fxstatat(int ver, int dirfd, const char *path, struct stat *buf, int flags);
 int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int flags);
 
-KJ_EXPORT int stat(const char *path, struct stat *buf) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(stat)(p, buf);
-}
-
-KJ_EXPORT int stat64(const char *path, struct stat64 *buf) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(stat64)(p, buf);
-}
-
-KJ_EXPORT int lstat(const char *path, struct stat *buf) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(lstat)(p, buf);
-}
-
-KJ_EXPORT int lstat64(const char *path, struct stat64 *buf) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(lstat64)(p, buf);
-}
-
-KJ_EXPORT int fstatat(int dirfd, const char *path, struct stat *buf, int flags) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(fstatat)(dirfd, p, buf, flags);
-}
-
-KJ_EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *buf, int flags) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(fstatat64)(dirfd, p, buf, flags);
-}
+KJ_PATH_HOOK(int, -1, stat, (const char *path, struct stat *buf), (path, buf))
+KJ_PATH_HOOK(int, -1, stat64, (const char *path, struct stat64 *buf), (path, buf))
+KJ_PATH_HOOK(int, -1, lstat, (const char *path, struct stat *buf), (path, buf))
+KJ_PATH_HOOK(int, -1, lstat64, (const char *path, struct stat64 *buf), (path, buf))
+KJ_PATH_HOOK(int, -1, fstatat, (int dirfd, const char *path, struct stat *buf, int flags), (dirfd, path, buf, flags))
+KJ_PATH_HOOK(int, -1, fstatat64, (int dirfd, const char *path, struct stat64 *buf, int flags),
+             (dirfd, path, buf, flags))
 
 KJ_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf) {
-  KJ_MAP(p, path, -1);
+  KJ_MAP(path, -1);
   __typeof__(&statx) f = KJ_REAL(statx);
   KJ_NOSYS(f, -1);
-  return f(dirfd, p, flags, mask, buf);
+  return f(dirfd, path, flags, mask, buf);
 }
 
-KJ_EXPORT int __xstat(int ver, const char *path, struct stat *buf) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(__xstat)(ver, p, buf);
-}
+KJ_PATH_HOOK(int, -1, __xstat, (int ver, const char *path, struct stat *buf), (ver, path, buf))
+KJ_PATH_HOOK(int, -1, __xstat64, (int ver, const char *path, struct stat64 *buf), (ver, path, buf))
+KJ_PATH_HOOK(int, -1, __lxstat, (int ver, const char *path, struct stat *buf), (ver, path, buf))
+KJ_PATH_HOOK(int, -1, __lxstat64, (int ver, const char *path, struct stat64 *buf), (ver, path, buf))
+KJ_PATH_HOOK(int, -1, __fxstatat, (int ver, int dirfd, const char *path, struct stat *buf, int flags),
+             (ver, dirfd, path, buf, flags))
+KJ_PATH_HOOK(int, -1, __fxstatat64, (int ver, int dirfd, const char *path, struct stat64 *buf, int flags),
+             (ver, dirfd, path, buf, flags))
 
-KJ_EXPORT int __xstat64(int ver, const char *path, struct stat64 *buf) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(__xstat64)(ver, p, buf);
-}
-
-KJ_EXPORT int __lxstat(int ver, const char *path, struct stat *buf) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(__lxstat)(ver, p, buf);
-}
-
-KJ_EXPORT int __lxstat64(int ver, const char *path, struct stat64 *buf) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(__lxstat64)(ver, p, buf);
-}
-
-KJ_EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *buf, int flags) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(__fxstatat)(ver, dirfd, p, buf, flags);
-}
-
-KJ_EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int flags) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(__fxstatat64)(ver, dirfd, p, buf, flags);
-}
-
-KJ_EXPORT int statfs(const char *path, struct statfs *buf) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(statfs)(p, buf);
-}
-
-KJ_EXPORT int statfs64(const char *path, struct statfs64 *buf) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(statfs64)(p, buf);
-}
-
-KJ_EXPORT int statvfs(const char *path, struct statvfs *buf) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(statvfs)(p, buf);
-}
-
-KJ_EXPORT int statvfs64(const char *path, struct statvfs64 *buf) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(statvfs64)(p, buf);
-}
+KJ_PATH_HOOK(int, -1, statfs, (const char *path, struct statfs *buf), (path, buf))
+KJ_PATH_HOOK(int, -1, statfs64, (const char *path, struct statfs64 *buf), (path, buf))
+KJ_PATH_HOOK(int, -1, statvfs, (const char *path, struct statvfs *buf), (path, buf))
+KJ_PATH_HOOK(int, -1, statvfs64, (const char *path, struct statvfs64 *buf), (path, buf))
 
 /* ---- extended attributes ---- */
 
-KJ_EXPORT ssize_t getxattr(const char *path, const char *name, void *value, size_t size) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(getxattr)(p, name, value, size);
-}
-
-KJ_EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(lgetxattr)(p, name, value, size);
-}
-
-KJ_EXPORT ssize_t listxattr(const char *path, char *list, size_t size) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(listxattr)(p, list, size);
-}
-
-KJ_EXPORT ssize_t llistxattr(const char *path, char *list, size_t size) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(llistxattr)(p, list, size);
-}
-
-KJ_EXPORT int setxattr(const char *path, const char *name, const void *value, size_t size, int flags) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(setxattr)(p, name, value, size, flags);
-}
-
-KJ_EXPORT int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(lsetxattr)(p, name, value, size, flags);
-}
-
-KJ_EXPORT int removexattr(const char *path, const char *name) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(removexattr)(p, name);
-}
-
-KJ_EXPORT int lremovexattr(const char *path, const char *name) {
-  KJ_MAP(p, path, -1);
-  return KJ_REAL(lremovexattr)(p, name);
-}
+KJ_PATH_HOOK(ssize_t, -1, getxattr, (const char *path, const char *name, void *value, size_t size),
+             (path, name, value, size))
+KJ_PATH_HOOK(ssize_t, -1, lgetxattr, (const char *path, const char *name, void *value, size_t size),
+             (path, name, value, size))
+KJ_PATH_HOOK(ssize_t, -1, listxattr, (const char *path, char *list, size_t size), (path, list, size))
+KJ_PATH_HOOK(ssize_t, -1, llistxattr, (const char *path, char *list, size_t size), (path, list, size))
+KJ_PATH_HOOK(int, -1, setxattr, (const char *path, const char *name, const void *value, size_t size, int flags),
+             (path, name, value, size, flags))
+KJ_PATH_HOOK(int, -1, lsetxattr, (const char *path, const char *name, const void *value, size_t size, int flags),
+             (path, name, value, size, flags))
+KJ_PATH_HOOK(int, -1, removexattr, (const char *path, const char *name), (path, name))
+KJ_PATH_HOOK(int, -1, lremovexattr, (const char *path, const char *name), (path, name))
