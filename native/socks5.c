@@ -2,7 +2,9 @@
  * RESOLVE 0xF0 / RESOLVE_PTR 0xF1), spoken to KINJECT_SOCKS. Every exchange is
  * blocking from the caller's point of view but bounded: the socket is non-blocking
  * and each step polls until one deadline (KINJECT_CONNECT_TIMEOUT_MS, 30 s default).
- * kj_socks_connect_fd works on the program's own fd and restores its flags. */
+ * Every exchange starts with open_session (connect to the proxy, greeting, auth).
+ * kj_socks_connect_fd works on the program's own fd and restores its flags; RESOLVE and
+ * RESOLVE_PTR each use a connection of their own (control_request). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -229,14 +231,26 @@ static size_t encode_addr(const struct sockaddr *dst, socklen_t len, unsigned ch
   return 17;
 }
 
-static int exchange_connect(int fd, const struct sockaddr *proxy, socklen_t plen, const struct sockaddr *dst,
-                            socklen_t len, long long deadline, int *unreachable) {
+/* connects fd (non-blocking) to the proxy and authenticates: 0, or errno with *unreachable set
+ * when the proxy could not be reached at all */
+static int open_session(int fd, const struct sockaddr *proxy, socklen_t plen, long long deadline, int *unreachable) {
   int e = connect_wait(fd, proxy, plen, deadline);
   if (e) {
     *unreachable = 1;
     return e;
   }
-  if ((e = handshake(fd, deadline))) return e;
+  return handshake(fd, deadline);
+}
+
+static void log_unreachable(int e) {
+  kj_log("connecting to the proxy %s failed: %s", kj_cfg()->socks_str, strerror(e));
+  kj_warn_proxy_unreachable();
+}
+
+static int exchange_connect(int fd, const struct sockaddr *proxy, socklen_t plen, const struct sockaddr *dst,
+                            socklen_t len, long long deadline, int *unreachable) {
+  int e = open_session(fd, proxy, plen, deadline, unreachable);
+  if (e) return e;
   unsigned char a[17];
   uint16_t port;
   size_t al = encode_addr(dst, len, a, &port);
@@ -294,49 +308,45 @@ int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len) {
     kj_real()->close(nfd);
   }
   if (e && unreachable) {
-    kj_log("connecting to the proxy %s failed: %s", c->socks_str, strerror(e));
-    kj_warn_proxy_unreachable();
+    log_unreachable(e);
     return ECONNREFUSED;
   }
   if (e == EPROTO || e == ECONNRESET) return ECONNREFUSED;
   return e;
 }
 
-/* a fresh connection to the proxy, past greeting and auth: fd, or -1 (*unreachable says why) */
-static int open_control(long long deadline, int *unreachable) {
+/* One command on a fresh connection of its own (RESOLVE, RESOLVE_PTR): open a session, send the
+ * request, close. 0 with *rep set (out / name filled as by request()), -1 when no session was
+ * opened (an unreachable proxy is logged here), or the errno of a failed request. */
+static int control_request(unsigned char cmd, const unsigned char *addr_part, size_t addr_len, int *rep,
+                           struct sockaddr_storage *out, char *name, size_t name_n) {
   const struct kj_config *c = kj_cfg();
+  long long deadline = now_ms() + c->connect_timeout_ms;
   int fd = socket(c->socks_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
-  int e = connect_wait(fd, (const struct sockaddr *)&c->socks_addr, c->socks_len, deadline);
+  int unreachable = 0;
+  int e = open_session(fd, (const struct sockaddr *)&c->socks_addr, c->socks_len, deadline, &unreachable);
   if (e) {
-    *unreachable = 1;
-    kj_log("connecting to the proxy %s failed: %s", c->socks_str, strerror(e));
-    kj_warn_proxy_unreachable();
+    if (unreachable) log_unreachable(e);
     kj_real()->close(fd);
     return -1;
   }
-  if ((e = handshake(fd, deadline))) {
-    kj_real()->close(fd);
-    return -1;
-  }
-  return fd;
+  e = request(fd, cmd, addr_part, addr_len, 0, deadline, rep, out, name, name_n);
+  kj_real()->close(fd);
+  return e;
 }
 
 int kj_socks_resolve(const char *name, struct sockaddr_storage *out) {
   size_t nl = strlen(name);
   if (nl > 0 && name[nl - 1] == '.') nl--;
   if (nl == 0 || nl > 255) return 4;
-  long long deadline = now_ms() + kj_cfg()->connect_timeout_ms;
-  int unreachable = 0;
-  int fd = open_control(deadline, &unreachable);
-  if (fd < 0) return -1;
   unsigned char a[2 + 255];
   a[0] = 3;
   a[1] = (unsigned char)nl;
   memcpy(a + 2, name, nl);
   int rep = 0;
-  int e = request(fd, CMD_RESOLVE, a, 2 + nl, 0, deadline, &rep, out, NULL, 0);
-  kj_real()->close(fd);
+  int e = control_request(CMD_RESOLVE, a, 2 + nl, &rep, out, NULL, 0);
+  if (e < 0) return -1;
   if (e) {
     kj_log("RESOLVE %s failed: %s", name, strerror(e));
     return -1;
@@ -347,17 +357,11 @@ int kj_socks_resolve(const char *name, struct sockaddr_storage *out) {
 }
 
 int kj_socks_resolve_ptr(const struct sockaddr *sa, socklen_t len, char *name, size_t n) {
-  long long deadline = now_ms() + kj_cfg()->connect_timeout_ms;
-  int unreachable = 0;
-  int fd = open_control(deadline, &unreachable);
-  if (fd < 0) return -1;
   unsigned char a[17];
   uint16_t port;
   size_t al = encode_addr(sa, len, a, &port);
   int rep = 0;
-  int e = request(fd, CMD_RESOLVE_PTR, a, al, 0, deadline, &rep, NULL, name, n);
-  kj_real()->close(fd);
-  if (e) return -1;
+  if (control_request(CMD_RESOLVE_PTR, a, al, &rep, NULL, name, n)) return -1;
   if (rep == 0 && name[0] == 0) return 4;
   return rep;
 }
