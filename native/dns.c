@@ -197,18 +197,15 @@ KJ_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
 
 /* ---- gethostbyname family ---- */
 
-/* lays out a hostent with one address in buf: 0, ERANGE */
-static int fill_hostent(const char *name, const struct sockaddr_storage *addr, struct hostent *he, char *buf,
-                        size_t buflen) {
+/* lays out a hostent with name and the address of addr (AF_INET or AF_INET6) in buf: 0, ERANGE.
+ * reverse_dns.c uses it too. */
+int kj_fill_hostent(const char *name, const struct sockaddr_storage *addr, struct hostent *he, char *buf,
+                    size_t buflen) {
   size_t alen = addr->ss_family == AF_INET ? 4 : 16;
   size_t nlen = strlen(name) + 1;
-  size_t need = sizeof(char *) * 3 + 16 + nlen + sizeof(char *);
-  if (buflen < need) return ERANGE;
-  uintptr_t p = (uintptr_t)buf;
-  size_t mis = p % sizeof(char *);
-  if (mis && buflen < need + sizeof(char *)) return ERANGE;
-  char *b = buf + (mis ? sizeof(char *) - mis : 0);
-  char **addr_list = (char **)b;
+  size_t align = (sizeof(char *) - (uintptr_t)buf % sizeof(char *)) % sizeof(char *);
+  if (buflen < align + 3 * sizeof(char *) + 16 + nlen) return ERANGE;
+  char **addr_list = (char **)(buf + align);
   char **aliases = addr_list + 2;
   char *a = (char *)(aliases + 1);
   char *n = a + 16;
@@ -249,7 +246,7 @@ static int byname_r(const char *name, int af, struct hostent *ret, char *buf, si
     *h_errnop = herr_of(r);
     return r == R_AGAIN ? EAGAIN : 0;
   }
-  if (fill_hostent(name, &addr, ret, buf, buflen) != 0) {
+  if (kj_fill_hostent(name, &addr, ret, buf, buflen) != 0) {
     *h_errnop = NETDB_INTERNAL;
     return ERANGE;
   }
@@ -275,8 +272,8 @@ KJ_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, 
 static __thread struct hostent tls_he;
 static __thread char tls_buf[1024];
 
-KJ_EXPORT struct hostent *gethostbyname2(const char *name, int af) {
-  if (!kj_enabled() || !name || kj_name_is_local(name)) return kj_real()->gethostbyname2(name, af);
+/* gethostbyname(2) through the cluster: the answer in this thread's hostent, h_errno set on failure */
+static struct hostent *byname(const char *name, int af) {
   struct hostent *res = NULL;
   int herr = 0;
   byname_r(name, af, &tls_he, tls_buf, sizeof tls_buf, &res, &herr);
@@ -284,11 +281,12 @@ KJ_EXPORT struct hostent *gethostbyname2(const char *name, int af) {
   return res;
 }
 
+KJ_EXPORT struct hostent *gethostbyname2(const char *name, int af) {
+  if (!kj_enabled() || !name || kj_name_is_local(name)) return kj_real()->gethostbyname2(name, af);
+  return byname(name, af);
+}
+
 KJ_EXPORT struct hostent *gethostbyname(const char *name) {
   if (!kj_enabled() || !name || kj_name_is_local(name)) return kj_real()->gethostbyname(name);
-  struct hostent *res = NULL;
-  int herr = 0;
-  byname_r(name, AF_INET, &tls_he, tls_buf, sizeof tls_buf, &res, &herr);
-  if (!res) h_errno = herr;
-  return res;
+  return byname(name, AF_INET);
 }

@@ -112,6 +112,11 @@ int kj_socks_resolve(const char *name, struct sockaddr_storage *out);
 int kj_socks_resolve_ptr(const struct sockaddr *sa, socklen_t len, char *name, size_t n);
 int kj_socks_reply_errno(int rep);
 
+/* ---- dns.c ---- */
+/* lays out a hostent with name and addr's address (AF_INET or AF_INET6) in buf: 0, or ERANGE */
+int kj_fill_hostent(const char *name, const struct sockaddr_storage *addr, struct hostent *he, char *buf,
+                    size_t buflen);
+
 /* ---- udp_dns.c ---- */
 /* For a UDP socket: if dst is a nameserver:53 and KINJECT_DNS is set, fills repl with the
  * KINJECT_DNS address in the fd's family and returns 1. */

@@ -1,11 +1,11 @@
 /* reverse_dns.c - address -> name: getnameinfo and gethostbyaddr. Loopback and
  * unspecified addresses and NI_NUMERICHOST go to libc (gethostbyaddr_r too); other IPv4/IPv6 addresses are
  * asked of the cluster with SOCKS RESOLVE_PTR (0xF1). Without an answer getnameinfo
- * gives the numeric form (or EAI_NONAME with NI_NAMEREQD), as libc does. */
+ * gives the numeric form (or EAI_NONAME with NI_NAMEREQD), as libc does. The hostent is laid
+ * out by dns.c's kj_fill_hostent. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "kinject.h"
@@ -57,85 +57,50 @@ static socklen_t addr_to_sockaddr(const void *addr, socklen_t len, int type, str
   return 0;
 }
 
-KJ_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret, char *buf,
-                              size_t buflen, struct hostent **result, int *h_errnop) {
-  const struct kj_libc *real = kj_real();
-  struct sockaddr_storage ss;
-  socklen_t sl;
-  if (!kj_enabled() || !addr || !(sl = addr_to_sockaddr(addr, len, type, &ss)) ||
-      kj_classify_addr((struct sockaddr *)&ss, sl) != KJ_CLASS_PROXY)
-    return real->gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
+/* the cluster's answer for ss (the address addr of a gethostbyaddr* call) as a hostent in buf */
+static int byaddr_r(const struct sockaddr_storage *ss, socklen_t sl, struct hostent *ret, char *buf, size_t buflen,
+                    struct hostent **result, int *h_errnop) {
   *result = NULL;
   char name[256];
-  int rep = kj_socks_resolve_ptr((struct sockaddr *)&ss, sl, name, sizeof name);
+  int rep = kj_socks_resolve_ptr((const struct sockaddr *)ss, sl, name, sizeof name);
   if (rep != 0) {
     *h_errnop = rep < 0 ? TRY_AGAIN : HOST_NOT_FOUND;
     return rep < 0 ? EAGAIN : 0;
   }
-  size_t nl = strlen(name) + 1;
-  size_t align = (sizeof(char *) - ((uintptr_t)buf % sizeof(char *))) % sizeof(char *);
-  if (buflen < align + 3 * sizeof(char *) + 16 + nl) {
+  if (kj_fill_hostent(name, ss, ret, buf, buflen) != 0) {
     *h_errnop = NETDB_INTERNAL;
     return ERANGE;
   }
-  char **addrs = (char **)(buf + align);
-  char **aliases = addrs + 2;
-  char *a = (char *)(aliases + 1);
-  char *n = a + 16;
-  memcpy(a, addr, len);
-  memcpy(n, name, nl);
-  addrs[0] = a;
-  addrs[1] = NULL;
-  aliases[0] = NULL;
-  ret->h_name = n;
-  ret->h_aliases = aliases;
-  ret->h_addrtype = type;
-  ret->h_length = (int)len;
-  ret->h_addr_list = addrs;
   *result = ret;
   *h_errnop = 0;
   return 0;
 }
 
+/* sets *ss (length *sl) when addr is an IPv4/IPv6 address the cluster answers for */
+static int proxied_addr(const void *addr, socklen_t len, int type, struct sockaddr_storage *ss, socklen_t *sl) {
+  return kj_enabled() && addr && (*sl = addr_to_sockaddr(addr, len, type, ss)) != 0 &&
+         kj_classify_addr((struct sockaddr *)ss, *sl) == KJ_CLASS_PROXY;
+}
+
+KJ_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret, char *buf,
+                              size_t buflen, struct hostent **result, int *h_errnop) {
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  if (!proxied_addr(addr, len, type, &ss, &sl))
+    return kj_real()->gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
+  return byaddr_r(&ss, sl, ret, buf, buflen, result, h_errnop);
+}
+
 static __thread struct hostent tls_he;
-static __thread char *tls_addrs[2];
-static __thread char *tls_aliases[1];
-static __thread char tls_addr[16];
-static __thread char tls_name[256];
+static __thread char tls_buf[1024];
 
 KJ_EXPORT struct hostent *gethostbyaddr(const void *addr, socklen_t len, int type) {
-  const struct kj_libc *real = kj_real();
-  if (!kj_enabled() || !addr) return real->gethostbyaddr(addr, len, type);
   struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof ss);
   socklen_t sl;
-  if (type == AF_INET && len == 4) {
-    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-    a->sin_family = AF_INET;
-    memcpy(&a->sin_addr, addr, 4);
-    sl = sizeof *a;
-  } else if (type == AF_INET6 && len == 16) {
-    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-    a->sin6_family = AF_INET6;
-    memcpy(&a->sin6_addr, addr, 16);
-    sl = sizeof *a;
-  } else {
-    return real->gethostbyaddr(addr, len, type);
-  }
-  if (kj_classify_addr((struct sockaddr *)&ss, sl) != KJ_CLASS_PROXY) return real->gethostbyaddr(addr, len, type);
-  int rep = kj_socks_resolve_ptr((struct sockaddr *)&ss, sl, tls_name, sizeof tls_name);
-  if (rep != 0) {
-    h_errno = rep < 0 ? TRY_AGAIN : HOST_NOT_FOUND;
-    return NULL;
-  }
-  memcpy(tls_addr, addr, len);
-  tls_addrs[0] = tls_addr;
-  tls_addrs[1] = NULL;
-  tls_aliases[0] = NULL;
-  tls_he.h_name = tls_name;
-  tls_he.h_aliases = tls_aliases;
-  tls_he.h_addrtype = type;
-  tls_he.h_length = (int)len;
-  tls_he.h_addr_list = tls_addrs;
-  return &tls_he;
+  if (!proxied_addr(addr, len, type, &ss, &sl)) return kj_real()->gethostbyaddr(addr, len, type);
+  struct hostent *res = NULL;
+  int herr = 0;
+  byaddr_r(&ss, sl, &tls_he, tls_buf, sizeof tls_buf, &res, &herr);
+  if (!res) h_errno = herr;
+  return res;
 }
