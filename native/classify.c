@@ -3,7 +3,8 @@
  * ::1, v4-mapped loopback and unspecified addresses are local; other IPv4/IPv6 are
  * proxied. Names: localhost, *.localhost, the machine's hostname, numeric addresses
  * and KINJECT_LOCAL_NAMES (".suffix" entries match a suffix) resolve locally.
- * Also the test entry points kinject_classify_*_for_test. */
+ * Also the sockaddr helpers the other files share (v4 / v4-mapped conversions, comparison,
+ * printing) and the test entry points kinject_classify_*_for_test. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -35,6 +36,31 @@ int kj_sockaddr_to_v4(const struct sockaddr *sa, socklen_t len, struct sockaddr_
     }
   }
   return 0;
+}
+
+void kj_sockaddr_v4mapped(const struct sockaddr_in *a, struct sockaddr_in6 *out) {
+  memset(out, 0, sizeof *out);
+  out->sin6_family = AF_INET6;
+  out->sin6_port = a->sin_port;
+  out->sin6_addr.s6_addr[10] = 0xff;
+  out->sin6_addr.s6_addr[11] = 0xff;
+  memcpy(&out->sin6_addr.s6_addr[12], &a->sin_addr, 4);
+}
+
+int kj_sockaddr_for_family(const struct sockaddr_storage *addr, socklen_t len, int family,
+                           struct sockaddr_storage *out, socklen_t *out_len) {
+  if (addr->ss_family == family) {
+    memcpy(out, addr, sizeof *out);
+    *out_len = len;
+    return 0;
+  }
+  if (family == AF_INET6 && addr->ss_family == AF_INET) {
+    memset(out, 0, sizeof *out);
+    kj_sockaddr_v4mapped((const struct sockaddr_in *)addr, (struct sockaddr_in6 *)out);
+    *out_len = sizeof(struct sockaddr_in6);
+    return 0;
+  }
+  return -1;
 }
 
 int kj_classify_addr(const struct sockaddr *sa, socklen_t len) {

@@ -36,12 +36,7 @@ static int resolve_for(const char *name, int family, int v4mapped, struct sockad
     return R_NODATA;
   }
   if (family == AF_INET6 && got.ss_family == AF_INET && v4mapped) {
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&got;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)out;
-    a6->sin6_family = AF_INET6;
-    a6->sin6_addr.s6_addr[10] = 0xff;
-    a6->sin6_addr.s6_addr[11] = 0xff;
-    memcpy(&a6->sin6_addr.s6_addr[12], &a4->sin_addr, 4);
+    kj_sockaddr_v4mapped((struct sockaddr_in *)&got, (struct sockaddr_in6 *)out); /* port 0, as RESOLVE gave it */
     return R_OK;
   }
   return R_NODATA;

@@ -91,6 +91,11 @@ int kj_name_is_local(const char *name);
 int kj_name_is_local_with(const char *name, const char *local_names, const char *hostname);
 int kj_name_is_numeric(const char *name);
 int kj_sockaddr_to_v4(const struct sockaddr *sa, socklen_t len, struct sockaddr_in *out); /* AF_INET or v4-mapped */
+void kj_sockaddr_v4mapped(const struct sockaddr_in *a, struct sockaddr_in6 *out); /* ::ffff:a, same port */
+/* a configured address (KINJECT_SOCKS, KINJECT_DNS) for a socket of the given family: as it is, or
+ * v4-mapped for an IPv4 address and an AF_INET6 socket. 0, or -1 when that family cannot reach it. */
+int kj_sockaddr_for_family(const struct sockaddr_storage *addr, socklen_t len, int family,
+                           struct sockaddr_storage *out, socklen_t *out_len);
 int kj_sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b); /* addr+port, v4-mapped aware */
 void kj_sockaddr_str(const struct sockaddr *sa, char *buf, size_t n);
 

@@ -47,18 +47,9 @@ static void swap_in(res_state st, struct swap *sv) {
       sv->idx[sv->n] = i;
       sv->was_ext[sv->n] = 1;
       sv->v6[sv->n] = *ext;
-      /* KINJECT_DNS as an IPv6 (or v4-mapped) address */
-      memset(ext, 0, sizeof *ext);
-      ext->sin6_family = AF_INET6;
-      if (c->dns_addr.ss_family == AF_INET6) {
-        *ext = *(const struct sockaddr_in6 *)&c->dns_addr;
-      } else {
-        const struct sockaddr_in *d = (const struct sockaddr_in *)&c->dns_addr;
-        ext->sin6_port = d->sin_port;
-        ext->sin6_addr.s6_addr[10] = 0xff;
-        ext->sin6_addr.s6_addr[11] = 0xff;
-        memcpy(&ext->sin6_addr.s6_addr[12], &d->sin_addr, 4);
-      }
+      /* KINJECT_DNS as an IPv6 (or v4-mapped) address; ext has room for a sockaddr_in6 only */
+      if (c->dns_addr.ss_family == AF_INET6) *ext = *(const struct sockaddr_in6 *)&c->dns_addr;
+      else kj_sockaddr_v4mapped((const struct sockaddr_in *)&c->dns_addr, ext);
       sv->n++;
     } else if (st->nsaddr_list[i].sin_family == AF_INET && c->dns_addr.ss_family == AF_INET) {
       if (!ns_matches((struct sockaddr *)&st->nsaddr_list[i])) continue;

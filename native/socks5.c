@@ -91,29 +91,6 @@ static int connect_wait(int fd, const struct sockaddr *addr, socklen_t len, long
   return soerr;
 }
 
-/* proxy address in the given socket family (v4 proxy on a v6 socket: v4-mapped) */
-static int proxy_addr_for(int family, struct sockaddr_storage *out, socklen_t *len) {
-  const struct kj_config *c = kj_cfg();
-  if (c->socks_addr.ss_family == family) {
-    memcpy(out, &c->socks_addr, sizeof *out);
-    *len = c->socks_len;
-    return 0;
-  }
-  if (family == AF_INET6 && c->socks_addr.ss_family == AF_INET) {
-    const struct sockaddr_in *a4 = (const struct sockaddr_in *)&c->socks_addr;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)out;
-    memset(out, 0, sizeof *out);
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = a4->sin_port;
-    a6->sin6_addr.s6_addr[10] = 0xff;
-    a6->sin6_addr.s6_addr[11] = 0xff;
-    memcpy(&a6->sin6_addr.s6_addr[12], &a4->sin_addr, 4);
-    *len = sizeof *a6;
-    return 0;
-  }
-  return -1;
-}
-
 /* greeting + RFC 1929 auth. 0, or errno (EACCES: refused auth) */
 static int handshake(int fd, long long deadline) {
   const struct kj_config *c = kj_cfg();
@@ -281,7 +258,8 @@ int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len) {
   struct sockaddr_storage proxy;
   socklen_t plen = 0;
   int e, unreachable = 0;
-  int direct = proxy_addr_for(family, &proxy, &plen) == 0;
+  /* the proxy in the fd's family (a v4 proxy on a v6 socket: v4-mapped) */
+  int direct = kj_sockaddr_for_family(&c->socks_addr, c->socks_len, family, &proxy, &plen) == 0;
   if (direct) {
     fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     e = exchange_connect(fd, (struct sockaddr *)&proxy, plen, dst, len, deadline, &unreachable);

@@ -31,23 +31,7 @@ int kj_udp_dns_target(int fd, const struct sockaddr *dst, socklen_t len, struct 
   if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &sl) != 0) return 0;
   sl = sizeof type;
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) != 0 || type != SOCK_DGRAM) return 0;
-  memset(repl, 0, sizeof *repl);
-  if (family == c->dns_addr.ss_family) {
-    memcpy(repl, &c->dns_addr, sizeof *repl);
-    *repl_len = c->dns_len;
-    return 1;
-  }
-  if (family == AF_INET6 && c->dns_addr.ss_family == AF_INET) {
-    const struct sockaddr_in *a4 = (const struct sockaddr_in *)&c->dns_addr;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)repl;
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = a4->sin_port;
-    a6->sin6_addr.s6_addr[10] = 0xff;
-    a6->sin6_addr.s6_addr[11] = 0xff;
-    memcpy(&a6->sin6_addr.s6_addr[12], &a4->sin_addr, 4);
-    *repl_len = sizeof *a6;
-    return 1;
-  }
+  if (kj_sockaddr_for_family(&c->dns_addr, c->dns_len, family, repl, repl_len) == 0) return 1;
   kj_log("UDP DNS socket of family %d cannot reach KINJECT_DNS; not redirected", family);
   return 0;
 }
