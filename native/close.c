@@ -14,8 +14,8 @@ KJ_EXPORT int close(int fd) {
   return kj_real()->close(fd);
 }
 
-KJ_EXPORT int dup(int fd) {
-  int r = kj_real()->dup(fd);
+/* r is the result of duplicating fd: on success r inherits fd's entry (errno kept); returns r */
+static int duplicated(int fd, int r) {
   if (r >= 0 && kj_enabled()) {
     int saved = errno;
     kj_fd_copy(fd, r);
@@ -24,35 +24,17 @@ KJ_EXPORT int dup(int fd) {
   return r;
 }
 
-KJ_EXPORT int dup2(int fd, int fd2) {
-  int r = kj_real()->dup2(fd, fd2);
-  if (r >= 0 && kj_enabled()) {
-    int saved = errno;
-    kj_fd_copy(fd, r);
-    errno = saved;
-  }
-  return r;
-}
+KJ_EXPORT int dup(int fd) { return duplicated(fd, kj_real()->dup(fd)); }
 
-KJ_EXPORT int dup3(int fd, int fd2, int flags) {
-  int r = kj_real()->dup3(fd, fd2, flags);
-  if (r >= 0 && kj_enabled()) {
-    int saved = errno;
-    kj_fd_copy(fd, r);
-    errno = saved;
-  }
-  return r;
-}
+KJ_EXPORT int dup2(int fd, int fd2) { return duplicated(fd, kj_real()->dup2(fd, fd2)); }
+
+KJ_EXPORT int dup3(int fd, int fd2, int flags) { return duplicated(fd, kj_real()->dup3(fd, fd2, flags)); }
 
 /* fcntl's third argument is an int or a pointer: passed on as a pointer-sized value
  * (the calling convention of the 64-bit ABIs makes that the same register) */
 static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void *arg) {
   int r = real(fd, cmd, arg);
-  if (r >= 0 && (cmd == KJ_F_DUPFD || cmd == KJ_F_DUPFD_CLOEXEC) && kj_enabled()) {
-    int saved = errno;
-    kj_fd_copy(fd, r);
-    errno = saved;
-  }
+  if (cmd == KJ_F_DUPFD || cmd == KJ_F_DUPFD_CLOEXEC) return duplicated(fd, r);
   return r;
 }
 

@@ -184,13 +184,7 @@ __asm__(
     "  .cfi_endproc\n"
     ".size syscall, .-syscall\n");
 #else
-KJ_EXPORT long syscall(long nr, ...) {
-  va_list ap;
-  long a[6];
-  va_start(ap, nr);
-  for (int i = 0; i < 6; i++) a[i] = va_arg(ap, long);
-  va_end(ap);
-  if (!path_args(nr) || !kj_path_map_active()) return KJ_REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-  return kj_syscall_mapped(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-}
+/* other architectures: syscall() is the mapping wrapper itself (a number without a path, or no
+ * active map, goes straight on to libc's syscall() with the six longs) */
+KJ_EXPORT long syscall(long nr, ...) __attribute__((alias("kj_syscall_mapped")));
 #endif
