@@ -1,10 +1,18 @@
 // Entry point of the proxy pod (bundled to dist/proxy-pod.js):
-//   node proxy-pod.js --listen HOST:PORT [--token-file FILE] [--exit-when-idle SECONDS] [--verbose]
-// Prints `kinject-proxy: listening on HOST:PORT` on stderr once ready; SIGTERM/SIGINT exit 0.
+//   node proxy-pod.js --listen HOST:PORT [--token-file FILE] [--exit-when-idle SECONDS]
+//     [--connect-timeout SECONDS] [--verbose]
+//     [--sftp-listen HOST:PORT --sftp-host-key-file FILE --sftp-authorized-key-file FILE --sftp-exports-file FILE]
+// Prints `kinject-proxy: listening on HOST:PORT` on stderr once ready (after `kinject-proxy: sftp
+// listening on HOST:PORT` with the SFTP flags, which go all four or none); SIGTERM/SIGINT exit 0.
+// Bad usage exits 2, unreadable files and other failures exit 1.
 
 import { serve, ServeError } from './serve.js';
 
-const USAGE = 'usage: proxy-pod --listen HOST:PORT [--token-file FILE] [--exit-when-idle SECONDS] [--connect-timeout SECONDS] [--verbose]';
+const USAGE = 'usage: proxy-pod --listen HOST:PORT [--token-file FILE] [--exit-when-idle SECONDS] [--connect-timeout SECONDS] [--verbose]'
+  + ' [--sftp-listen HOST:PORT --sftp-host-key-file FILE --sftp-authorized-key-file FILE --sftp-exports-file FILE]';
+
+const SFTP_FLAGS = ['--sftp-listen', '--sftp-host-key-file', '--sftp-authorized-key-file', '--sftp-exports-file'] as const;
+type SftpFlag = (typeof SFTP_FLAGS)[number];
 
 function die(message: string, status: number): never {
   process.stderr.write(`kinject-proxy: ${message}\n`);
@@ -12,7 +20,10 @@ function die(message: string, status: number): never {
 }
 
 function parseArgs(argv: string[]) {
-  const out: { listen?: string; tokenFile?: string; idle?: number; connectTimeout?: number; verbose: boolean } = { verbose: false };
+  const out: { listen?: string; tokenFile?: string; idle?: number; connectTimeout?: number; verbose: boolean; sftp: Partial<Record<SftpFlag, string>> } = {
+    verbose: false,
+    sftp: {},
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
@@ -33,6 +44,9 @@ function parseArgs(argv: string[]) {
       case '--token-file': out.tokenFile = takeValue(); break;
       case '--exit-when-idle': out.idle = seconds(takeValue()); break;
       case '--connect-timeout': out.connectTimeout = seconds(takeValue()); break;
+      case '--sftp-listen': case '--sftp-host-key-file': case '--sftp-authorized-key-file': case '--sftp-exports-file':
+        out.sftp[name] = takeValue();
+        break;
       case '--verbose': case '-v': out.verbose = true; break;
       case '--help': case '-h': process.stdout.write(`${USAGE}\n`); process.exit(0);
       default: die(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`, 2);
@@ -41,9 +55,22 @@ function parseArgs(argv: string[]) {
   return out;
 }
 
+function sftpOptions(given: Partial<Record<SftpFlag, string>>) {
+  const missing = SFTP_FLAGS.filter((f) => given[f] === undefined);
+  if (missing.length === SFTP_FLAGS.length) return undefined;
+  if (missing.length) die(`${SFTP_FLAGS.join(', ')} go together (missing ${missing.join(', ')})\n${USAGE}`, 2);
+  return {
+    listen: given['--sftp-listen']!,
+    hostKeyFile: given['--sftp-host-key-file']!,
+    authorizedKeyFile: given['--sftp-authorized-key-file']!,
+    exportsFile: given['--sftp-exports-file']!,
+  };
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (!args.listen) die(`--listen is required\n${USAGE}`, 2);
+  const sftp = sftpOptions(args.sftp);
   try {
     await serve({
       listen: args.listen,
@@ -51,6 +78,7 @@ async function main(): Promise<void> {
       exitWhenIdleSeconds: args.idle,
       connectTimeoutSeconds: args.connectTimeout,
       verbose: args.verbose,
+      sftp,
     });
   } catch (err) {
     if (err instanceof ServeError) die(err.message, err.status);

@@ -1,15 +1,30 @@
 // Starts the proxy server the way both entry points want it: the pod's (main.ts) and
 // `kinject proxy-server`: reads the token file, listens, prints `kinject-proxy: listening on
 // HOST:PORT` on stderr once ready (tests and the tunnel wait for that line), exits 0 on
-// SIGTERM/SIGINT. Problems are thrown as ServeError with the exit status to use.
+// SIGTERM/SIGINT. With `sftp` it first starts the SFTP server for the volumes (keys and export
+// list from files) and prints `kinject-proxy: sftp listening on HOST:PORT`, so it is up before
+// anyone can reach the SOCKS port; its connections count for --exit-when-idle. Problems are
+// thrown as ServeError with the exit status to use (2 usage, 1 anything else).
 import { readFileSync } from 'node:fs';
 import { startProxyServer } from './server.js';
-import { parseListen } from './args.js';
+import { formatHostPort, parseListen } from './args.js';
+import { parseExports, startSftpServer, type SftpServer } from './sftp/index.js';
 
 export class ServeError extends Error {
   constructor(message: string, readonly status: number) {
     super(message);
   }
+}
+
+export interface ServeSftpOptions {
+  /** HOST:PORT */
+  listen: string;
+  /** the server's private host key */
+  hostKeyFile: string;
+  /** the one client public key it accepts */
+  authorizedKeyFile: string;
+  /** JSON list of exports: [{"path":"/etc/web","readOnly":true}, ...] */
+  exportsFile: string;
 }
 
 export interface ServeOptions {
@@ -18,15 +33,56 @@ export interface ServeOptions {
   exitWhenIdleSeconds?: number;
   connectTimeoutSeconds?: number;
   verbose: boolean;
+  sftp?: ServeSftpOptions;
 }
 
-export async function serve(options: ServeOptions): Promise<void> {
-  let listen: { host: string; port: number };
+function listenArg(value: string, flag: string): { host: string; port: number } {
   try {
-    listen = parseListen(options.listen);
+    return parseListen(value, flag);
   } catch (err) {
     throw new ServeError((err as Error).message, 2);
   }
+}
+
+function readText(file: string, what: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ServeError(`cannot read the ${what}: ${(err as Error).message}`, 1);
+  }
+  if (!text.trim()) throw new ServeError(`the ${what} ${file} is empty`, 1);
+  return text;
+}
+
+async function startSftp(o: ServeSftpOptions): Promise<SftpServer> {
+  const listen = listenArg(o.listen, '--sftp-listen');
+  const hostKey = readText(o.hostKeyFile, 'SFTP host key file');
+  const authorizedKey = readText(o.authorizedKeyFile, 'SFTP authorized key file');
+  const exportsJson = readText(o.exportsFile, 'SFTP exports file');
+  let exports;
+  try {
+    exports = parseExports(exportsJson);
+  } catch (err) {
+    throw new ServeError(`${o.exportsFile}: ${(err as Error).message}`, 1);
+  }
+  try {
+    return await startSftpServer({
+      host: listen.host,
+      port: listen.port,
+      hostKey,
+      authorizedKey,
+      exports,
+      log: (line) => { process.stderr.write(`${line}\n`); },
+    });
+  } catch (err) {
+    throw new ServeError(`cannot start the SFTP server on ${o.listen}: ${(err as Error).message}`, 1);
+  }
+}
+
+export async function serve(options: ServeOptions): Promise<void> {
+  const listen = listenArg(options.listen, '--listen');
+  if (options.sftp) listenArg(options.sftp.listen, '--sftp-listen'); // usage errors before any other
   let token: string | undefined;
   if (options.tokenFile !== undefined) {
     try {
@@ -36,21 +92,29 @@ export async function serve(options: ServeOptions): Promise<void> {
     }
     if (!token) throw new ServeError(`the token file ${options.tokenFile} is empty`, 1);
   }
+  let sftp: SftpServer | undefined;
+  if (options.sftp) {
+    sftp = await startSftp(options.sftp);
+    process.stderr.write(`kinject-proxy: sftp listening on ${formatHostPort(sftp.address.host, sftp.address.port)}\n`);
+  }
   const server = await startProxyServer({
     host: listen.host,
     port: listen.port,
     token,
     exitWhenIdleSeconds: options.exitWhenIdleSeconds,
+    activitySources: sftp ? [sftp] : [],
     connectTimeoutMs: options.connectTimeoutSeconds !== undefined ? options.connectTimeoutSeconds * 1000 : undefined,
     verbose: options.verbose,
-  }).catch((err: Error) => {
+  }).catch(async (err: Error) => {
+    await sftp?.close();
     throw new ServeError(err.message, 1);
   });
   const { host, port } = server.address;
-  process.stderr.write(`kinject-proxy: listening on ${host.includes(':') ? `[${host}]` : host}:${port}\n`);
+  process.stderr.write(`kinject-proxy: listening on ${formatHostPort(host, port)}\n`);
   const stop = (signal: string) => {
     if (options.verbose) process.stderr.write(`kinject-proxy: ${signal}, exiting\n`);
     void server.close();
+    void sftp?.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

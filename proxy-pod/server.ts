@@ -1,17 +1,22 @@
 // The proxy pod's SOCKS5 server (CONNECT, RESOLVE, RESOLVE_PTR, RFC 1929 token auth): listening,
-// connection bookkeeping and the --exit-when-idle timer. Also used by `kinject proxy-server`.
+// connection bookkeeping and --exit-when-idle (idle.ts decides; the SFTP server's connections
+// count too when passed as an activity source). Also used by `kinject proxy-server`.
 
-import { createServer, isIPv4, isIPv6, type Socket } from 'node:net';
+import { createServer, isIPv4, isIPv6 } from 'node:net';
 import { handleClient, type SessionContext } from './session.js';
 import { systemResolver, type Resolver } from './resolver.js';
+import { SocketActivity, type ActivitySource } from './activity.js';
+import { IdleWatch, type IdleReason } from './idle.js';
 
 export interface ProxyServerOptions {
   host: string;
   port: number;
   /** RFC 1929 password (username `kinject`). Without one the server only listens on loopback. */
   token?: string;
-  /** Exit (see onIdleExit) after this many seconds without any open client connection. */
+  /** Exit (see onIdleExit) after this many seconds idle (see idle.ts). */
   exitWhenIdleSeconds?: number;
+  /** Other servers whose connections count for --exit-when-idle (the SFTP server). */
+  activitySources?: ActivitySource[];
   /** Receives complete log lines (no newline); default: stderr. */
   log?: (line: string) => void;
   /** Also log successful requests. */
@@ -65,18 +70,11 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     log,
   };
 
-  const sockets = new Set<Socket>();
-  let idleTimer: NodeJS.Timeout | undefined;
-  let closed = false;
+  const clients = new SocketActivity();
+  let idle: IdleWatch | undefined;
 
   const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    sockets.add(socket);
-    if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = undefined;
-    socket.once('close', () => {
-      sockets.delete(socket);
-      if (sockets.size === 0) armIdle();
-    });
+    clients.add(socket);
     handleClient(socket, ctx).catch((err: unknown) => {
       log(`${PREFIX}internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
       socket.destroy();
@@ -84,23 +82,18 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   });
 
   const close = () => new Promise<void>((resolve) => {
-    closed = true;
-    if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = undefined;
-    for (const s of sockets) s.destroy();
+    idle?.stop();
+    for (const s of clients.sockets()) s.destroy();
     if (!server.listening) return resolve();
     server.close(() => resolve());
   });
 
-  function armIdle(): void {
-    if (idleSeconds === undefined || closed) return;
-    if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => {
-      if (sockets.size !== 0 || closed) return;
-      log(`${PREFIX}no client connection for ${idleSeconds} s, exiting`);
-      void close().then(options.onIdleExit ?? (() => process.exit(0)));
-    }, idleSeconds * 1000);
-  }
+  const onIdle = (reason: IdleReason) => {
+    log(reason.kind === 'no-connections'
+      ? `${PREFIX}no client connection for ${idleSeconds} s, exiting`
+      : `${PREFIX}no heartbeat, new connection or client data for ${idleSeconds} s (${reason.open} connection(s) still open), exiting`);
+    void close().then(options.onIdleExit ?? (() => process.exit(0)));
+  };
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -110,9 +103,11 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     });
   });
   server.on('error', (err) => log(`${PREFIX}server error: ${err.message}`));
-  armIdle();
+  if (idleSeconds !== undefined) {
+    idle = new IdleWatch({ idleMs: idleSeconds * 1000, sources: [clients, ...(options.activitySources ?? [])], onIdle });
+  }
 
   const addr = server.address();
   const address = addr && typeof addr === 'object' ? { host: addr.address, port: addr.port } : { host, port: options.port };
-  return { address, connections: () => sockets.size, close };
+  return { address, connections: () => clients.connections(), close };
 }

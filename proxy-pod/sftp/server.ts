@@ -1,13 +1,16 @@
 // The proxy pod's SFTP server (SSH on ssh2's Server, pure JS): serves the workload's volume
 // mounts to sshfs on the developer's machine. Public-key auth only (username `kinject`, one
 // key); only the exported paths exist (see exports.ts). Read-only exports refuse every write with
-// SSH_FX_PERMISSION_DENIED, which sshfs turns into EACCES.
+// SSH_FX_PERMISSION_DENIED, which sshfs turns into EACCES. The TCP listener is our own (sockets
+// are handed to ssh2 with injectSocket) so the connections count for --exit-when-idle.
 
 import ssh2 from 'ssh2';
 import type { Attributes, Connection, FileEntry, ParsedKey, SFTPWrapper, AuthContext } from 'ssh2';
 import { constants as fsc, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, rename, rmdir, stat, symlink, truncate, unlink, utimes, chmod, chown, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { createServer } from 'node:net';
+import { SocketActivity, type ActivitySource } from '../activity.js';
 import { ExportSpace, SftpError, STATUS, denied, fromFsError, noSuchFile, type ExportSpec, type Target } from './exports.js';
 
 const { Server, utils } = ssh2;
@@ -26,7 +29,7 @@ export interface SftpServerOptions {
   authTimeoutMs?: number;
 }
 
-export interface SftpServer {
+export interface SftpServer extends ActivitySource {
   address: { host: string; port: number };
   /** Stops listening, ends the sessions and closes their file handles. */
   close(): Promise<void>;
@@ -54,8 +57,16 @@ function parseAuthorizedKey(text: string): ParsedKey {
   return key;
 }
 
+function checkHostKey(text: string): void {
+  const parsed = utils.parseKey(text);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key || key instanceof Error) throw new Error(`cannot parse the host key: ${key instanceof Error ? key.message : 'empty'}`);
+  if (!key.isPrivateKey()) throw new Error('the host key must be a private key');
+}
+
 export async function startSftpServer(options: SftpServerOptions): Promise<SftpServer> {
   const log = options.log ?? (() => {});
+  checkHostKey(options.hostKey);
   const allowed = parseAuthorizedKey(options.authorizedKey);
   const allowedBlob = allowed.getPublicSSH();
   const space = new ExportSpace(options.exports);
@@ -114,22 +125,33 @@ export async function startSftpServer(options: SftpServerOptions): Promise<SftpS
     });
   });
 
+  server.on('error', (err: Error) => log(`kinject-sftp: server error: ${err.message}`));
+  const sockets = new SocketActivity();
+  const listener = createServer((socket) => {
+    sockets.add(socket);
+    server.injectSocket(socket);
+  });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+    listener.once('error', reject);
+    listener.listen(options.port, options.host, () => {
+      listener.off('error', reject);
       resolve();
     });
   });
-  server.on('error', (err: Error) => log(`kinject-sftp: server error: ${err.message}`));
-  const addr = server.address() as { address: string; port: number };
+  listener.on('error', (err: Error) => log(`kinject-sftp: server error: ${err.message}`));
+  const addr = listener.address() as { address: string; port: number };
 
   return {
     address: { host: addr.address, port: addr.port },
+    connections: () => sockets.connections(),
+    activity: () => sockets.activity(),
     async close() {
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        listener.close(() => resolve());
         for (const c of sessions) c.end();
+        // a socket that never got as far as an SSH session, or a session that does not end
+        const late = setTimeout(() => { for (const sock of sockets.sockets()) sock.destroy(); }, 2000);
+        late.unref();
       });
       await Promise.all([...cleanups].map((c) => c()));
     },
