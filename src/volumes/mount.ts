@@ -42,6 +42,8 @@ export interface MountVolumesOptions {
   extraOptions?: string[];
   /** Environment of the sshfs process (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Gives up the wait (Ctrl-C during setup): sshfs is stopped and nothing is left, as on a timeout. */
+  signal?: AbortSignal;
 }
 
 export interface VolumeMounts {
@@ -262,12 +264,15 @@ export async function mountVolumes(options: MountVolumesOptions): Promise<Volume
       const why = spawnError ? spawnError.message : summarizeSshfsError(stderr) || `sshfs exited with ${exited.code ?? exited.signal}`;
       throw new Error(`mounting the volumes failed: ${why}`);
     }
-    if (Date.now() > deadline) {
+    const aborted = options.signal?.aborted === true;
+    if (aborted || Date.now() > deadline) {
       child.kill('SIGTERM');
       await Promise.race([exitPromise, sleep(2000)]);
+      if (!exited) child.kill('SIGKILL');
       await unmountFuse(root, log);
       cleanupLocal();
-      throw new Error(`mounting the volumes timed out${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
+      if (aborted) throw new Error('mounting the volumes was interrupted');
+      throw new Error(`mounting the volumes timed out${stderr.trim() ? `: ${summarizeSshfsError(stderr)}` : ''}`);
     }
     await sleep(50);
   }

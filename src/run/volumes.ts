@@ -1,0 +1,134 @@
+// The runner's part of volumes (docs/volumes.md): before the proxy pod exists, planVolumes()
+// decides from the flags and the preflight whether the pod should serve the workload's volumes;
+// once the tunnel is up, mountSessionVolumes() mounts them with sshfs through a local forwarder
+// and returns the child's KINJECT_ROOT / KINJECT_MOUNTS / KINJECT_PATH_MAP. Everything it creates
+// is on the cleanup stack, the mount last, so it goes first (before the tunnel and the pod).
+//
+// Decisions: without --mount, anything that keeps the volumes from being mounted (no sshfs or
+// FUSE, a failed mount) is one warning line and the run goes on without them; with an explicit
+// --mount DIR the user depends on DIR, so the same problems are errors.
+import { resolve } from 'node:path';
+import { KinjectError, usageError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Upstream } from '../front/upstream.js';
+import type { SessionSftp } from '../kube/session.js';
+import { defaultMountDir } from '../volumes/state.js';
+import { mountVolumes } from '../volumes/mount.js';
+import { preflightVolumes, type PreflightResult } from '../volumes/preflight.js';
+import { volumeEnv, type VolumeEnv } from '../volumes/env.js';
+import { volumeExports, type PodSpecLike } from '../volumes/volume-list.js';
+import type { CleanupStack } from './cleanup-stack.js';
+import { startSftpForwarder } from './sftp-forwarder.js';
+import { writeSessionKeys } from './volume-keys.js';
+
+export interface VolumePlan {
+  /** ask the proxy pod for an SFTP server (SessionOptions.volumes) */
+  request: boolean;
+  /** --mount DIR, absolute; undefined = the default place */
+  mountDir?: string;
+  /** the preflight's warning, shown once the workload is known to have volumes */
+  warning?: string;
+}
+
+export interface VolumeFlags {
+  target?: string;
+  /** --mount DIR (a string), --no-mount (false), neither (undefined or true) */
+  mount?: string | boolean;
+}
+
+const PREFLIGHT_PREFIX = 'volumes are not mounted: ';
+const PREFLIGHT_SUFFIX = '; running without them';
+
+/** Checks --mount / --no-mount (usage errors) and the machine (preflight). */
+export function planVolumes(flags: VolumeFlags, preflight: () => PreflightResult = () => preflightVolumes()): VolumePlan {
+  const explicit = typeof flags.mount === 'string' ? flags.mount : undefined;
+  if (explicit !== undefined && !flags.target) {
+    throw usageError("--mount needs --target: only a workload's volumes are mounted");
+  }
+  if (!flags.target || flags.mount === false) return { request: false };
+  let mountDir: string | undefined;
+  if (explicit !== undefined) {
+    if (explicit === '') throw usageError('--mount needs a directory');
+    mountDir = resolve(explicit);
+    // sshfs splits its -o list on commas; KINJECT_PATH_MAP cannot carry ':' or '='
+    if (/[,\s:=]/.test(mountDir)) throw usageError(`--mount ${explicit}: the path cannot contain a comma, whitespace, ':' or '='`);
+  }
+  const pre = preflight();
+  if (pre.ok) return { request: true, mountDir };
+  const warning = pre.warning ?? `${PREFLIGHT_PREFIX}${pre.missing.join(', ')} missing${PREFLIGHT_SUFFIX}`;
+  if (mountDir) throw new KinjectError(`--mount ${explicit}: cannot mount volumes: ${preflightReason(warning)}`);
+  return { request: false, warning };
+}
+
+function preflightReason(warning: string): string {
+  let reason = warning.startsWith(PREFLIGHT_PREFIX) ? warning.slice(PREFLIGHT_PREFIX.length) : warning;
+  if (reason.endsWith(PREFLIGHT_SUFFIX)) reason = reason.slice(0, -PREFLIGHT_SUFFIX.length);
+  return reason;
+}
+
+/** The preflight warning, once, when the workload has something to mount. */
+export function warnIfVolumesSkipped(plan: VolumePlan, target: { podSpec: unknown; container: { name: string } } | undefined, log: Logger): void {
+  if (!plan.warning || !target) return;
+  if (volumeExports(target.podSpec as PodSpecLike, target.container.name).length > 0) log.warn(plan.warning);
+}
+
+export interface SessionVolumes {
+  root: string;
+  env: VolumeEnv;
+}
+
+export interface MountSessionVolumesOptions {
+  sftp: SessionSftp;
+  upstream: Pick<Upstream, 'open'>;
+  sessionId: string;
+  plan: VolumePlan;
+  cleanup: CleanupStack;
+  log: Logger;
+  signal?: AbortSignal;
+  /** environment for the runtime dir and sshfs (tests) */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Mounts the pod's exports at the plan's directory (default ${XDG_RUNTIME_DIR:-/tmp}/kinject-<uid>/<session>).
+ * Resolves undefined (after one warning) when mounting fails and --mount was not given.
+ */
+export async function mountSessionVolumes(o: MountSessionVolumesOptions): Promise<SessionVolumes | undefined> {
+  const { sftp, log, cleanup } = o;
+  const paths = sftp.exports.map((e) => e.path);
+  if (paths.length === 0) {
+    log.debug('volumes: the workload has no volumes to mount');
+    return undefined;
+  }
+  const mountDir = o.plan.mountDir ?? defaultMountDir(o.sessionId, o.env);
+  let mounted;
+  try {
+    const forwarder = await startSftpForwarder({ upstream: o.upstream, targetPort: sftp.port, debug: log.debug });
+    cleanup.add('SFTP forwarder', () => forwarder.close());
+    const keys = writeSessionKeys(o.sessionId, sftp, o.env);
+    cleanup.add('session keys', () => keys.remove());
+    o.signal?.throwIfAborted();
+    mounted = await mountVolumes({
+      sshPort: forwarder.port,
+      clientKeyPath: keys.clientKeyPath,
+      knownHostsPath: keys.knownHostsPath,
+      mountDir,
+      exports: paths,
+      log: { debug: log.debug, warn: log.warn },
+      env: o.env,
+      signal: o.signal,
+    });
+  } catch (err) {
+    if (o.signal?.aborted) throw o.signal.reason ?? err;
+    const reason = (err instanceof Error ? err.message : String(err)).replace(/^mounting the volumes failed: /, '');
+    if (o.plan.mountDir) throw new KinjectError(`--mount ${o.plan.mountDir}: mounting the volumes failed: ${reason}`, { cause: err });
+    log.warn(`${PREFLIGHT_PREFIX}${reason}${PREFLIGHT_SUFFIX}`);
+    return undefined;
+  }
+  const { root, unmount } = mounted;
+  cleanup.add(`volume mount ${root}`, () => unmount());
+  const env = volumeEnv(root, paths, log.warn);
+  const shown = sftp.exports.map((e) => (e.readOnly ? `${e.path} (read-only)` : e.path)).join(', ');
+  log.info(`volumes mounted at ${root}: ${shown}`);
+  return { root, env };
+}
