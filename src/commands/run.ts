@@ -1,7 +1,7 @@
 // `kinject run`: connects an upstream (a SOCKS5 server given with --proxy, or a proxy pod in the
 // cluster), starts the local front and DNS server the shim talks to, runs the command with the
-// shim (and, with --target, the workload's env), and removes everything it created on every way
-// out. Returns the exit code.
+// shim (and, with --target, the workload's env and volumes), and removes everything it created on
+// every way out. Returns the exit code. The cluster modules are imported only when needed.
 import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { usageError } from '../errors.js';
@@ -14,12 +14,12 @@ import type { Upstream } from '../front/upstream.js';
 import type { Env } from '../kube/env.js';
 import { bypassWarning, classifyBinary, resolveOnPath } from '../run/binary-check.js';
 import { CleanupStack } from '../run/cleanup-stack.js';
-import { openClusterSession } from '../run/cluster-session.js';
 import { mergeEnv, writeEnvFiles, type EnvPrecedence } from '../run/env-merge.js';
 import { exitCodeOf, waitForExit } from '../run/exit-status.js';
 import { FORWARDED_SIGNALS, forwardSignals } from '../run/signals.js';
 import { shimEnvironment } from '../run/shim-env.js';
 import { startChild } from '../run/spawn.js';
+import { planVolumes, type SessionVolumes, type VolumePlan } from '../run/volumes.js';
 import type { TargetFlags } from './options.js';
 
 export interface RunOptions extends TargetFlags {
@@ -30,6 +30,8 @@ export interface RunOptions extends TargetFlags {
   envFile?: string;
   envJson?: string;
   envPrecedence: EnvPrecedence;
+  /** --mount DIR, or false for --no-mount */
+  mount?: string | boolean;
 }
 
 class Interrupted extends Error {
@@ -40,12 +42,13 @@ class Interrupted extends Error {
 
 export async function runCommand(command: string, args: string[], options: RunOptions): Promise<number> {
   checkFlags(options);
+  const volumePlan = planVolumes(options);
   const log = createLogger(options.verbose);
   const cleanup = new CleanupStack();
   const setup = new AbortController();
   const stopInterrupts = interruptSetupOnSignals(setup, log);
   try {
-    const { upstream, env: workloadEnv } = await connectUpstream(options, cleanup, log, setup.signal);
+    const { upstream, env: workloadEnv, volumes } = await connectUpstream(options, volumePlan, cleanup, log, setup.signal);
     if (workloadEnv) writeEnvFiles(workloadEnv, { dotenv: options.envFile, json: options.envJson });
     const token = randomBytes(24).toString('hex');
     const resolver = createResolver(upstream);
@@ -61,7 +64,12 @@ export async function runCommand(command: string, args: string[], options: RunOp
       dns: dns.address,
       localNames: splitList(options.localNames),
       verbose: options.verbose,
+      pathMap: volumes?.env.KINJECT_PATH_MAP,
     });
+    if (volumes) {
+      env.KINJECT_ROOT = volumes.env.KINJECT_ROOT;
+      env.KINJECT_MOUNTS = volumes.env.KINJECT_MOUNTS;
+    }
     warnIfUncapturable(command, env.PATH, log);
     const child = await startChild(command, args, env);
     stopInterrupts(); // from here on, signals go to the child and kinject waits for it
@@ -88,14 +96,21 @@ function checkFlags(options: RunOptions): void {
   }
 }
 
-async function connectUpstream(options: RunOptions, cleanup: CleanupStack, log: Logger, signal: AbortSignal): Promise<{ upstream: Upstream; env?: Env }> {
+interface Connected {
+  upstream: Upstream;
+  env?: Env;
+  volumes?: SessionVolumes;
+}
+
+async function connectUpstream(options: RunOptions, volumePlan: VolumePlan, cleanup: CleanupStack, log: Logger, signal: AbortSignal): Promise<Connected> {
   if (options.proxy !== undefined) {
     const upstream = await connectSocksUpstream(parseProxyUrl(options.proxy));
     cleanup.add('upstream', () => upstream.close());
     log.debug(`upstream ${upstream.description} (RESOLVE ${upstream.resolveSupported ? 'supported' : 'not supported: names get stand-in addresses'})`);
     return { upstream };
   }
-  return openClusterSession(options, cleanup, log, signal);
+  const { openClusterSession } = await import('../run/cluster-session.js');
+  return openClusterSession(options, cleanup, log, signal, volumePlan);
 }
 
 /** Before the child exists, a signal aborts the setup; the caller cleans up and exits 128 + signal. */

@@ -1,5 +1,7 @@
 // A session in a cluster: the proxy pod (a Job) and the tunnel pool to it, both registered on the
-// cleanup stack the moment they exist; with --target, the workload's env as the pod sees it.
+// cleanup stack the moment they exist; with --target, the workload's env as the pod sees it and,
+// when the volume plan asks for them, the workload's volumes mounted locally (run/volumes.ts).
+// Loaded lazily by `kinject run`: @kubernetes/client-node takes ~0.5 s to load.
 import { connectKube } from '../kube/config.js';
 import { fetchPodEnv, workloadEnv, type Env } from '../kube/env.js';
 import { startSession, type Session } from '../kube/session.js';
@@ -9,26 +11,36 @@ import type { Logger } from '../log.js';
 import type { TargetFlags } from '../commands/options.js';
 import { seconds } from '../commands/options.js';
 import type { CleanupStack } from './cleanup-stack.js';
+import { mountSessionVolumes, warnIfVolumesSkipped, type SessionVolumes, type VolumePlan } from './volumes.js';
 
 export interface ClusterSession {
   session: Session;
   upstream: Upstream;
   /** the workload's env (only with --target) */
   env?: Env;
+  /** the mounted volumes (only with --target and a plan that asks for them) */
+  volumes?: SessionVolumes;
 }
 
-export async function openClusterSession(flags: TargetFlags, cleanup: CleanupStack, log: Logger, signal: AbortSignal): Promise<ClusterSession> {
+export async function openClusterSession(
+  flags: TargetFlags,
+  cleanup: CleanupStack,
+  log: Logger,
+  signal: AbortSignal,
+  volumePlan: VolumePlan = { request: false },
+): Promise<ClusterSession> {
   const timeoutSeconds = seconds(flags.timeout, '--timeout');
   const access = await connectKube({ kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace });
   signal.throwIfAborted();
   const session = await startSession(
-    { access, target: flags.target, container: flags.container, image: flags.proxyImage, timeoutSeconds, signal },
+    { access, target: flags.target, container: flags.container, image: flags.proxyImage, timeoutSeconds, signal, volumes: volumePlan.request },
     log.info,
   );
   cleanup.add(`proxy pod ${session.podName}`, () => session.close());
   signal.throwIfAborted();
   const upstream = createPodUpstream({
     kc: access.kc,
+    client: access.client,
     namespace: session.namespace,
     pod: session.podName,
     port: session.port,
@@ -40,8 +52,17 @@ export async function openClusterSession(flags: TargetFlags, cleanup: CleanupSta
   if (session.target) {
     env = workloadEnv(await fetchPodEnv(await upstream.open()), session.target.container);
   } else {
-    await upstream.open().then((stream) => stream.destroy()); // the tunnel works end to end
+    await upstream.ready(); // the tunnel works end to end
   }
   log.info(`tunnel up to ${session.podName}`);
-  return { session, upstream, env };
+  signal.throwIfAborted();
+  warnIfVolumesSkipped(volumePlan, session.target, log);
+  let volumes: SessionVolumes | undefined;
+  if (volumePlan.request && session.sftp) {
+    volumes = await mountSessionVolumes({ sftp: session.sftp, upstream, sessionId: session.id, plan: volumePlan, cleanup, log, signal });
+    signal.throwIfAborted();
+  } else if (volumePlan.request && session.target) {
+    log.debug('volumes: the proxy pod serves no volumes');
+  }
+  return { session, upstream, env, volumes };
 }

@@ -1,6 +1,7 @@
 // Runs the kinject command for e2e tests: `kinject(args, {kubeconfig, input, timeoutMs})` resolves
 // { code, signal, stdout, stderr, ms }; `spawnKinject` returns the child for signal tests;
-// `sessionOf(stderr)` finds the proxy pod's session id in kinject's progress lines.
+// `sessionOf(stderr)` finds the proxy pod's session id in kinject's progress lines, `mountRootOf(stderr)`
+// the local mount root of its volumes.
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from './cluster.js';
@@ -48,4 +49,9 @@ export async function until(predicate, { timeoutMs = 30_000, intervalMs = 100 } 
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   return false;
+}
+
+/** the local mount root from "volumes mounted at <root>: ..." */
+export function mountRootOf(stderr) {
+  return /volumes mounted at (\S+): /.exec(stderr)?.[1];
 }
