@@ -1,10 +1,12 @@
-// The --exit-when-idle decision, polled every tick (idleMs / 4, between 50 ms and 1 s):
-//  - until the first heartbeat (a client that does not send them, e.g. `kinject proxy-server`
-//    behind --proxy): idle = no open connection for idleMs (the last close counts as activity);
-//  - after a heartbeat (the runner's tunnel pool sends one every few seconds): idle = idleMs
-//    without a heartbeat, a new or closed connection or a byte from a client, even with
-//    connections still open. Port-forward connections whose far end vanished (API server or
-//    kubelet restart) stay open in the pod forever; they no longer keep it alive.
+// The --exit-when-idle decision, polled every tick (idleMs / 4, between 50 ms and 1 s). "Activity"
+// is a new or closed connection or a byte received from a client (activity.ts), or a heartbeat.
+//  - Until the first heartbeat (a client that sends none, e.g. a runner using `kinject
+//    proxy-server` through --proxy): idle = no open connection and no activity for idleMs.
+//  - After a heartbeat (the runner's tunnel pool keeps a HEARTBEAT stream, a byte every 5 s):
+//    the same, or no activity for graceMs (default max(idleMs, 60 s)) even with connections
+//    still open. Port-forward connections whose far end vanished (an API server or kubelet
+//    restart) stay open in the pod forever; they no longer keep an orphaned pod alive. graceMs
+//    is longer than idleMs so a session survives an API server restart of up to a minute.
 // `now` and `tickMs: 0` (no timer; call check()) make it testable with a fake clock.
 
 import type { ActivitySource } from './activity.js';
@@ -13,6 +15,8 @@ export type IdleReason = { kind: 'no-connections' } | { kind: 'no-heartbeat'; op
 
 export interface IdleWatchOptions {
   idleMs: number;
+  /** After a heartbeat: idle after this long without activity, connections open or not (default max(idleMs, 60 s)). */
+  graceMs?: number;
   sources: ActivitySource[];
   /** Called once, when idle. */
   onIdle: (reason: IdleReason) => void;
@@ -21,8 +25,11 @@ export interface IdleWatchOptions {
   tickMs?: number;
 }
 
+export const DEFAULT_HEARTBEAT_GRACE_MS = 60_000;
+
 export class IdleWatch {
   private readonly now: () => number;
+  private readonly graceMs: number;
   private last: number;
   private seen: number;
   private heartbeats = false;
@@ -31,16 +38,17 @@ export class IdleWatch {
 
   constructor(private readonly o: IdleWatchOptions) {
     this.now = o.now ?? Date.now;
+    this.graceMs = o.graceMs ?? Math.max(o.idleMs, DEFAULT_HEARTBEAT_GRACE_MS);
     this.last = this.now();
     this.seen = this.activity();
-    const tick = o.tickMs ?? Math.min(1000, Math.max(50, Math.floor(o.idleMs / 4)));
+    const tick = o.tickMs ?? Math.min(1000, Math.max(50, Math.floor(Math.min(o.idleMs, this.graceMs) / 4)));
     if (tick > 0) {
       this.timer = setInterval(() => this.check(), tick);
       this.timer.unref();
     }
   }
 
-  /** A heartbeat from the runner: counts as activity and switches to the heartbeat rule for good. */
+  /** A heartbeat from the runner: counts as activity and turns on the grace rule for good. */
   heartbeat(): void {
     this.heartbeats = true;
     this.last = this.now();
@@ -60,12 +68,15 @@ export class IdleWatch {
     if (activity !== this.seen) {
       this.seen = activity;
       this.last = t;
-    } else if (!this.heartbeats && open > 0) {
-      this.last = t;
     }
-    if (t - this.last < this.o.idleMs) return false;
+    const quiet = t - this.last;
+    let reason: IdleReason | undefined;
+    if (open === 0 && quiet >= this.o.idleMs) reason = { kind: 'no-connections' };
+    else if (this.heartbeats && quiet >= this.graceMs) reason = { kind: 'no-heartbeat', open };
+    else if (!this.heartbeats && open > 0) this.last = t;
+    if (!reason) return false;
     this.stop();
-    this.o.onIdle(this.heartbeats ? { kind: 'no-heartbeat', open } : { kind: 'no-connections' });
+    this.o.onIdle(reason);
     return true;
   }
 

@@ -1,12 +1,12 @@
-// The proxy pod's SOCKS5 server (CONNECT, RESOLVE, RESOLVE_PTR, RFC 1929 token auth): listening,
-// connection bookkeeping and --exit-when-idle (idle.ts decides; the SFTP server's connections
-// count too when passed as an activity source). Also used by `kinject proxy-server`.
+// The proxy pod's SOCKS5 server (CONNECT, RESOLVE, RESOLVE_PTR, ENV, HEARTBEAT, RFC 1929 token
+// auth): listening, connection bookkeeping and --exit-when-idle (idle.ts decides, fed with this
+// server's and the SFTP server's connections and the heartbeats). Also used by `kinject proxy-server`.
 
 import { createServer, isIPv4, isIPv6 } from 'node:net';
 import { handleClient, type SessionContext } from './session.js';
 import { systemResolver, type Resolver } from './resolver.js';
 import { SocketActivity, type ActivitySource } from './activity.js';
-import { IdleWatch, type IdleReason } from './idle.js';
+import { DEFAULT_HEARTBEAT_GRACE_MS, IdleWatch, type IdleReason } from './idle.js';
 
 export interface ProxyServerOptions {
   host: string;
@@ -17,6 +17,8 @@ export interface ProxyServerOptions {
   exitWhenIdleSeconds?: number;
   /** Other servers whose connections count for --exit-when-idle (the SFTP server). */
   activitySources?: ActivitySource[];
+  /** Once heartbeats were seen: exit after this long without activity even with connections open (default max(exitWhenIdleSeconds, 60)). */
+  heartbeatGraceSeconds?: number;
   /** Receives complete log lines (no newline); default: stderr. */
   log?: (line: string) => void;
   /** Also log successful requests. */
@@ -60,6 +62,10 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   if (idleSeconds !== undefined && !(Number.isFinite(idleSeconds) && idleSeconds > 0)) {
     throw new Error(`exitWhenIdleSeconds must be a positive number, got ${idleSeconds}`);
   }
+  const graceSeconds = options.heartbeatGraceSeconds ?? Math.max(idleSeconds ?? 0, DEFAULT_HEARTBEAT_GRACE_MS / 1000);
+  if (!(Number.isFinite(graceSeconds) && graceSeconds > 0)) {
+    throw new Error(`heartbeatGraceSeconds must be a positive number, got ${graceSeconds}`);
+  }
   const ctx: SessionContext = {
     token,
     resolver: options.resolver ?? systemResolver,
@@ -68,6 +74,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 30_000,
     verbose: options.verbose ?? false,
     log,
+    onHeartbeat: () => idle?.heartbeat(),
   };
 
   const clients = new SocketActivity();
@@ -91,7 +98,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   const onIdle = (reason: IdleReason) => {
     log(reason.kind === 'no-connections'
       ? `${PREFIX}no client connection for ${idleSeconds} s, exiting`
-      : `${PREFIX}no heartbeat, new connection or client data for ${idleSeconds} s (${reason.open} connection(s) still open), exiting`);
+      : `${PREFIX}no heartbeat, new connection or client data for ${graceSeconds} s (${reason.open} connection(s) still open), exiting`);
     void close().then(options.onIdleExit ?? (() => process.exit(0)));
   };
 
@@ -104,7 +111,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   });
   server.on('error', (err) => log(`${PREFIX}server error: ${err.message}`));
   if (idleSeconds !== undefined) {
-    idle = new IdleWatch({ idleMs: idleSeconds * 1000, sources: [clients, ...(options.activitySources ?? [])], onIdle });
+    idle = new IdleWatch({ idleMs: idleSeconds * 1000, graceMs: graceSeconds * 1000, sources: [clients, ...(options.activitySources ?? [])], onIdle });
   }
 
   const addr = server.address();

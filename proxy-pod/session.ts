@@ -1,6 +1,6 @@
 // One client connection of the pod server: greeting, RFC 1929 auth against the token, then one
-// request (CONNECT, RESOLVE, RESOLVE_PTR or kinject's ENV). Failures get the right reply code
-// and one log line.
+// request (CONNECT, RESOLVE, RESOLVE_PTR or kinject's ENV and HEARTBEAT). Failures get the right
+// reply code and one log line.
 
 import type { Socket } from 'node:net';
 import {
@@ -9,6 +9,7 @@ import {
 } from '../src/socks5/index.js';
 import { connectTarget } from './connect.js';
 import { envPayload } from './env.js';
+import { CMD_HEARTBEAT, serveHeartbeat } from './heartbeat.js';
 import { relay } from './relay.js';
 import { resolveOne, type Resolver } from './resolver.js';
 
@@ -21,6 +22,8 @@ export interface SessionContext {
   handshakeTimeoutMs: number;
   verbose: boolean;
   log: (line: string) => void;
+  /** Called for a HEARTBEAT request and each heartbeat byte after it (--exit-when-idle). */
+  onHeartbeat?: () => void;
 }
 
 const PREFIX = 'kinject-proxy: ';
@@ -85,6 +88,9 @@ export async function handleClient(client: Socket, ctx: SessionContext): Promise
     case CMD.ENV:
       if (ctx.verbose) ctx.log(`${PREFIX}ENV sent`);
       return finish(client, Buffer.concat([serializeReply(REPLY.SUCCEEDED), envPayload(process.env)]));
+    case CMD_HEARTBEAT:
+      if (ctx.verbose) ctx.log(`${PREFIX}HEARTBEAT stream from ${peer}`);
+      return serveHeartbeat(client, reader, ctx.onHeartbeat ?? (() => {}));
     default:
       return fail(REPLY.COMMAND_NOT_SUPPORTED, replyMessage(REPLY.COMMAND_NOT_SUPPORTED));
   }

@@ -16,12 +16,12 @@
 //    the runner reaches by a SOCKS CONNECT to the pod's loopback, also the session's client key).
 //
 // Lifetime when kinject vanishes without cleaning up (kill -9, laptop lid): the port-forward
-// websockets close and the runner's heartbeats stop; the pod server exits N seconds (default 30)
-// after the last heartbeat, new connection or byte from a client (or, for a client that never
-// sent a heartbeat, after its last connection closed), the Job completes and TTL 0 deletes Job,
-// pod and Secret a few seconds later: everything is gone about 30-40 s after the runner went
-// away, even when the pod's end of the port-forward connections stays open (an API server or
-// kubelet restart). activeDeadlineSeconds ends even a session that is still in use after 24 h.
+// websockets close and the runner's heartbeats stop (docs/design.md); the pod server exits N
+// seconds (default 30) after its last connection closed, the Job completes and TTL 0 deletes Job,
+// pod and Secret a few seconds later: everything is gone about 30-40 s after the last connection.
+// If the pod's end of some port-forward connections stays open (an API server or kubelet restart
+// under the session), the pod exits max(N, 60) s after the last heartbeat, new connection or byte
+// from a client instead. activeDeadlineSeconds ends even a session still in use after 24 h.
 //
 // Targetless pod: a minimal pod (no service account token, no service links, linux node).
 //

@@ -4,8 +4,10 @@
 // the background, and replaces streams idle for longer than refreshMs (default 60 s), which
 // doubles as a liveness check of the tunnel. Failed opens are retried with backoff (100 ms
 // doubling to 5 s) while the pod lives; when a GET shows the pod gone (deleted, exited, failed),
-// open() rejects with a KinjectError saying so. Permission errors fail at once. Timers are
-// unref'd; close() destroys every stream and rejects pending open()s.
+// open() rejects with a KinjectError saying so. Permission errors fail at once. One stream
+// carries the heartbeat (heartbeat.ts: a byte every heartbeatMs, default 5 s, echoed by the pod),
+// which tells the pod the runner is still there (docs/design.md). Timers are unref'd; close()
+// destroys every stream, stops the heartbeat and rejects pending open()s.
 
 import type { Duplex } from 'node:stream';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
@@ -15,6 +17,7 @@ import { KinjectError } from '../errors.js';
 import { KubeClient } from '../kube/client.js';
 import { isStatus } from '../kube/errors.js';
 import { PortForwardError, openPortForward } from './portforward.js';
+import { DEFAULT_HEARTBEAT_MS, TunnelHeartbeat } from './heartbeat.js';
 
 export interface PodTunnelOptions {
   /** access to the cluster (unused when both connect and podGone are given) */
@@ -37,6 +40,8 @@ export interface PodTunnelOptions {
   openTimeoutMs?: number;
   /** most port-forwards being opened at the same time (default 16) */
   maxConnecting?: number;
+  /** a heartbeat byte to the pod this often (default 5000 ms; 0 = none) */
+  heartbeatMs?: number;
   /** diagnostics (e.g. the logger's debug) */
   debug?: (msg: string) => void;
   /** opens one raw stream to the pod server (default: a port-forward; tests pass a TCP connect) */
@@ -88,6 +93,7 @@ export class PodTunnelPool implements Upstream {
   private podCheck: Promise<void> | undefined;
   private fatal: KinjectError | undefined;
   private closed = false;
+  private heartbeat: TunnelHeartbeat | undefined;
 
   constructor(options: PodTunnelOptions) {
     this.o = {
@@ -101,6 +107,7 @@ export class PodTunnelPool implements Upstream {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       openTimeoutMs: options.openTimeoutMs ?? 30_000,
       maxConnecting: options.maxConnecting ?? 16,
+      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
       debug: options.debug ?? (() => {}),
     };
     this.client = options.client;
@@ -113,6 +120,19 @@ export class PodTunnelPool implements Upstream {
     this.refreshTimer = setInterval(() => this.refresh(), Math.max(1000, Math.floor(this.o.refreshMs / 2)));
     this.refreshTimer.unref();
     this.fill();
+    if (this.o.heartbeatMs > 0) {
+      this.heartbeat = new TunnelHeartbeat({
+        open: () => this.acquire(this.o.openTimeoutMs, false),
+        intervalMs: this.o.heartbeatMs,
+        ended: () => this.closed || this.fatal !== undefined,
+        debug: this.o.debug,
+      });
+    }
+  }
+
+  /** Heartbeat bytes the pod has answered so far (tests and diagnostics). */
+  get heartbeatsAnswered(): number {
+    return this.heartbeat?.answered ?? 0;
   }
 
   /** An authenticated stream, ready for one SOCKS request. */
@@ -135,6 +155,7 @@ export class PodTunnelPool implements Upstream {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.heartbeat?.stop();
     clearInterval(this.refreshTimer);
     clearTimeout(this.retryTimer);
     for (const e of this.idle.splice(0)) {
@@ -148,7 +169,8 @@ export class PodTunnelPool implements Upstream {
     if (this.ownClient) this.client?.close();
   }
 
-  private acquire(timeoutMs: number): Promise<Duplex> {
+  /** hold: a pending wait keeps the process alive (not for the heartbeat's) */
+  private acquire(timeoutMs: number, hold = true): Promise<Duplex> {
     if (this.closed) return Promise.reject(new KinjectError('the tunnel to the proxy pod is closed'));
     if (this.fatal) return Promise.reject(this.fatal);
     const e = this.idle.shift();
@@ -168,6 +190,7 @@ export class PodTunnelPool implements Upstream {
         }, timeoutMs),
       };
       // not unref'd: a pending open() keeps the process alive, for at most timeoutMs
+      if (!hold) w.timer.unref();
       this.waiters.push(w);
       this.fill();
     });
@@ -310,6 +333,7 @@ export class PodTunnelPool implements Upstream {
   private setFatal(err: KinjectError): void {
     if (this.fatal || this.closed) return;
     this.fatal = err;
+    this.heartbeat?.stop();
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     for (const e of this.idle.splice(0)) {

@@ -1,7 +1,7 @@
 // The --exit-when-idle decision (proxy-pod/idle.ts) with a fake clock and fake activity sources:
 // before any heartbeat, open connections keep the server up; after one, only heartbeats, new or
-// closed connections and bytes from clients do, so connections left open by a vanished
-// port-forward no longer keep an orphaned pod alive. Also SocketActivity on real sockets.
+// closed connections and bytes from clients do (for the grace time), so connections left open by
+// a vanished port-forward no longer keep an orphaned pod alive. Also SocketActivity on real sockets.
 import t from 'tap';
 import net from 'node:net';
 import { IdleWatch } from '../../dist/proxy-pod/idle.js';
@@ -37,7 +37,7 @@ t.test('no heartbeat: an open (quiet) connection keeps it up; idleMs after it cl
   t.same(idle, [{ kind: 'no-connections' }]);
 });
 
-t.test('after a heartbeat: open connections alone no longer keep it up', async (t) => {
+t.test('after a heartbeat: open connections alone no longer keep it up (grace: 60 s by default)', async (t) => {
   const { src, watch, idle, at } = fake();
   src.open = 3; src.count = 3;
   at(1000);
@@ -48,9 +48,34 @@ t.test('after a heartbeat: open connections alone no longer keep it up', async (
     watch.heartbeat(); // every 5 s: the runner is there
   }
   // the runner vanished (API server restart, kill -9): the 3 connections stay open in the pod
-  t.equal(at(1000 + 329_000), false);
-  t.equal(at(1000 + 330_000), true);
+  t.equal(at(1000 + 330_000), false, 'idleMs (30 s) is not enough while connections are open');
+  t.equal(at(1000 + 359_999), false);
+  t.equal(at(1000 + 360_000), true, 'max(idleMs, 60 s) after the last heartbeat');
   t.same(idle, [{ kind: 'no-heartbeat', open: 3 }]);
+});
+
+t.test('after a heartbeat: with every connection closed, idleMs as before', async (t) => {
+  const { src, watch, idle, at } = fake();
+  src.open = 5; src.count = 5;
+  watch.heartbeat();
+  src.open = 0; src.count = 10; // the runner closed its tunnel
+  t.equal(at(2000), false);
+  t.equal(at(31_999), false);
+  t.equal(at(32_000), true);
+  t.same(idle, [{ kind: 'no-connections' }]);
+});
+
+t.test('graceMs can be set', async (t) => {
+  const src = { connections: () => 1, activity: () => 1 };
+  const clock = { t: 0 };
+  const idle = [];
+  const watch = new IdleWatch({ idleMs: 1000, graceMs: 5000, sources: [src], onIdle: (r) => idle.push(r), now: () => clock.t, tickMs: 0 });
+  watch.heartbeat();
+  clock.t = 4999;
+  t.equal(watch.check(), false);
+  clock.t = 5000;
+  t.equal(watch.check(), true);
+  t.same(idle, [{ kind: 'no-heartbeat', open: 1 }]);
 });
 
 t.test('after a heartbeat: client bytes and new connections count as activity', async (t) => {
@@ -62,11 +87,11 @@ t.test('after a heartbeat: client bytes and new connections count as activity', 
     src.count += 40;
     t.equal(at(s * 1000), false);
   }
-  t.equal(at(629_000), false);
+  t.equal(at(659_000), false);
   src.count += 1; // a new connection
-  t.equal(at(650_000), false);
-  t.equal(at(679_999), false);
-  t.equal(at(680_000), true);
+  t.equal(at(680_000), false);
+  t.equal(at(739_999), false);
+  t.equal(at(740_000), true);
   t.same(idle, [{ kind: 'no-heartbeat', open: 1 }]);
 });
 

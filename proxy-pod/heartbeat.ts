@@ -1,0 +1,30 @@
+// kinject's HEARTBEAT request (0xF3, docs/design.md "SOCKS5 as kinject speaks it"): the runner's
+// tunnel pool keeps one authenticated stream open with it and sends a byte every few seconds;
+// the pod server answers each with an echo. Every byte is a heartbeat for --exit-when-idle
+// (idle.ts): the runner is still there, even if other connections whose far end vanished
+// (an API server or kubelet restart) are still open in the pod. Shared by both ends.
+
+import type { Socket } from 'node:net';
+import { REPLY, serializeReply, type StreamReader } from '../src/socks5/index.js';
+
+export const CMD_HEARTBEAT = 0xf3;
+/** The request's destination: ATYP 3 (domain) "heartbeat", port 0. */
+export const HEARTBEAT_HOST = 'heartbeat';
+/** Echo bytes that may wait unread before the server drops the stream (the client is not reading). */
+const MAX_UNREAD = 4096;
+
+/** Serves an accepted HEARTBEAT request: reply 0 (BND 0.0.0.0:0), then echo every byte. */
+export function serveHeartbeat(client: Socket, reader: StreamReader, onBeat: () => void): void {
+  client.write(serializeReply(REPLY.SUCCEEDED));
+  onBeat();
+  client.on('data', (chunk: Buffer) => {
+    onBeat();
+    if (client.writableLength > MAX_UNREAD) {
+      client.destroy();
+      return;
+    }
+    client.write(chunk);
+  });
+  client.on('end', () => client.end());
+  reader.release(); // bytes sent right after the request come through 'data' too
+}

@@ -1,0 +1,207 @@
+// The heartbeat between the runner's tunnel pool and the pod server, with short intervals: while
+// the pool sends heartbeats, a quiet connection and an "orphaned" one (open, silent: a
+// port-forward whose far end vanished) do not stop the server going on; once the pool is gone,
+// the orphan no longer keeps the server alive. A quiet SSH session with keepalives (sshfs'
+// ServerAlive) counts as activity. The pool reopens the heartbeat stream when the tunnel drops or
+// the echo stops, and sends none to a pod server that does not know the command.
+import t from 'tap';
+import net from 'node:net';
+import ssh2 from 'ssh2';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { startProxyServer } from '../../dist/proxy-pod/server.js';
+import { startSftpServer, generateSessionKeys } from '../../dist/proxy-pod/sftp/index.js';
+import { CMD_HEARTBEAT } from '../../dist/proxy-pod/heartbeat.js';
+import { PodTunnelPool } from '../../dist/src/tunnel/pool.js';
+import { clientHandshake, clientRequest, serverHandshake, serializeReply, CMD } from '../../dist/src/socks5/index.js';
+
+const TOKEN = 'h'.repeat(64);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function startServer(t, extra = {}) {
+  const lines = [];
+  let exitedAt = null;
+  const server = await startProxyServer({
+    host: '127.0.0.1', port: 0, token: TOKEN, exitWhenIdleSeconds: 0.4, heartbeatGraceSeconds: 1,
+    log: (l) => lines.push(l), onIdleExit: () => { exitedAt = Date.now(); }, ...extra,
+  });
+  t.teardown(() => server.close());
+  return { server, lines, port: server.address.port, exited: () => exitedAt };
+}
+
+function makePool(t, port, extra = {}) {
+  const sockets = [];
+  const debug = [];
+  const pool = new PodTunnelPool({
+    kc: new KubeConfig(), namespace: 'ns', pod: 'kinject-hb', port, token: TOKEN, size: 2, heartbeatMs: 100,
+    connect: async () => {
+      const s = net.connect(port, '127.0.0.1');
+      sockets.push(s);
+      await once(s, 'connect');
+      return s;
+    },
+    podGone: async () => undefined,
+    debug: (m) => debug.push(m),
+    ...extra,
+  });
+  t.teardown(() => pool.close());
+  return { pool, sockets, debug };
+}
+
+/** An authenticated connection that then says nothing: what an orphaned port-forward looks like. */
+async function orphan(t, port) {
+  const s = net.connect(port, '127.0.0.1');
+  s.on('error', () => {});
+  t.teardown(() => s.destroy());
+  await once(s, 'connect');
+  await clientHandshake(s, { username: 'kinject', password: TOKEN }, { timeoutMs: 3000 });
+  return s;
+}
+
+async function echoServer(t) {
+  const srv = net.createServer((s) => s.pipe(s));
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  t.teardown(() => srv.close());
+  return srv.address().port;
+}
+
+t.test('heartbeats keep the server up around quiet and orphaned connections; without them the orphan does not', async (t) => {
+  const { lines, port, exited } = await startServer(t);
+  const echoPort = await echoServer(t);
+  const stray = await orphan(t, port);
+  const { pool } = makePool(t, port);
+  await pool.ready(3000);
+  // a user connection through the tunnel that stays quiet for longer than the grace time
+  const quiet = await pool.open();
+  t.equal((await clientRequest(quiet, CMD.CONNECT, { type: 'ipv4', host: '127.0.0.1', port: echoPort }, { timeoutMs: 3000 })).reply, 0);
+  await sleep(2500);
+  t.equal(exited(), null, 'still up after 2.5 s (grace 1 s): the pool sends heartbeats');
+  t.ok(pool.heartbeatsAnswered >= 10, `heartbeats answered: ${pool.heartbeatsAnswered}`);
+  quiet.write('still here');
+  const [back] = await once(quiet, 'data');
+  t.equal(String(back), 'still here', 'the quiet connection still works');
+  quiet.destroy();
+
+  // the runner vanishes; the orphaned connection stays open in the "pod"
+  await pool.close();
+  const t0 = Date.now();
+  for (let i = 0; i < 60 && exited() === null; i++) await sleep(50);
+  t.ok(exited(), 'exited with the orphaned connection still open');
+  const took = exited() - t0;
+  t.ok(took >= 900 && took < 2500, `about the grace time after the last heartbeat (${took} ms)`);
+  t.match(lines.join('\n'), /no heartbeat, new connection or client data for 1 s \(1 connection\(s\) still open\), exiting/, 'the orphan was still open');
+  if (!stray.closed) await once(stray, 'close');
+  t.pass('the orphan is closed by the exit');
+});
+
+t.test('without any heartbeat the old rule holds: an open connection keeps the server up', async (t) => {
+  const { lines, port, exited } = await startServer(t);
+  const s = await orphan(t, port);
+  await sleep(1800);
+  t.equal(exited(), null, 'up with a quiet connection (no heartbeat ever seen)');
+  s.destroy();
+  for (let i = 0; i < 40 && exited() === null; i++) await sleep(50);
+  t.ok(exited(), 'exits once it is gone');
+  t.match(lines.join('\n'), /no client connection for 0\.4 s, exiting/);
+});
+
+t.test('an SSH session with keepalives (sshfs ServerAlive) counts as activity after heartbeats stopped', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kinject-hb-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'f.txt'), 'x');
+  const keys = generateSessionKeys('hb');
+  const sftpServer = await startSftpServer({ host: '127.0.0.1', port: 0, hostKey: keys.hostPrivateKey, authorizedKey: keys.clientPublicKey, exports: [{ path: dir, readOnly: true }] });
+  t.teardown(() => sftpServer.close());
+  const { port, exited, lines } = await startServer(t, { activitySources: [sftpServer] });
+  // one heartbeat stream puts the server into heartbeat mode, then it goes away
+  const hb = await orphan(t, port);
+  t.equal((await clientRequest(hb, CMD_HEARTBEAT, { type: 'domain', host: 'heartbeat', port: 0 }, { timeoutMs: 3000 })).reply, 0);
+  hb.write('.');
+  await once(hb, 'data');
+  hb.destroy();
+  // sshfs through the tunnel: a CONNECT to the SFTP port, then an idle session with keepalives
+  const tunnel = await orphan(t, port);
+  t.equal((await clientRequest(tunnel, CMD.CONNECT, { type: 'ipv4', host: '127.0.0.1', port: sftpServer.address.port }, { timeoutMs: 3000 })).reply, 0);
+  const conn = new ssh2.Client();
+  t.teardown(() => conn.end());
+  await new Promise((resolve, reject) => {
+    conn.on('ready', resolve).on('error', reject);
+    conn.connect({ sock: tunnel, username: 'kinject', privateKey: keys.clientPrivateKey, keepaliveInterval: 200, keepaliveCountMax: 1000 });
+  });
+  await sleep(2500);
+  t.equal(exited(), null, `up 2.5 s after the last heartbeat (grace 1 s): keepalives flow (${lines.join(' | ')})`);
+  conn.end();
+  tunnel.destroy();
+  for (let i = 0; i < 60 && exited() === null; i++) await sleep(50);
+  t.ok(exited(), 'exits once the session is gone');
+});
+
+/** A SOCKS server that authenticates, then answers HEARTBEAT with `reply` and never echoes. */
+async function fakePodServer(t, reply) {
+  const requests = [];
+  const srv = net.createServer(async (s) => {
+    s.on('error', () => {});
+    try {
+      const out = await serverHandshake(s, { token: TOKEN, handshakeTimeoutMs: 3000 });
+      if (!out.accepted) return s.end(out.reply);
+      requests.push(out.request.command);
+      s.write(serializeReply(reply));
+      if (reply !== 0) s.end();
+    } catch { s.destroy(); }
+  });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  t.teardown(() => srv.close());
+  return { port: srv.address().port, requests };
+}
+
+t.test('pool: the heartbeat stream is reopened when the tunnel drops', async (t) => {
+  const { port } = await startServer(t, { exitWhenIdleSeconds: 30 });
+  const { pool, sockets } = makePool(t, port);
+  await pool.ready(3000);
+  await sleep(500);
+  const before = pool.heartbeatsAnswered;
+  t.ok(before > 0, `answered ${before}`);
+  for (const s of sockets) s.destroy(); // every port-forward breaks at once
+  await sleep(1200);
+  t.ok(pool.heartbeatsAnswered > before + 3, `answered again after the drop (${before} -> ${pool.heartbeatsAnswered})`);
+});
+
+t.test('pool: no echo -> a new heartbeat stream after 3 intervals', async (t) => {
+  const { port, requests } = await fakePodServer(t, 0);
+  const { pool, debug } = makePool(t, port);
+  await pool.ready(3000);
+  await sleep(1000);
+  const beats = requests.filter((c) => c === CMD_HEARTBEAT).length;
+  t.ok(beats >= 2, `${beats} heartbeat streams opened`);
+  t.match(debug.join('\n'), /no heartbeat answer for \d+ s; opening a new heartbeat stream/);
+});
+
+t.test('pool: a pod server without heartbeats (reply 7) gets none after the first try', async (t) => {
+  const { port, requests } = await fakePodServer(t, 7);
+  const { pool, debug } = makePool(t, port);
+  await pool.ready(3000);
+  await sleep(800);
+  t.equal(requests.filter((c) => c === CMD_HEARTBEAT).length, 1, 'asked once');
+  t.match(debug.join('\n'), /does not know heartbeats; none are sent/);
+});
+
+t.test('pool: heartbeatMs 0 sends none; close() stops them', async (t) => {
+  const { port, requests } = await fakePodServer(t, 7);
+  const { pool } = makePool(t, port, { heartbeatMs: 0 });
+  await pool.ready(3000);
+  await sleep(400);
+  t.equal(requests.filter((c) => c === CMD_HEARTBEAT).length, 0);
+  const live = await startServer(t, { exitWhenIdleSeconds: 30 });
+  const other = makePool(t, live.port);
+  await other.pool.ready(3000);
+  await sleep(400);
+  await other.pool.close();
+  const n = other.pool.heartbeatsAnswered;
+  await sleep(400);
+  t.equal(other.pool.heartbeatsAnswered, n, 'no more after close()');
+});
