@@ -4,7 +4,8 @@
 // file written locally into /data is read back with `kubectl exec` in the proxy pod and one the
 // pod writes is read locally; writes to the configMap are refused; --mount DIR and --no-mount;
 // without sshfs on PATH one warning and the run still works; no FUSE mount is left after a normal
-// exit, after SIGINT (during setup and during the child), or after SIGKILL + `kinject cleanup`.
+// exit, after SIGINT (during setup and during the child), or after SIGKILL + `kinject cleanup`
+// (whose local part is done even when the cluster cannot be reached).
 import t from 'tap';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -220,4 +221,32 @@ t.test('SIGKILL leaves the mount; kinject cleanup removes it and the session', a
   t.ok(await until(async () => (await kinjectLeftovers(kubeconfig, NS, session)).length === 0, { timeoutMs: 30_000, intervalMs: 500 }), 'no Job, pod or Secret left');
   const again = await kinject(['cleanup', '-n', NS], { kubeconfig });
   t.notMatch(again.stdout, /removed mount/, 'a second cleanup finds no mount');
+});
+
+t.test('kinject cleanup removes a leftover mount even when the cluster cannot be reached', async (t) => {
+  const child = spawnKinject(['run', '-n', NS, '--target', 'web', '--', 'sh', '-c', 'echo "root=$KINJECT_ROOT pid=$$"; exec sleep 120'], { kubeconfig });
+  t.ok(await until(() => /pid=\d+/.test(child.out), { timeoutMs: 120_000 }), `child started\n${child.err}`);
+  const [, root, sleepPid] = /root=(\S+) pid=(\d+)/.exec(child.out);
+  t.teardown(() => killQuietly(Number(sleepPid)));
+  const session = sessionOf(child.err);
+  child.kill('SIGKILL');
+  await child.exited;
+  for (const stream of [child.stdin, child.stdout, child.stderr]) stream.destroy();
+  t.ok(mountedAt(root), 'right after SIGKILL the mount is still there');
+  const unreachable = join(work, 'unreachable.kubeconfig');
+  writeFileSync(unreachable, [
+    'apiVersion: v1', 'kind: Config',
+    'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]',
+    'users: [{name: u, user: {token: x}}]',
+    'contexts: [{name: x, context: {cluster: c, user: u, namespace: default}}]',
+    'current-context: x', '',
+  ].join('\n'));
+  const r = await kinject(['cleanup', '--kubeconfig', unreachable], {});
+  t.equal(r.code, 1, 'the cluster part fails');
+  t.match(r.stderr, /^kinject: cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:1/m);
+  t.equal(r.stdout, `removed mount ${root}\n`, 'the local part was done');
+  t.notOk(mountedAt(root), 'no FUSE mount left');
+  t.ok(await until(() => processesNaming(root).length === 0, { timeoutMs: 5000 }), 'its sshfs is gone');
+  const done = await kinject(['cleanup', '-n', NS], { kubeconfig });
+  t.match(done.stdout, new RegExp(`^removed Job ${NS}/kinject-${session}$`, 'm'), 'with the cluster back, its objects go too');
 });
