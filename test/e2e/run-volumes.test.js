@@ -177,10 +177,12 @@ t.test('without sshfs on PATH: one warning, and the run still works', async (t) 
   const bin = join(work, 'bin');
   mkdirSync(bin);
   // what bin/kinject and the command need, and nothing else (no sshfs, no fusermount3)
-  for (const tool of ['node', 'sh', 'dirname', 'readlink', 'cat']) {
-    const real = ['/usr/local/bin', '/usr/bin', '/bin'].map((d) => join(d, tool)).find((p) => existsSync(p));
+  symlinkSync(process.execPath, join(bin, 'node'));
+  for (const tool of ['sh', 'dirname', 'readlink', 'cat']) {
+    const real = process.env.PATH.split(':').map((d) => join(d, tool)).find((p) => existsSync(p));
     symlinkSync(real, join(bin, tool));
   }
+  t.notOk(existsSync(join(bin, 'sshfs')), 'no sshfs on this PATH');
   const env = { PATH: bin };
   const before = sshfsMounts().length;
   const r = await kinject(['run', '-n', NS, '--target', 'web', '--', 'node', '-e', 'console.log(JSON.stringify([process.env.API_KEY, process.env.KINJECT_ROOT ?? null]))'], { kubeconfig, env });
