@@ -35,23 +35,27 @@ export function machineInfo(kubeconfig) {
   };
 }
 
-/** rows: [{ key, label, value, unit, baselineKey?, note? }] */
-export function writeResults({ metrics, rows, machine, mode }) {
+/** rows: [{ label, value, unit, baseline?, target?, note? }]; notes: { step: text } (failures, nulls) */
+export function writeResults({ metrics, rows, notes = {}, machine, mode }) {
   mkdirSync(resultsDir, { recursive: true });
   const date = new Date().toISOString();
-  const json = { date, mode, machine, ...metrics };
+  const json = { date, mode, machine, ...metrics, notes };
   writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(json, null, 2) + '\n');
   const lines = [
     `# kinject benchmarks — ${date.slice(0, 10)} (${mode})`,
     '',
+    `Run ${date.slice(0, 16).replace('T', ' ')} UTC, ${metrics.duration_s} s; 1-minute load average ${metrics.load_average_1m_start} at the start, ${metrics.load_average_1m_end} at the end.`,
     `Machine: ${machine.cpu}, ${machine.memory_gib} GiB, Linux ${machine.kernel}; Node ${machine.node};`,
     `kinject ${machine.kinject} (${machine.kinject_commit}); Kubernetes ${machine.kubernetes} (local cluster); kubectl ${machine.kubectl}.`,
+    'Raw numbers: [latest.json](latest.json) (of the newest run).',
     '',
-    '| measure | value | baseline | note |',
-    '| --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.label} | ${fmt(r.value)} ${r.unit} | ${r.baseline ?? ''} | ${r.note ?? ''} |`),
+    '| measure | kinject | baseline | target | note |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.label} | ${fmt(r.value)} ${r.unit} | ${r.baseline ?? ''} | ${r.target ?? ''} | ${r.note ?? ''} |`),
     '',
   ];
+  const entries = Object.entries(notes);
+  if (entries.length) lines.push('Notes:', '', ...entries.map(([k, v]) => `* ${k}: ${v.replace(/\s+/g, ' ')}`), '');
   const file = join(resultsDir, `${date.slice(0, 10)}${mode === 'quick' ? '-quick' : ''}.md`);
   writeFileSync(file, lines.join('\n'));
   return file;
