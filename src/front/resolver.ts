@@ -1,12 +1,18 @@
 // Name resolution for the launched process tree, shared by the front (RESOLVE from the shim) and
 // the DNS server: RESOLVE / RESOLVE_PTR through the upstream when it supports them, stand-in
-// addresses otherwise. `undefined` means "no such name"; other failures throw.
+// addresses otherwise. `undefined` means "no such name"; other failures throw. Answers from the
+// upstream are reused for NAME_TTL_MS (NameCache), so a burst of connections to one service name
+// costs one lookup in the cluster.
 import { isIP } from 'node:net';
 import { CMD, REPLY, clientRequest, replyMessage, type Destination } from '../socks5/index.js';
 import { FakeAddresses, isFakeAddress } from './fake-addresses.js';
+import { NameCache } from './name-cache.js';
 import type { Upstream } from './upstream.js';
 
 const REQUEST_TIMEOUT_MS = 15_000;
+/** how long a name's answer is reused: short, so a Service or pod that changes is seen soon */
+export const NAME_TTL_MS = 5_000;
+const MAX_CACHED_NAMES = 1024;
 
 export interface NameResolver {
   resolve(name: string): Promise<string | undefined>;
@@ -15,8 +21,10 @@ export interface NameResolver {
   nameOfFakeAddress(address: string): string | undefined;
 }
 
-export function createResolver(upstream: Upstream): NameResolver {
+export function createResolver(upstream: Upstream, ttlMs = NAME_TTL_MS): NameResolver {
   const fake = new FakeAddresses();
+  const forward = new NameCache<string | undefined>({ ttlMs, maxEntries: MAX_CACHED_NAMES });
+  const backward = new NameCache<string | undefined>({ ttlMs, maxEntries: MAX_CACHED_NAMES });
 
   const ask = async (command: number, destination: Destination) => {
     const stream = await upstream.open();
@@ -32,19 +40,23 @@ export function createResolver(upstream: Upstream): NameResolver {
       const bare = name.replace(/\.$/, '');
       if (isIP(bare)) return bare;
       if (!upstream.resolveSupported) return fake.addressFor(bare);
-      const reply = await ask(CMD.RESOLVE, { type: 'domain', host: bare, port: 0 });
-      if (reply.reply === REPLY.SUCCEEDED && reply.bound.type !== 'domain') return reply.bound.host;
-      if (reply.reply === REPLY.HOST_UNREACHABLE) return undefined;
-      throw new Error(`RESOLVE ${bare}: ${replyMessage(reply.reply)}`);
+      return forward.get(bare.toLowerCase(), async () => {
+        const reply = await ask(CMD.RESOLVE, { type: 'domain', host: bare, port: 0 });
+        if (reply.reply === REPLY.SUCCEEDED && reply.bound.type !== 'domain') return reply.bound.host;
+        if (reply.reply === REPLY.HOST_UNREACHABLE) return undefined;
+        throw new Error(`RESOLVE ${bare}: ${replyMessage(reply.reply)}`);
+      });
     },
     async reverse(address) {
       if (isFakeAddress(address)) return fake.nameOf(address);
       if (!upstream.resolveSupported) return undefined;
       const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-      const reply = await ask(CMD.RESOLVE_PTR, { type, host: address, port: 0 });
-      if (reply.reply === REPLY.SUCCEEDED && reply.bound.type === 'domain') return reply.bound.host;
-      if (reply.reply === REPLY.HOST_UNREACHABLE) return undefined;
-      throw new Error(`RESOLVE_PTR ${address}: ${replyMessage(reply.reply)}`);
+      return backward.get(address, async () => {
+        const reply = await ask(CMD.RESOLVE_PTR, { type, host: address, port: 0 });
+        if (reply.reply === REPLY.SUCCEEDED && reply.bound.type === 'domain') return reply.bound.host;
+        if (reply.reply === REPLY.HOST_UNREACHABLE) return undefined;
+        throw new Error(`RESOLVE_PTR ${address}: ${replyMessage(reply.reply)}`);
+      });
     },
     nameOfFakeAddress(address) {
       return isFakeAddress(address) ? fake.nameOf(address) : undefined;
