@@ -4,7 +4,7 @@
 // (idle.ts): the runner is still there, even if other connections whose far end vanished
 // (an API server or kubelet restart) are still open in the pod. Shared by both ends.
 
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { REPLY, serializeReply, type StreamReader } from '../src/socks5/index.js';
 
 export const CMD_HEARTBEAT = 0xf3;
@@ -14,7 +14,7 @@ export const HEARTBEAT_HOST = 'heartbeat';
 const MAX_UNREAD = 4096;
 
 /** Serves an accepted HEARTBEAT request: reply 0 (BND 0.0.0.0:0), then echo every byte. */
-export function serveHeartbeat(client: Socket, reader: StreamReader, onBeat: () => void): void {
+export function serveHeartbeat(client: Duplex, reader: StreamReader, onBeat: () => void): void {
   client.write(serializeReply(REPLY.SUCCEEDED));
   onBeat();
   client.on('data', (chunk: Buffer) => {

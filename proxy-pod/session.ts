@@ -1,16 +1,20 @@
 // One client connection of the pod server: greeting, RFC 1929 auth against the token, then one
-// request (CONNECT, RESOLVE, RESOLVE_PTR or kinject's ENV and HEARTBEAT). Failures get the right
+// request (CONNECT, RESOLVE, RESOLVE_PTR or kinject's ENV, HEARTBEAT and MUX). A MUX request
+// turns the connection into a mux session (src/mux/): each channel the runner opens in it starts
+// right at one request, the connection's authentication covering it. Failures get the right
 // reply code and one log line.
 
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
-  CMD, REPLY, Socks5Error, StreamReader, commandName, describeError, formatDestination, replyCodeForError,
-  replyMessage, serializeReply, serverHandshake, toDestination, type Destination, type Request,
+  CMD, REPLY, Socks5Error, StreamReader, commandName, describeError, formatDestination, parseRequest,
+  replyCodeForError, replyMessage, serializeReply, serverHandshake, toDestination, type Destination, type Request,
 } from '../src/socks5/index.js';
+import { CMD_MUX, MuxSession, type MuxChannel } from '../src/mux/index.js';
+import { relay } from '../src/streams/relay.js';
 import { connectTarget } from './connect.js';
 import { envPayload } from './env.js';
 import { CMD_HEARTBEAT, serveHeartbeat } from './heartbeat.js';
-import { relay } from './relay.js';
 import { resolveOne, type Resolver } from './resolver.js';
 
 export interface SessionContext {
@@ -29,7 +33,7 @@ export interface SessionContext {
 const PREFIX = 'kinject-proxy: ';
 
 /** Sends a last message, then drains and discards input until the peer closes (bounded). */
-function finish(client: Socket, last: Buffer): void {
+function finish(client: Duplex, last: Buffer): void {
   client.resume();
   client.end(last);
   setTimeout(() => client.destroy(), 5_000).unref();
@@ -58,21 +62,66 @@ export async function handleClient(client: Socket, ctx: SessionContext): Promise
     }
     ({ request, reader } = outcome);
   } catch (err) {
-    if (err instanceof Socks5Error && err.code === 'ESOCKS5_CLOSED') {
-      client.destroy(); // the client went away before asking anything: nothing to report
-    } else if (err instanceof Socks5Error && err.code === 'ESOCKS5_TIMEOUT') {
-      ctx.log(`${PREFIX}client ${peer}: handshake timed out`);
-      client.destroy();
-    } else if (err instanceof Socks5Error && err.replyCode !== undefined) {
-      ctx.log(`${PREFIX}client ${peer}: bad request: ${err.message}`);
-      finish(client, serializeReply(err.replyCode));
-    } else {
-      ctx.log(`${PREFIX}client ${peer}: ${err instanceof Error ? err.message : String(err)}`);
-      client.destroy();
-    }
+    reportHandshakeError(client, err, peer, ctx);
     return;
   }
+  if (request.command === CMD_MUX) return serveMux(client, reader, peer, ctx);
+  return serveRequest(client, reader, request, peer, ctx);
+}
 
+function reportHandshakeError(client: Duplex, err: unknown, peer: string, ctx: SessionContext): void {
+  if (err instanceof Socks5Error && err.code === 'ESOCKS5_CLOSED') {
+    client.destroy(); // the client went away before asking anything: nothing to report
+  } else if (err instanceof Socks5Error && err.code === 'ESOCKS5_TIMEOUT') {
+    ctx.log(`${PREFIX}client ${peer}: handshake timed out`);
+    client.destroy();
+  } else if (err instanceof Socks5Error && err.replyCode !== undefined) {
+    ctx.log(`${PREFIX}client ${peer}: bad request: ${err.message}`);
+    finish(client, serializeReply(err.replyCode));
+  } else {
+    ctx.log(`${PREFIX}client ${peer}: ${err instanceof Error ? err.message : String(err)}`);
+    client.destroy();
+  }
+}
+
+/** MUX: reply 0, then frames; every channel is served like a connection past its handshake. */
+function serveMux(client: Socket, reader: StreamReader, peer: string, ctx: SessionContext): void {
+  client.write(serializeReply(REPLY.SUCCEEDED));
+  reader.release();
+  if (ctx.verbose) ctx.log(`${PREFIX}MUX session from ${peer}`);
+  const session = new MuxSession(client, {
+    role: 'server',
+    onPing: () => ctx.onHeartbeat?.(),
+    onChannel: (ch) => {
+      handleChannel(ch, ctx).catch((err: unknown) => {
+        ctx.log(`${PREFIX}internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        ch.destroy();
+      });
+    },
+  });
+  session.once('close', (why: Error) => {
+    if (ctx.verbose) ctx.log(`${PREFIX}MUX session from ${peer} ended: ${why.message}`);
+  });
+}
+
+async function handleChannel(ch: MuxChannel, ctx: SessionContext): Promise<void> {
+  const reader = new StreamReader(ch);
+  const peer = `channel ${ch.id}`;
+  let request: Request;
+  try {
+    request = await reader.read(parseRequest, { timeoutMs: ctx.handshakeTimeoutMs });
+  } catch (err) {
+    reportHandshakeError(ch, err, peer, ctx);
+    return;
+  }
+  if (request.command === CMD_MUX) {
+    finish(ch, serializeReply(REPLY.COMMAND_NOT_SUPPORTED));
+    return;
+  }
+  return serveRequest(ch, reader, request, peer, ctx);
+}
+
+async function serveRequest(client: Duplex, reader: StreamReader, request: Request, peer: string, ctx: SessionContext): Promise<void> {
   const fail = (code: number, why: string) => {
     ctx.log(`${PREFIX}${describeRequest(request)} failed: ${why}`);
     finish(client, serializeReply(code));
@@ -98,7 +147,7 @@ export async function handleClient(client: Socket, ctx: SessionContext): Promise
 
 type Fail = (code: number, why: string) => void;
 
-async function doConnect(client: Socket, reader: StreamReader, dest: Destination, ctx: SessionContext, fail: Fail): Promise<void> {
+async function doConnect(client: Duplex, reader: StreamReader, dest: Destination, ctx: SessionContext, fail: Fail): Promise<void> {
   let target: Socket;
   try {
     target = await connectTarget(dest, { timeoutMs: ctx.connectTimeoutMs, resolver: ctx.connectResolver });
@@ -118,7 +167,7 @@ async function doConnect(client: Socket, reader: StreamReader, dest: Destination
   relay(client, target);
 }
 
-async function doResolve(client: Socket, request: Request, ctx: SessionContext, fail: Fail): Promise<void> {
+async function doResolve(client: Duplex, request: Request, ctx: SessionContext, fail: Fail): Promise<void> {
   const dest = request.destination;
   if (dest.type !== 'domain') {
     // Nothing to look up: answer with the literal itself.
@@ -134,7 +183,7 @@ async function doResolve(client: Socket, request: Request, ctx: SessionContext, 
   }
 }
 
-async function doResolvePtr(client: Socket, request: Request, ctx: SessionContext, fail: Fail): Promise<void> {
+async function doResolvePtr(client: Duplex, request: Request, ctx: SessionContext, fail: Fail): Promise<void> {
   const dest = request.destination;
   if (dest.type === 'domain') {
     return fail(REPLY.ADDRESS_TYPE_NOT_SUPPORTED, 'RESOLVE_PTR needs an IP address');

@@ -7,6 +7,7 @@ import {
   CMD, REPLY, clientRequest, formatDestination, serializeReply, serverHandshake, toDestination, type Destination,
 } from '../socks5/index.js';
 import type { Logger } from '../log.js';
+import { relay } from '../streams/relay.js';
 import type { NameResolver } from './resolver.js';
 import type { Upstream } from './upstream.js';
 
@@ -100,20 +101,6 @@ async function connectThrough(socket: Socket, requested: Destination, { upstream
     throw err;
   }
   relay(socket, remote);
-}
-
-/** Bytes both ways; an end on one side becomes an end on the other (half-close). */
-function relay(local: Socket, remote: Duplex): void {
-  const destroyBoth = () => {
-    local.destroy();
-    remote.destroy();
-  };
-  local.on('error', destroyBoth);
-  remote.on('error', destroyBoth);
-  local.once('close', () => remote.destroy());
-  remote.once('close', () => local.destroy());
-  local.pipe(remote);
-  remote.pipe(local);
 }
 
 async function answerResolve(socket: Socket, destination: Destination, { resolver }: FrontOptions) {

@@ -1,23 +1,26 @@
-// The cluster Upstream (docs/design.md): a pool of port-forward streams to the proxy pod's SOCKS
-// port, each already past the SOCKS greeting and RFC 1929 auth (user "kinject", the session
-// token), so open() usually costs nothing. It keeps `size` (default 4) idle streams, refills in
-// the background, and replaces streams idle for longer than refreshMs (default 60 s), which
-// doubles as a liveness check of the tunnel. Failed opens are retried with backoff (100 ms
-// doubling to 5 s) while the pod lives; when a GET shows the pod gone (deleted, exited, failed),
-// open() rejects with a KinjectError saying so. Permission errors fail at once. One stream
-// carries the heartbeat (heartbeat.ts: a byte every heartbeatMs, default 5 s, echoed by the pod),
-// which tells the pod the runner is still there (docs/design.md). Timers are unref'd; close()
-// destroys every stream, stops the heartbeat and rejects pending open()s.
+// The cluster Upstream (docs/design.md): one port-forward stream to the proxy pod's SOCKS port,
+// authenticated once (user "kinject", the session token) and turned into a mux session
+// (src/mux/) by kinject's MUX request. open() is a new channel in it: no websocket, TLS or
+// kubelet set-up per connection or name lookup, one round trip for the request inside.
+// The session is opened at once and reopened in the background whenever it ends (pod restart
+// of the port-forward, API server restart, no ping answer for 3 × heartbeatMs); channels open at
+// that moment are reset, like TCP connections through a router that rebooted. Failed opens are
+// retried with backoff (100 ms doubling to 5 s) while the pod lives; when a GET shows the pod
+// gone (deleted, exited, failed), open() rejects with a KinjectError saying so. Permission and
+// token errors fail at once. The session's pings (every heartbeatMs, default 5 s) are the pod's
+// heartbeat (proxy-pod/idle.ts). Timers are unref'd; close() ends it all and rejects waiters.
 
 import type { Duplex } from 'node:stream';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { KINJECT_USERNAME, clientHandshake } from '../socks5/index.js';
+import { KINJECT_USERNAME, REPLY, clientHandshake, clientRequest, replyMessage } from '../socks5/index.js';
+import { CMD_MUX, MUX_HOST, MuxSession } from '../mux/index.js';
 import type { Upstream } from '../front/upstream.js';
 import { KinjectError } from '../errors.js';
 import { KubeClient } from '../kube/client.js';
 import { isStatus } from '../kube/errors.js';
 import { PortForwardError, openPortForward } from './portforward.js';
-import { DEFAULT_HEARTBEAT_MS, TunnelHeartbeat } from './heartbeat.js';
+
+export const DEFAULT_HEARTBEAT_MS = 5000;
 
 export interface PodTunnelOptions {
   /** access to the cluster (unused when both connect and podGone are given) */
@@ -30,17 +33,11 @@ export interface PodTunnelOptions {
   token: string;
   /** a client for the pod liveness GET (default: a new one from kc) */
   client?: KubeClient;
-  /** idle authenticated streams to keep (default 4) */
-  size?: number;
-  /** replace idle streams older than this (default 60 s) */
-  refreshMs?: number;
-  /** time limit for one port-forward handshake + SOCKS auth (default 10 s) */
+  /** time limit for one port-forward handshake + SOCKS auth + MUX request (default 10 s) */
   connectTimeoutMs?: number;
-  /** how long open() waits for a stream before giving up (default 30 s) */
+  /** how long open() waits for a working session before giving up (default 30 s) */
   openTimeoutMs?: number;
-  /** most port-forwards being opened at the same time (default 16) */
-  maxConnecting?: number;
-  /** a heartbeat byte to the pod this often (default 5000 ms; 0 = none) */
+  /** a ping through the session this often (default 5000 ms; 0 = none) */
   heartbeatMs?: number;
   /** diagnostics (e.g. the logger's debug) */
   debug?: (msg: string) => void;
@@ -50,22 +47,8 @@ export interface PodTunnelOptions {
   podGone?: () => Promise<string | undefined>;
 }
 
-interface Idle {
-  stream: Duplex;
-  since: number;
-  onGone: () => void;
-}
-
-const ignoreError = () => {};
-
-function detach(e: Idle): Duplex {
-  e.stream.off('close', e.onGone);
-  e.stream.off('error', ignoreError);
-  return e.stream;
-}
-
 interface Waiter {
-  resolve: (s: Duplex) => void;
+  resolve: (s: MuxSession) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
 }
@@ -73,6 +56,7 @@ interface Waiter {
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5000;
 const POD_CHECK_MIN_INTERVAL_MS = 1000;
+const SHORT_SESSION_MS = 1000;
 
 export class PodTunnelPool implements Upstream {
   readonly resolveSupported = true;
@@ -82,18 +66,19 @@ export class PodTunnelPool implements Upstream {
   private readonly podGone: () => Promise<string | undefined>;
   private client: KubeClient | undefined;
   private ownClient = false;
-  private idle: Idle[] = [];
+  private session: MuxSession | undefined;
+  private connecting = false;
   private waiters: Waiter[] = [];
-  private connecting = 0;
   private failures = 0;
   private lastError: Error | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private refreshTimer: NodeJS.Timeout | undefined;
   private lastPodCheck = 0;
   private podCheck: Promise<void> | undefined;
   private fatal: KinjectError | undefined;
   private closed = false;
-  private heartbeat: TunnelHeartbeat | undefined;
+  private pongsBefore = 0;
+  /** mux sessions opened so far (tests, diagnostics) */
+  sessionsOpened = 0;
 
   constructor(options: PodTunnelOptions) {
     this.o = {
@@ -102,11 +87,8 @@ export class PodTunnelPool implements Upstream {
       pod: options.pod,
       port: options.port,
       token: options.token,
-      size: options.size ?? 4,
-      refreshMs: options.refreshMs ?? 60_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       openTimeoutMs: options.openTimeoutMs ?? 30_000,
-      maxConnecting: options.maxConnecting ?? 16,
       heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
       debug: options.debug ?? (() => {}),
     };
@@ -117,50 +99,36 @@ export class PodTunnelPool implements Upstream {
     ));
     this.podGone = options.podGone ?? (() => this.getPodGone());
     this.description = `pod ${options.namespace}/${options.pod}`;
-    this.refreshTimer = setInterval(() => this.refresh(), Math.max(1000, Math.floor(this.o.refreshMs / 2)));
-    this.refreshTimer.unref();
-    this.fill();
-    if (this.o.heartbeatMs > 0) {
-      this.heartbeat = new TunnelHeartbeat({
-        open: () => this.acquire(this.o.openTimeoutMs, false),
-        intervalMs: this.o.heartbeatMs,
-        ended: () => this.closed || this.fatal !== undefined,
-        debug: this.o.debug,
-      });
-    }
+    this.start();
   }
 
-  /** Heartbeat bytes the pod has answered so far (tests and diagnostics). */
+  /** Pings the pod has answered so far, over every session (tests and diagnostics). */
   get heartbeatsAnswered(): number {
-    return this.heartbeat?.answered ?? 0;
+    return this.pongsBefore + (this.session?.pongs ?? 0);
   }
 
-  /** An authenticated stream, ready for one SOCKS request. */
-  open(): Promise<Duplex> {
-    return this.acquire(this.o.openTimeoutMs);
+  /** Channels open right now (tests and diagnostics). */
+  get openChannels(): number {
+    return this.session?.channelCount ?? 0;
   }
 
-  /** Resolves once the tunnel works (one stream authenticated), e.g. right after the pod started. */
+  /** A new channel, ready for one SOCKS request. */
+  async open(): Promise<Duplex> {
+    const session = await this.acquire(this.o.openTimeoutMs);
+    return session.open();
+  }
+
+  /** Resolves once the tunnel works (a mux session is up), e.g. right after the pod started. */
   async ready(timeoutMs = this.o.openTimeoutMs): Promise<void> {
-    const s = await this.acquire(timeoutMs);
-    if (this.idle.length < this.o.size) this.addIdle(s);
-    else s.destroy();
-  }
-
-  /** Idle streams right now (for tests and diagnostics). */
-  get idleCount(): number {
-    return this.idle.length;
+    await this.acquire(timeoutMs);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.heartbeat?.stop();
-    clearInterval(this.refreshTimer);
     clearTimeout(this.retryTimer);
-    for (const e of this.idle.splice(0)) {
-      detach(e).destroy();
-    }
+    this.session?.destroy(new Error('the tunnel was closed'));
+    this.session = undefined;
     const err = new KinjectError('the tunnel to the proxy pod is closed');
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
@@ -169,17 +137,16 @@ export class PodTunnelPool implements Upstream {
     if (this.ownClient) this.client?.close();
   }
 
-  /** hold: a pending wait keeps the process alive (not for the heartbeat's) */
-  private acquire(timeoutMs: number, hold = true): Promise<Duplex> {
+  /** The error that ended the pool (pod gone, forbidden), if any. */
+  get error(): KinjectError | undefined {
+    return this.fatal;
+  }
+
+  private acquire(timeoutMs: number): Promise<MuxSession> {
     if (this.closed) return Promise.reject(new KinjectError('the tunnel to the proxy pod is closed'));
     if (this.fatal) return Promise.reject(this.fatal);
-    const e = this.idle.shift();
-    if (e) {
-      const stream = detach(e);
-      this.fill();
-      return Promise.resolve(stream);
-    }
-    return new Promise<Duplex>((resolve, reject) => {
+    if (this.session?.alive) return Promise.resolve(this.session);
+    return new Promise<MuxSession>((resolve, reject) => {
       const w: Waiter = {
         resolve,
         reject,
@@ -190,19 +157,15 @@ export class PodTunnelPool implements Upstream {
         }, timeoutMs),
       };
       // not unref'd: a pending open() keeps the process alive, for at most timeoutMs
-      if (!hold) w.timer.unref();
       this.waiters.push(w);
-      this.fill();
+      this.start();
     });
   }
 
-  private fill(): void {
-    if (this.closed || this.fatal || this.retryTimer) return;
-    const want = this.o.size + this.waiters.length;
-    while (this.idle.length + this.connecting < want && this.connecting < this.o.maxConnecting) {
-      this.connecting++;
-      void this.connectOne();
-    }
+  private start(): void {
+    if (this.closed || this.fatal || this.retryTimer || this.connecting || this.session?.alive) return;
+    this.connecting = true;
+    void this.connectOne();
   }
 
   private async connectOne(): Promise<void> {
@@ -214,59 +177,57 @@ export class PodTunnelPool implements Upstream {
       const swallow = () => {};
       s.on('error', swallow);
       try {
-        await clientHandshake(s, { username: KINJECT_USERNAME, password: this.o.token }, { timeoutMs: this.o.connectTimeoutMs, pipeline: true });
+        const timeout = { timeoutMs: this.o.connectTimeoutMs };
+        await clientHandshake(s, { username: KINJECT_USERNAME, password: this.o.token }, { ...timeout, pipeline: true });
+        const reply = await clientRequest(s, CMD_MUX, { type: 'domain', host: MUX_HOST, port: 0 }, timeout);
+        if (reply.reply !== REPLY.SUCCEEDED) {
+          throw new KinjectError(`the proxy pod's server refused the MUX request (${replyMessage(reply.reply)}): it is not this kinject's pod server`);
+        }
       } finally {
         s.off('error', swallow);
       }
     } catch (err) {
       stream?.destroy();
-      this.connecting--;
+      this.connecting = false;
       this.onFailure(err instanceof Error ? err : new Error(String(err)));
       return;
     }
-    this.connecting--;
+    this.connecting = false;
     this.failures = 0;
     this.lastError = undefined;
     if (this.closed || this.fatal) {
       stream.destroy();
       return;
     }
-    const w = this.waiters.shift();
-    if (w) {
-      clearTimeout(w.timer);
-      w.resolve(stream);
-    } else if (this.idle.length < this.o.size) {
-      this.addIdle(stream);
-    } else {
-      stream.destroy();
-    }
-    this.fill();
+    this.attach(stream);
   }
 
-  private addIdle(stream: Duplex): void {
-    if (this.closed || stream.destroyed) {
-      stream.destroy();
-      return;
+  private attach(stream: Duplex): void {
+    const session = new MuxSession(stream, { role: 'client', pingMs: this.o.heartbeatMs });
+    const startedAt = Date.now();
+    this.session = session;
+    this.sessionsOpened++;
+    session.once('close', (why: Error) => {
+      this.pongsBefore += session.pongs;
+      if (this.session === session) this.session = undefined;
+      if (this.closed || this.fatal) return;
+      this.o.debug(`tunnel: the session to ${this.description} ended (${why.message}); reconnecting`);
+      // one that ended at once counts as a failed open (backoff), so a broken pod is not hammered
+      if (Date.now() - startedAt < SHORT_SESSION_MS) return this.onFailure(why);
+      this.lastError = why;
+      this.checkPod();
+      this.start();
+    });
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.resolve(session);
     }
-    const entry: Idle = {
-      stream,
-      since: Date.now(),
-      onGone: () => {
-        // an idle stream died (pod gone, API server restart): drop it and refill
-        this.idle = this.idle.filter((x) => x !== entry);
-        this.o.debug(`tunnel: an idle stream to ${this.description} closed`);
-        this.fill();
-      },
-    };
-    stream.on('close', entry.onGone);
-    stream.on('error', ignoreError);
-    this.idle.push(entry);
   }
 
   private onFailure(err: Error): void {
     this.lastError = err;
     this.failures++;
-    this.o.debug(`tunnel: opening a stream to ${this.description} failed (${this.failures}): ${err.message}`);
+    this.o.debug(`tunnel: opening a session to ${this.description} failed (${this.failures}): ${err.message}`);
     if (this.closed) return;
     if (err instanceof PortForwardError && (err.status === 403 || err.status === 401)) {
       this.setFatal(new KinjectError(err.message, { cause: err }));
@@ -280,12 +241,16 @@ export class PodTunnelPool implements Upstream {
       this.setFatal(new KinjectError(`the proxy pod ${this.o.namespace}/${this.o.pod} rejected the session token`, { cause: err }));
       return;
     }
+    if (err instanceof KinjectError) {
+      this.setFatal(err);
+      return;
+    }
     this.checkPod();
     if (!this.retryTimer) {
       const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(10, this.failures - 1));
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
-        this.fill();
+        this.start();
       }, delay);
       this.retryTimer.unref();
     }
@@ -333,33 +298,14 @@ export class PodTunnelPool implements Upstream {
   private setFatal(err: KinjectError): void {
     if (this.fatal || this.closed) return;
     this.fatal = err;
-    this.heartbeat?.stop();
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    for (const e of this.idle.splice(0)) {
-      detach(e).destroy();
-    }
+    this.session?.destroy(err);
+    this.session = undefined;
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
       w.reject(err);
     }
-  }
-
-  private refresh(): void {
-    if (this.closed || this.fatal) return;
-    const now = Date.now();
-    const old = this.idle.filter((e) => now - e.since >= this.o.refreshMs);
-    if (!old.length) return;
-    this.idle = this.idle.filter((e) => now - e.since < this.o.refreshMs);
-    for (const e of old) {
-      detach(e).destroy();
-    }
-    this.fill();
-  }
-
-  /** The error that ended the pool (pod gone, forbidden), if any. */
-  get error(): KinjectError | undefined {
-    return this.fatal;
   }
 }
 

@@ -40,6 +40,7 @@ export class PortForwardError extends Error {
 /** The part of a `ws` WebSocket this module uses (the package's types are not installed). */
 interface Ws {
   readonly readyState: number;
+  readonly bufferedAmount: number;
   send(data: Buffer, cb?: (err?: Error) => void): void;
   close(code?: number): void;
   terminate?(): void;
@@ -48,6 +49,8 @@ interface Ws {
 }
 
 const WS_OPEN = 1;
+/** bytes the websocket may hold unsent before a write waits for its send callback */
+const SEND_AHEAD_BYTES = 1024 * 1024;
 
 /** A KubeConfig view whose websocket options carry a handshake timeout. */
 function withHandshakeTimeout(kc: KubeConfig, ms: number): KubeConfig {
@@ -74,7 +77,7 @@ class PortForwardStream extends Duplex {
   private pendingWrite: (() => void) | undefined;
 
   constructor(label: string) {
-    super({ allowHalfOpen: false });
+    super({ allowHalfOpen: false, writableHighWaterMark: 256 * 1024 });
     this.label = label;
   }
 
@@ -131,6 +134,9 @@ class PortForwardStream extends Duplex {
     };
     this.pendingWrite = () => finish(new PortForwardError(`port-forward to ${this.label} closed while writing`));
     ws.send(frame, (err) => finish(err));
+    // below the limit the next write may go at once (several frames in flight to the TLS socket);
+    // above it, wait for this one to be written (backpressure)
+    if (!done && ws.bufferedAmount < SEND_AHEAD_BYTES) finish();
   }
 
   override _final(cb: (err?: Error | null) => void): void {

@@ -1,8 +1,8 @@
-// The pre-authenticated tunnel pool, with the real pod server (dist/proxy-pod.cjs) running
-// locally and plain loopback TCP in place of the port-forward (the port-forward itself is covered
-// by the e2e tests against the local cluster). Checks pre-opened + authenticated streams,
-// concurrency beyond the pool size, refresh of idle streams, a wrong token, the pod going away,
-// and close().
+// The tunnel to the pod (one authenticated mux session, channels per request), with the real pod
+// server (dist/proxy-pod.cjs) running locally and plain loopback TCP in place of the
+// port-forward (the port-forward itself is covered by the e2e tests against the local cluster).
+// Checks that every request rides on one stream, many at once, half-close through the tunnel,
+// reconnecting after the stream drops, a wrong token, the pod going away, and close().
 import t from 'tap';
 import net from 'node:net';
 import http from 'node:http';
@@ -80,34 +80,83 @@ async function get(stream, port, path) {
   return Buffer.concat(chunks).toString();
 }
 
-t.test('pre-opened, authenticated streams; more than the pool size at once', async (t) => {
+t.test('one stream carries every request, many at once', async (t) => {
   const { port } = await startPodServer(t);
   const httpPort = await startHttp(t);
-  const { pool, counts } = makePool(port, { size: 3 });
+  const { pool, counts } = makePool(port);
   t.teardown(() => pool.close());
   await pool.ready(5000);
   t.equal(pool.resolveSupported, true);
   t.equal(pool.description, 'pod ns/kinject-test');
-  // let the background fill finish
-  for (let i = 0; i < 50 && pool.idleCount < 3; i++) await new Promise((r) => setTimeout(r, 20));
-  t.equal(pool.idleCount, 3, 'pool filled to its size');
-  const before = counts.connects;
-  const s = await pool.open();
-  t.ok(s.seq <= before, 'open() took a pre-opened stream');
-  t.match(await get(s, httpPort, '/one'), /hello from local \/one/);
-  const many = await Promise.all(Array.from({ length: 10 }, (_, i) => pool.open().then((x) => get(x, httpPort, `/p${i}`))));
+  t.match(await get(await pool.open(), httpPort, '/one'), /hello from local \/one/);
+  const many = await Promise.all(Array.from({ length: 50 }, (_, i) => pool.open().then((x) => get(x, httpPort, `/p${i}`))));
   many.forEach((body, i) => t.match(body, new RegExp(`/p${i}$`)));
+  const names = await Promise.all(['localhost', 'localhost'].map(async (host) => {
+    const s = await pool.open();
+    const r = await clientRequest(s, CMD.RESOLVE, { type: 'domain', host, port: 0 }, { timeoutMs: 5000 });
+    s.destroy();
+    return r.bound.host;
+  }));
+  t.match(names, ['127.0.0.1', '127.0.0.1'], 'RESOLVE through channels');
+  t.equal(counts.connects, 1, 'a single connection to the pod server for all of it');
+  t.equal(pool.sessionsOpened, 1);
+  for (let i = 0; i < 50 && pool.openChannels > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(pool.openChannels, 0, 'finished channels are forgotten');
 });
 
-t.test('idle streams are replaced periodically', async (t) => {
+t.test('half-close travels through the tunnel: the server answers after our end', async (t) => {
   const { port } = await startPodServer(t);
-  const { pool, counts } = makePool(port, { size: 2, refreshMs: 1000 });
+  // answers only once the request is complete (EOF), like a protocol that waits for FIN
+  const srv = net.createServer({ allowHalfOpen: true }, (c) => {
+    const got = [];
+    c.on('data', (d) => got.push(d));
+    c.on('end', () => c.end(`got ${Buffer.concat(got).length} bytes`));
+  });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  t.teardown(() => srv.close());
+  const { pool } = makePool(port);
   t.teardown(() => pool.close());
-  await pool.ready(5000);
-  const start = counts.connects;
-  await new Promise((r) => setTimeout(r, 2200));
-  t.ok(counts.connects >= start + 2, `replaced (${counts.connects - start} new connections)`);
-  t.equal(pool.idleCount, 2);
+  const s = await pool.open();
+  const reply = await clientRequest(s, CMD.CONNECT, { type: 'ipv4', host: '127.0.0.1', port: srv.address().port }, { timeoutMs: 5000 });
+  t.equal(reply.reply, 0);
+  s.end(Buffer.alloc(300_000, 1));
+  const chunks = [];
+  for await (const c of s) chunks.push(c);
+  t.equal(Buffer.concat(chunks).toString(), 'got 300000 bytes');
+});
+
+t.test('the stream drops: open channels are reset, a new session is opened', async (t) => {
+  const { port } = await startPodServer(t);
+  const echo = net.createServer((c) => c.pipe(c));
+  echo.listen(0, '127.0.0.1');
+  await once(echo, 'listening');
+  t.teardown(() => echo.close());
+  const sockets = [];
+  const { pool, counts } = makePool(port, {
+    connect: async () => {
+      counts.connects++;
+      const s = net.connect(port, '127.0.0.1');
+      sockets.push(s);
+      await once(s, 'connect');
+      return s;
+    },
+  });
+  t.teardown(() => pool.close());
+  const s = await pool.open();
+  t.equal((await clientRequest(s, CMD.CONNECT, { type: 'ipv4', host: '127.0.0.1', port: echo.address().port }, { timeoutMs: 5000 })).reply, 0);
+  const closed = once(s, 'close');
+  await new Promise((r) => setTimeout(r, 1100)); // older than a "short" session
+  sockets[0].destroy();
+  await closed;
+  t.notOk(s.readableEnded, 'the channel was reset, not ended');
+  const again = await pool.open();
+  t.equal((await clientRequest(again, CMD.CONNECT, { type: 'ipv4', host: '127.0.0.1', port: echo.address().port }, { timeoutMs: 5000 })).reply, 0);
+  again.write('ping');
+  const [data] = await once(again, 'data');
+  t.equal(data.toString(), 'ping');
+  again.destroy();
+  t.equal(counts.connects, 2, 'reconnected once');
 });
 
 t.test('wrong token: open() fails with a clear error', async (t) => {
@@ -120,13 +169,13 @@ t.test('wrong token: open() fails with a clear error', async (t) => {
 t.test('pod gone: open() rejects saying so', async (t) => {
   const { child, port, exited } = await startPodServer(t);
   let gone;
-  const { pool } = makePool(port, { size: 2, podGone: async () => gone });
+  const { pool } = makePool(port, { podGone: async () => gone });
   t.teardown(() => pool.close());
   await pool.ready(5000);
   gone = 'exited';
   child.kill('SIGKILL');
   await exited;
-  // idle streams die with the server; refills fail; the pod check says it is gone
+  // the session dies with the server; reconnects fail; the pod check says it is gone
   let err;
   for (let i = 0; i < 40 && !err; i++) {
     try {
@@ -146,7 +195,7 @@ t.test('unreachable pod server: retried with backoff, open() times out with the 
   await once(probe, 'listening');
   const port = probe.address().port;
   probe.close();
-  const { pool, counts } = makePool(port, { openTimeoutMs: 800, size: 1 });
+  const { pool, counts } = makePool(port, { openTimeoutMs: 800 });
   t.teardown(() => pool.close());
   await t.rejects(pool.open(), /no connection to the proxy pod ns\/kinject-test within 1 s: connect ECONNREFUSED/);
   t.ok(counts.connects >= 2 && counts.connects < 20, `retried with backoff (${counts.connects} attempts)`);
@@ -154,10 +203,13 @@ t.test('unreachable pod server: retried with backoff, open() times out with the 
 
 t.test('close() ends everything and rejects waiters', async (t) => {
   const { port } = await startPodServer(t);
-  const { pool } = makePool(port, { size: 2 });
+  const { pool } = makePool(port);
   await pool.ready(5000);
+  const s = await pool.open();
+  const closed = once(s, 'close');
   await pool.close();
-  t.equal(pool.idleCount, 0);
+  await closed;
+  t.equal(pool.openChannels, 0);
   await t.rejects(pool.open(), /tunnel to the proxy pod is closed/);
   await pool.close();
 });

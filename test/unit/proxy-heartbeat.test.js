@@ -2,8 +2,8 @@
 // the pool sends heartbeats, a quiet connection and an "orphaned" one (open, silent: a
 // port-forward whose far end vanished) do not stop the server going on; once the pool is gone,
 // the orphan no longer keeps the server alive. A quiet SSH session with keepalives (sshfs'
-// ServerAlive) counts as activity. The pool reopens the heartbeat stream when the tunnel drops or
-// the echo stops, and sends none to a pod server that does not know the command.
+// ServerAlive) counts as activity. The pool's heartbeats are the mux session's pings: it reopens
+// the session when the tunnel drops or the pings go unanswered.
 import t from 'tap';
 import net from 'node:net';
 import ssh2 from 'ssh2';
@@ -15,6 +15,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { startProxyServer } from '../../dist/proxy-pod/server.js';
 import { startSftpServer, generateSessionKeys } from '../../dist/proxy-pod/sftp/index.js';
 import { CMD_HEARTBEAT } from '../../dist/proxy-pod/heartbeat.js';
+import { CMD_MUX } from '../../dist/src/mux/index.js';
 import { PodTunnelPool } from '../../dist/src/tunnel/pool.js';
 import { clientHandshake, clientRequest, serverHandshake, serializeReply, CMD } from '../../dist/src/socks5/index.js';
 
@@ -36,7 +37,7 @@ function makePool(t, port, extra = {}) {
   const sockets = [];
   const debug = [];
   const pool = new PodTunnelPool({
-    kc: new KubeConfig(), namespace: 'ns', pod: 'kinject-hb', port, token: TOKEN, size: 2, heartbeatMs: 100,
+    kc: new KubeConfig(), namespace: 'ns', pod: 'kinject-hb', port, token: TOKEN, heartbeatMs: 100,
     connect: async () => {
       const s = net.connect(port, '127.0.0.1');
       sockets.push(s);
@@ -140,7 +141,7 @@ t.test('an SSH session with keepalives (sshfs ServerAlive) counts as activity af
   t.ok(exited(), 'exits once the session is gone');
 });
 
-/** A SOCKS server that authenticates, then answers HEARTBEAT with `reply` and never echoes. */
+/** A SOCKS server that authenticates, then answers the request with `reply` and says nothing more. */
 async function fakePodServer(t, reply) {
   const requests = [];
   const srv = net.createServer(async (s) => {
@@ -159,49 +160,49 @@ async function fakePodServer(t, reply) {
   return { port: srv.address().port, requests };
 }
 
-t.test('pool: the heartbeat stream is reopened when the tunnel drops', async (t) => {
+t.test('pool: the session is reopened when the tunnel drops, and pings are answered again', async (t) => {
   const { port } = await startServer(t, { exitWhenIdleSeconds: 30 });
   const { pool, sockets } = makePool(t, port);
   await pool.ready(3000);
   await sleep(500);
   const before = pool.heartbeatsAnswered;
   t.ok(before > 0, `answered ${before}`);
-  for (const s of sockets) s.destroy(); // every port-forward breaks at once
+  for (const s of sockets) s.destroy(); // the port-forward breaks
   await sleep(1200);
   t.ok(pool.heartbeatsAnswered > before + 3, `answered again after the drop (${before} -> ${pool.heartbeatsAnswered})`);
+  t.equal(pool.sessionsOpened, 2);
 });
 
-t.test('pool: no echo -> a new heartbeat stream after 3 intervals', async (t) => {
+t.test('pool: no answer to pings -> the session is dropped after 3 intervals and reopened', async (t) => {
   const { port, requests } = await fakePodServer(t, 0);
   const { pool, debug } = makePool(t, port);
   await pool.ready(3000);
-  await sleep(1000);
-  const beats = requests.filter((c) => c === CMD_HEARTBEAT).length;
-  t.ok(beats >= 2, `${beats} heartbeat streams opened`);
-  t.match(debug.join('\n'), /no heartbeat answer for \d+ s; opening a new heartbeat stream/);
+  await sleep(1200);
+  const sessions = requests.filter((c) => c === CMD_MUX).length;
+  t.ok(sessions >= 2, `${sessions} sessions opened`);
+  t.match(debug.join('\n'), /no answer through the tunnel for \d+ s/);
 });
 
-t.test('pool: a pod server without heartbeats (reply 7) gets none after the first try', async (t) => {
+t.test('pool: a pod server that refuses MUX (reply 7): open() fails saying so', async (t) => {
   const { port, requests } = await fakePodServer(t, 7);
-  const { pool, debug } = makePool(t, port);
-  await pool.ready(3000);
-  await sleep(800);
-  t.equal(requests.filter((c) => c === CMD_HEARTBEAT).length, 1, 'asked once');
-  t.match(debug.join('\n'), /does not know heartbeats; none are sent/);
+  const { pool } = makePool(t, port);
+  await t.rejects(pool.open(), { name: 'KinjectError', message: /refused the MUX request \(command not supported\): it is not this kinject's pod server/ });
+  t.same(requests, [CMD_MUX], 'asked once');
 });
 
 t.test('pool: heartbeatMs 0 sends none; close() stops them', async (t) => {
-  const { port, requests } = await fakePodServer(t, 7);
-  const { pool } = makePool(t, port, { heartbeatMs: 0 });
+  const quiet = await startServer(t, { exitWhenIdleSeconds: 30 });
+  const { pool } = makePool(t, quiet.port, { heartbeatMs: 0 });
   await pool.ready(3000);
   await sleep(400);
-  t.equal(requests.filter((c) => c === CMD_HEARTBEAT).length, 0);
+  t.equal(pool.heartbeatsAnswered, 0);
   const live = await startServer(t, { exitWhenIdleSeconds: 30 });
   const other = makePool(t, live.port);
   await other.pool.ready(3000);
   await sleep(400);
   await other.pool.close();
   const n = other.pool.heartbeatsAnswered;
+  t.ok(n > 0, `answered ${n} before close()`);
   await sleep(400);
   t.equal(other.pool.heartbeatsAnswered, n, 'no more after close()');
 });

@@ -1,0 +1,83 @@
+// The mux frame codec (docs/design.md "The mux"): many logical streams ("channels") over one
+// byte stream (one port-forward websocket to the proxy pod). A frame is a 9-byte header —
+// type (1 byte), channel id (4 bytes, big-endian), payload length (4 bytes, big-endian) — and
+// the payload. Shared by the runner and the pod server.
+
+export const FRAME = {
+  /** opens channel `id` (ids are odd from the client, even from the server); no payload */
+  OPEN: 1,
+  /** bytes of channel `id`; at most the receiver's window */
+  DATA: 2,
+  /** payload: 4 bytes, more bytes the sender of this frame is ready to receive on `id` */
+  WINDOW: 3,
+  /** the sender will send no more DATA on `id` (a TCP half-close) */
+  END: 4,
+  /** channel `id` is aborted both ways */
+  RESET: 5,
+  /** channel 0; payload echoed in a PONG */
+  PING: 6,
+  PONG: 7,
+} as const;
+
+export const HEADER_BYTES = 9;
+/** the largest DATA payload a sender writes in one frame */
+export const MAX_DATA_PAYLOAD = 64 * 1024;
+/** a frame larger than this is a protocol error (the stream is not a mux, or is corrupt) */
+export const MAX_FRAME_PAYLOAD = 1024 * 1024;
+
+export interface Frame {
+  type: number;
+  channel: number;
+  payload: Buffer;
+}
+
+export function encodeFrame(type: number, channel: number, payload?: Buffer): Buffer {
+  const length = payload?.length ?? 0;
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + length);
+  frame[0] = type;
+  frame.writeUInt32BE(channel >>> 0, 1);
+  frame.writeUInt32BE(length, 5);
+  if (payload) payload.copy(frame, HEADER_BYTES);
+  return frame;
+}
+
+export function encodeWindow(channel: number, bytes: number): Buffer {
+  const payload = Buffer.allocUnsafe(4);
+  payload.writeUInt32BE(bytes >>> 0, 0);
+  return encodeFrame(FRAME.WINDOW, channel, payload);
+}
+
+export class MuxProtocolError extends Error {
+  readonly code = 'EMUXPROTO';
+  constructor(message: string) {
+    super(message);
+    this.name = 'MuxProtocolError';
+  }
+}
+
+/** Cuts a byte stream into frames; chunks may split frames anywhere. */
+export class FrameDecoder {
+  private pending: Buffer | undefined;
+
+  /** Calls onFrame for every complete frame; throws MuxProtocolError on an oversized frame. */
+  push(chunk: Buffer, onFrame: (frame: Frame) => void): void {
+    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = undefined;
+    let off = 0;
+    while (buf.length - off >= HEADER_BYTES) {
+      const length = buf.readUInt32BE(off + 5);
+      if (length > MAX_FRAME_PAYLOAD) throw new MuxProtocolError(`mux frame of ${length} bytes (most ${MAX_FRAME_PAYLOAD}): not a kinject mux stream`);
+      if (buf.length - off < HEADER_BYTES + length) break;
+      const type = buf[off]!;
+      const channel = buf.readUInt32BE(off + 1);
+      const payload = buf.subarray(off + HEADER_BYTES, off + HEADER_BYTES + length);
+      off += HEADER_BYTES + length;
+      onFrame({ type, channel, payload });
+    }
+    if (off < buf.length) this.pending = Buffer.from(buf.subarray(off));
+  }
+}
+
+/** kinject's MUX request (SOCKS5 command 0xF4, ATYP 3 "mux", port 0): after reply 0 the stream carries frames */
+export const CMD_MUX = 0xf4;
+export const MUX_HOST = 'mux';

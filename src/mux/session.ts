@@ -1,0 +1,174 @@
+// A mux session (docs/design.md "The mux"): channels (channel.ts) over one Duplex, e.g. one
+// port-forward websocket to the proxy pod. The client opens channels (odd ids), the server is
+// told of them through onChannel. The client pings every pingMs; any frame from the peer counts
+// as a sign of life, and none for deadMs destroys the session (a port-forward that died without
+// closing). The server answers pings and reports each through onPing (the pod's heartbeat).
+// When the underlying stream ends, errors or closes, every channel is destroyed and 'close' is
+// emitted once with the reason.
+
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { FRAME, FrameDecoder, encodeFrame, type Frame } from './frames.js';
+import { MuxChannel, type ChannelLink } from './channel.js';
+
+export interface MuxSessionOptions {
+  role: 'client' | 'server';
+  /** server: a channel the client opened; it starts with the client's request bytes */
+  onChannel?: (channel: MuxChannel) => void;
+  /** server: a PING arrived */
+  onPing?: () => void;
+  /** client: a PING this often (default 5000 ms; 0 = none) */
+  pingMs?: number;
+  /** client: no frame from the peer for this long ends the session (default 3 × pingMs) */
+  deadMs?: number;
+}
+
+export class MuxSession extends EventEmitter implements ChannelLink {
+  private readonly stream: Duplex;
+  private readonly o: MuxSessionOptions;
+  private readonly channels = new Map<number, MuxChannel>();
+  private readonly decoder = new FrameDecoder();
+  private nextId: number;
+  private closed = false;
+  private backedUp = false;
+  private writableWaiters: Array<() => void> = [];
+  private pingTimer: NodeJS.Timeout | undefined;
+  private lastHeard = Date.now();
+  /** PONGs received (client) or PINGs answered (server) */
+  pongs = 0;
+  /** why the session ended, once it has */
+  reason: Error | undefined;
+
+  constructor(stream: Duplex, options: MuxSessionOptions) {
+    super();
+    this.stream = stream;
+    this.o = options;
+    this.nextId = options.role === 'client' ? 1 : 2;
+    stream.on('data', (chunk: Buffer) => this.onBytes(chunk));
+    stream.on('drain', () => this.onDrain());
+    stream.on('error', (err: Error) => this.destroy(err));
+    stream.on('end', () => this.destroy(new Error('the tunnel stream ended')));
+    stream.on('close', () => this.destroy(new Error('the tunnel stream closed')));
+    const pingMs = options.role === 'client' ? options.pingMs ?? 5000 : 0;
+    if (pingMs > 0) {
+      const deadMs = options.deadMs ?? 3 * pingMs;
+      this.pingTimer = setInterval(() => {
+        if (Date.now() - this.lastHeard > deadMs) {
+          this.destroy(new Error(`no answer through the tunnel for ${Math.round((Date.now() - this.lastHeard) / 1000)} s`));
+          return;
+        }
+        this.send(encodeFrame(FRAME.PING, 0));
+      }, pingMs);
+      this.pingTimer.unref();
+    }
+  }
+
+  get alive(): boolean {
+    return !this.closed;
+  }
+
+  /** Open channels (tests, diagnostics). */
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  /** A new channel; throws once the session is closed. */
+  open(): MuxChannel {
+    if (this.closed) throw this.reason ?? new Error('the tunnel is closed');
+    const id = this.nextId;
+    this.nextId += 2;
+    if (this.nextId > 0xffff_fff0) this.nextId = this.o.role === 'client' ? 1 : 2;
+    const ch = new MuxChannel(this, id);
+    this.channels.set(id, ch);
+    this.send(encodeFrame(FRAME.OPEN, id));
+    return ch;
+  }
+
+  send(frame: Buffer): boolean {
+    if (this.closed) return false;
+    const ok = this.stream.write(frame);
+    if (!ok) this.backedUp = true;
+    return ok;
+  }
+
+  whenWritable(cb: () => void): void {
+    if (!this.backedUp || this.closed) cb();
+    else this.writableWaiters.push(cb);
+  }
+
+  forget(id: number): void {
+    this.channels.delete(id);
+  }
+
+  destroy(reason?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.reason = reason ?? new Error('the tunnel was closed');
+    clearInterval(this.pingTimer);
+    for (const ch of [...this.channels.values()]) ch.onSessionGone();
+    this.channels.clear();
+    this.onDrain();
+    this.stream.destroy();
+    this.emit('close', this.reason);
+  }
+
+  private onDrain(): void {
+    this.backedUp = false;
+    const waiters = this.writableWaiters;
+    this.writableWaiters = [];
+    for (const cb of waiters) cb();
+  }
+
+  private onBytes(chunk: Buffer): void {
+    if (this.closed) return;
+    this.lastHeard = Date.now();
+    try {
+      this.decoder.push(chunk, (f) => this.onFrame(f));
+    } catch (err) {
+      this.destroy(err as Error);
+    }
+  }
+
+  private onFrame(f: Frame): void {
+    if (this.closed) return;
+    const ch = this.channels.get(f.channel);
+    switch (f.type) {
+      case FRAME.DATA:
+        if (ch) ch.onData(f.payload);
+        else this.send(encodeFrame(FRAME.RESET, f.channel));
+        return;
+      case FRAME.WINDOW:
+        if (ch && f.payload.length >= 4) ch.onWindow(f.payload.readUInt32BE(0));
+        return;
+      case FRAME.END:
+        ch?.onEnd();
+        return;
+      case FRAME.RESET:
+        ch?.onReset();
+        return;
+      case FRAME.OPEN:
+        return this.onOpen(f.channel);
+      case FRAME.PING:
+        this.pongs++;
+        this.send(encodeFrame(FRAME.PONG, 0, f.payload));
+        this.o.onPing?.();
+        return;
+      case FRAME.PONG:
+        this.pongs++;
+        return;
+      default:
+        // an unknown frame type: a newer peer; ignore it
+    }
+  }
+
+  private onOpen(id: number): void {
+    const fromPeer = this.o.role === 'client' ? id % 2 === 0 : id % 2 === 1;
+    if (!this.o.onChannel || !fromPeer || this.channels.has(id)) {
+      this.send(encodeFrame(FRAME.RESET, id));
+      return;
+    }
+    const ch = new MuxChannel(this, id);
+    this.channels.set(id, ch);
+    this.o.onChannel(ch);
+  }
+}

@@ -1,0 +1,189 @@
+// The mux (src/mux/) on its own, over a real loopback TCP connection: the frame codec with frames
+// split at every byte, channels carrying data both ways, many at once, half-close in each
+// direction, resets, per-channel flow control (a channel whose reader stops does not stall the
+// others, and its writer buffers at most a window), the session dying, and pings.
+import t from 'tap';
+import net from 'node:net';
+import { once } from 'node:events';
+import { FRAME, FrameDecoder, encodeFrame, INITIAL_WINDOW, MuxSession } from '../../dist/src/mux/index.js';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A client and a server session over one loopback connection; server channels go to onChannel. */
+async function pair(t, { onChannel = (ch) => ch.pipe(ch), client = {}, server = {} } = {}) {
+  const srv = net.createServer({ allowHalfOpen: true });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const accepted = once(srv, 'connection');
+  const sock = net.connect({ port: srv.address().port, host: '127.0.0.1', allowHalfOpen: true });
+  await once(sock, 'connect');
+  const [peer] = await accepted;
+  const s = new MuxSession(peer, { role: 'server', onChannel, ...server });
+  const c = new MuxSession(sock, { role: 'client', pingMs: 0, ...client });
+  t.teardown(() => {
+    c.destroy();
+    s.destroy();
+    srv.close();
+  });
+  return { c, s, sock, peer };
+}
+
+async function readAll(stream) {
+  const chunks = [];
+  for await (const x of stream) chunks.push(x);
+  return Buffer.concat(chunks);
+}
+
+t.test('frames: decoded the same whatever the chunking', async (t) => {
+  const frames = [
+    encodeFrame(FRAME.OPEN, 1),
+    encodeFrame(FRAME.DATA, 1, Buffer.from('hello')),
+    encodeFrame(FRAME.DATA, 3, Buffer.alloc(70_000, 7)),
+    encodeFrame(FRAME.END, 1),
+  ];
+  const all = Buffer.concat(frames);
+  for (const step of [1, 2, 9, 10, 4096, all.length]) {
+    const d = new FrameDecoder();
+    const got = [];
+    for (let i = 0; i < all.length; i += step) d.push(all.subarray(i, i + step), (f) => got.push(f));
+    t.same(got.map((f) => [f.type, f.channel, f.payload.length]), [[1, 1, 0], [2, 1, 5], [2, 3, 70_000], [4, 1, 0]], `chunks of ${step}`);
+    t.equal(got[1].payload.toString(), 'hello');
+  }
+  const d = new FrameDecoder();
+  const huge = Buffer.alloc(9);
+  huge[0] = FRAME.DATA;
+  huge.writeUInt32BE(1, 1);
+  huge.writeUInt32BE(64 * 1024 * 1024, 5);
+  t.throws(() => d.push(huge, () => {}), { code: 'EMUXPROTO' }, 'an oversized frame is a protocol error');
+});
+
+t.test('channels echo, 100 at once, each with its own bytes', async (t) => {
+  const { c, s } = await pair(t);
+  const results = await Promise.all(Array.from({ length: 100 }, async (_, i) => {
+    const ch = c.open();
+    const body = Buffer.alloc(1000 + i * 997, i);
+    ch.end(body);
+    const back = await readAll(ch);
+    return back.equals(body);
+  }));
+  t.ok(results.every(Boolean), 'every channel got its own bytes back');
+  await sleep(50);
+  t.equal(c.channelCount, 0, 'client forgot finished channels');
+  t.equal(s.channelCount, 0, 'server forgot finished channels');
+});
+
+t.test('half-close both ways: the server answers after our end, then ends', async (t) => {
+  const { c } = await pair(t, {
+    onChannel: (ch) => {
+      let n = 0;
+      ch.on('data', (d) => { n += d.length; });
+      ch.on('end', () => ch.end(`got ${n}`));
+    },
+  });
+  const ch = c.open();
+  ch.end(Buffer.alloc(3 * INITIAL_WINDOW, 1)); // more than a window: credit must come back
+  t.equal((await readAll(ch)).toString(), `got ${3 * INITIAL_WINDOW}`);
+});
+
+t.test('the server ends first; we can still send', async (t) => {
+  const { c } = await pair(t, {
+    onChannel: (ch) => {
+      ch.write('hello');
+      ch.end();
+      let n = 0;
+      ch.on('data', (d) => { n += d.length; });
+      ch.on('end', () => { ch.destroy(); t.equal(n, 5000, 'server read what we sent after its end'); });
+    },
+  });
+  const ch = c.open();
+  ch.on('data', () => {});
+  await once(ch, 'end');
+  ch.end(Buffer.alloc(5000));
+  await once(ch, 'close');
+});
+
+t.test('reset: destroy() on one side closes the other without an end', async (t) => {
+  let serverCh;
+  const got = new Promise((resolve) => {
+    pair(t, { onChannel: (ch) => { serverCh = ch; ch.on('data', () => {}); resolve(); } }).then((p) => {
+      const ch = p.c.open();
+      ch.write('x');
+      t.context.client = ch;
+    });
+  });
+  await got;
+  await sleep(20);
+  const closed = once(serverCh, 'close');
+  t.context.client.destroy();
+  await closed;
+  t.notOk(serverCh.readableEnded, 'no end on the reset side');
+});
+
+t.test('flow control: a stalled reader holds back its writer only', async (t) => {
+  let stalled;
+  const { c, s } = await pair(t, {
+    onChannel: (ch) => {
+      if (!stalled) { stalled = ch; ch.pause(); return; }
+      ch.pipe(ch);
+    },
+  });
+  const slow = c.open();
+  const big = Buffer.alloc(64 * 1024);
+  // far more than a window; what is really sent stays within one, the rest waits in the writer
+  for (let i = 0; i < 200; i++) slow.write(big);
+  await sleep(200);
+  t.ok(stalled.readableLength <= INITIAL_WINDOW, `the stalled side buffers at most a window (${stalled.readableLength})`);
+  t.ok(slow.writableLength > 0, 'the writer keeps the rest');
+  const fast = c.open();
+  fast.end('still flowing');
+  t.equal((await readAll(fast)).toString(), 'still flowing', 'another channel is not held up');
+  // the reader resumes: everything arrives
+  let n = 0;
+  stalled.on('data', (d) => { n += d.length; });
+  stalled.resume();
+  slow.end();
+  await once(stalled, 'end');
+  t.equal(n, 200 * big.length, 'all bytes arrive once the reader resumes');
+  t.ok(s.alive && c.alive);
+});
+
+t.test('the shared stream closes: every channel is closed, open() then throws', async (t) => {
+  const { c, sock } = await pair(t, { onChannel: (ch) => ch.on('data', () => {}) });
+  const chans = [c.open(), c.open(), c.open()];
+  const closes = chans.map((ch) => once(ch, 'close'));
+  const why = once(c, 'close');
+  sock.destroy();
+  await Promise.all(closes);
+  const [reason] = await why;
+  t.match(reason.message, /tunnel stream (closed|ended)/);
+  t.throws(() => c.open(), /tunnel stream/);
+});
+
+t.test('pings: answered and counted on both sides; an unanswering peer ends the session', async (t) => {
+  let pings = 0;
+  const { c, s } = await pair(t, { client: { pingMs: 50 }, server: { onPing: () => { pings++; } } });
+  await sleep(400);
+  t.ok(c.pongs >= 4 && pings >= 4 && s.pongs >= 4, `pongs ${c.pongs}, pings seen ${pings}`);
+
+  // a peer that never answers: its socket is read by nothing that speaks the mux
+  const srv = net.createServer((sock) => sock.resume());
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  t.teardown(() => srv.close());
+  const sock = net.connect(srv.address().port, '127.0.0.1');
+  await once(sock, 'connect');
+  const dead = new MuxSession(sock, { role: 'client', pingMs: 50 });
+  const t0 = Date.now();
+  const [reason] = await once(dead, 'close');
+  t.match(reason.message, /no answer through the tunnel/);
+  t.ok(Date.now() - t0 >= 140, `after about 3 intervals (${Date.now() - t0} ms)`);
+});
+
+t.test('protocol: data for an unknown channel gets a reset; OPEN from the wrong side is refused', async (t) => {
+  const { c, sock, s } = await pair(t);
+  sock.write(encodeFrame(FRAME.DATA, 99, Buffer.from('stray')));
+  sock.write(encodeFrame(FRAME.OPEN, 4)); // even ids belong to the server
+  await sleep(50);
+  t.equal(s.channelCount, 0);
+  t.ok(c.alive && s.alive, 'the session survives');
+});
