@@ -27,7 +27,7 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  external: ['cpu-features', '*.node'],
+  external: ['cpu-features', 'bufferutil', '*.node'],
   legalComments: 'none',
   logLevel: 'warning',
   banner: { js: banner },

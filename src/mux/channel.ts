@@ -12,7 +12,7 @@ import { Duplex } from 'node:stream';
 import { FRAME, MAX_DATA_PAYLOAD, encodeFrame, encodeWindow } from './frames.js';
 
 /** bytes each side may send on a channel before the receiver grants more */
-export const INITIAL_WINDOW = 1024 * 1024;
+export const INITIAL_WINDOW = 4 * 1024 * 1024;
 /** credit is given back in steps of at least this much */
 const GRANT_STEP = 128 * 1024;
 
@@ -20,6 +20,8 @@ const GRANT_STEP = 128 * 1024;
 export interface ChannelLink {
   /** queues a frame on the shared stream; false: the stream is backed up */
   send(frame: Buffer): boolean;
+  /** queues a DATA frame without copying the payload */
+  sendData(id: number, payload: Buffer): boolean;
   /** calls cb once the shared stream has room again (at once if it has) */
   whenWritable(cb: () => void): void;
   /** the channel is finished: forget its id */
@@ -130,7 +132,7 @@ export class MuxChannel extends Duplex {
     if (!p || this.silenced) return;
     while (p.offset < p.chunk.length && this.credit > 0) {
       const n = Math.min(this.credit, p.chunk.length - p.offset, MAX_DATA_PAYLOAD);
-      this.link.send(encodeFrame(FRAME.DATA, this.id, p.chunk.subarray(p.offset, p.offset + n)));
+      this.link.sendData(this.id, p.chunk.subarray(p.offset, p.offset + n));
       this.credit -= n;
       p.offset += n;
     }

@@ -55,27 +55,64 @@ export class MuxProtocolError extends Error {
   }
 }
 
-/** Cuts a byte stream into frames; chunks may split frames anywhere. */
+/** The 9-byte header of a frame whose payload is written separately (no copy of the payload). */
+export function encodeHeader(type: number, channel: number, length: number): Buffer {
+  const header = Buffer.allocUnsafe(HEADER_BYTES);
+  header[0] = type;
+  header.writeUInt32BE(channel >>> 0, 1);
+  header.writeUInt32BE(length, 5);
+  return header;
+}
+
+/**
+ * Cuts a byte stream into frames; chunks may split frames anywhere. The pieces of a split frame
+ * are kept as they came and joined once, when the frame is complete.
+ */
 export class FrameDecoder {
-  private pending: Buffer | undefined;
+  private parts: Buffer[] = [];
+  private partsLength = 0;
+  /** header + payload bytes of the frame being collected; 0 while its header is incomplete */
+  private need = 0;
 
   /** Calls onFrame for every complete frame; throws MuxProtocolError on an oversized frame. */
   push(chunk: Buffer, onFrame: (frame: Frame) => void): void {
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = undefined;
+    let buf = chunk;
+    if (this.partsLength) {
+      this.parts.push(chunk);
+      this.partsLength += chunk.length;
+      if (this.need === 0 && this.partsLength >= HEADER_BYTES) {
+        this.need = HEADER_BYTES + frameLength(Buffer.concat(this.parts, HEADER_BYTES), 0);
+      }
+      if (this.need === 0 || this.partsLength < this.need) return;
+      buf = Buffer.concat(this.parts, this.partsLength);
+      this.parts = [];
+      this.partsLength = 0;
+      this.need = 0;
+    }
     let off = 0;
     while (buf.length - off >= HEADER_BYTES) {
-      const length = buf.readUInt32BE(off + 5);
-      if (length > MAX_FRAME_PAYLOAD) throw new MuxProtocolError(`mux frame of ${length} bytes (most ${MAX_FRAME_PAYLOAD}): not a kinject mux stream`);
-      if (buf.length - off < HEADER_BYTES + length) break;
+      const length = frameLength(buf, off);
+      if (buf.length - off < HEADER_BYTES + length) {
+        this.need = HEADER_BYTES + length;
+        break;
+      }
       const type = buf[off]!;
       const channel = buf.readUInt32BE(off + 1);
       const payload = buf.subarray(off + HEADER_BYTES, off + HEADER_BYTES + length);
       off += HEADER_BYTES + length;
       onFrame({ type, channel, payload });
     }
-    if (off < buf.length) this.pending = Buffer.from(buf.subarray(off));
+    if (off < buf.length) {
+      this.parts = [buf.subarray(off)];
+      this.partsLength = buf.length - off;
+    }
   }
+}
+
+function frameLength(buf: Buffer, off: number): number {
+  const length = buf.readUInt32BE(off + 5);
+  if (length > MAX_FRAME_PAYLOAD) throw new MuxProtocolError(`mux frame of ${length} bytes (most ${MAX_FRAME_PAYLOAD}): not a kinject mux stream`);
+  return length;
 }
 
 /** kinject's MUX request (SOCKS5 command 0xF4, ATYP 3 "mux", port 0): after reply 0 the stream carries frames */

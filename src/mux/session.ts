@@ -8,7 +8,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { FRAME, FrameDecoder, encodeFrame, type Frame } from './frames.js';
+import { FRAME, FrameDecoder, encodeFrame, encodeHeader, type Frame } from './frames.js';
 import { MuxChannel, type ChannelLink } from './channel.js';
 
 export interface MuxSessionOptions {
@@ -87,6 +87,17 @@ export class MuxSession extends EventEmitter implements ChannelLink {
   send(frame: Buffer): boolean {
     if (this.closed) return false;
     const ok = this.stream.write(frame);
+    if (!ok) this.backedUp = true;
+    return ok;
+  }
+
+  sendData(id: number, payload: Buffer): boolean {
+    if (this.closed) return false;
+    // header and payload in one writev (sockets) or one websocket frame (port-forward's _writev)
+    this.stream.cork();
+    this.stream.write(encodeHeader(FRAME.DATA, id, payload.length));
+    const ok = this.stream.write(payload);
+    this.stream.uncork();
     if (!ok) this.backedUp = true;
     return ok;
   }

@@ -1,6 +1,7 @@
 // One TCP stream to pod:port over the API server's port-forward websocket (client-node's
 // PortForward, one websocket per stream), exposed as a Node Duplex:
-//  - bytes we write go out as data-channel frames, with backpressure (ws.send's callback);
+//  - bytes we write go out as data-channel frames (writes queued together as one), with
+//    backpressure: up to 1 MiB may wait in the websocket, then a write waits for ws.send's callback;
 //  - data-channel bytes are pushed to the readable side;
 //  - error-channel bytes (kubelet: "failed to connect to localhost:1080 ...") destroy the stream
 //    with an Error (code EPORTFORWARD) and close the websocket;
@@ -117,14 +118,26 @@ class PortForwardStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.sendFrame([chunk], chunk.length, cb);
+  }
+
+  /** Writes queued together (a mux frame's header and payload) go out as one websocket frame. */
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    let length = 0;
+    for (const c of chunks) length += c.chunk.length;
+    this.sendFrame(chunks.map((c) => c.chunk), length, cb);
+  }
+
+  private sendFrame(parts: Buffer[], length: number, cb: (err?: Error | null) => void): void {
     const ws = this.ws;
     if (!ws || ws.readyState !== WS_OPEN) {
       cb(new PortForwardError(`port-forward to ${this.label} is closed`));
       return;
     }
-    const frame = Buffer.allocUnsafe(chunk.length + 1);
+    const frame = Buffer.allocUnsafe(length + 1);
     frame[0] = 0; // data channel of the first (only) port
-    chunk.copy(frame, 1);
+    let at = 1;
+    for (const part of parts) at += part.copy(frame, at);
     let done = false;
     const finish = (err?: Error) => {
       if (done) return;

@@ -34,10 +34,28 @@ t.test('a pod IP goes through the proxy, not the host route the local cluster ha
 });
 
 t.test('echo over raw TCP (not HTTP)', async (t) => {
-  // read until the bytes are back (the port-forward tunnel does not carry a half-close)
   const r = await run(['node', '-e', `const s=require('net').connect(7,'echo',()=>s.write('raw bytes\\n'));let d='';s.on('data',c=>{d+=c;if(d.endsWith('\\n')){process.stdout.write(d);s.destroy()}})`]);
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stdout, 'raw bytes\n');
+});
+
+t.test('a half-close travels through the tunnel: write, shutdown(SHUT_WR), read the echo to EOF', async (t) => {
+  // the echo server answers everything and closes only after our FIN: a protocol that waits for
+  // EOF (a bare port-forward stream cannot carry it; the mux does)
+  const py = `import socket
+s = socket.create_connection(('echo', 7), timeout=20)
+s.sendall(b'x' * 300000)
+s.shutdown(socket.SHUT_WR)
+n = 0
+while True:
+    b = s.recv(65536)
+    if not b: break
+    n += len(b)
+print(n)`;
+  const node = `const s=require('net').connect(7,'echo',()=>s.end(Buffer.alloc(70000,1)));let n=0;s.on('data',c=>n+=c.length);s.on('end',()=>console.log(n));setTimeout(()=>{console.log('timeout',n);process.exit(1)},20000).unref()`;
+  const r = await run(['sh', '-c', `python3 -c "${py.replace(/"/g, '\\"')}" && node -e "${node}"`]);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout, '300000\n70000\n', 'all bytes back, then EOF');
 });
 
 t.test('exit status passes through; progress goes to stderr only', async (t) => {
