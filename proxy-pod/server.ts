@@ -29,7 +29,7 @@ export interface ProxyServerOptions {
   handshakeTimeoutMs?: number;
   /** Name resolution for RESOLVE, RESOLVE_PTR and CONNECT by name (default: the system's). */
   resolver?: Resolver;
-  /** Called after the idle exit was logged and the server closed; default process.exit(0). */
+  /** Called after an exit (idle, or the runner's SHUTDOWN) was logged and the server closed; default process.exit(0). */
   onIdleExit?: () => void;
 }
 
@@ -66,6 +66,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   if (!(Number.isFinite(graceSeconds) && graceSeconds > 0)) {
     throw new Error(`heartbeatGraceSeconds must be a positive number, got ${graceSeconds}`);
   }
+  let exiting = false;
   const ctx: SessionContext = {
     token,
     resolver: options.resolver ?? systemResolver,
@@ -75,6 +76,13 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     verbose: options.verbose ?? false,
     log,
     onHeartbeat: () => idle?.heartbeat(),
+    onShutdown: () => {
+      if (exiting) return;
+      exiting = true;
+      log(`${PREFIX}the runner ended the session, exiting`);
+      // a moment for the SHUTDOWN answer to leave
+      setTimeout(() => void close().then(options.onIdleExit ?? (() => process.exit(0))), 20);
+    },
   };
 
   const clients = new SocketActivity();
@@ -96,6 +104,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   });
 
   const onIdle = (reason: IdleReason) => {
+    if (exiting) return;
+    exiting = true;
     log(reason.kind === 'no-connections'
       ? `${PREFIX}no client connection for ${idleSeconds} s, exiting`
       : `${PREFIX}no heartbeat, new connection or client data for ${graceSeconds} s (${reason.open} connection(s) still open), exiting`);

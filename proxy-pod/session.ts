@@ -28,6 +28,8 @@ export interface SessionContext {
   log: (line: string) => void;
   /** Called for a HEARTBEAT request and each heartbeat byte after it (--exit-when-idle). */
   onHeartbeat?: () => void;
+  /** Called when a mux client sends SHUTDOWN: the runner is done, the server should exit. */
+  onShutdown?: () => void;
 }
 
 const PREFIX = 'kinject-proxy: ';
@@ -92,6 +94,7 @@ function serveMux(client: Socket, reader: StreamReader, peer: string, ctx: Sessi
   const session = new MuxSession(client, {
     role: 'server',
     onPing: () => ctx.onHeartbeat?.(),
+    onShutdown: () => ctx.onShutdown?.(),
     onChannel: (ch) => {
       handleChannel(ch, ctx).catch((err: unknown) => {
         ctx.log(`${PREFIX}internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);

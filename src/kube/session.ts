@@ -96,8 +96,17 @@ export interface Session {
   target?: ResolvedTarget;
   /** set when volumes were asked for, there is a target and it has volume mounts */
   sftp?: SessionSftp;
-  /** deletes the Job (Background propagation) and the Secret; idempotent, at most ~10 s, never throws */
-  close(): Promise<void>;
+  /**
+   * Deletes the Job (Background propagation) and the Secret and waits until the pod is gone;
+   * idempotent, at most ~10 s, never throws. podExited: the pod server has exited (it answered
+   * the tunnel's SHUTDOWN), so the pod is deleted at once too (grace 0) instead of waiting
+   * ~1.5 s for the garbage collector and the kubelet; without RBAC to delete pods, it waits.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+export interface CloseOptions {
+  podExited?: boolean;
 }
 
 export type Progress = (message: string) => void;
@@ -144,18 +153,22 @@ const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) 
   signal?.addEventListener('abort', done, { once: true });
 });
 
-/** Deletes a session's Job and Secret by id. Idempotent; never throws; bounded by timeoutMs. */
-export async function deleteSessionObjects(access: KubeAccess, namespace: string, id: string, timeoutMs = CLOSE_TIMEOUT_MS): Promise<void> {
+/**
+ * Deletes a session's Job and Secret by id (and its pod at once when podName is given: only once
+ * its server has exited), then waits until the pod is gone. Idempotent; never throws; bounded by
+ * timeoutMs.
+ */
+export async function deleteSessionObjects(access: KubeAccess, namespace: string, id: string, timeoutMs = CLOSE_TIMEOUT_MS, podName?: string): Promise<void> {
   const name = sessionName(id);
   const ns = encodeURIComponent(namespace);
   const until = Date.now() + timeoutMs;
   // each delete is retried (API server hiccup) until it succeeds, finds nothing, or time is up
-  const del = async (path: string): Promise<void> => {
+  const del = async (path: string, query: Record<string, string> = { propagationPolicy: 'Background' }): Promise<void> => {
     for (let attempt = 0; attempt < 20; attempt++) {
       const left = until - Date.now();
       if (left < 200) return;
       try {
-        await access.client.delete(path, { query: { propagationPolicy: 'Background' }, timeoutMs: Math.min(5000, left) });
+        await access.client.delete(path, { query, timeoutMs: Math.min(5000, left) });
         return;
       } catch (err) {
         if (isStatus(err, 404)) return;
@@ -166,7 +179,12 @@ export async function deleteSessionObjects(access: KubeAccess, namespace: string
   };
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
-    Promise.all([del(`/api/v1/namespaces/${ns}/secrets/${name}`), del(`/apis/batch/v1/namespaces/${ns}/jobs/${name}`)]),
+    Promise.all([
+      del(`/api/v1/namespaces/${ns}/secrets/${name}`),
+      del(`/apis/batch/v1/namespaces/${ns}/jobs/${name}`),
+      // its container has stopped: nothing for a grace period to wait for (403: the GC does it)
+      podName ? del(`/api/v1/namespaces/${ns}/pods/${encodeURIComponent(podName)}`, { gracePeriodSeconds: '0' }) : undefined,
+    ]),
     new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
       timer.unref();
@@ -236,9 +254,11 @@ export async function startSession(opts: SessionOptions, progress: Progress = ()
 
   let created = false;
   let closing: Promise<void> | undefined;
-  const close = () => {
+  let runningPod: string | undefined;
+  const close = (options: CloseOptions = {}) => {
     if (!created) return Promise.resolve();
-    closing ??= deleteSessionObjects(access, namespace, id);
+    const force = options.podExited ? runningPod : undefined;
+    closing ??= deleteSessionObjects(access, namespace, id, CLOSE_TIMEOUT_MS, force);
     return closing;
   };
   const checkAbort = () => {
@@ -291,6 +311,7 @@ export async function startSession(opts: SessionOptions, progress: Progress = ()
         throw apiError(err, { verb: 'patch', resource: 'jobs.batch', namespace, name: jobName });
       }
     }
+    runningPod = podName;
     progress(`pod ready: ${podName}`);
     const sftp: SessionSftp | undefined = keys && jobOpts.sftp
       ? { port: jobOpts.sftp.port, clientPrivateKey: keys.clientPrivateKey, hostPublicKey: keys.hostPublicKey, exports }

@@ -17,6 +17,8 @@ export const FRAME = {
   /** channel 0; payload echoed in a PONG */
   PING: 6,
   PONG: 7,
+  /** channel 0: the client is done with the server; the server answers with one and exits */
+  SHUTDOWN: 8,
 } as const;
 
 export const HEADER_BYTES = 9;

@@ -17,6 +17,8 @@ export interface MuxSessionOptions {
   onChannel?: (channel: MuxChannel) => void;
   /** server: a PING arrived */
   onPing?: () => void;
+  /** server: the client sent SHUTDOWN (it is done with the server) */
+  onShutdown?: () => void;
   /** client: a PING this often (default 5000 ms; 0 = none) */
   pingMs?: number;
   /** client: no frame from the peer for this long ends the session (default 3 × pingMs) */
@@ -70,6 +72,29 @@ export class MuxSession extends EventEmitter implements ChannelLink {
   /** Open channels (tests, diagnostics). */
   get channelCount(): number {
     return this.channels.size;
+  }
+
+  /**
+   * Client: tells the server it is done (SHUTDOWN) and waits until the server answers with a
+   * SHUTDOWN of its own (it exits right after) or closes the stream, at most timeoutMs; resolves
+   * true if it did. The session is destroyed either way.
+   */
+  async shutdown(timeoutMs: number): Promise<boolean> {
+    if (this.closed) return false;
+    this.send(encodeFrame(FRAME.SHUTDOWN, 0));
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      new Promise<boolean>((resolve) => {
+        this.once('close', () => resolve(true));
+        this.once('shutdown', () => resolve(true));
+      }),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.destroy(new Error('the tunnel was shut down'));
+    return answered;
   }
 
   /** A new channel; throws once the session is closed. */
@@ -166,6 +191,14 @@ export class MuxSession extends EventEmitter implements ChannelLink {
         return;
       case FRAME.PONG:
         this.pongs++;
+        return;
+      case FRAME.SHUTDOWN:
+        if (this.o.role === 'server') {
+          this.send(encodeFrame(FRAME.SHUTDOWN, 0)); // the answer: the server is going
+          this.o.onShutdown?.();
+        } else {
+          this.emit('shutdown');
+        }
         return;
       default:
         // an unknown frame type: a newer peer; ignore it

@@ -5,7 +5,7 @@
 import { connectKube } from '../kube/config.js';
 import { fetchPodEnv, workloadEnv, type Env } from '../kube/env.js';
 import { startSession, type Session } from '../kube/session.js';
-import { createPodUpstream } from '../tunnel/index.js';
+import { createPodUpstream, type PodTunnelPool } from '../tunnel/index.js';
 import type { Upstream } from '../front/upstream.js';
 import type { Logger } from '../log.js';
 import type { TargetFlags } from '../commands/options.js';
@@ -36,7 +36,10 @@ export async function openClusterSession(
     { access, target: flags.target, container: flags.container, image: flags.proxyImage, timeoutSeconds, signal, volumes: volumePlan.request },
     log.info,
   );
-  cleanup.add(`proxy pod ${session.podName}`, () => session.close());
+  // the tunnel closes first (the stack runs backwards): by then its SHUTDOWN told the pod server
+  // to exit, and the pod can go at once
+  let tunnel: PodTunnelPool | undefined;
+  cleanup.add(`proxy pod ${session.podName}`, () => session.close({ podExited: tunnel?.podExited ?? false }));
   signal.throwIfAborted();
   const upstream = createPodUpstream({
     kc: access.kc,
@@ -47,6 +50,7 @@ export async function openClusterSession(
     token: session.token,
     debug: log.debug,
   });
+  tunnel = upstream;
   cleanup.add('tunnel', () => upstream.close());
   let env: Env | undefined;
   if (session.target) {

@@ -8,7 +8,8 @@
 // retried with backoff (100 ms doubling to 5 s) while the pod lives; when a GET shows the pod
 // gone (deleted, exited, failed), open() rejects with a KinjectError saying so. Permission and
 // token errors fail at once. The session's pings (every heartbeatMs, default 5 s) are the pod's
-// heartbeat (proxy-pod/idle.ts). Timers are unref'd; close() ends it all and rejects waiters.
+// heartbeat (proxy-pod/idle.ts). Timers are unref'd; close() tells the pod server to exit
+// (SHUTDOWN), ends it all and rejects waiters.
 
 import type { Duplex } from 'node:stream';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
@@ -57,6 +58,7 @@ const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5000;
 const POD_CHECK_MIN_INTERVAL_MS = 1000;
 const SHORT_SESSION_MS = 1000;
+const SHUTDOWN_WAIT_MS = 1500;
 
 export class PodTunnelPool implements Upstream {
   readonly resolveSupported = true;
@@ -79,6 +81,8 @@ export class PodTunnelPool implements Upstream {
   private pongsBefore = 0;
   /** mux sessions opened so far (tests, diagnostics) */
   sessionsOpened = 0;
+  /** after close(): the pod server acknowledged SHUTDOWN by exiting */
+  podExited = false;
 
   constructor(options: PodTunnelOptions) {
     this.o = {
@@ -123,12 +127,18 @@ export class PodTunnelPool implements Upstream {
     await this.acquire(timeoutMs);
   }
 
+  /**
+   * Ends the tunnel. With a live session, tells the pod server first that the runner is done
+   * (SHUTDOWN: it exits at once) and waits for it, at most 1.5 s; podExited says whether it did.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
-    this.session?.destroy(new Error('the tunnel was closed'));
+    const session = this.session;
     this.session = undefined;
+    if (session?.alive) this.podExited = await session.shutdown(SHUTDOWN_WAIT_MS);
+    session?.destroy(new Error('the tunnel was closed'));
     const err = new KinjectError('the tunnel to the proxy pod is closed');
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);

@@ -133,9 +133,8 @@ t.test('the stream drops: open channels are reset, a new session is opened', asy
   await once(echo, 'listening');
   t.teardown(() => echo.close());
   const sockets = [];
-  const { pool, counts } = makePool(port, {
+  const { pool } = makePool(port, {
     connect: async () => {
-      counts.connects++;
       const s = net.connect(port, '127.0.0.1');
       sockets.push(s);
       await once(s, 'connect');
@@ -156,7 +155,7 @@ t.test('the stream drops: open channels are reset, a new session is opened', asy
   const [data] = await once(again, 'data');
   t.equal(data.toString(), 'ping');
   again.destroy();
-  t.equal(counts.connects, 2, 'reconnected once');
+  t.equal(sockets.length, 2, 'reconnected once');
 });
 
 t.test('wrong token: open() fails with a clear error', async (t) => {
@@ -199,6 +198,21 @@ t.test('unreachable pod server: retried with backoff, open() times out with the 
   t.teardown(() => pool.close());
   await t.rejects(pool.open(), /no connection to the proxy pod ns\/kinject-test within 1 s: connect ECONNREFUSED/);
   t.ok(counts.connects >= 2 && counts.connects < 20, `retried with backoff (${counts.connects} attempts)`);
+});
+
+t.test('close() tells the pod server to exit (SHUTDOWN); it does, at once', async (t) => {
+  const { child, port, exited } = await startPodServer(t);
+  let err = '';
+  child.stderr.on('data', (d) => { err += d; });
+  const { pool } = makePool(port);
+  await pool.ready(5000);
+  const t0 = Date.now();
+  await pool.close();
+  t.equal(pool.podExited, true, 'the server answered');
+  const [code] = await exited;
+  t.equal(code, 0, 'exit status 0');
+  t.ok(Date.now() - t0 < 2000, `exited within ${Date.now() - t0} ms (its idle time is 30 s)`);
+  t.match(err, /the runner ended the session, exiting/);
 });
 
 t.test('close() ends everything and rejects waiters', async (t) => {

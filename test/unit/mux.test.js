@@ -187,3 +187,24 @@ t.test('protocol: data for an unknown channel gets a reset; OPEN from the wrong 
   t.equal(s.channelCount, 0);
   t.ok(c.alive && s.alive, 'the session survives');
 });
+
+t.test('shutdown: the server is told and answers; an unanswering peer times out', async (t) => {
+  let told = 0;
+  const { c } = await pair(t, { server: { onShutdown: () => { told++; } } });
+  t.equal(await c.shutdown(2000), true, 'answered');
+  t.equal(told, 1, 'the server heard it once');
+  t.notOk(c.alive, 'the client session is closed after it');
+  t.equal(await c.shutdown(100), false, 'a closed session has no one to tell');
+
+  const srv = net.createServer((sock) => sock.resume());
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  t.teardown(() => srv.close());
+  const sock = net.connect(srv.address().port, '127.0.0.1');
+  await once(sock, 'connect');
+  const mute = new MuxSession(sock, { role: 'client', pingMs: 0 });
+  const t0 = Date.now();
+  t.equal(await mute.shutdown(150), false, 'no answer');
+  t.ok(Date.now() - t0 >= 140, 'waited the time given');
+  t.notOk(mute.alive);
+});

@@ -74,7 +74,17 @@ t.test('heartbeats keep the server up around quiet and orphaned connections; wit
   const { lines, port, exited } = await startServer(t);
   const echoPort = await echoServer(t);
   const stray = await orphan(t, port);
-  const { pool } = makePool(t, port);
+  const vanished = { now: false };
+  const sockets = [];
+  const { pool } = makePool(t, port, {
+    connect: async () => {
+      if (vanished.now) throw new Error('the runner is gone');
+      const s = net.connect(port, '127.0.0.1');
+      sockets.push(s);
+      await once(s, 'connect');
+      return s;
+    },
+  });
   await pool.ready(3000);
   // a user connection through the tunnel that stays quiet for longer than the grace time
   const quiet = await pool.open();
@@ -87,8 +97,10 @@ t.test('heartbeats keep the server up around quiet and orphaned connections; wit
   t.equal(String(back), 'still here', 'the quiet connection still works');
   quiet.destroy();
 
-  // the runner vanishes; the orphaned connection stays open in the "pod"
-  await pool.close();
+  // the runner vanishes (no close(), whose SHUTDOWN would end the server at once): its tunnel
+  // drops and nothing reconnects; the orphaned connection stays open in the "pod"
+  vanished.now = true;
+  for (const s of sockets) s.destroy();
   const t0 = Date.now();
   for (let i = 0; i < 60 && exited() === null; i++) await sleep(50);
   t.ok(exited(), 'exited with the orphaned connection still open');
