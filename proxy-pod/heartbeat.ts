@@ -1,8 +1,9 @@
-// kinject's HEARTBEAT request (0xF3, docs/design.md "SOCKS5 as kinject speaks it"): the runner's
-// tunnel pool keeps one authenticated stream open with it and sends a byte every few seconds;
-// the pod server answers each with an echo. Every byte is a heartbeat for --exit-when-idle
-// (idle.ts): the runner is still there, even if other connections whose far end vanished
-// (an API server or kubelet restart) are still open in the pod. Shared by both ends.
+// kinject's HEARTBEAT request (0xF3, docs/design.md "SOCKS5 as kinject speaks it"): a client
+// keeps one authenticated stream open with it and sends a byte every few seconds; the pod server
+// answers each with an echo. Every byte is a heartbeat for --exit-when-idle (idle.ts): the client
+// is still there, even if other connections whose far end vanished (an API server or kubelet
+// restart) are still open in the pod. The runner itself now sends its heartbeats as the mux
+// session's pings (session.ts); this stays for other clients of the server.
 
 import type { Duplex } from 'node:stream';
 import { REPLY, serializeReply, type StreamReader } from '../src/socks5/index.js';

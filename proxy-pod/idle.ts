@@ -2,7 +2,7 @@
 // is a new or closed connection or a byte received from a client (activity.ts), or a heartbeat.
 //  - Until the first heartbeat (a client that sends none, e.g. a runner using `kinject
 //    proxy-server` through --proxy): idle = no open connection and no activity for idleMs.
-//  - After a heartbeat (the runner's tunnel pool keeps a HEARTBEAT stream, a byte every 5 s):
+//  - After a heartbeat (the runner's mux session pings every 5 s; or a HEARTBEAT stream's bytes):
 //    the same, or no activity for graceMs (default max(idleMs, 60 s)) even with connections
 //    still open. Port-forward connections whose far end vanished (an API server or kubelet
 //    restart) stay open in the pod forever; they no longer keep an orphaned pod alive. graceMs
