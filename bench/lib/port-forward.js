@@ -1,5 +1,5 @@
 // `kubectl port-forward` as the baseline: starts it on a free local port, waits for
-// "Forwarding from 127.0.0.1:PORT", and stops it.
+// "Forwarding from 127.0.0.1:PORT", and stops it; its pid is there for CPU accounting.
 import { spawn } from 'node:child_process';
 
 export function startPortForward(kubeconfig, namespace, resource, remotePort) {
@@ -15,7 +15,7 @@ export function startPortForward(kubeconfig, namespace, resource, remotePort) {
       const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(text);
       if (m) {
         clearTimeout(timer);
-        resolve({ port: Number(m[1]), stop: () => child.kill('SIGTERM') });
+        resolve({ port: Number(m[1]), pid: child.pid, stop: () => child.kill('SIGTERM') });
       }
     };
     child.stdout.on('data', onData);

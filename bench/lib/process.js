@@ -1,9 +1,11 @@
 // Runs a command for a benchmark: its stdout, wall time, each stderr line with the time it arrived
 // (ms after the spawn: kinject's progress lines give the phases of a start), and the peak RSS of
-// the process itself (VmHWM from /proc, sampled until it exits). bin/kinject is a sh wrapper that
+// the process itself (VmHWM from /proc, sampled until it exits) and its CPU seconds (the last
+// sample, every 50 ms, before it exits). bin/kinject is a sh wrapper that
 // execs node, so the pid is kinject's own node process; the user's command is not counted.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { processCpuSeconds } from './cpu.js';
 
 function vmHwmMb(pid) {
   try {
@@ -24,8 +26,12 @@ export function run(cmd, args, { env, timeoutMs = 300000, input } = {}) {
     let partial = '';
     const lines = [];
     let peakRssMb = 0;
+    let cpuSeconds = 0;
     let timedOut = false;
-    const sample = () => (peakRssMb = Math.max(peakRssMb, vmHwmMb(child.pid)));
+    const sample = () => {
+      peakRssMb = Math.max(peakRssMb, vmHwmMb(child.pid));
+      cpuSeconds = processCpuSeconds(child.pid) ?? cpuSeconds;
+    };
     const sampler = setInterval(sample, 50);
     const timer = setTimeout(() => {
       timedOut = true;
@@ -50,7 +56,7 @@ export function run(cmd, args, { env, timeoutMs = 300000, input } = {}) {
       if (partial) lines.push({ ms, text: partial });
       const why = timedOut ? `timed out after ${timeoutMs / 1000} s` : `exited ${code ?? signal}`;
       if (code !== 0 || timedOut) reject(new Error(`${cmd} ${args.join(' ')} ${why}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
-      else resolve({ stdout, stderr, lines, ms, peakRssMb });
+      else resolve({ stdout, stderr, lines, ms, peakRssMb, cpuSeconds });
     });
   });
 }

@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { run, lastJson } from '../lib/process.js';
 import { startPortForward } from '../lib/port-forward.js';
 import { median, percentile } from '../lib/stats.js';
+import { machineBusySeconds, processCpuSeconds } from '../lib/cpu.js';
 
 const NS = 'kinject-demo';
 
@@ -37,10 +38,20 @@ export async function clusterBenchmarks({ root, kinject, kubeconfig, quick, log 
       log(`${name}: ${out.step_seconds[name].toFixed(1)} s`);
     }
   };
-  const viaKinject = async (args, { extra = [], rssKey, timeoutMs = 240000 } = {}) => {
+  const viaKinject = async (args, { extra = [], rssKey, timeoutMs = 240000, cpu } = {}) => {
     const r = await run(kinject, ['run', '-n', NS, ...extra, '--', process.execPath, ...args], { env, timeoutMs });
     if (rssKey) rss[rssKey] = Math.max(rss[rssKey], r.peakRssMb);
+    if (cpu) cpu.kinject = r.cpuSeconds;
     return lastJson(r.stdout);
+  };
+  /** runs fn, adding to cpu the machine's busy CPU seconds meanwhile */
+  const busy = async (cpu, fn) => {
+    const before = machineBusySeconds();
+    try {
+      return await fn();
+    } finally {
+      cpu.machine = machineBusySeconds() - before;
+    }
   };
   const direct = async (args, timeoutMs = 240000) => lastJson((await run(process.execPath, args, { timeoutMs })).stdout);
 
@@ -62,10 +73,21 @@ export async function clusterBenchmarks({ root, kinject, kubeconfig, quick, log 
     out.pf_connect_p50_ms = pf && median(pf.samples);
     out.pf_connect_p99_ms = pf && percentile(pf.samples, 99);
 
-    const tk = await step(`throughput: kinject, ${n.mib} MiB through the echo service`, () => viaKinject([client('throughput.cjs'), 'echo', '7', String(n.mib)], { rssKey: 'throughput' }));
+    // CPU seconds per GiB moved (each way counted once, like MiB/s): kinject's process, kubectl's,
+    // and the whole machine's (the cluster's API server, kubelet, containerd and pods share it)
+    const kcpu = {};
+    const tk = await step(`throughput: kinject, ${n.mib} MiB through the echo service`, () => busy(kcpu, () => viaKinject([client('throughput.cjs'), 'echo', '7', String(n.mib)], { rssKey: 'throughput', cpu: kcpu })));
     out.throughput_mibs = tk?.mibs ?? null;
-    const tp = await step(`throughput: kubectl port-forward, ${n.mib} MiB`, () => viaPf(echo, (port) => [client('throughput.cjs'), '127.0.0.1', port, String(n.mib)]));
+    const pcpu = {};
+    const pfCpuBefore = echo ? processCpuSeconds(echo.pid) : null;
+    const tp = await step(`throughput: kubectl port-forward, ${n.mib} MiB`, () => busy(pcpu, () => viaPf(echo, (port) => [client('throughput.cjs'), '127.0.0.1', port, String(n.mib)])));
+    const pfCpuAfter = echo ? processCpuSeconds(echo.pid) : null;
     out.pf_throughput_mibs = tp?.mibs ?? null;
+    const perGib = (seconds) => (tk || tp) && Number.isFinite(seconds) ? seconds / (n.mib / 1024) : null;
+    out.throughput_cpu_s_per_gib = tk ? perGib(kcpu.kinject) : null;
+    out.pf_throughput_cpu_s_per_gib = tp && pfCpuBefore !== null && pfCpuAfter !== null ? perGib(pfCpuAfter - pfCpuBefore) : null;
+    out.throughput_machine_cpu_s_per_gib = tk ? perGib(kcpu.machine) : null;
+    out.pf_throughput_machine_cpu_s_per_gib = tp ? perGib(pcpu.machine) : null;
 
     const sk = await step(`${n.seq} sequential HTTP requests: kinject`, () => viaKinject([client('http-requests.cjs'), 'hello', '80', String(n.seq), '1'], { rssKey: 'http' }));
     out.seq1000_s = sk?.seconds ?? null;

@@ -49,6 +49,7 @@ export async function openClusterSession(
     port: session.port,
     token: session.token,
     debug: log.debug,
+    warn: log.warn,
   });
   tunnel = upstream;
   cleanup.add('tunnel', () => upstream.close());

@@ -42,6 +42,8 @@ export interface PodTunnelOptions {
   heartbeatMs?: number;
   /** diagnostics (e.g. the logger's debug) */
   debug?: (msg: string) => void;
+  /** one line when the tunnel is lost and when it is back (e.g. the logger's warn) */
+  warn?: (msg: string) => void;
   /** opens one raw stream to the pod server (default: a port-forward; tests pass a TCP connect) */
   connect?: () => Promise<Duplex>;
   /** says whether the pod is gone: a reason, or undefined while it lives (default: GET the pod) */
@@ -63,7 +65,7 @@ const SHUTDOWN_WAIT_MS = 1500;
 export class PodTunnelPool implements Upstream {
   readonly resolveSupported = true;
   readonly description: string;
-  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'debug' | 'connect' | 'podGone'>> & { debug: (m: string) => void };
+  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'debug' | 'warn' | 'connect' | 'podGone'>> & { debug: (m: string) => void; warn: (m: string) => void };
   private readonly connect: () => Promise<Duplex>;
   private readonly podGone: () => Promise<string | undefined>;
   private client: KubeClient | undefined;
@@ -79,6 +81,8 @@ export class PodTunnelPool implements Upstream {
   private fatal: KinjectError | undefined;
   private closed = false;
   private pongsBefore = 0;
+  /** a session was lost and no new one is up yet (the warning is shown once per loss) */
+  private lost = false;
   /** mux sessions opened so far (tests, diagnostics) */
   sessionsOpened = 0;
   /** after close(): the pod server acknowledged SHUTDOWN by exiting */
@@ -95,6 +99,7 @@ export class PodTunnelPool implements Upstream {
       openTimeoutMs: options.openTimeoutMs ?? 30_000,
       heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
       debug: options.debug ?? (() => {}),
+      warn: options.warn ?? (() => {}),
     };
     this.client = options.client;
     this.connect = options.connect ?? (() => openPortForward(
@@ -217,11 +222,19 @@ export class PodTunnelPool implements Upstream {
     const startedAt = Date.now();
     this.session = session;
     this.sessionsOpened++;
+    if (this.lost) {
+      this.lost = false;
+      this.o.warn(`the tunnel to the proxy pod ${this.o.namespace}/${this.o.pod} is back`);
+    }
     session.once('close', (why: Error) => {
       this.pongsBefore += session.pongs;
       if (this.session === session) this.session = undefined;
       if (this.closed || this.fatal) return;
       this.o.debug(`tunnel: the session to ${this.description} ended (${why.message}); reconnecting`);
+      if (!this.lost) {
+        this.lost = true;
+        this.o.warn(`the tunnel to the proxy pod ${this.o.namespace}/${this.o.pod} was lost (${why.message}); open connections were reset, reconnecting`);
+      }
       // one that ended at once counts as a failed open (backoff), so a broken pod is not hammered
       if (Date.now() - startedAt < SHORT_SESSION_MS) return this.onFailure(why);
       this.lastError = why;

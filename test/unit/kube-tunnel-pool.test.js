@@ -133,7 +133,9 @@ t.test('the stream drops: open channels are reset, a new session is opened', asy
   await once(echo, 'listening');
   t.teardown(() => echo.close());
   const sockets = [];
+  const warnings = [];
   const { pool } = makePool(port, {
+    warn: (m) => warnings.push(m),
     connect: async () => {
       const s = net.connect(port, '127.0.0.1');
       sockets.push(s);
@@ -156,6 +158,10 @@ t.test('the stream drops: open channels are reset, a new session is opened', asy
   t.equal(data.toString(), 'ping');
   again.destroy();
   t.equal(sockets.length, 2, 'reconnected once');
+  t.match(warnings, [
+    /^the tunnel to the proxy pod ns\/kinject-test was lost \(the tunnel stream (closed|ended)\); open connections were reset, reconnecting$/,
+    /^the tunnel to the proxy pod ns\/kinject-test is back$/,
+  ], 'one line when lost, one when back');
 });
 
 t.test('wrong token: open() fails with a clear error', async (t) => {
