@@ -28,6 +28,17 @@ async function pair(t, { onChannel = (ch) => ch.pipe(ch), client = {}, server = 
   return { c, s, sock, peer };
 }
 
+/** A client session whose peer reads everything and answers nothing (speaks no mux). */
+async function muteClient(t, options) {
+  const srv = net.createServer((sock) => sock.resume());
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  t.teardown(() => srv.close());
+  const sock = net.connect(srv.address().port, '127.0.0.1');
+  await once(sock, 'connect');
+  return new MuxSession(sock, { role: 'client', ...options });
+}
+
 async function readAll(stream) {
   const chunks = [];
   for await (const x of stream) chunks.push(x);
@@ -165,14 +176,8 @@ t.test('pings: answered and counted on both sides; an unanswering peer ends the 
   await sleep(400);
   t.ok(c.pongs >= 4 && pings >= 4 && s.pongs >= 4, `pongs ${c.pongs}, pings seen ${pings}`);
 
-  // a peer that never answers: its socket is read by nothing that speaks the mux
-  const srv = net.createServer((sock) => sock.resume());
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  t.teardown(() => srv.close());
-  const sock = net.connect(srv.address().port, '127.0.0.1');
-  await once(sock, 'connect');
-  const dead = new MuxSession(sock, { role: 'client', pingMs: 50 });
+  // a peer that never answers
+  const dead = await muteClient(t, { pingMs: 50 });
   const t0 = Date.now();
   const [reason] = await once(dead, 'close');
   t.match(reason.message, /no answer through the tunnel/);
@@ -196,13 +201,7 @@ t.test('shutdown: the server is told and answers; an unanswering peer times out'
   t.notOk(c.alive, 'the client session is closed after it');
   t.equal(await c.shutdown(100), false, 'a closed session has no one to tell');
 
-  const srv = net.createServer((sock) => sock.resume());
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  t.teardown(() => srv.close());
-  const sock = net.connect(srv.address().port, '127.0.0.1');
-  await once(sock, 'connect');
-  const mute = new MuxSession(sock, { role: 'client', pingMs: 0 });
+  const mute = await muteClient(t, { pingMs: 0 });
   const t0 = Date.now();
   t.equal(await mute.shutdown(150), false, 'no answer');
   t.ok(Date.now() - t0 >= 140, 'waited the time given');
