@@ -123,6 +123,8 @@ static void init(void) {
     if (dladdr((void *)&kj_cfg, &info) && info.dli_fname && info.dli_fname[0] == '/')
       snprintf(cfg.lib, sizeof cfg.lib, "%s", info.dli_fname);
   }
+  const char *wd = getenv("KINJECT_WARN_DIR");
+  if (wd && wd[0] == '/' && strlen(wd) < sizeof cfg.warn_dir - 32) snprintf(cfg.warn_dir, sizeof cfg.warn_dir, "%s", wd);
   cfg.connect_timeout_ms = 30000;
   const char *to = getenv("KINJECT_CONNECT_TIMEOUT_MS");
   if (to && atoi(to) > 0) cfg.connect_timeout_ms = atoi(to);

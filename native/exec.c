@@ -2,7 +2,8 @@
  * The new environment gets KINJECT_LIB back into LD_PRELOAD and every KINJECT_*
  * variable the shim started with that the new env lacks. Static ELF binaries (no
  * PT_INTERP), Go binaries (a Go build-ID note) and setuid/setgid files bypass the
- * shim: one warning per path on stderr, then they run anyway.
+ * shim: one warning per path on stderr (per session with KINJECT_WARN_DIR, else per process),
+ * then they run anyway.
  * No malloc here (execve may run in a vfork child): buffers live on the stack. */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -24,25 +25,49 @@ extern char **environ;
 #define WARNED_MAX 128
 static uint64_t warned[WARNED_MAX];
 
-static uint64_t hash_path(const char *s) {
+/* the file itself, whatever the path that names it (FNV-1a of device and inode) */
+static uint64_t hash_file(const struct stat *st) {
+  uint64_t parts[2] = {(uint64_t)st->st_dev, (uint64_t)st->st_ino};
+  const unsigned char *b = (const unsigned char *)parts;
   uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  for (size_t i = 0; i < sizeof parts; i++) h = (h ^ b[i]) * 1099511628211ull;
   return h | 1;
 }
 
-/* 1 the first time for this path */
-static int first_warning(const char *path) {
-  uint64_t h = hash_path(path);
+/* 1 if no process of the session has shown this warning yet: the first to create its mark in
+ * KINJECT_WARN_DIR (O_EXCL, with libc's own openat: a volume mapped over the directory must not
+ * redirect it) wins. No directory, or it cannot be used: this process decides alone. */
+static int first_in_session(uint64_t h) {
+  const struct kj_config *c = kj_cfg();
+  const struct kj_libc *r = kj_real();
+  if (!c->warn_dir[0] || !r->openat) return 1;
+  char mark[sizeof c->warn_dir];
+  static const char hex[] = "0123456789abcdef";
+  size_t n = strlen(c->warn_dir);
+  memcpy(mark, c->warn_dir, n);
+  mark[n++] = '/';
+  for (int i = 15; i >= 0; i--) mark[n++] = hex[(h >> (i * 4)) & 15];
+  mark[n] = 0;
+  int saved = errno;
+  int fd = r->openat(AT_FDCWD, mark, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int first = fd >= 0 || errno != EEXIST;
+  if (fd >= 0) r->close(fd);
+  errno = saved;
+  return first;
+}
+
+/* 1 the first time for this file, in this process and (KINJECT_WARN_DIR) in the session */
+static int first_warning(uint64_t h) {
   for (int i = 0; i < WARNED_MAX; i++) {
     uint64_t cur = __atomic_load_n(&warned[i], __ATOMIC_ACQUIRE);
     if (cur == h) return 0;
     if (cur == 0) {
       uint64_t zero = 0;
-      if (__atomic_compare_exchange_n(&warned[i], &zero, h, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return 1;
+      if (__atomic_compare_exchange_n(&warned[i], &zero, h, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return first_in_session(h);
       if (zero == h) return 0;
     }
   }
-  return 1;
+  return first_in_session(h);
 }
 
 static int has_go_note(const unsigned char *p, size_t n, int is64) {
@@ -138,7 +163,7 @@ static void check_binary(const char *path) {
   }
   kj_real()->close(fd);
   if (!kind && !setid) return;
-  if (!first_warning(path)) return;
+  if (!first_warning(hash_file(&st))) return;
   if (setid)
     kj_warn("kinject: warning: %s is %s: the loader drops LD_PRELOAD, so its network calls bypass kinject", path, setid);
   else

@@ -44,6 +44,7 @@ struct kj_libc {
                      char *const[], char *const[]);
   int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
                       char *const[], char *const[]);
+  int (*openat)(int, const char *, int, ...);  /* unmapped: exec.c's warning marks */
 };
 const struct kj_libc *kj_real(void);
 /* the next definition of name (the libc function, not a hook), looked up now, uncached */
@@ -65,6 +66,7 @@ struct kj_config {
   char *local_names;                   /* comma-separated, may be NULL */
   int verbose;
   char lib[4096];                      /* KINJECT_LIB or our own path */
+  char warn_dir[4096];                 /* KINJECT_WARN_DIR: marks of warnings already shown, "" = none */
   int connect_timeout_ms;
   char hostname[256];
   int n_nameservers;

@@ -38,6 +38,7 @@ static void init(void) {
   table.res_querydomain = kj_libc_sym("res_querydomain");
   table.res_send = kj_libc_sym("res_send");
   L(execve); L(execvpe); L(posix_spawn); L(posix_spawnp);
+  L(openat);
   __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
 }
 

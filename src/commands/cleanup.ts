@@ -5,7 +5,7 @@
 // cluster's error is reported (exit 1).
 import { usageError } from '../errors.js';
 import { removeLeftoverMounts } from '../volumes/leftovers.js';
-import { removeStaleKeyDirs } from '../run/volume-keys.js';
+import { removeStaleSessionDirs } from '../run/session-dirs.js';
 import type { KubeFlags } from './options.js';
 
 export interface CleanupCommandOptions extends KubeFlags {
@@ -33,5 +33,5 @@ async function cleanupLocal(): Promise<void> {
   for (const dir of mounts.removed) process.stdout.write(`removed mount ${dir}\n`);
   for (const dir of mounts.skipped) say(`left ${dir} mounted: the kinject that made it is still running`);
   // a mount that could not be unmounted was reported by removeLeftoverMounts (with the command to try)
-  removeStaleKeyDirs();
+  removeStaleSessionDirs();
 }

@@ -18,6 +18,7 @@ import { mergeEnv, writeEnvFiles, type EnvPrecedence } from '../run/env-merge.js
 import { exitCodeOf, waitForExit } from '../run/exit-status.js';
 import { FORWARDED_SIGNALS, forwardSignals } from '../run/signals.js';
 import { shimEnvironment } from '../run/shim-env.js';
+import { makeWarnDir } from '../run/warn-dir.js';
 import { startChild } from '../run/spawn.js';
 import { planVolumes, type SessionVolumes, type VolumePlan } from '../run/volumes.js';
 import type { TargetFlags } from './options.js';
@@ -57,6 +58,8 @@ export async function runCommand(command: string, args: string[], options: RunOp
     const dns = await startDnsServer(resolver, log.debug);
     cleanup.add('dns server', () => dns.close());
     setup.signal.throwIfAborted();
+    const warnDir = makeWarnDir();
+    if (warnDir) cleanup.add('warning marks', () => warnDir.remove());
 
     const env = shimEnvironment(mergeEnv(process.env, workloadEnv, options.envPrecedence), {
       socks: front.address,
@@ -65,6 +68,7 @@ export async function runCommand(command: string, args: string[], options: RunOp
       localNames: splitList(options.localNames),
       verbose: options.verbose,
       pathMap: volumes?.env.KINJECT_PATH_MAP,
+      warnDir: warnDir?.path,
     });
     if (volumes) {
       env.KINJECT_ROOT = volumes.env.KINJECT_ROOT;

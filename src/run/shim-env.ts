@@ -11,6 +11,8 @@ export interface ShimSettings {
   localNames: string[];
   verbose: boolean;
   pathMap?: string;
+  /** where the shim marks warnings already shown (KINJECT_WARN_DIR) */
+  warnDir?: string;
 }
 
 export function shimEnvironment(base: NodeJS.ProcessEnv, settings: ShimSettings): NodeJS.ProcessEnv {
@@ -30,6 +32,7 @@ export function shimEnvironment(base: NodeJS.ProcessEnv, settings: ShimSettings)
   if (settings.localNames.length > 0) env.KINJECT_LOCAL_NAMES = settings.localNames.join(',');
   if (settings.verbose) env.KINJECT_VERBOSE = '1';
   if (settings.pathMap) env.KINJECT_PATH_MAP = settings.pathMap;
+  if (settings.warnDir) env.KINJECT_WARN_DIR = settings.warnDir;
   return env;
 }
 

@@ -1,14 +1,12 @@
 // The session's SSH material on local disk, for sshfs: the client private key (mode 0600) and a
 // known_hosts line holding the pod's host key under the alias sshfs looks it up by. Both live in
 // a private directory of their own, ${XDG_RUNTIME_DIR:-/tmp}/kinject-<uid>/.keys-<pid>-<session>/
-// (0700), removed when the session ends; `kinject cleanup` removes the directory of a kinject that
-// is gone (SIGKILL). The key is useless once the proxy pod is deleted.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// (0700, session-dirs.ts), removed when the session ends; `kinject cleanup` removes the directory of
+// a kinject that is gone (SIGKILL). The key is useless once the proxy pod is deleted.
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOST_KEY_ALIAS } from '../volumes/mount.js';
-import { ensurePrivateDir, processAlive, runtimeBase } from '../volumes/state.js';
-
-const PREFIX = '.keys-';
+import { makeSessionDir } from './session-dirs.js';
 
 export interface SessionKeyFiles {
   dir: string;
@@ -30,10 +28,7 @@ export function writeSessionKeys(
   keys: { clientPrivateKey: string; hostPublicKey: string },
   env: NodeJS.ProcessEnv = process.env,
 ): SessionKeyFiles {
-  if (!/^[a-z0-9-]+$/i.test(session)) throw new Error(`bad session id ${JSON.stringify(session)}`);
-  const base = ensurePrivateDir(runtimeBase(env));
-  const dir = join(base, `${PREFIX}${process.pid}-${session}`);
-  mkdirSync(dir, { mode: 0o700 });
+  const dir = makeSessionDir('keys', session, env);
   const remove = () => rmSync(dir, { recursive: true, force: true });
   try {
     const clientKeyPath = join(dir, 'id_ed25519');
@@ -46,23 +41,4 @@ export function writeSessionKeys(
     remove();
     throw err;
   }
-}
-
-/** Removes the key directories of kinject processes that are no longer running; returns them. */
-export function removeStaleKeyDirs(env: NodeJS.ProcessEnv = process.env): string[] {
-  const base = runtimeBase(env);
-  let names: string[];
-  try {
-    names = readdirSync(base);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    const m = /^\.keys-(\d+)-[a-z0-9-]+$/i.exec(name);
-    if (!m || processAlive(Number(m[1]))) continue;
-    rmSync(join(base, name), { recursive: true, force: true });
-    removed.push(join(base, name));
-  }
-  return removed;
 }

@@ -170,6 +170,21 @@ t.test('exit status and signals pass through', async (t) => {
   t.match(missing.stderr, /^kinject: command not found: no-such-command-kinject \(/m)
 })
 
+t.test('a static binary run many times in the tree: one warning for the run, no marks left', async (t) => {
+  const dir = world.tmpdir
+  fs.writeFileSync(path.join(dir, 'st.c'), '#include <stdio.h>\nint main(void){puts("st");return 0;}\n')
+  const bin = path.join(dir, 'static-st')
+  execFileSync('gcc', ['-static', '-O1', '-o', bin, path.join(dir, 'st.c')])
+  fs.chmodSync(bin, 0o755)
+  const r = await kinject('sh', ['-c', `for i in 1 2 3; do ${bin}; sh -c ${bin}; done`])
+  t.equal(r.code, 0, r.stderr)
+  t.equal(r.stdout, 'st\n'.repeat(6))
+  t.equal(r.stderr, `kinject: warning: ${bin} is a static binary: its network calls bypass kinject\n`, 'once for six runs in four processes')
+  const base = `/tmp/kinject-${world.user.uid}`
+  const marks = fs.existsSync(base) ? fs.readdirSync(base).filter((n) => n.startsWith('.warn-')) : []
+  t.same(marks, [], 'the marks directory went with the run')
+})
+
 t.test('stdin and stdout pass through untouched', async (t) => {
   const r = await kinject('cat', [], { input: 'line one\nline two\n' })
   t.equal(r.stdout, 'line one\nline two\n')

@@ -1,6 +1,6 @@
 // Child processes stay captured (sh -c, env -u, env -i, python subprocess with an empty env,
 // node child_process), binaries that bypass the shim are named once on stderr and still run
-// (static C, Go, setuid), a process started beside a captured one without the shim has no
+// (static C, Go, setuid; once per run with KINJECT_WARN_DIR), a process started beside a captured one without the shim has no
 // access, and without KINJECT_SOCKS the shim changes nothing.
 import t from 'tap'
 import fs from 'node:fs'
@@ -81,6 +81,30 @@ t.test('a static C binary: warning, then it runs', async (t) => {
   t.equal(dynamic.stderr, '', 'no warning for an ordinary dynamic binary')
   const off = await world.exec('sh', ['-c', bin])
   t.equal(off.stderr, '', 'no warning at all without the shim')
+})
+
+t.test('KINJECT_WARN_DIR: one warning per binary for the whole tree, whichever path names it', async (t) => {
+  const dir = world.tmpdir
+  fs.writeFileSync(path.join(dir, 'w.c'), '#include <stdio.h>\nint main(void){puts("w");return 0;}\n')
+  const bin = path.join(dir, 'static-w')
+  execFileSync('gcc', ['-static', '-O1', '-o', bin, path.join(dir, 'w.c')])
+  fs.symlinkSync(bin, path.join(dir, 'static-w-link'))
+  const marks = fs.mkdtempSync(path.join(dir, 'marks-'))
+  const script = `${bin}; ${bin}; sh -c ${bin}; ${path.join(dir, 'static-w-link')}`
+  const r = await world.exec('sh', ['-c', script], { shim: true, env: { KINJECT_WARN_DIR: marks } })
+  t.equal(r.stdout, 'w\n'.repeat(4))
+  t.equal(r.stderr, `kinject: warning: ${bin} is a static binary: its network calls bypass kinject\n`, 'once, from four processes and two names')
+  t.equal(fs.readdirSync(marks).length, 1, 'one mark')
+  const again = await world.exec('sh', ['-c', bin], { shim: true, env: { KINJECT_WARN_DIR: marks } })
+  t.equal(again.stderr, '', 'a mark left by an earlier process counts')
+  const perProcess = await world.exec('sh', ['-c', script], { shim: true })
+  // without it each process decides alone (a vfork child shares its parent's memory, so dash's
+  // children count as one; the nested sh is a process of its own)
+  const count = perProcess.stderr.split('\n').filter((l) => l.includes('is a static binary')).length
+  t.ok(count > 1, `without it: once per process (${count} warnings)`)
+  const broken = await world.exec('sh', ['-c', bin], { shim: true, env: { KINJECT_WARN_DIR: path.join(dir, 'no-such-dir') } })
+  t.match(broken.stderr, /is a static binary/, 'an unusable directory: the warning still comes')
+  t.equal(broken.stdout, 'w\n')
 })
 
 t.test('a Go binary: warning, then it runs', { skip: world.go ? false : 'go is not installed' }, async (t) => {

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,8 @@ import { pathToFileURL } from 'node:url';
 import { generateSessionKeys } from '../../dist/proxy-pod/sftp/index.js';
 import { planVolumes, mountSessionVolumes, warnIfVolumesSkipped } from '../../dist/src/run/volumes.js';
 import { startSftpForwarder } from '../../dist/src/run/sftp-forwarder.js';
-import { writeSessionKeys, removeStaleKeyDirs, knownHostsEntry } from '../../dist/src/run/volume-keys.js';
+import { writeSessionKeys, knownHostsEntry } from '../../dist/src/run/volume-keys.js';
+import { removeStaleSessionDirs } from '../../dist/src/run/session-dirs.js';
 import { CleanupStack } from '../../dist/src/run/cleanup-stack.js';
 import { clientHandshake } from '../../dist/src/socks5/index.js';
 import { startProxyServer } from '../../dist/proxy-pod/server.js';
@@ -129,7 +130,7 @@ t.test('session key files: private, removed, stale ones cleaned up', async (t) =
   const [type, blob] = keys.hostPublicKey.split(' ');
   t.equal(readFileSync(files.knownHostsPath, 'utf8'), `kinject-sftp ${type} ${blob}\n`);
   t.throws(() => knownHostsEntry('garbage'), /not an OpenSSH public key/);
-  t.same(removeStaleKeyDirs(env), [], 'a running kinject keeps its keys');
+  t.same(removeStaleSessionDirs(env), [], 'a running kinject keeps its keys');
   files.remove();
   files.remove();
   t.notOk(existsSync(files.dir));
@@ -137,7 +138,11 @@ t.test('session key files: private, removed, stale ones cleaned up', async (t) =
   const dead = spawn('true');
   await once(dead, 'exit');
   mkdirSync(join(base, `.keys-${dead.pid}-zzz`), { mode: 0o700 });
-  t.same(removeStaleKeyDirs(env), [join(base, `.keys-${dead.pid}-zzz`)]);
+  mkdirSync(join(base, `.warn-${dead.pid}-yyy`), { mode: 0o700 });
+  mkdirSync(join(base, `.warn-${process.pid}-live`), { mode: 0o700 });
+  t.same(removeStaleSessionDirs(env).sort(), [join(base, `.keys-${dead.pid}-zzz`), join(base, `.warn-${dead.pid}-yyy`)], 'keys and warning marks of a kinject that is gone');
+  t.ok(existsSync(join(base, `.warn-${process.pid}-live`)), 'a running one keeps its marks');
+  rmSync(join(base, `.warn-${process.pid}-live`), { recursive: true });
   t.same(readdirSync(base).filter((n) => n.startsWith('.keys-')), []);
 });
 
