@@ -207,3 +207,65 @@ t.test('shutdown: the server is told and answers; an unanswering peer times out'
   t.ok(Date.now() - t0 >= 140, 'waited the time given');
   t.notOk(mute.alive);
 });
+
+t.test('stress: 300 channels, random sizes, pauses and close orders; every byte arrives, nothing is kept', async (t) => {
+  // a seeded generator, so a failure can be replayed
+  let seed = 0x5eed;
+  const rand = (n) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const { c, s } = await pair(t, {
+    onChannel: (ch) => {
+      // the server: echo, sometimes pausing a while (flow control), ending when the client ended
+      const pauseMs = rand(4) === 0 ? 20 + rand(60) : 0;
+      if (pauseMs) {
+        ch.pause();
+        setTimeout(() => ch.pipe(ch), pauseMs);
+      } else {
+        ch.pipe(ch);
+      }
+    },
+  });
+  const deadline = Date.now() + 30_000;
+  const runs = Array.from({ length: 300 }, async (_, i) => {
+    const size = [0, 1, 100, 70_000, 300_000, 5_000_000][rand(6)];
+    const body = Buffer.alloc(size);
+    for (let k = 0; k < size; k += 4096) body[k] = (i + k) & 0xff;
+    const ch = c.open();
+    const got = readAll(ch);
+    // write in random pieces, then end
+    let off = 0;
+    while (off < size && Date.now() < deadline) {
+      const n = Math.min(size - off, 1 + rand(200_000));
+      if (!ch.write(body.subarray(off, off + n))) await once(ch, 'drain');
+      off += n;
+    }
+    ch.end();
+    return (await got).equals(body);
+  });
+  const ok = await Promise.all(runs);
+  t.equal(ok.filter(Boolean).length, 300, 'all 300 echoed exactly');
+  await sleep(50);
+  t.equal(c.channelCount, 0, 'client keeps no channel');
+  t.equal(s.channelCount, 0, 'server keeps no channel');
+
+  // resets in the middle of transfers: the other side sees a close, the session lives on
+  const aborted = await Promise.all(Array.from({ length: 50 }, async () => {
+    const ch = c.open();
+    ch.on('data', () => {});
+    ch.write(Buffer.alloc(200_000));
+    await sleep(rand(20));
+    ch.destroy();
+    await once(ch, 'close');
+    return true;
+  }));
+  t.equal(aborted.length, 50);
+  await sleep(100);
+  t.equal(c.channelCount, 0, 'reset channels are forgotten on the client');
+  t.equal(s.channelCount, 0, 'and on the server');
+  t.ok(c.alive && s.alive, 'the session is fine');
+  const last = c.open();
+  last.end('after all that');
+  t.equal((await readAll(last)).toString(), 'after all that');
+});
