@@ -52,6 +52,8 @@ interface Ws {
 const WS_OPEN = 1;
 /** bytes the websocket may hold unsent before a write waits for its send callback */
 const SEND_AHEAD_BYTES = 1024 * 1024;
+/** the largest websocket message _writev makes out of queued writes */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /** A KubeConfig view whose websocket options carry a handshake timeout. */
 function withHandshakeTimeout(kc: KubeConfig, ms: number): KubeConfig {
@@ -121,11 +123,24 @@ class PortForwardStream extends Duplex {
     this.sendFrame([chunk], chunk.length, cb);
   }
 
-  /** Writes queued together (a mux frame's header and payload) go out as one websocket frame. */
+  /**
+   * Writes queued together (a mux frame's header and payload, frames of several channels) go out
+   * as few websocket messages, each at most MAX_MESSAGE_BYTES (the kubelet's websocket reader
+   * refuses messages over 32 MiB).
+   */
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    let group: Buffer[] = [];
     let length = 0;
-    for (const c of chunks) length += c.chunk.length;
-    this.sendFrame(chunks.map((c) => c.chunk), length, cb);
+    for (const { chunk } of chunks) {
+      if (length > 0 && length + chunk.length > MAX_MESSAGE_BYTES) {
+        this.sendFrame(group, length, () => {});
+        group = [];
+        length = 0;
+      }
+      group.push(chunk);
+      length += chunk.length;
+    }
+    this.sendFrame(group, length, cb);
   }
 
   private sendFrame(parts: Buffer[], length: number, cb: (err?: Error | null) => void): void {
