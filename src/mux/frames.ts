@@ -33,12 +33,10 @@ export interface Frame {
   payload: Buffer;
 }
 
+/** A whole frame in one buffer (control frames; DATA goes out as header + payload: encodeHeader). */
 export function encodeFrame(type: number, channel: number, payload?: Buffer): Buffer {
   const length = payload?.length ?? 0;
-  const frame = Buffer.allocUnsafe(HEADER_BYTES + length);
-  frame[0] = type;
-  frame.writeUInt32BE(channel >>> 0, 1);
-  frame.writeUInt32BE(length, 5);
+  const frame = writeHeader(Buffer.allocUnsafe(HEADER_BYTES + length), type, channel, length);
   if (payload) payload.copy(frame, HEADER_BYTES);
   return frame;
 }
@@ -59,11 +57,14 @@ export class MuxProtocolError extends Error {
 
 /** The 9-byte header of a frame whose payload is written separately (no copy of the payload). */
 export function encodeHeader(type: number, channel: number, length: number): Buffer {
-  const header = Buffer.allocUnsafe(HEADER_BYTES);
-  header[0] = type;
-  header.writeUInt32BE(channel >>> 0, 1);
-  header.writeUInt32BE(length, 5);
-  return header;
+  return writeHeader(Buffer.allocUnsafe(HEADER_BYTES), type, channel, length);
+}
+
+function writeHeader(buf: Buffer, type: number, channel: number, length: number): Buffer {
+  buf[0] = type;
+  buf.writeUInt32BE(channel >>> 0, 1);
+  buf.writeUInt32BE(length, 5);
+  return buf;
 }
 
 /**

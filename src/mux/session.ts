@@ -11,6 +11,9 @@ import type { Duplex } from 'node:stream';
 import { FRAME, FrameDecoder, encodeFrame, encodeHeader, type Frame } from './frames.js';
 import { MuxChannel, type ChannelLink } from './channel.js';
 
+/** how often a client pings by default */
+export const DEFAULT_PING_MS = 5000;
+
 export interface MuxSessionOptions {
   role: 'client' | 'server';
   /** server: a channel the client opened; it starts with the client's request bytes */
@@ -19,7 +22,7 @@ export interface MuxSessionOptions {
   onPing?: () => void;
   /** server: the client sent SHUTDOWN (it is done with the server) */
   onShutdown?: () => void;
-  /** client: a PING this often (default 5000 ms; 0 = none) */
+  /** client: a PING this often (default DEFAULT_PING_MS; 0 = none) */
   pingMs?: number;
   /** client: no frame from the peer for this long ends the session (default 3 × pingMs) */
   deadMs?: number;
@@ -51,7 +54,7 @@ export class MuxSession extends EventEmitter implements ChannelLink {
     stream.on('error', (err: Error) => this.destroy(err));
     stream.on('end', () => this.destroy(new Error('the tunnel stream ended')));
     stream.on('close', () => this.destroy(new Error('the tunnel stream closed')));
-    const pingMs = options.role === 'client' ? options.pingMs ?? 5000 : 0;
+    const pingMs = options.role === 'client' ? options.pingMs ?? DEFAULT_PING_MS : 0;
     if (pingMs > 0) {
       const deadMs = options.deadMs ?? 3 * pingMs;
       this.pingTimer = setInterval(() => {

@@ -14,14 +14,12 @@
 import type { Duplex } from 'node:stream';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { KINJECT_USERNAME, REPLY, clientHandshake, clientRequest, replyMessage } from '../socks5/index.js';
-import { CMD_MUX, MUX_HOST, MuxSession } from '../mux/index.js';
+import { CMD_MUX, DEFAULT_PING_MS, MUX_HOST, MuxSession } from '../mux/index.js';
 import type { Upstream } from '../front/upstream.js';
 import { KinjectError } from '../errors.js';
 import { KubeClient } from '../kube/client.js';
 import { isStatus } from '../kube/errors.js';
 import { PortForwardError, openPortForward } from './portforward.js';
-
-export const DEFAULT_HEARTBEAT_MS = 5000;
 
 export interface PodTunnelOptions {
   /** access to the cluster (unused when both connect and podGone are given) */
@@ -38,7 +36,7 @@ export interface PodTunnelOptions {
   connectTimeoutMs?: number;
   /** how long open() waits for a working session before giving up (default 30 s) */
   openTimeoutMs?: number;
-  /** a ping through the session this often (default 5000 ms; 0 = none) */
+  /** a ping through the session this often (default DEFAULT_PING_MS, 5 s; 0 = none) */
   heartbeatMs?: number;
   /** diagnostics (e.g. the logger's debug) */
   debug?: (msg: string) => void;
@@ -97,7 +95,7 @@ export class PodTunnelPool implements Upstream {
       token: options.token,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       openTimeoutMs: options.openTimeoutMs ?? 30_000,
-      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      heartbeatMs: options.heartbeatMs ?? DEFAULT_PING_MS,
       debug: options.debug ?? (() => {}),
       warn: options.warn ?? (() => {}),
     };
