@@ -52,6 +52,7 @@ async function startHttp(t) {
 
 function makePool(port, extra = {}) {
   const counts = { connects: 0 };
+  const sockets = [];
   const pool = new PodTunnelPool({
     kc: new KubeConfig(),
     namespace: 'ns',
@@ -61,14 +62,14 @@ function makePool(port, extra = {}) {
     connect: async () => {
       counts.connects++;
       const s = net.connect(port, '127.0.0.1');
-      s.seq = counts.connects;
+      sockets.push(s);
       await once(s, 'connect');
       return s;
     },
     podGone: async () => undefined,
     ...extra,
   });
-  return { pool, counts };
+  return { pool, counts, sockets };
 }
 
 async function get(stream, port, path) {
@@ -132,17 +133,8 @@ t.test('the stream drops: open channels are reset, a new session is opened', asy
   echo.listen(0, '127.0.0.1');
   await once(echo, 'listening');
   t.teardown(() => echo.close());
-  const sockets = [];
   const warnings = [];
-  const { pool } = makePool(port, {
-    warn: (m) => warnings.push(m),
-    connect: async () => {
-      const s = net.connect(port, '127.0.0.1');
-      sockets.push(s);
-      await once(s, 'connect');
-      return s;
-    },
-  });
+  const { pool, sockets } = makePool(port, { warn: (m) => warnings.push(m) });
   t.teardown(() => pool.close());
   const s = await pool.open();
   t.equal((await clientRequest(s, CMD.CONNECT, { type: 'ipv4', host: '127.0.0.1', port: echo.address().port }, { timeoutMs: 5000 })).reply, 0);

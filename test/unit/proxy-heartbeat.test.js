@@ -33,12 +33,15 @@ async function startServer(t, extra = {}) {
   return { server, lines, port: server.address.port, exited: () => exitedAt };
 }
 
+/** A pool over plain TCP; cut() drops its connections and refuses new ones (the runner vanished). */
 function makePool(t, port, extra = {}) {
   const sockets = [];
   const debug = [];
+  let vanished = false;
   const pool = new PodTunnelPool({
     kc: new KubeConfig(), namespace: 'ns', pod: 'kinject-hb', port, token: TOKEN, heartbeatMs: 100,
     connect: async () => {
+      if (vanished) throw new Error('the runner is gone');
       const s = net.connect(port, '127.0.0.1');
       sockets.push(s);
       await once(s, 'connect');
@@ -49,7 +52,11 @@ function makePool(t, port, extra = {}) {
     ...extra,
   });
   t.teardown(() => pool.close());
-  return { pool, sockets, debug };
+  const cut = () => {
+    vanished = true;
+    for (const s of sockets) s.destroy();
+  };
+  return { pool, sockets, debug, cut };
 }
 
 /** An authenticated connection that then says nothing: what an orphaned port-forward looks like. */
@@ -74,17 +81,7 @@ t.test('heartbeats keep the server up around quiet and orphaned connections; wit
   const { lines, port, exited } = await startServer(t);
   const echoPort = await echoServer(t);
   const stray = await orphan(t, port);
-  const vanished = { now: false };
-  const sockets = [];
-  const { pool } = makePool(t, port, {
-    connect: async () => {
-      if (vanished.now) throw new Error('the runner is gone');
-      const s = net.connect(port, '127.0.0.1');
-      sockets.push(s);
-      await once(s, 'connect');
-      return s;
-    },
-  });
+  const { pool, cut } = makePool(t, port);
   await pool.ready(3000);
   // a user connection through the tunnel that stays quiet for longer than the grace time
   const quiet = await pool.open();
@@ -99,8 +96,7 @@ t.test('heartbeats keep the server up around quiet and orphaned connections; wit
 
   // the runner vanishes (no close(), whose SHUTDOWN would end the server at once): its tunnel
   // drops and nothing reconnects; the orphaned connection stays open in the "pod"
-  vanished.now = true;
-  for (const s of sockets) s.destroy();
+  cut();
   const t0 = Date.now();
   for (let i = 0; i < 60 && exited() === null; i++) await sleep(50);
   t.ok(exited(), 'exited with the orphaned connection still open');
