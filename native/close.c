@@ -9,6 +9,7 @@
 #define KJ_F_DUPFD_CLOEXEC 1030
 #include "kinject.h"
 
+/* no guard: forgetting the entry is one atomic store (no lock, no heap), right in any context */
 KJ_EXPORT int close(int fd) {
   if (kj_enabled()) kj_fd_clear(fd);
   return kj_real()->close(fd);
@@ -17,9 +18,12 @@ KJ_EXPORT int close(int fd) {
 /* r is the result of duplicating fd: on success r inherits fd's entry (errno kept); returns r */
 static int duplicated(int fd, int r) {
   if (r >= 0 && kj_enabled()) {
+    struct kj_guard g = kj_guard_take(); /* the registry's lock and heap: not while a hook runs */
+    if (!g.held) return r;
     int saved = errno;
     kj_fd_copy(fd, r);
     errno = saved;
+    kj_guard_drop(&g);
   }
   return r;
 }

@@ -10,6 +10,12 @@
 #include "kinject.h"
 
 KJ_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
+  KJ_GUARD_OR(return kj_real()->connect(fd, addr, len));
+  return kj_connect(fd, addr, len);
+}
+
+/* the hook's work, for callers that hold the guard already (udp_dns.c's TCP Fast Open) */
+int kj_connect(int fd, const struct sockaddr *addr, socklen_t len) {
   const struct kj_libc *real = kj_real();
   if (!kj_enabled() || !addr || len < sizeof(sa_family_t)) return real->connect(fd, addr, len);
   if (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) {
@@ -50,7 +56,7 @@ KJ_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   }
   kj_sockaddr_str(addr, dst, sizeof dst);
   int saved_errno = errno;
-  int fl = fcntl(fd, F_GETFL);
+  int fl = real->fcntl(fd, F_GETFL);
   int e = kj_socks_connect_fd(fd, addr, len);
   if (e) {
     kj_log("connect %s via proxy: %s", dst, strerror(e));

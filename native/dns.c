@@ -85,6 +85,7 @@ static void free_list(struct addrinfo *ai) {
 }
 
 KJ_EXPORT void freeaddrinfo(struct addrinfo *ai) {
+  KJ_GUARD_OR(return kj_real()->freeaddrinfo(ai)); /* libc frees the shim's lists the same way */
   if (ai && kj_enabled() && disown(ai)) {
     free_list(ai);
     return;
@@ -115,6 +116,7 @@ static int service_port(const char *service, int flags, int socktype, int *port)
 KJ_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                           struct addrinfo **res) {
   const struct kj_libc *real = kj_real();
+  KJ_GUARD_OR(return real->getaddrinfo(node, service, hints, res));
   if (!kj_enabled() || !node) return real->getaddrinfo(node, service, hints, res);
   int flags = hints ? hints->ai_flags : 0;
   int family = hints ? hints->ai_family : AF_UNSPEC;
@@ -252,6 +254,7 @@ static int byname_r(const char *name, int af, struct hostent *ret, char *buf, si
 
 KJ_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
                                struct hostent **result, int *h_errnop) {
+  KJ_GUARD_OR(return kj_real()->gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop));
   if (!kj_enabled() || !name || kj_name_is_local(name))
     return kj_real()->gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
   return byname_r(name, af, ret, buf, buflen, result, h_errnop);
@@ -259,29 +262,33 @@ KJ_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, ch
 
 KJ_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
                               struct hostent **result, int *h_errnop) {
+  KJ_GUARD_OR(return kj_real()->gethostbyname_r(name, ret, buf, buflen, result, h_errnop));
   if (!kj_enabled() || !name || kj_name_is_local(name))
     return kj_real()->gethostbyname_r(name, ret, buf, buflen, result, h_errnop);
   return byname_r(name, AF_INET, ret, buf, buflen, result, h_errnop);
 }
 
-static __thread struct hostent tls_he;
-static __thread char tls_buf[1024];
-
-/* gethostbyname(2) through the cluster: the answer in this thread's hostent, h_errno set on failure */
+/* gethostbyname(2) through the cluster: the answer in this thread's hostent (thread_buf.c),
+ * h_errno set on failure */
 static struct hostent *byname(const char *name, int af) {
   struct hostent *res = NULL;
-  int herr = 0;
-  byname_r(name, af, &tls_he, tls_buf, sizeof tls_buf, &res, &herr);
+  int herr = NO_RECOVERY;
+  char *mem = kj_thread_buf(KJ_TBUF_HOSTENT);
+  if (mem)
+    byname_r(name, af, (struct hostent *)mem, mem + sizeof(struct hostent), KJ_TBUF_SIZE - sizeof(struct hostent),
+             &res, &herr);
   if (!res) h_errno = herr;
   return res;
 }
 
 KJ_EXPORT struct hostent *gethostbyname2(const char *name, int af) {
+  KJ_GUARD_OR(return kj_real()->gethostbyname2(name, af));
   if (!kj_enabled() || !name || kj_name_is_local(name)) return kj_real()->gethostbyname2(name, af);
   return byname(name, af);
 }
 
 KJ_EXPORT struct hostent *gethostbyname(const char *name) {
+  KJ_GUARD_OR(return kj_real()->gethostbyname(name));
   if (!kj_enabled() || !name || kj_name_is_local(name)) return kj_real()->gethostbyname(name);
   return byname(name, AF_INET);
 }

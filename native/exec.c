@@ -272,7 +272,9 @@ static int do_exec(void *p, char *const envp[]) {
 
 static int exec_common(const char *path, char *const argv[], char *const envp[], int search) {
   struct exec_ctx x = {path, argv, search};
-  if (!kj_enabled()) return do_exec(&x, envp);
+  /* the guard is only checked, never held: execve does not return (and in a vfork child the
+   * parent's thread-local guard would stay taken); the check's open() maps through the hooks */
+  if (!kj_enabled() || !kj_guard_free()) return do_exec(&x, envp);
   char mapped[KJ_PATH_MAX]; /* KINJECT_PATH_MAP: a program or script in a volume */
   if (path && (!search || strchr(path, '/'))) {
     x.path = kinject_map_path(path, mapped);
@@ -360,7 +362,7 @@ static int do_spawn(void *p, char *const envp[]) {
 }
 
 static int spawn_common(struct spawn_ctx *s, char *const envp[]) {
-  if (!kj_enabled()) return do_spawn(s, envp);
+  if (!kj_enabled() || !kj_guard_free()) return do_spawn(s, envp); /* the guard: as exec_common */
   char mapped[KJ_PATH_MAX]; /* KINJECT_PATH_MAP: a program or script in a volume */
   const char *given = s->path; /* for the check: its open()/access() map it once, through the hooks */
   if (s->path && (!s->search || strchr(s->path, '/'))) {

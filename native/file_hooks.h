@@ -13,10 +13,14 @@
 #include <errno.h>
 #include "kinject.h"
 
-/* the next definition of name (libc), looked up once (libc.c's kj_libc_sym) */
+/* the next definition of name (libc), looked up once: the slot is listed in the section
+ * kj_real_slots, so config.c's constructor resolves every one of them in advance (libc.c) */
 #define KJ_REAL(name)                                                            \
   ({                                                                             \
     static __typeof__(&name) kj_p_;                                              \
+    static struct kj_real_slot kj_slot_                                          \
+        __attribute__((used, section("kj_real_slots"), aligned(sizeof(void *)))) = {(void **)&kj_p_, #name}; \
+    (void)kj_slot_;                                                              \
     __typeof__(&name) kj_f_ = __atomic_load_n(&kj_p_, __ATOMIC_ACQUIRE);         \
     if (!kj_f_) {                                                                \
       kj_f_ = (__typeof__(&name))kj_libc_sym(#name);                             \

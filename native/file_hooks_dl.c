@@ -5,7 +5,8 @@
  * calling object's RUNPATH/RPATH, and $ORIGIN means the caller's directory. A C wrapper would make
  * libkinject.so the caller and break both. So on x86-64 dlopen is a trampoline: it asks
  * kj_dlopen_route for the target and the file name, then jumps to libc's dlopen with the caller's
- * return address untouched. The mapped name lives in a per-thread buffer (dlopen copies it).
+ * return address untouched. The mapped name lives in a per-thread buffer (thread_buf.c; dlopen
+ * copies it).
  * Other architectures: dlopen is not hooked (see README). */
 #include "file_hooks.h"
 #include <dlfcn.h>
@@ -16,7 +17,6 @@ struct kj_dl_route {
   const char *file;
 };
 
-static __thread char dl_buf[KJ_PATH_MAX];
 extern char kj_dlopen_tramp[] __attribute__((visibility("hidden"))); /* the trampoline below */
 
 /* libc's dlopen. Not kj_libc_sym: its libc.so.6 fallback calls dlopen, which is us. */
@@ -40,7 +40,9 @@ static void *dlopen_unavailable(const char *file, int flags) {
 __attribute__((used)) struct kj_dl_route kj_dlopen_route(const char *file) {
   void *f = real_dlopen();
   struct kj_dl_route r = {f ? f : (void *)dlopen_unavailable, file};
-  if (file && file[0] == '/') {
+  char *dl_buf;
+  if (file && file[0] == '/' && kj_path_map_active() && (dl_buf = kj_thread_buf(KJ_TBUF_DLOPEN))) {
+    _Static_assert(KJ_TBUF_SIZE >= KJ_PATH_MAX, "a mapped path must fit");
     const char *m = kinject_map_path(file, dl_buf);
     if (m) r.file = m; /* too long: libc reports the original name's error */
   }

@@ -8,6 +8,7 @@
 
 KJ_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len) {
   const struct kj_libc *real = kj_real();
+  KJ_GUARD_OR(return real->getpeername(fd, addr, len));
   if (!kj_enabled()) return real->getpeername(fd, addr, len);
   struct sockaddr_storage orig;
   socklen_t olen = 0;

@@ -49,8 +49,15 @@ struct kj_libc {
 const struct kj_libc *kj_real(void);
 /* the next definition of name (the libc function, not a hook), looked up now, uncached */
 void *kj_libc_sym(const char *name);
+/* a lazily looked-up function pointer (file_hooks.h's KJ_REAL), resolved in advance by
+ * kj_libc_resolve_all() (config.c's constructor) along with kj_real()'s table */
+struct kj_real_slot {
+  void **fn;
+  const char *name;
+};
+void kj_libc_resolve_all(void);
 
-/* ---- config.c: the environment, read once ---- */
+/* ---- config.c: the environment, read once, and the hook guard ---- */
 #define KJ_MAX_NAMESERVERS 8
 #define KJ_MAX_SAVED_ENV 32
 struct kj_config {
@@ -63,7 +70,7 @@ struct kj_config {
   int dns_enabled;
   struct sockaddr_storage dns_addr;
   socklen_t dns_len;
-  char *local_names;                   /* comma-separated, may be NULL */
+  const char *local_names;             /* comma-separated, may be NULL (a copy in config.c) */
   int verbose;
   char lib[4096];                      /* KINJECT_LIB or our own path */
   char warn_dir[4096];                 /* KINJECT_WARN_DIR: marks of warnings already shown, "" = none */
@@ -72,14 +79,49 @@ struct kj_config {
   int n_nameservers;
   struct sockaddr_storage nameservers[KJ_MAX_NAMESERVERS];
   int n_saved_env;
-  char *saved_env[KJ_MAX_SAVED_ENV];   /* "KINJECT_X=value" copies for exec */
+  char *saved_env[KJ_MAX_SAVED_ENV];   /* "KINJECT_X=value" copies for exec (static storage) */
 };
-const struct kj_config *kj_cfg(void);  /* never NULL; ->enabled says if the shim acts */
-int kj_enabled(void);
-/* kj_cfg() unless the calling thread is the one reading the config right now (a hook reached from
- * inside config.c's init, e.g. its fopen of /etc/resolv.conf): then NULL, meaning "pass through". */
-const struct kj_config *kj_cfg_nowait(void);
+/* never NULL; ->enabled is 0 until config.c's constructor has finished (hooks pass through) */
+const struct kj_config *kj_cfg(void);
+int kj_enabled(void);                  /* initialised and KINJECT_SOCKS valid */
+
+/* The hook guard (native/README.md, "Hooks never recurse"). A hook acts only once config.c's
+ * constructor has finished and while no hook of the shim runs on this thread; otherwise it is
+ * the plain libc call. kj_guard_busy is per thread, initial-exec TLS: reading it never calls
+ * __tls_get_addr, so it never allocates. */
+extern int kj_initialised __attribute__((visibility("hidden")));
+extern __thread int kj_guard_busy __attribute__((tls_model("initial-exec"), visibility("hidden")));
+/* 1 when a hook may act now (initialised, no hook of ours running on this thread) */
+static inline int kj_guard_free(void) {
+  return __atomic_load_n(&kj_initialised, __ATOMIC_ACQUIRE) && !kj_guard_busy;
+}
+struct kj_guard { int held; };
+static inline struct kj_guard kj_guard_take(void) {
+  struct kj_guard g = {0};
+  if (kj_guard_free()) {
+    kj_guard_busy = 1;
+    g.held = 1;
+  }
+  return g;
+}
+static inline void kj_guard_drop(struct kj_guard *g) {
+  if (g->held) {
+    g->held = 0;
+    kj_guard_busy = 0;
+  }
+}
+/* First line of a hook that holds the guard for all its work: when it cannot act, runs
+ * passthrough (a return of libc's call); otherwise the guard is dropped when the hook returns. */
+#define KJ_GUARD_OR(passthrough)                                                              \
+  struct kj_guard kj_guard_ __attribute__((cleanup(kj_guard_drop))) = kj_guard_take(); \
+  if (!kj_guard_.held) passthrough
 int kj_parse_hostport(const char *s, struct sockaddr_storage *out, socklen_t *len);
+
+/* ---- thread_buf.c: per-thread scratch memory (mmap'd, zeroed at first use; no TLS, no heap) ---- */
+enum { KJ_TBUF_DLOPEN, KJ_TBUF_RES, KJ_TBUF_HOSTENT, KJ_TBUF_HOSTENT_ADDR, KJ_TBUF_COUNT };
+#define KJ_TBUF_SIZE 4096
+void kj_thread_buf_init(void);     /* config.c's constructor */
+void *kj_thread_buf(int which);    /* KJ_TBUF_SIZE bytes of this thread's, or NULL */
 
 /* ---- log.c ---- */
 void kj_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* KINJECT_VERBOSE only */
@@ -100,6 +142,10 @@ int kj_sockaddr_for_family(const struct sockaddr_storage *addr, socklen_t len, i
                            struct sockaddr_storage *out, socklen_t *out_len);
 int kj_sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b); /* addr+port, v4-mapped aware */
 void kj_sockaddr_str(const struct sockaddr *sa, char *buf, size_t n);
+
+/* ---- connect.c ---- */
+/* the connect() hook's work (classify -> libc / UDP DNS / SOCKS), for callers holding the guard */
+int kj_connect(int fd, const struct sockaddr *addr, socklen_t len);
 
 /* ---- fd_registry.c ---- */
 enum { KJ_FD_NONE = 0, KJ_FD_TCP_PROXIED = 1, KJ_FD_UDP_DNS = 2 };
@@ -133,9 +179,10 @@ int kj_udp_dns_connect(int fd, const struct sockaddr *addr, socklen_t len, int *
 
 /* ---- path_map.c: KINJECT_PATH_MAP (volumes at their in-cluster paths) ---- */
 #define KJ_PATH_MAX 4096
-void kj_path_map_init(const char *spec);  /* config.c's init, only when the shim is on */
+void kj_path_map_init(const char *spec);  /* config.c's constructor, only when the shim is on */
 void kj_path_map_log(void);               /* KINJECT_VERBOSE: the pairs, after init */
-int kj_path_map_active(void);             /* shim on and at least one pair */
+void kj_path_map_env(void);               /* config.c's constructor: UV_USE_IO_URING=0 when a map is active */
+int kj_path_map_active(void);             /* hooks may act, shim on and at least one pair */
 /* An in-cluster path -> its local path, written into buf (KJ_PATH_MAX bytes). Returns path itself
  * when it is not mapped (relative, outside the map, shim off), buf when mapped, NULL with
  * errno ENAMETOOLONG when the mapped path does not fit. Never allocates; errno otherwise kept. */

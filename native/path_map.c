@@ -2,7 +2,8 @@
  *
  * KINJECT_PATH_MAP=/etc/web=/tmp/kinject-0/ab12cd/etc/web:/data=/tmp/kinject-0/ab12cd/data
  * (pairs IN_CLUSTER=LOCAL separated by ':'; both absolute). It is parsed once, inside config.c's
- * init (only when the shim is on), into a table sorted longest in-cluster prefix first.
+ * constructor (only when the shim is on), into a table sorted longest in-cluster prefix first,
+ * whose strings live in the table's own static pool: no heap, ever.
  *
  * kinject_map_path() is the hot path of every file hook: no allocation, no lock, errno untouched.
  * An absolute path maps when, once normalised lexically ("//" -> "/", "." dropped, ".." pops a
@@ -18,6 +19,7 @@
 #include "kinject.h"
 
 #define KJ_PM_MAX 64
+#define KJ_PM_POOL (256 * 1024) /* the table's strings */
 
 struct pm_entry {
   char *from; /* in-cluster prefix, normalised */
@@ -30,9 +32,22 @@ struct pm_entry {
 struct pm_table {
   int n;
   struct pm_entry e[KJ_PM_MAX];
+  size_t used;
+  char pool[KJ_PM_POOL];
 };
 
-static struct pm_table table; /* written once in config.c's init, before the config is published */
+static struct pm_table table; /* written once in config.c's constructor, before hooks act */
+static struct pm_table test_table; /* kinject_map_path_for_test's (tests call it from one thread) */
+
+/* a copy of s (len bytes) in t's pool, or NULL when the pool is full */
+static char *pool_copy(struct pm_table *t, const char *s, size_t len) {
+  if (t->used + len + 1 > sizeof t->pool) return NULL;
+  char *d = t->pool + t->used;
+  memcpy(d, s, len);
+  d[len] = 0;
+  t->used += len + 1;
+  return d;
+}
 
 /* The first entry whose in-cluster prefix is exactly s (len bytes), or NULL. */
 static const struct pm_entry *find_from(const struct pm_table *t, const char *s, size_t len) {
@@ -78,27 +93,13 @@ static long walk(const char *in, char *out, size_t n, const struct pm_table *sto
 /* lexical normalisation of an absolute path into out (size n): the length, or -1 (does not fit) */
 static long normalize(const char *in, char *out, size_t n) { return walk(in, out, n, NULL); }
 
-static char *dup_normalized(const char *s, size_t len, size_t *out_len) {
-  char tmp[KJ_PATH_MAX];
+/* s (len bytes, absolute) normalised into out (KJ_PATH_MAX bytes): its length, or -1 */
+static long normalized(const char *s, size_t len, char *out) {
   char raw[KJ_PATH_MAX];
-  if (len == 0 || len >= sizeof raw || s[0] != '/') return NULL;
+  if (len == 0 || len >= sizeof raw || s[0] != '/') return -1;
   memcpy(raw, s, len);
   raw[len] = 0;
-  long n = normalize(raw, tmp, sizeof tmp);
-  if (n < 0) return NULL;
-  char *d = malloc((size_t)n + 1);
-  if (!d) return NULL;
-  memcpy(d, tmp, (size_t)n + 1);
-  *out_len = (size_t)n;
-  return d;
-}
-
-static void table_free(struct pm_table *t) {
-  for (int i = 0; i < t->n; i++) {
-    free(t->e[i].from);
-    free(t->e[i].to);
-  }
-  t->n = 0;
+  return normalize(raw, out, KJ_PATH_MAX);
 }
 
 /* longest in-cluster prefix first (insertion sort, n is small) */
@@ -134,9 +135,55 @@ static int exists_locally(const char *path) {
  * themselves (node's fs.realpathSync, used by require) ask for /run/secrets/... when the map says
  * /var/run/secrets/.... For each pair, the longest ancestor that exists here is resolved; when
  * it differs, "RESOLVED/rest=LOCAL" is added as a forward-only alias. Runs in init, once. */
+/* the symlinks of an existing absolute, normalised path resolved, into out (KJ_PATH_MAX): 0 or -1.
+ * Heap-free (libc's realpath may allocate): each prefix is read with libc's readlink and a link's
+ * text spliced in; the prefix before it is link-free, so a ".." in the text pops lexically. */
+static int resolve_links(const char *in, char *out) {
+  static ssize_t (*real_readlink)(const char *, char *, size_t);
+  ssize_t (*rl)(const char *, char *, size_t) = __atomic_load_n(&real_readlink, __ATOMIC_ACQUIRE);
+  if (!rl) {
+    rl = (ssize_t(*)(const char *, char *, size_t))kj_libc_sym("readlink");
+    if (!rl) return -1;
+    __atomic_store_n(&real_readlink, rl, __ATOMIC_RELEASE);
+  }
+  char cur[KJ_PATH_MAX], next[KJ_PATH_MAX], link[KJ_PATH_MAX];
+  if (normalize(in, cur, sizeof cur) < 0) return -1;
+  for (int hops = 0; hops < 40;) {
+    size_t len = strlen(cur), i = 1;
+    int spliced = 0;
+    while (i <= len && !spliced) {
+      while (i < len && cur[i] != '/') i++; /* cur[0..i) is the next prefix */
+      char saved = cur[i];
+      cur[i] = 0;
+      int saved_errno = errno;
+      ssize_t n = rl(cur, link, sizeof link - 1);
+      errno = saved_errno;
+      cur[i] = saved;
+      if (n > 0) {
+        link[n] = 0;
+        size_t dir = i; /* the prefix's parent: up to its last '/' */
+        while (dir > 0 && cur[dir - 1] != '/') dir--;
+        size_t base = link[0] == '/' ? 0 : dir;
+        if (base + (size_t)n + (len - i) + 2 > sizeof next) return -1;
+        memcpy(next, cur, base);
+        memcpy(next + base, link, (size_t)n);
+        memcpy(next + base + (size_t)n, cur + i, len - i + 1);
+        if (next[0] != '/') return -1;
+        if (normalize(next, cur, sizeof cur) < 0) return -1;
+        spliced = 1;
+        hops++;
+      }
+      i++;
+    }
+    if (!spliced) {
+      memcpy(out, cur, strlen(cur) + 1);
+      return 0;
+    }
+  }
+  return -1; /* a loop */
+}
+
 static void add_aliases(struct pm_table *t) {
-  char *(*real_realpath)(const char *, char *) = (char *(*)(const char *, char *))kj_libc_sym("realpath");
-  if (!real_realpath) return;
   int n0 = t->n;
   for (int i = 0; i < n0 && t->n < KJ_PM_MAX; i++) {
     const struct pm_entry *e = &t->e[i];
@@ -150,7 +197,7 @@ static void add_aliases(struct pm_table *t) {
       if (al <= 1 || exists_locally(anc)) break;
     }
     if (al <= 1) continue; /* only "/" exists: nothing to resolve */
-    if (!real_realpath(anc, res) || strcmp(res, anc) == 0) continue;
+    if (resolve_links(anc, res) != 0 || strcmp(res, anc) == 0) continue;
     size_t rl = strcmp(res, "/") == 0 ? 0 : strlen(res);
     size_t sl = e->from_len - al;
     if (rl + sl + 1 > sizeof alias) continue;
@@ -158,14 +205,8 @@ static void add_aliases(struct pm_table *t) {
     memcpy(alias + rl, e->from + al, sl + 1);
     size_t fl = rl + sl, tl = e->to_len;
     if (find_from(t, alias, fl)) continue;
-    char *from = malloc(fl + 1), *to = malloc(tl + 1);
-    if (!from || !to) {
-      free(from);
-      free(to);
-      continue;
-    }
-    memcpy(from, alias, fl + 1);
-    memcpy(to, e->to, tl + 1);
+    char *from = pool_copy(t, alias, fl), *to = pool_copy(t, e->to, tl);
+    if (!from || !to) continue;
     t->e[t->n++] = (struct pm_entry){from, fl, to, tl, 1};
   }
   table_sort(t);
@@ -175,6 +216,7 @@ static void add_aliases(struct pm_table *t) {
  * Returns the number of entries. */
 static int table_parse(struct pm_table *t, const char *spec, int warn) {
   t->n = 0;
+  t->used = 0;
   if (!spec) return 0;
   const char *p = spec;
   while (*p) {
@@ -182,26 +224,22 @@ static int table_parse(struct pm_table *t, const char *spec, int warn) {
     size_t len = end ? (size_t)(end - p) : strlen(p);
     const char *eq = memchr(p, '=', len);
     if (len > 0) {
-      size_t fl = 0, tl = 0;
+      long fl = -1, tl = -1;
+      char from_n[KJ_PATH_MAX], to_n[KJ_PATH_MAX];
       char *from = NULL, *to = NULL;
       if (eq) {
-        from = dup_normalized(p, (size_t)(eq - p), &fl);
-        to = dup_normalized(eq + 1, len - (size_t)(eq - p) - 1, &tl);
+        fl = normalized(p, (size_t)(eq - p), from_n);
+        tl = normalized(eq + 1, len - (size_t)(eq - p) - 1, to_n);
       }
-      if (!from || !to || fl < 2 || tl < 2 || t->n >= KJ_PM_MAX) {
-        /* "/" on either side is not a volume (it would map, or unmap, every path) */
-        if (warn)
-          kj_warn("kinject: warning: KINJECT_PATH_MAP entry \"%.*s\" is not /IN/CLUSTER=/LOCAL (or too many); ignored",
-                  (int)(len > 300 ? 300 : len), p);
-        free(from);
-        free(to);
-      } else {
-        if (find_from(t, from, fl)) { /* the first pair for a prefix wins */
-          free(from);
-          free(to);
-        } else {
-          t->e[t->n++] = (struct pm_entry){from, fl, to, tl, 0};
-        }
+      /* "/" on either side is not a volume (it would map, or unmap, every path) */
+      int ok = fl >= 2 && tl >= 2 && t->n < KJ_PM_MAX;
+      if (ok && find_from(t, from_n, (size_t)fl)) {
+        /* the first pair for a prefix wins */
+      } else if (ok && (from = pool_copy(t, from_n, (size_t)fl)) && (to = pool_copy(t, to_n, (size_t)tl))) {
+        t->e[t->n++] = (struct pm_entry){from, (size_t)fl, to, (size_t)tl, 0};
+      } else if (warn) {
+        kj_warn("kinject: warning: KINJECT_PATH_MAP entry \"%.*s\" is not /IN/CLUSTER=/LOCAL (or too many); ignored",
+                (int)(len > 300 ? 300 : len), p);
       }
     }
     if (!end) break;
@@ -213,7 +251,7 @@ static int table_parse(struct pm_table *t, const char *spec, int warn) {
 
 void kj_path_map_init(const char *spec) {
   if (!spec || !*spec) return;
-  table_parse(&table, spec, 1); /* no kj_log here: it would wait for the init that calls us */
+  table_parse(&table, spec, 1); /* kj_log after init: kj_path_map_log */
   add_aliases(&table);
 }
 
@@ -222,10 +260,9 @@ void kj_path_map_log(void) {
     kj_log("path map: %s -> %s%s", table.e[i].from, table.e[i].to, table.e[i].alias ? " (alias: a local symlink on the way)" : "");
 }
 
-int kj_path_map_active(void) {
-  const struct kj_config *c = kj_cfg_nowait();
-  return c && c->enabled && table.n > 0;
-}
+/* hooks may act (config.c's constructor done, no hook of ours running on this thread), shim on,
+ * at least one pair */
+int kj_path_map_active(void) { return kj_guard_free() && kj_enabled() && table.n > 0; }
 
 /* does the lexical walk of path stop at a mapped in-cluster dir on the way? */
 static int passes_through(const struct pm_table *t, const char *path) {
@@ -286,9 +323,14 @@ static const char *map_with(const struct pm_table *t, const char *path, char *bu
   return path;
 }
 
+/* holds the hook guard while it maps: whatever it reaches (libc's faccessat, readlink) is libc's */
 const char *kinject_map_path(const char *path, char *buf) {
   if (!path || path[0] != '/' || !kj_path_map_active()) return path;
-  return map_with(&table, path, buf);
+  struct kj_guard g = kj_guard_take();
+  if (!g.held) return path;
+  const char *r = map_with(&table, path, buf);
+  kj_guard_drop(&g);
+  return r;
 }
 
 static int unmap_with(const struct pm_table *t, const char *in, char *out, size_t size) {
@@ -310,7 +352,7 @@ static int unmap_with(const struct pm_table *t, const char *in, char *out, size_
 }
 
 int kj_unmap_path(const char *in, char *out, size_t size) {
-  if (!kj_path_map_active()) return 0;
+  if (!kj_path_map_active()) return 0; /* unmap_with calls nothing */
   return unmap_with(&table, in, out, size);
 }
 
@@ -318,12 +360,12 @@ int kj_unmap_path(const char *in, char *out, size_t size) {
  * dir: 0 forward (in-cluster -> local), 1 reverse. Returns 1 mapped (out filled), 0 not mapped,
  * -1 too long. */
 KJ_EXPORT int kinject_map_path_for_test(const char *spec, const char *path, int dir, char *out, size_t n) {
-  struct pm_table t;
+  struct pm_table *t = &test_table;
   char buf[KJ_PATH_MAX];
   int r = 0;
-  table_parse(&t, spec, 0);
+  table_parse(t, spec, 0);
   if (dir == 0) {
-    const char *m = map_with(&t, path, buf);
+    const char *m = map_with(t, path, buf);
     if (!m) r = -1;
     else if (m == buf) {
       if (strlen(buf) + 1 > n) r = -1;
@@ -334,22 +376,22 @@ KJ_EXPORT int kinject_map_path_for_test(const char *spec, const char *path, int 
     }
   } else {
     char tmp[KJ_PATH_MAX];
-    r = unmap_with(&t, path, tmp, sizeof tmp);
+    r = unmap_with(t, path, tmp, sizeof tmp);
     if (r == 1) {
       if (strlen(tmp) + 1 > n) r = -1;
       else memcpy(out, tmp, strlen(tmp) + 1);
     }
   }
-  table_free(&t);
   return r;
 }
 
 /* libuv (node) can run file calls on io_uring, which no libc hook sees: node >= 20.3 with
  * libuv 1.45-1.47 did by default, later libuv with UV_USE_IO_URING=1. libuv reads that variable
- * lazily, at its first file call, so turning it off here (at load, single-threaded, before main)
- * keeps node's async fs on the threadpool, where the hooks work. Only when a map is active. */
-__attribute__((constructor)) static void kj_path_map_ctor(void) {
-  if (!kj_path_map_active()) return;
+ * lazily, at its first file call, so turning it off in the shim's constructor (config.c, after the
+ * config is read, before main) keeps node's async fs on the threadpool, where the hooks work. Only
+ * when a map is active. setenv allocates: the constructor holds the hook guard meanwhile. */
+void kj_path_map_env(void) {
+  if (!kj_enabled() || table.n == 0) return;
   const char *v = getenv("UV_USE_IO_URING");
   if (v && strcmp(v, "0") == 0) return;
   if (v) kj_log("UV_USE_IO_URING=%s overridden to 0: io_uring file calls would bypass KINJECT_PATH_MAP", v);

@@ -4,7 +4,8 @@
  * nameservers of /etc/resolv.conf in the resolver state are swapped for KINJECT_DNS
  * (then put back), so such programs get the cluster's answers too. The forms without a
  * state argument use a per-thread private state (glibc reloads _res when its nameservers
- * differ from resolv.conf, which would undo the swap). Without KINJECT_DNS: libc. */
+ * differ from resolv.conf, which would undo the swap), kept in thread_buf.c's memory.
+ * Without KINJECT_DNS: libc. */
 #define _GNU_SOURCE
 #include <netinet/in.h>
 #include <arpa/nameser.h>
@@ -77,6 +78,7 @@ static void swap_out(res_state st, struct swap *sv) {
 #define NQUERY_HOOK(name, field)                                                                  \
   KJ_EXPORT int name(res_state st, const char *dname, int class, int type, unsigned char *ans, int anslen) { \
     nquery_fn real = (nquery_fn)kj_real()->field;                                                  \
+    KJ_GUARD_OR(return real(st, dname, class, type, ans, anslen));                                 \
     if (!kj_enabled()) return real(st, dname, class, type, ans, anslen);                           \
     struct swap sv;                                                                                \
     swap_in(st, &sv);                                                                              \
@@ -86,23 +88,27 @@ static void swap_out(res_state st, struct swap *sv) {
   }
 
 /* the state for the forms without one: a private per-thread copy with KINJECT_DNS in it,
- * or the thread's _res when the shim has nothing to change */
-static __thread struct __res_state private_state;
-static __thread int private_ready; /* 0 not yet, 1 ready, -1 not usable */
+ * or NULL (the thread's _res) when the shim has nothing to change */
+struct private_state {
+  int ready; /* 0 not yet, 1 ready, -1 not usable */
+  struct __res_state st;
+};
+_Static_assert(sizeof(struct private_state) <= KJ_TBUF_SIZE, "thread_buf.c's slot is too small");
 
 static res_state state_for_plain(void) {
   if (!kj_enabled() || !kj_cfg()->dns_enabled) return NULL;
-  if (private_ready == 0) {
+  struct private_state *p = kj_thread_buf(KJ_TBUF_RES); /* zeroed at first use */
+  if (!p) return NULL;
+  if (p->ready == 0) {
     ninit_fn init = (ninit_fn)kj_real()->res_ninit;
-    memset(&private_state, 0, sizeof private_state);
-    private_ready = -1;
-    if (init && init(&private_state) == 0) {
+    p->ready = -1;
+    if (init && init(&p->st) == 0) {
       struct swap sv;
-      swap_in(&private_state, &sv); /* for good: this state is ours */
-      if (sv.n > 0) private_ready = 1;
+      swap_in(&p->st, &sv); /* for good: this state is ours */
+      if (sv.n > 0) p->ready = 1;
     }
   }
-  return private_ready == 1 ? &private_state : NULL;
+  return p->ready == 1 ? &p->st : NULL;
 }
 
 typedef int (*query_fn)(const char *, int, int, unsigned char *, int);
@@ -112,6 +118,7 @@ typedef int (*send_fn)(const unsigned char *, int, unsigned char *, int);
 /* NULL state: the plain libc function on the thread's _res */
 #define QUERY_HOOK(name, field, plain)                                                             \
   KJ_EXPORT int name(const char *dname, int class, int type, unsigned char *ans, int anslen) {     \
+    KJ_GUARD_OR(return ((query_fn)kj_real()->plain)(dname, class, type, ans, anslen));            \
     res_state st_ = state_for_plain();                                                             \
     if (!st_) return ((query_fn)kj_real()->plain)(dname, class, type, ans, anslen);               \
     return ((nquery_fn)kj_real()->field)(st_, dname, class, type, ans, anslen);                  \
@@ -128,6 +135,7 @@ QUERY_HOOK(__res_search, res_nsearch, res_search)
 
 static int nquerydomain(res_state st, const char *n, const char *d, int class, int type, unsigned char *ans, int al) {
   nquerydomain_fn real = (nquerydomain_fn)kj_real()->res_nquerydomain;
+  KJ_GUARD_OR(return real(st, n, d, class, type, ans, al));
   if (!kj_enabled()) return real(st, n, d, class, type, ans, al);
   struct swap sv;
   swap_in(st, &sv);
@@ -144,6 +152,7 @@ KJ_EXPORT int __res_nquerydomain(res_state st, const char *n, const char *d, int
   return nquerydomain(st, n, d, class, type, ans, al);
 }
 static int querydomain(const char *n, const char *d, int class, int type, unsigned char *ans, int al) {
+  KJ_GUARD_OR(return ((querydomain_fn)kj_real()->res_querydomain)(n, d, class, type, ans, al));
   res_state st = state_for_plain();
   if (!st) return ((querydomain_fn)kj_real()->res_querydomain)(n, d, class, type, ans, al);
   return ((nquerydomain_fn)kj_real()->res_nquerydomain)(st, n, d, class, type, ans, al);
@@ -157,6 +166,7 @@ KJ_EXPORT int __res_querydomain(const char *n, const char *d, int class, int typ
 
 static int nsend(res_state st, const unsigned char *msg, int len, unsigned char *ans, int al) {
   nsend_fn real = (nsend_fn)kj_real()->res_nsend;
+  KJ_GUARD_OR(return real(st, msg, len, ans, al));
   if (!kj_enabled()) return real(st, msg, len, ans, al);
   struct swap sv;
   swap_in(st, &sv);
@@ -171,6 +181,7 @@ KJ_EXPORT int __res_nsend(res_state st, const unsigned char *msg, int len, unsig
   return nsend(st, msg, len, ans, al);
 }
 static int send_plain(const unsigned char *msg, int len, unsigned char *ans, int al) {
+  KJ_GUARD_OR(return ((send_fn)kj_real()->res_send)(msg, len, ans, al));
   res_state st = state_for_plain();
   if (!st) return ((send_fn)kj_real()->res_send)(msg, len, ans, al);
   return ((nsend_fn)kj_real()->res_nsend)(st, msg, len, ans, al);

@@ -13,6 +13,7 @@
 KJ_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host, socklen_t hostlen, char *serv,
                           socklen_t servlen, int flags) {
   const struct kj_libc *real = kj_real();
+  KJ_GUARD_OR(return real->getnameinfo(sa, salen, host, hostlen, serv, servlen, flags));
   if (!kj_enabled() || !sa || !host || hostlen == 0 || (flags & NI_NUMERICHOST) ||
       kj_classify_addr(sa, salen) != KJ_CLASS_PROXY)
     return real->getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
@@ -84,6 +85,7 @@ static int proxied_addr(const void *addr, socklen_t len, int type, struct sockad
 
 KJ_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret, char *buf,
                               size_t buflen, struct hostent **result, int *h_errnop) {
+  KJ_GUARD_OR(return kj_real()->gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop));
   struct sockaddr_storage ss;
   socklen_t sl;
   if (!proxied_addr(addr, len, type, &ss, &sl))
@@ -91,16 +93,20 @@ KJ_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type, struct 
   return byaddr_r(&ss, sl, ret, buf, buflen, result, h_errnop);
 }
 
-static __thread struct hostent tls_he;
-static __thread char tls_buf[1024];
 
 KJ_EXPORT struct hostent *gethostbyaddr(const void *addr, socklen_t len, int type) {
+  KJ_GUARD_OR(return kj_real()->gethostbyaddr(addr, len, type));
   struct sockaddr_storage ss;
   socklen_t sl;
   if (!proxied_addr(addr, len, type, &ss, &sl)) return kj_real()->gethostbyaddr(addr, len, type);
   struct hostent *res = NULL;
   int herr = 0;
-  byaddr_r(&ss, sl, &tls_he, tls_buf, sizeof tls_buf, &res, &herr);
+  char *mem = kj_thread_buf(KJ_TBUF_HOSTENT_ADDR); /* this thread's hostent (thread_buf.c) */
+  if (mem)
+    byaddr_r(&ss, sl, (struct hostent *)mem, mem + sizeof(struct hostent), KJ_TBUF_SIZE - sizeof(struct hostent),
+             &res, &herr);
+  else
+    herr = NO_RECOVERY;
   if (!res) h_errno = herr;
   return res;
 }

@@ -60,7 +60,7 @@ static int fastopen_proxied(int fd, int flags, const struct sockaddr *dst, sockl
   socklen_t sl = sizeof type;
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) != 0 || type != SOCK_STREAM) return 0;
   *err = 0;
-  if (connect(fd, dst, len) != 0 && errno != EINPROGRESS) *err = errno;
+  if (kj_connect(fd, dst, len) != 0 && errno != EINPROGRESS) *err = errno; /* the connect() hook's work */
   return 1;
 #else
   (void)fd; (void)flags; (void)dst; (void)len; (void)err;
@@ -70,6 +70,7 @@ static int fastopen_proxied(int fd, int flags, const struct sockaddr *dst, sockl
 
 KJ_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *dst, socklen_t len) {
   const struct kj_libc *real = kj_real();
+  KJ_GUARD_OR(return real->sendto(fd, buf, n, flags, dst, len));
   struct sockaddr_storage repl;
   socklen_t rl;
   int err;
@@ -85,6 +86,7 @@ KJ_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
 
 KJ_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
   const struct kj_libc *real = kj_real();
+  KJ_GUARD_OR(return real->sendmsg(fd, msg, flags));
   struct sockaddr_storage repl;
   socklen_t rl;
   int err;
@@ -124,9 +126,12 @@ static void fix_source(int fd, struct sockaddr *src, socklen_t *srclen) {
 KJ_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *src, socklen_t *srclen) {
   ssize_t r = kj_real()->recvfrom(fd, buf, n, flags, src, srclen);
   if (r >= 0 && src && kj_enabled() && kj_cfg()->dns_enabled) {
+    struct kj_guard g = kj_guard_take(); /* the registry's lock: not while a hook runs */
+    if (!g.held) return r;
     int saved = errno;
     fix_source(fd, src, srclen);
     errno = saved;
+    kj_guard_drop(&g);
   }
   return r;
 }
@@ -134,9 +139,12 @@ KJ_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
 KJ_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
   ssize_t r = kj_real()->recvmsg(fd, msg, flags);
   if (r >= 0 && msg && msg->msg_name && kj_enabled() && kj_cfg()->dns_enabled) {
+    struct kj_guard g = kj_guard_take(); /* the registry's lock: not while a hook runs */
+    if (!g.held) return r;
     int saved = errno;
     fix_source(fd, (struct sockaddr *)msg->msg_name, &msg->msg_namelen);
     errno = saved;
+    kj_guard_drop(&g);
   }
   return r;
 }

@@ -53,8 +53,11 @@
 //                       namespace whose /etc/resolv.conf is world.resolvConf, with env = baseEnv + o.env
 //                       (+ shimEnv(o.shim) when o.shim is true or an object). o: { env, shim, user: true|'nobody',
 //                       timeoutMs (default 60000), input (string for stdin), cwd }. Never throws on exit codes.
+//                       Past timeoutMs the program is killed (timedOut: true) and stderr ends with a line
+//                       saying so, which the test's assertion messages then show.
 //   spawn(cmd, args, o) the same, returning the ChildProcess (killed at teardown)
 //   nsExec(cmd, args, o) Promise<{code, stdout, stderr}>: run a command inside the namespace
+//   nsSpawn(cmd, args, o) the same, returning the ChildProcess (a server of the namespace; killed at teardown)
 //   program(name)       copies test/helpers/programs/NAME into tmpdir (readable by the unprivileged user,
 //                       wherever the checkout lives) and returns its path
 //   stopPod(), startPod() stop / restart the pod server
@@ -403,6 +406,7 @@ export async function createWorld(t, opts = {}) {
     }, e.timeoutMs ?? 60000)
     child.on('close', (code, signal) => {
       clearTimeout(timer)
+      if (timedOut) stderr += `\n[test] ${cmd} ${args.join(' ')}: still running after ${e.timeoutMs ?? 60000} ms, killed (hard timeout)\n`
       resolve({ code, signal, stdout, stderr, ms: Date.now() - started, timedOut })
     })
   })
@@ -416,6 +420,8 @@ export async function createWorld(t, opts = {}) {
     const timer = setTimeout(() => child.kill('SIGKILL'), e.timeoutMs ?? 30000)
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
   })
+
+  world.nsSpawn = (cmd, args = [], e = {}) => nsSpawn(cmd, args, { env: { PATH: process.env.PATH, ...(e.env || {}) } })
 
   world.program = (name) => {
     const dst = path.join(tmpdir, 'programs', name)

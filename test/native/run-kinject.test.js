@@ -162,7 +162,10 @@ t.test('exit status and signals pass through', async (t) => {
   const deadline = Date.now() + 10000
   while (!out.includes('ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
   trap.kill('SIGTERM')
-  const code = await new Promise((res) => trap.on('exit', (c) => res(c)))
+  const code = await new Promise((res) => {
+    const timer = setTimeout(() => { try { process.kill(-trap.pid, 'SIGKILL') } catch {} res('still running 30 s after SIGTERM (hard timeout)') }, 30000)
+    trap.on('exit', (c) => { clearTimeout(timer); res(c) })
+  })
   t.equal(code, 7, 'SIGTERM forwarded; the child chose exit 7')
   t.match(out, /got TERM/)
   const missing = await kinject('no-such-command-kinject')

@@ -141,7 +141,11 @@ t.test('a process started beside a captured one, without the shim, has no access
   t.not(beside.code, 0, 'no shim, no access')
   const besideName = await world.exec('curl', ['-sS', '-m', '5', web.url])
   t.equal(besideName.code, 6)
-  await new Promise((resolve) => captured.on('close', resolve))
+  const finished = await new Promise((resolve) => {
+    const timer = setTimeout(() => { try { process.kill(-captured.pid, 'SIGKILL') } catch {} resolve(false) }, 30000)
+    captured.on('close', () => { clearTimeout(timer); resolve(true) })
+  })
+  t.ok(finished, 'the captured one finished within 30 s (hard timeout)')
   t.equal(out, web.body, 'the captured one got through')
 })
 

@@ -82,7 +82,11 @@ function run(cmd, args, o = {}) {
     child.stderr.on('data', (d) => { stderr += d })
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, timeoutMs)
     child.on('error', (err) => { clearTimeout(timer); resolve({ code: -1, stdout, stderr: stderr + err.message, timedOut }) })
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr, timedOut }) })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      if (timedOut) stderr += `\n[test] ${cmd} ${args.join(' ')}: still running after ${timeoutMs} ms, killed (hard timeout)\n`
+      resolve({ code, signal, stdout, stderr, timedOut })
+    })
   })
 }
 
