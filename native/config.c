@@ -19,7 +19,7 @@ extern char **environ;
 
 static struct kj_config cfg;
 int kj_initialised;                                        /* atomic; set once the constructor is done */
-__thread int kj_guard_busy __attribute__((tls_model("initial-exec")));
+__thread uintptr_t kj_guard_frame __attribute__((tls_model("initial-exec")));
 
 static char local_names_buf[8192];
 static char saved_env_buf[32768];                          /* the KINJECT_* copies, NUL-separated */
@@ -204,7 +204,7 @@ int kj_enabled(void) { return __atomic_load_n(&kj_initialised, __ATOMIC_ACQUIRE)
  * allocator's start-up, before this has run) are the plain libc calls: the guard is held until
  * the end. The real functions are looked up first, so no hook needs dlsym afterwards. */
 __attribute__((constructor)) static void kj_config_ctor(void) {
-  kj_guard_busy = 1;
+  kj_guard_frame = (uintptr_t)__builtin_frame_address(0);
   kj_libc_resolve_all();
   kj_thread_buf_init();
   init();
@@ -215,5 +215,5 @@ __attribute__((constructor)) static void kj_config_ctor(void) {
     kj_path_map_log();
     kj_path_map_env(); /* may allocate (setenv): the config is complete, the guard still held */
   }
-  kj_guard_busy = 0;
+  kj_guard_frame = 0;
 }

@@ -5,6 +5,7 @@
 #define KINJECT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <netdb.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -87,19 +88,23 @@ int kj_enabled(void);                  /* initialised and KINJECT_SOCKS valid */
 
 /* The hook guard (native/README.md, "Hooks never recurse"). A hook acts only once config.c's
  * constructor has finished and while no hook of the shim runs on this thread; otherwise it is
- * the plain libc call. kj_guard_busy is per thread, initial-exec TLS: reading it never calls
- * __tls_get_addr, so it never allocates. */
+ * the plain libc call. kj_guard_frame is per thread, initial-exec TLS: reading it never calls
+ * __tls_get_addr, so it never allocates. It holds the stack frame of the hook that took the guard
+ * (0: none): a call from inside that hook runs deeper, at a lower address, and is refused; a hook
+ * left by longjmp (a signal handler jumping out of a blocking connect) does not block the
+ * thread's later calls made from its caller's depth or above. */
 extern int kj_initialised __attribute__((visibility("hidden")));
-extern __thread int kj_guard_busy __attribute__((tls_model("initial-exec"), visibility("hidden")));
+extern __thread uintptr_t kj_guard_frame __attribute__((tls_model("initial-exec"), visibility("hidden")));
 /* 1 when a hook may act now (initialised, no hook of ours running on this thread) */
-static inline int kj_guard_free(void) {
-  return __atomic_load_n(&kj_initialised, __ATOMIC_ACQUIRE) && !kj_guard_busy;
+static inline __attribute__((always_inline)) int kj_guard_free(void) {
+  uintptr_t f = kj_guard_frame;
+  return __atomic_load_n(&kj_initialised, __ATOMIC_ACQUIRE) && (f == 0 || (uintptr_t)__builtin_frame_address(0) >= f);
 }
 struct kj_guard { int held; };
-static inline struct kj_guard kj_guard_take(void) {
+static inline __attribute__((always_inline)) struct kj_guard kj_guard_take(void) {
   struct kj_guard g = {0};
   if (kj_guard_free()) {
-    kj_guard_busy = 1;
+    kj_guard_frame = (uintptr_t)__builtin_frame_address(0);
     g.held = 1;
   }
   return g;
@@ -107,7 +112,7 @@ static inline struct kj_guard kj_guard_take(void) {
 static inline void kj_guard_drop(struct kj_guard *g) {
   if (g->held) {
     g->held = 0;
-    kj_guard_busy = 0;
+    kj_guard_frame = 0;
   }
 }
 /* First line of a hook that holds the guard for all its work: when it cannot act, runs

@@ -2,7 +2,8 @@
 // tcmalloc its environment) run through the shim without hanging (issue 11): redis-cli (Debian's,
 // linked with jemalloc) against a real redis-server in the test namespace, with and without a path
 // map; a program linked with tcmalloc or with jemalloc; jemalloc LD_PRELOADed before and after the
-// shim; a program whose own constructor calls readlink, open, getaddrinfo and connect before main.
+// shim; a program whose own constructor calls readlink, open, getaddrinfo and connect before main;
+// a signal handler that longjmps out of a blocking connect (the hook guard must not stay taken).
 // Every run has a hard timeout: a hang is a failure that says so.
 import t from 'tap'
 import fs from 'node:fs'
@@ -119,4 +120,16 @@ t.test('jemalloc LD_PRELOADed before and after the shim', async (t) => {
     { shim: true, env: { LD_PRELOAD: `${world.lib} ${TCMALLOC}`, KINJECT_PATH_MAP: pathMap }, timeoutMs: HARD_MS })
   finished(t, tc, 'redis-cli with tcmalloc preloaded too')
   t.equal(tc.stdout.trim(), 'PONG', tc.stderr)
+})
+
+t.test('a signal handler that longjmps out of a blocking connect does not switch the shim off', async (t) => {
+  const bin = path.join(world.tmpdir, 'longjmp-probe')
+  execFileSync('gcc', ['-O1', '-Wall', '-o', bin, world.program('longjmp-probe.c')])
+  fs.chmodSync(bin, 0o755)
+  // a proxy that accepts and never answers: the shim's connect blocks until the alarm (2 s)
+  const r = await world.exec(bin, [web.ip, '80'], { shim: { via: 'silent' }, timeoutMs: HARD_MS })
+  finished(t, r, 'longjmp-probe')
+  t.equal(r.stdout, 'attempt 1: interrupted\nattempt 2: interrupted\n', `the second connect still goes to the proxy: ${r.stderr}`)
+  const without = await world.exec(bin, [web.ip, '80'], { timeoutMs: HARD_MS })
+  t.match(without.stdout, /^attempt 1: error \d+\n/, 'without the shim the address is blackholed here: an error at once')
 })
