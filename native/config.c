@@ -107,13 +107,13 @@ static void resolv_line(char *p) {
   }
 }
 
-/* the nameservers of /etc/resolv.conf (its first 64 KiB), read with libc's openat/read, no stdio */
+/* the nameservers of /etc/resolv.conf (its first 16 KiB), read with libc's openat/read, no stdio */
 static void read_resolv_conf(void) {
   const struct kj_libc *r = kj_real();
   if (!r->openat || !r->close) return;
   int fd = r->openat(AT_FDCWD, "/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
-  char buf[65536];
+  char buf[16384];
   size_t len = 0;
   for (;;) {
     ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);

@@ -130,11 +130,6 @@ static int exists_locally(const char *path) {
   return r == 0;
 }
 
-/* An in-cluster prefix below a local symlink (/var/run -> /run on most distributions, and in
- * most images) is also reachable through the link's target: programs that resolve links
- * themselves (node's fs.realpathSync, used by require) ask for /run/secrets/... when the map says
- * /var/run/secrets/.... For each pair, the longest ancestor that exists here is resolved; when
- * it differs, "RESOLVED/rest=LOCAL" is added as a forward-only alias. Runs in init, once. */
 /* the symlinks of an existing absolute, normalised path resolved, into out (KJ_PATH_MAX): 0 or -1.
  * Heap-free (libc's realpath may allocate): each prefix is read with libc's readlink and a link's
  * text spliced in; the prefix before it is link-free, so a ".." in the text pops lexically. */
@@ -183,6 +178,11 @@ static int resolve_links(const char *in, char *out) {
   return -1; /* a loop */
 }
 
+/* An in-cluster prefix below a local symlink (/var/run -> /run on most distributions, and in
+ * most images) is also reachable through the link's target: programs that resolve links
+ * themselves (node's fs.realpathSync, used by require) ask for /run/secrets/... when the map says
+ * /var/run/secrets/.... For each pair, the longest ancestor that exists here is resolved; when
+ * it differs, "RESOLVED/rest=LOCAL" is added as a forward-only alias. Runs in the constructor, once. */
 static void add_aliases(struct pm_table *t) {
   int n0 = t->n;
   for (int i = 0; i < n0 && t->n < KJ_PM_MAX; i++) {
