@@ -5,18 +5,19 @@
 // pod writes is read locally; writes to the configMap are refused; --mount DIR and --no-mount;
 // without sshfs on PATH one warning and the run still works; no FUSE mount is left after a normal
 // exit, after SIGINT (during setup and during the child), or after SIGKILL + `kinject cleanup`
-// (whose local part is done even when the cluster cannot be reached).
+// (whose local part is done even when the cluster cannot be reached). It runs against its own copy
+// of the sample `web` workload in a namespace of its own, so its `kinject cleanup` runs touch no
+// one else's sessions.
 import t from 'tap';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureCluster, kinjectLeftovers, kubectlOk } from '../helpers/cluster.js';
+import { applySample, ensureCluster, kinjectLeftovers, kubectlOk, ownNamespace } from '../helpers/cluster.js';
 import { kinject, mountRootOf, sessionOf, spawnKinject, until } from '../helpers/kinject-cli.js';
 import { readMountInfo } from '../../dist/src/volumes/mountinfo.js';
 import { preflightVolumes } from '../../dist/src/volumes/preflight.js';
 import { runtimeBase } from '../../dist/src/volumes/state.js';
 
-const NS = 'kinject-demo';
 const SA = '/var/run/secrets/kubernetes.io/serviceaccount';
 const pre = preflightVolumes();
 if (!pre.ok) {
@@ -28,6 +29,8 @@ if (!pre.ok) {
   process.exit(1);
 }
 const { kubeconfig } = await ensureCluster();
+const NS = await ownNamespace(t, kubeconfig, 'volumes');
+await applySample(kubeconfig, '40-web.yaml', NS);
 const base = runtimeBase(); // ${XDG_RUNTIME_DIR:-/tmp}/kinject-<uid>
 const work = mkdtempSync(join(tmpdir(), 'kinject-e2e-vol-'));
 const config = JSON.parse(await kubectlOk(kubeconfig, ['-n', NS, 'get', 'configmap', 'web-config', '-o', 'json'])).data;
@@ -222,7 +225,7 @@ t.test('SIGKILL leaves the mount; kinject cleanup removes it and the session', a
   t.same(readdirSync(base).filter((n) => n.startsWith('.keys-') && n.endsWith(`-${session}`)), [], 'the session key directory is removed');
   t.ok(await until(async () => (await kinjectLeftovers(kubeconfig, NS, session)).length === 0, { timeoutMs: 30_000, intervalMs: 500 }), 'no Job, pod or Secret left');
   const again = await kinject(['cleanup', '-n', NS], { kubeconfig });
-  t.notMatch(again.stdout, /removed mount/, 'a second cleanup finds no mount');
+  t.notMatch(again.stdout, new RegExp(`^removed mount ${root}$`, 'm'), 'a second cleanup finds no mount of ours');
 });
 
 t.test('kinject cleanup removes a leftover mount even when the cluster cannot be reached', async (t) => {
@@ -246,7 +249,7 @@ t.test('kinject cleanup removes a leftover mount even when the cluster cannot be
   const r = await kinject(['cleanup', '--kubeconfig', unreachable], {});
   t.equal(r.code, 1, 'the cluster part fails');
   t.match(r.stderr, /^kinject: cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:1/m);
-  t.equal(r.stdout, `removed mount ${root}\n`, 'the local part was done');
+  t.match(r.stdout, new RegExp(`^removed mount ${root}$`, 'm'), 'the local part was done');
   t.notOk(mountedAt(root), 'no FUSE mount left');
   t.ok(await until(() => processesNaming(root).length === 0, { timeoutMs: 5000 }), 'its sshfs is gone');
   const done = await kinject(['cleanup', '-n', NS], { kubeconfig });
