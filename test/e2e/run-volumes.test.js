@@ -29,7 +29,7 @@ if (!pre.ok) {
   process.exit(1);
 }
 const { kubeconfig } = await ensureCluster();
-const NS = await ownNamespace(t, kubeconfig, 'volumes');
+const NS = await ownNamespace(t, kubeconfig, 'vol'); // not 'volumes': tests grep kinject's stderr for that word
 await applySample(kubeconfig, '40-web.yaml', NS);
 const base = runtimeBase(); // ${XDG_RUNTIME_DIR:-/tmp}/kinject-<uid>
 const work = mkdtempSync(join(tmpdir(), 'kinject-e2e-vol-'));
