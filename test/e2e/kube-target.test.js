@@ -70,22 +70,15 @@ t.test('target deployment/web', async (t) => {
   t.equal(expected.POD_NAMESPACE, 'kinject-demo', 'downward API');
   t.equal(workloadEnv(proxyProcEnv, session.target.container).POD_NAME, session.podName, 'per-pod downward values are the proxy pod\'s');
 
-  // the same through the tunnel with SOCKS command 0xF2, when the pod server has it
+  // the same through the tunnel with SOCKS command 0xF2
   const pool = new PodTunnelPool({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });
   t.teardown(() => pool.close());
   await pool.ready(30_000);
-  let tunnelEnv;
-  try {
-    tunnelEnv = await fetchPodEnv(await pool.open());
-  } catch (err) {
-    if (/does not support the env command/.test(err.message)) t.todo('pod server has no 0xF2 env command yet');
-    else throw err;
-  }
-  if (tunnelEnv) {
-    const wl = workloadEnv(tunnelEnv, session.target.container);
-    t.same(withoutPerPod(wl), expected, 'fetchPodEnv over the tunnel = kubectl exec env');
-    t.same(parseDotenv(toDotenv(wl)), wl, 'dotenv round trip of the real env');
-  }
+  // the pod server kinject ships has the env command: losing it fails here
+  const tunnelEnv = await fetchPodEnv(await pool.open());
+  const wl = workloadEnv(tunnelEnv, session.target.container);
+  t.same(withoutPerPod(wl), expected, 'fetchPodEnv over the tunnel = kubectl exec env');
+  t.same(parseDotenv(toDotenv(wl)), wl, 'dotenv round trip of the real env');
 
   await pool.close();
   await session.close();

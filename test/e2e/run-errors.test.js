@@ -4,11 +4,14 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureCluster, kinjectLeftovers } from '../helpers/cluster.js';
+import { ensureCluster, kinjectLeftovers, ownNamespace } from '../helpers/cluster.js';
 import { kinject } from '../helpers/kinject-cli.js';
 
 const NS = 'kinject-demo';
 const { kubeconfig } = await ensureCluster();
+// runs that get as far as creating a proxy pod use this file's own namespace, so "nothing left"
+// can look at the whole namespace without seeing other people's sessions
+const OWN = await ownNamespace(t, kubeconfig, 'errors');
 const dir = mkdtempSync(join(tmpdir(), 'kinject-errors-'));
 // a kubeconfig whose API server nobody listens on (loopback, port 1)
 const deadConfig = join(dir, 'dead.kubeconfig');
@@ -44,14 +47,15 @@ for (const [what, args, pattern] of cases) {
 }
 
 t.test('an image that cannot be pulled: the reason, after --timeout, nothing left', async (t) => {
-  const r = await kinject(['run', '-n', NS, '--proxy-image', 'kinject.local/does-not-exist:1', '--timeout', '20', '--', 'true'], { kubeconfig, timeoutMs: 90_000 });
+  const r = await kinject(['run', '-n', OWN, '--proxy-image', 'kinject.local/does-not-exist:1', '--timeout', '20', '--', 'true'], { kubeconfig, timeoutMs: 90_000 });
   oneLine(t, r, /^kinject: .*(ErrImage|ImagePull|ErrImageNeverPull).*kinject\.local\/does-not-exist:1/, 'unpullable image');
-  t.same(await kinjectLeftovers(kubeconfig, NS), [], 'no proxy pod, Job or Secret left');
+  t.match(r.stderr, /creating proxy pod kinject-[a-z0-9]+ in /, 'it got as far as creating the pod');
+  t.same(await kinjectLeftovers(kubeconfig, OWN), [], 'no proxy pod, Job or Secret left');
 });
 
 t.test('a local command that does not exist: exit 127, nothing left', async (t) => {
-  const r = await kinject(['run', '-n', NS, '--', 'no-such-command-kinject'], { kubeconfig });
+  const r = await kinject(['run', '-n', OWN, '--', 'no-such-command-kinject'], { kubeconfig });
   t.equal(r.code, 127);
   t.match(r.stderr, /^kinject: command not found: no-such-command-kinject \(check its name and your PATH\)$/m);
-  t.same(await kinjectLeftovers(kubeconfig, NS), []);
+  t.same(await kinjectLeftovers(kubeconfig, OWN), [], 'no proxy pod, Job or Secret left');
 });

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCluster, kinjectLeftovers, kubectlOk, repoRoot } from '../helpers/cluster.js';
-import { kinject } from '../helpers/kinject-cli.js';
+import { kinject, sessionOf } from '../helpers/kinject-cli.js';
 
 const NS = 'kinject-demo';
 const { kubeconfig } = await ensureCluster();
@@ -40,7 +40,9 @@ t.test('targetless and --target work with exactly the kinject Role', async (t) =
   const target = await kinject(['run', '--kubeconfig', sa, '--target', 'deployment/web', '--', 'sh', '-c', 'echo $API_KEY']);
   t.equal(target.code, 0, target.stderr);
   t.equal(target.stdout.trim(), 'kinject-demo-api-key-7f3a9c');
-  t.same(await kinjectLeftovers(kubeconfig, NS), []);
+  // only these two sessions: others may be running in the shared namespace
+  const left = await Promise.all([plain, target].map((r) => kinjectLeftovers(kubeconfig, NS, sessionOf(r.stderr))));
+  t.same(left.flat(), [], 'both sessions removed their pod, Job and Secret');
 });
 
 t.test('outside its namespace: one line naming the permission and the Role file', async (t) => {

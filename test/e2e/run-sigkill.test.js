@@ -1,22 +1,25 @@
 // When kinject is killed with SIGKILL nothing stays for long: the proxy pod exits 30 s after its
 // last client connection closed, its Job completes and ttlSecondsAfterFinished: 0 removes Job,
 // pod and Secret (documented: gone within 60 s). `kinject cleanup` removes a session at once and
-// lists what it removed.
+// lists what it removed. The sessions run in this file's own namespace, so its `kinject cleanup`
+// touches no one else's.
 import t from 'tap';
-import { ensureCluster, kinjectLeftovers } from '../helpers/cluster.js';
+import { ensureCluster, kinjectLeftovers, ownNamespace } from '../helpers/cluster.js';
 import { kinject, sessionOf, spawnKinject, until } from '../helpers/kinject-cli.js';
 
-const NS = 'kinject-demo';
 const { kubeconfig } = await ensureCluster();
+const NS = await ownNamespace(t, kubeconfig, 'sigkill');
 
 async function killedSession(t) {
-  const child = spawnKinject(['run', '-n', NS, '--', 'sh', '-c', 'echo ready; exec sleep 60'], { kubeconfig });
-  t.ok(await until(() => child.out.includes('ready'), { timeoutMs: 120_000 }), 'child started');
+  const child = spawnKinject(['run', '-n', NS, '--', 'sh', '-c', 'echo "ready pid=$$"; exec sleep 60'], { kubeconfig });
+  t.ok(await until(() => /ready pid=\d+/.test(child.out), { timeoutMs: 120_000 }), `child started\n${child.err}`);
   const session = sessionOf(child.err);
   t.ok(session, 'session id in the progress line');
   child.kill('SIGKILL');
   await child.exited;
-  // the orphaned `sleep` still holds the pipes: let go of them so this test file can end
+  // kinject's child (the shell exec'd into `sleep`) outlives it: end it, which lets go of the pipes
+  const sleepPid = Number(/ready pid=(\d+)/.exec(child.out)[1]);
+  try { process.kill(sleepPid, 'SIGKILL'); } catch {}
   for (const stream of [child.stdin, child.stdout, child.stderr]) stream.destroy();
   t.not((await kinjectLeftovers(kubeconfig, NS, session)).length, 0, 'right after SIGKILL the session is still there');
   return session;
@@ -39,5 +42,5 @@ t.test('SIGKILL then kinject cleanup: removed at once and listed', async (t) => 
   t.ok(await until(async () => (await kinjectLeftovers(kubeconfig, NS, session)).length === 0, { timeoutMs: 30_000, intervalMs: 500 }), 'nothing left');
   const again = await kinject(['cleanup', '-n', NS], { kubeconfig });
   t.equal(again.stdout, '', 'a second cleanup has nothing to remove');
-  t.match(again.stderr, /nothing to clean up in namespace kinject-demo/);
+  t.match(again.stderr, new RegExp(`nothing to clean up in namespace ${NS}`));
 });

@@ -1,9 +1,12 @@
 // The real local cluster for e2e tests (cluster/*.sh): ensureCluster() returns its admin
 // kubeconfig, bringing the cluster up with `bash cluster/up.sh` when `bash cluster/status.sh`
 // says it is not up. Nothing is skipped: if the cluster cannot come up, the caller's test fails.
-// Also: kubectl() with that kubeconfig, waitFor() (bounded polling), ensureNamespace().
+// Also: kubectl() with that kubeconfig, waitFor() (bounded polling), ensureNamespace(),
+// ownNamespace() (a test file's own namespace, deleted after it) and applySample() (a sample
+// workload of cluster/manifests in such a namespace).
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -92,8 +95,43 @@ export async function ensureNamespace(kubeconfig, name) {
   if (c.code !== 0 && !/AlreadyExists/.test(c.stderr)) throw new Error(`cannot create namespace ${name}: ${c.stderr}`);
 }
 
-/** Names of kinject-managed objects left in a namespace, e.g. ["job/kinject-ab", "pod/kinject-ab-x"]. */
-export async function kinjectLeftovers(kubeconfig, namespace, session) {
+/**
+ * A namespace for one test file alone, "kinject-t-<what>-<random>", deleted with everything in it
+ * when `t` ends. Tests that run `kinject cleanup` or look at a whole namespace use one, so they
+ * never touch the sessions of people using the shared kinject-demo namespace at the same time.
+ */
+export async function ownNamespace(t, kubeconfig, what) {
+  const name = `kinject-t-${what}-${randomBytes(3).toString('hex')}`;
+  await kubectlOk(kubeconfig, ['create', 'namespace', name]);
+  await kubectlOk(kubeconfig, ['label', 'namespace', name, 'app.kubernetes.io/part-of=kinject-tests']);
+  t.teardown(async () => {
+    const r = await kubectl(kubeconfig, ['delete', 'namespace', name, '--wait=true', '--timeout=180s'], { timeoutMs: 200_000 });
+    if (r.code !== 0) throw new Error(`could not delete the test namespace ${name}: ${r.stderr.trim()}`);
+  });
+  return name;
+}
+
+/**
+ * Applies cluster/manifests/FILE (a sample workload written for kinject-demo) into namespace ns,
+ * then waits until its Deployments are rolled out.
+ */
+export async function applySample(kubeconfig, file, ns) {
+  const text = readFileSync(join(repoRoot, 'cluster', 'manifests', file), 'utf8').replace(/^(\s*)namespace: kinject-demo\s*$/gm, `$1namespace: ${ns}`);
+  await kubectlOk(kubeconfig, ['apply', '-f', '-'], { input: text });
+  const deployments = (await kubectlOk(kubeconfig, ['-n', ns, 'get', 'deployments', '-o', 'name'])).split('\n').filter(Boolean);
+  for (const d of deployments) {
+    await kubectlOk(kubeconfig, ['-n', ns, 'rollout', 'status', d, '--timeout=180s'], { timeoutMs: 200_000 });
+  }
+}
+
+/**
+ * Names of kinject-managed objects left in a namespace, e.g. ["job/kinject-ab", "pod/kinject-ab-x"]:
+ * of one session when a third argument is given (it must be an id, so a session id a test failed
+ * to find does not quietly widen the check to everyone's sessions).
+ */
+export async function kinjectLeftovers(kubeconfig, namespace, ...rest) {
+  const [session] = rest;
+  if (rest.length > 0 && !session) throw new Error(`kinjectLeftovers: no session id given for namespace ${namespace}`);
   const sel = `app.kubernetes.io/managed-by=kinject${session ? `,kinject.dev/session=${session}` : ''}`;
   const out = await kubectlOk(kubeconfig, ['-n', namespace, 'get', 'jobs,pods,secrets', '-l', sel, '-o', 'name']);
   return out.split('\n').filter(Boolean);

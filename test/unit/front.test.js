@@ -69,19 +69,23 @@ t.test('front over a plain SOCKS5 upstream: stand-in addresses, CONNECT by name'
 });
 
 t.test('front refuses a wrong token and clients without auth', async (t) => {
+  // the target is reachable with the right token, so only the front's own refusal can fail them
   const socksPort = await plainSocksServer(t);
+  const httpPort = await httpServer(t);
   const upstream = await connectSocksUpstream(parseProxyUrl(`127.0.0.1:${socksPort}`));
   const front = await startFront({ upstream, resolver: createResolver(upstream), token: 'right', log: quietLog });
   t.teardown(() => front.close());
-  await t.rejects(fetchThrough(front.address.port, 'wrong', '127.0.0.1', 1), 'wrong token');
+  t.match(await fetchThrough(front.address.port, 'right', '127.0.0.1', httpPort), /hello through the front/, 'the right token reaches the target');
+  await t.rejects(fetchThrough(front.address.port, 'wrong', '127.0.0.1', httpPort), { message: /Socks5 Authentication failed/ }, 'wrong token: authentication refused');
   await t.rejects(
     SocksClient.createConnection({
       proxy: { host: '127.0.0.1', port: front.address.port, type: 5 },
       command: 'connect',
-      destination: { host: '127.0.0.1', port: 1 },
+      destination: { host: '127.0.0.1', port: httpPort },
       timeout: 5000,
     }),
-    'no auth offered',
+    { message: /no accepted authentication type/ },
+    'no auth offered: no acceptable method',
   );
 });
 

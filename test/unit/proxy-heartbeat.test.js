@@ -18,6 +18,7 @@ import { CMD_HEARTBEAT } from '../../dist/proxy-pod/heartbeat.js';
 import { CMD_MUX } from '../../dist/src/mux/index.js';
 import { PodTunnelPool } from '../../dist/src/tunnel/pool.js';
 import { clientHandshake, clientRequest, serverHandshake, serializeReply, CMD } from '../../dist/src/socks5/index.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const TOKEN = 'h'.repeat(64);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -86,9 +87,9 @@ t.test('heartbeats keep the server up around quiet and orphaned connections; wit
   // a user connection through the tunnel that stays quiet for longer than the grace time
   const quiet = await pool.open();
   t.equal((await clientRequest(quiet, CMD.CONNECT, { type: 'ipv4', host: '127.0.0.1', port: echoPort }, { timeoutMs: 3000 })).reply, 0);
-  await sleep(2500);
-  t.equal(exited(), null, 'still up after 2.5 s (grace 1 s): the pool sends heartbeats');
-  t.ok(pool.heartbeatsAnswered >= 10, `heartbeats answered: ${pool.heartbeatsAnswered}`);
+  // 25 heartbeats 100 ms apart: at least 2.5 s, well past the 1 s grace, however late timers run
+  await waitFor(() => pool.heartbeatsAnswered >= 25, 20_000, '25 heartbeats answered');
+  t.equal(exited(), null, 'still up after 25 heartbeats (grace 1 s): the pool sends heartbeats');
   quiet.write('still here');
   const [back] = await once(quiet, 'data');
   t.equal(String(back), 'still here', 'the quiet connection still works');
@@ -97,12 +98,8 @@ t.test('heartbeats keep the server up around quiet and orphaned connections; wit
   // the runner vanishes (no close(), whose SHUTDOWN would end the server at once): its tunnel
   // drops and nothing reconnects; the orphaned connection stays open in the "pod"
   cut();
-  const t0 = Date.now();
-  for (let i = 0; i < 60 && exited() === null; i++) await sleep(50);
-  t.ok(exited(), 'exited with the orphaned connection still open');
-  const took = exited() - t0;
-  t.ok(took >= 900 && took < 2500, `about the grace time after the last heartbeat (${took} ms)`);
-  t.match(lines.join('\n'), /no heartbeat, new connection or client data for 1 s \(1 connection\(s\) still open\), exiting/, 'the orphan was still open');
+  await waitFor(() => exited() !== null, 20_000, 'the server exits after the pool is gone');
+  t.match(lines.join('\n'), /no heartbeat, new connection or client data for 1 s \(1 connection\(s\) still open\), exiting/, 'exited for want of heartbeats, with the orphan still open');
   if (!stray.closed) await once(stray, 'close');
   t.pass('the orphan is closed by the exit');
 });
@@ -113,8 +110,7 @@ t.test('without any heartbeat the old rule holds: an open connection keeps the s
   await sleep(1800);
   t.equal(exited(), null, 'up with a quiet connection (no heartbeat ever seen)');
   s.destroy();
-  for (let i = 0; i < 40 && exited() === null; i++) await sleep(50);
-  t.ok(exited(), 'exits once it is gone');
+  await waitFor(() => exited() !== null, 20_000, 'exit once the connection is gone');
   t.match(lines.join('\n'), /no client connection for 0\.4 s, exiting/);
 });
 
@@ -145,8 +141,8 @@ t.test('an SSH session with keepalives (sshfs ServerAlive) counts as activity af
   t.equal(exited(), null, `up 2.5 s after the last heartbeat (grace 1 s): keepalives flow (${lines.join(' | ')})`);
   conn.end();
   tunnel.destroy();
-  for (let i = 0; i < 60 && exited() === null; i++) await sleep(50);
-  t.ok(exited(), 'exits once the session is gone');
+  await waitFor(() => exited() !== null, 20_000, 'exit once the session is gone');
+  t.match(lines.join('\n'), /exiting/, 'exits once the session is gone');
 });
 
 /** A SOCKS server that authenticates, then answers the request with `reply` and says nothing more. */
@@ -172,22 +168,19 @@ t.test('pool: the session is reopened when the tunnel drops, and pings are answe
   const { port } = await startServer(t, { exitWhenIdleSeconds: 30 });
   const { pool, sockets } = makePool(t, port);
   await pool.ready(3000);
-  await sleep(500);
+  await waitFor(() => pool.heartbeatsAnswered > 0, 20_000, 'a heartbeat answered');
   const before = pool.heartbeatsAnswered;
-  t.ok(before > 0, `answered ${before}`);
   for (const s of sockets) s.destroy(); // the port-forward breaks
-  await sleep(1200);
-  t.ok(pool.heartbeatsAnswered > before + 3, `answered again after the drop (${before} -> ${pool.heartbeatsAnswered})`);
-  t.equal(pool.sessionsOpened, 2);
+  await waitFor(() => pool.sessionsOpened === 2 && pool.heartbeatsAnswered > before + 3, 20_000,
+    () => `heartbeats answered again over a second session (${before} -> ${pool.heartbeatsAnswered}, sessions ${pool.sessionsOpened})`);
+  t.equal(pool.sessionsOpened, 2, 'reopened once, and pings answered again');
 });
 
 t.test('pool: no answer to pings -> the session is dropped after 3 intervals and reopened', async (t) => {
   const { port, requests } = await fakePodServer(t, 0);
   const { pool, debug } = makePool(t, port);
   await pool.ready(3000);
-  await sleep(1200);
-  const sessions = requests.filter((c) => c === CMD_MUX).length;
-  t.ok(sessions >= 2, `${sessions} sessions opened`);
+  await waitFor(() => requests.filter((c) => c === CMD_MUX).length >= 2, 20_000, 'a second MUX session');
   t.match(debug.join('\n'), /no answer through the tunnel for \d+ s/);
 });
 
@@ -207,10 +200,9 @@ t.test('pool: heartbeatMs 0 sends none; close() stops them', async (t) => {
   const live = await startServer(t, { exitWhenIdleSeconds: 30 });
   const other = makePool(t, live.port);
   await other.pool.ready(3000);
-  await sleep(400);
+  await waitFor(() => other.pool.heartbeatsAnswered > 0, 20_000, 'a heartbeat answered before close()');
   await other.pool.close();
   const n = other.pool.heartbeatsAnswered;
-  t.ok(n > 0, `answered ${n} before close()`);
   await sleep(400);
   t.equal(other.pool.heartbeatsAnswered, n, 'no more after close()');
 });
