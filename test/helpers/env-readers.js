@@ -1,5 +1,5 @@
 // The real readers of env files, each returning the variables it reads from FILE as an object:
-// npm dotenv (v16, v17, v18 and v18's fast parser), python-dotenv (Debian's python3-dotenv, run
+// npm dotenv (v16, v17, v18 and v18's fast parser), `node --env-file`, python-dotenv (Debian's python3-dotenv, run
 // with /usr/bin/python3, as load_dotenv/dotenv_values read it: interpolation on), bash and dash
 // (`set -a; . FILE`), docker compose's env_file parser (compose-go's dotenv package, built from
 // test/helpers/compose-dotenv with go) and JSON.parse. Every program has a hard timeout.
@@ -35,6 +35,11 @@ export function readNpmDotenv(file) {
   for (const [name, dotenv] of Object.entries(dotenvs)) out[name] = dotenv.parse(text);
   out['dotenv@18 fast'] = dotenvs['dotenv@18'].parse(text, { fast: true });
   return out;
+}
+
+/** Node's own `node --env-file=FILE` (the node running the tests). */
+export async function readNodeEnvFile(file) {
+  return JSON.parse(await run('env', ['-i', process.execPath, `--env-file=${file}`, '-e', 'process.stdout.write(JSON.stringify(process.env))']));
 }
 
 export async function readPythonDotenv(file) {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatEnvFile, skippedWarning, quoteDotenv } from '../../dist/src/env-file/index.js';
 import { TRICKY_ENV, DOTENV_UNCARRIABLE, randomValues } from '../helpers/env-values.js';
-import { composeReader, readJson, readNpmDotenv, readPythonDotenv, readShell } from '../helpers/env-readers.js';
+import { composeReader, readJson, readNodeEnvFile, readNpmDotenv, readPythonDotenv, readShell } from '../helpers/env-readers.js';
 
 const require = createRequire(import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), 'kinject-env-file-'));
@@ -82,6 +82,19 @@ t.test('dotenv: python-dotenv reads the same values, but for \\, ${ and " with \
   t.ok(checked.length >= 15, `${checked.length} portable values`);
   for (const [key, value] of checked) t.equal(read[key], value, `python-dotenv: ${key}`);
   t.same(written.skipped, []);
+});
+
+t.test('dotenv: node --env-file reads the same values, but for CR and values quoted with a quote they hold', async (t) => {
+  const { file, written } = write('dotenv', { ...TRICKY_ENV, ...RANDOM }, 'dotenv-node');
+  const read = await readNodeEnvFile(file);
+  const env = { ...TRICKY_ENV, ...RANDOM };
+  const sameForNode = (key, value) => {
+    const quoted = quoteDotenv(value);
+    return !value.includes('\r') && !(/^['"`]/.test(quoted) && value.includes(quoted[0]));
+  };
+  const checked = Object.keys(env).filter((k) => !written.skipped.includes(k) && sameForNode(k, env[k]));
+  t.ok(checked.length > 300, `${checked.length} values node reads the same`);
+  for (const k of checked) if (read[k] !== env[k]) t.equal(read[k], env[k], `node --env-file: ${k} = ${JSON.stringify(env[k])}`);
 });
 
 t.test('compose: docker compose\'s env_file parser reads every value back', async (t) => {
