@@ -24,7 +24,7 @@ export async function envCommand(options: EnvOptions): Promise<void> {
     const { env } = await openClusterSession(options, cleanup, log, abort.signal);
     const written = formatEnvFile(env ?? {}, options.format);
     process.stdout.write(written.text);
-    const warning = skippedWarning(written, options.format, 'kinject env');
+    const warning = skippedWarning(written, options.format, 'kinject env', '--format json');
     if (warning) log.warn(warning);
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);

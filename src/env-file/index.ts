@@ -27,9 +27,13 @@ export function formatEnvFile(env: Env, syntax: EnvSyntax): EnvFileText {
   return writer(env);
 }
 
-/** One warning line naming the variables `where` (e.g. "--env-file x.env") could not carry, or undefined. */
-export function skippedWarning(text: EnvFileText, syntax: EnvSyntax, where: string): string | undefined {
+/**
+ * One warning line naming the variables `where` (e.g. "--env-file x.env") could not carry, or
+ * undefined; `carriesAll` names what does carry them (--env-json, --format json).
+ */
+export function skippedWarning(text: EnvFileText, syntax: EnvSyntax, where: string, carriesAll = '--env-json'): string | undefined {
   const n = text.skipped.length;
   if (!n) return undefined;
-  return `warning: ${where}: ${n === 1 ? '1 variable' : `${n} variables`} not written (the ${syntax} syntax cannot carry ${n === 1 ? 'it' : 'them'} exactly; ${n === 1 ? 'it is a comment' : 'they are comments'} in the file, --env-json carries everything): ${text.skipped.join(', ')}`;
+  const [count, them, are] = n === 1 ? ['1 variable', 'it', 'it is written as a comment'] : [`${n} variables`, 'them', 'they are written as comments'];
+  return `warning: ${where}: ${count} not written (the ${syntax} syntax cannot carry ${them} exactly; ${are}, ${carriesAll} carries everything): ${text.skipped.join(', ')}`;
 }

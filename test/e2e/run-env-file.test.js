@@ -91,7 +91,7 @@ t.test('--env-syntax dotenv (the default): npm dotenv and python-dotenv read wha
   for (const [reader, read] of Object.entries(readNpmDotenv(file))) sameAsPod(t, read, reader, { skipped });
   const warnings = stderr.split('\n').filter((l) => /warning: --env-file/.test(l));
   t.equal(warnings.length, 1, 'one warning line');
-  t.match(warnings[0], `: ${skipped.length} variables not written (the dotenv syntax cannot carry them exactly; they are comments in the file, --env-json carries everything): ${skipped.sort().join(', ')}`);
+  t.match(warnings[0], `: ${skipped.length} variables not written (the dotenv syntax cannot carry them exactly; they are written as comments, --env-json carries everything): ${skipped.sort().join(', ')}`);
   for (const k of skipped) t.match(readFileSync(file, 'utf8'), `# ${JSON.stringify(k)} not written: no dotenv quoting carries its value exactly`);
   const portable = (k, v) => !/\\|\$\{/.test(v) && !(/['\r]/.test(v) && v.includes('"'));
   sameAsPod(t, await readPythonDotenv(file), 'python-dotenv', { skipped, only: portable });

@@ -48,6 +48,8 @@ t.test('dotenv: every npm dotenv parser reads every value back; the rest are com
   t.equal(warning.split('\n').length, 1, 'one warning line');
   t.match(warning, /^warning: --env-file x\.env: \d+ variables not written .*--env-json carries everything\): ALL_QUOTES_BACKSLASH_N, ALL_QUOTES_HASH, CR_QUOTE_HASH, QUOTE_BACKTICK_ENDS_IN_BACKSLASH, R/);
   t.equal(skippedWarning(formatEnvFile(TRICKY_ENV, 'dotenv'), 'dotenv', 'x'), undefined, 'no warning when all is written');
+  t.equal(skippedWarning(formatEnvFile({ 'a.b': 'x' }, 'sh'), 'sh', 'kinject env', '--format json'),
+    'warning: kinject env: 1 variable not written (the sh syntax cannot carry it exactly; it is written as a comment, --format json carries everything): a.b');
 });
 
 t.test('dotenv: what it skips, no quoting or bare form carries whatever follows (it is not skipped needlessly)', async (t) => {

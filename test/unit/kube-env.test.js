@@ -38,6 +38,16 @@ t.test('workloadEnv restores renamed variables', async (t) => {
   t.same(workloadEnv(podEnv, spec), { NODE_OPTIONS: '--require /app/trace.js', PATH: '/app/bin:/usr/bin', X: '1' });
 });
 
+async function fakePodServer(t, handler) {
+  const server = net.createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const sock = net.connect(server.address().port, '127.0.0.1');
+  await once(sock, 'connect');
+  return sock;
+}
+
 t.test('fetchPodEnv speaks CMD 0xF2', async (t) => {
   const env = { A: '1', MULTI: 'x\ny', Q: '"\'' };
   let request;
