@@ -4,7 +4,7 @@
 // (`set -a; . FILE`), docker compose's env_file parser (compose-go's dotenv package, built from
 // test/helpers/compose-dotenv with go) and JSON.parse. Every program has a hard timeout.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { repoRoot } from './cluster.js';
@@ -63,7 +63,10 @@ export async function readShell(shell, file) {
  */
 export async function composeReader(dir) {
   const binary = join(dir, 'compose-dotenv');
-  await run('go', ['build', '-o', binary, '.'], { cwd: join(repoRoot, 'test', 'helpers', 'compose-dotenv'), env: process.env, timeoutMs: 600_000 });
+  // go from PATH, else where the Go toolchain installs itself
+  const go = [...(process.env.PATH ?? '').split(':').map((d) => join(d, 'go')), '/usr/local/go/bin/go'].find((f) => existsSync(f));
+  if (!go) throw new Error('the compose env-file test needs go (the Go toolchain) to build test/helpers/compose-dotenv: install it, or put it on PATH');
+  await run(go, ['build', '-o', binary, '.'], { cwd: join(repoRoot, 'test', 'helpers', 'compose-dotenv'), env: process.env, timeoutMs: 600_000 });
   return async (file) => JSON.parse(await run(binary, [file]));
 }
 
