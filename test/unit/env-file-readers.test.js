@@ -2,7 +2,8 @@
 // and read back by the programs people use on it — npm dotenv (v16, v17, v18, v18 fast),
 // python-dotenv, bash and dash (`set -a; . FILE`), docker compose's env_file parser (compose-go,
 // built with go), JSON.parse — and must give back every value byte for byte, or, where the syntax
-// cannot carry a value, a comment naming the key (never a changed value) and one warning line.
+// cannot carry a value, a comment naming the key (never a changed value) and one warning line;
+// and the command line's usage errors for --env-syntax.
 import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -130,4 +131,21 @@ t.test('empty env and unknown syntax', async (t) => {
   for (const syntax of ['dotenv', 'compose', 'sh']) t.equal(formatEnvFile({}, syntax).text, '', `${syntax}: empty file`);
   t.equal(formatEnvFile({}, 'json').text, '{}\n');
   t.throws(() => formatEnvFile({}, 'yaml'), /unknown env syntax "yaml"; use dotenv, compose, sh, json/);
+});
+
+t.test('kinject run: --env-syntax without --env-file, or an unknown syntax, is a one-line usage error', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const kinject = (args) => new Promise((resolve) => {
+    execFile(join(import.meta.dirname, '..', '..', 'bin', 'kinject'), args, { timeout: 60_000, env: { ...process.env, KUBECONFIG: '/nonexistent' } },
+      (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stderr }));
+  });
+  const noFile = await kinject(['run', '--target', 'web', '--env-syntax', 'sh', '--', 'true']);
+  t.equal(noFile.code, 2);
+  t.equal(noFile.stderr, 'kinject: --env-syntax is the syntax of --env-file: add --env-file FILE\n');
+  const unknown = await kinject(['run', '--target', 'web', '--env-file', join(dir, 'x.env'), '--env-syntax', 'yaml', '--', 'true']);
+  t.equal(unknown.code, 2);
+  t.match(unknown.stderr, /^kinject: option '--env-syntax <syntax>' argument 'yaml' is invalid\. Allowed choices are dotenv, compose, sh, json\. \(see --help\)\n$/);
+  const envFormat = await kinject(['env', '--target', 'web', '--format', 'yaml']);
+  t.equal(envFormat.code, 2);
+  t.match(envFormat.stderr, /Allowed choices are dotenv, compose, sh, json/);
 });
