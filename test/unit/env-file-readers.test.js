@@ -1,5 +1,5 @@
 // The env-file writers (src/env-file/) against the real readers: each syntax is written to a file
-// and read back by the programs people use on it — npm dotenv (v16, v17, v18, v18 fast),
+// and read back by the programs people use on it — npm dotenv (v16, v17, v18, v18 fast), node --env-file,
 // python-dotenv, bash and dash (`set -a; . FILE`), docker compose's env_file parser (compose-go,
 // built with go), JSON.parse — and must give back every value byte for byte, or, where the syntax
 // cannot carry a value, a comment naming the key (never a changed value) and one warning line;
