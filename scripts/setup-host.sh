@@ -2,8 +2,8 @@
 # Installs the Debian packages kinject's build and tests use (the local cluster's own packages are
 # installed by cluster/up.sh). Idempotent and quiet when everything is present; needs root to install.
 set -euo pipefail
-want=(curl iproute2 sshfs fuse3 acl gcc libc6-dev python3 busybox-static openjdk-17-jdk-headless
-  redis-tools redis-server libjemalloc2 libtcmalloc-minimal4)
+want=(curl iproute2 sshfs fuse3 acl gcc libc6-dev python3 python3-dotenv dash busybox-static
+  openjdk-17-jdk-headless redis-tools redis-server libjemalloc2 libtcmalloc-minimal4)
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")

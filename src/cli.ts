@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { KinjectError } from './errors.js';
 import { addKubeFlags, addTargetFlags } from './commands/options.js';
 import { version } from './version.js';
+import { ENV_SYNTAXES } from './env-file/syntaxes.js';
 
 const program = new Command();
 program
@@ -26,7 +27,8 @@ addTargetFlags(
   .option('--local-names <list>', 'comma-separated names resolved locally, not in the cluster (.suffix matches a domain)')
   .option('--mount <dir>', "with --target: mount the workload's volumes at DIR (default: ${XDG_RUNTIME_DIR:-/tmp}/kinject-<uid>/<session>); failing to mount there is an error")
   .option('--no-mount', "with --target: do not mount the workload's volumes")
-  .option('--env-file <file>', "write --target's env to FILE in dotenv format")
+  .option('--env-file <file>', "write --target's env to FILE (in --env-syntax)")
+  .addOption(new Option('--env-syntax <syntax>', 'syntax of --env-file: dotenv (npm dotenv, the default), compose (docker compose env_file), sh (. FILE in sh/bash/dash), json').choices([...ENV_SYNTAXES]))
   .option('--env-json <file>', "write --target's env to FILE as JSON")
   .addOption(new Option('--env-precedence <which>', 'which value wins when a variable is set both locally and in the workload').choices(['cluster', 'local']).default('cluster'))
   .option('--verbose', 'print diagnostics of kinject and the shim on stderr', false)
@@ -41,7 +43,7 @@ addTargetFlags(
 addTargetFlags(
   program.command('env').description("print a workload's env as its pods see it (env, envFrom, downward API), without running anything"),
 )
-  .addOption(new Option('--format <format>', 'output format').choices(['dotenv', 'json', 'sh']).default('dotenv'))
+  .addOption(new Option('--format <syntax>', 'output syntax, as --env-syntax of kinject run').choices([...ENV_SYNTAXES]).default('dotenv'))
   .option('--verbose', 'print diagnostics on stderr', false)
   .action(async (options) => {
     const { envCommand } = await import('./commands/env.js');

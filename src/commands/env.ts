@@ -1,6 +1,7 @@
-// `kinject env --target WORKLOAD`: prints the workload's env as its pod sees it (dotenv, json or
-// sh), by starting a proxy pod from its template, reading the env, and removing the pod again.
-import { formatEnv, type EnvFormat } from '../kube/env.js';
+// `kinject env --target WORKLOAD`: prints the workload's env as its pod sees it (in one of the
+// env-file syntaxes, see src/env-file/), by starting a proxy pod from its template, reading the
+// env, and removing the pod again.
+import { formatEnvFile, skippedWarning, type EnvSyntax } from '../env-file/index.js';
 import { usageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { CleanupStack } from '../run/cleanup-stack.js';
@@ -8,7 +9,7 @@ import { openClusterSession } from '../run/cluster-session.js';
 import type { TargetFlags } from './options.js';
 
 export interface EnvOptions extends TargetFlags {
-  format: EnvFormat;
+  format: EnvSyntax;
   verbose: boolean;
 }
 
@@ -21,7 +22,10 @@ export async function envCommand(options: EnvOptions): Promise<void> {
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     const { env } = await openClusterSession(options, cleanup, log, abort.signal);
-    process.stdout.write(formatEnv(env ?? {}, options.format));
+    const written = formatEnvFile(env ?? {}, options.format);
+    process.stdout.write(written.text);
+    const warning = skippedWarning(written, options.format, 'kinject env', '--format json');
+    if (warning) log.warn(warning);
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     await cleanup.unwind(log.warn);

@@ -12,6 +12,7 @@ import { createResolver } from '../front/resolver.js';
 import { connectSocksUpstream, parseProxyUrl } from '../front/socks-upstream.js';
 import type { Upstream } from '../front/upstream.js';
 import type { Env } from '../kube/env.js';
+import type { EnvSyntax } from '../env-file/index.js';
 import { bypassWarning, classifyBinary, resolveOnPath } from '../run/binary-check.js';
 import { CleanupStack } from '../run/cleanup-stack.js';
 import { mergeEnv, writeEnvFiles, type EnvPrecedence } from '../run/env-merge.js';
@@ -29,6 +30,7 @@ export interface RunOptions extends TargetFlags {
   localNames?: string;
   verbose: boolean;
   envFile?: string;
+  envSyntax?: EnvSyntax;
   envJson?: string;
   envPrecedence: EnvPrecedence;
   /** --mount DIR, or false for --no-mount */
@@ -50,7 +52,10 @@ export async function runCommand(command: string, args: string[], options: RunOp
   const stopInterrupts = interruptSetupOnSignals(setup, log);
   try {
     const { upstream, env: workloadEnv, volumes } = await connectUpstream(options, volumePlan, cleanup, log, setup.signal);
-    if (workloadEnv) writeEnvFiles(workloadEnv, { dotenv: options.envFile, json: options.envJson });
+    if (workloadEnv) {
+      const warning = writeEnvFiles(workloadEnv, { envFile: options.envFile, syntax: options.envSyntax, json: options.envJson });
+      if (warning) log.warn(warning);
+    }
     const token = randomBytes(24).toString('hex');
     const resolver = createResolver(upstream);
     const front = await startFront({ upstream, resolver, token, log });
@@ -97,6 +102,9 @@ function checkFlags(options: RunOptions): void {
   }
   if ((options.envFile || options.envJson) && !options.target) {
     throw usageError('--env-file and --env-json write the env of --target: add --target WORKLOAD');
+  }
+  if (options.envSyntax && !options.envFile) {
+    throw usageError('--env-syntax is the syntax of --env-file: add --env-file FILE');
   }
 }
 

@@ -1,8 +1,7 @@
 // The workload's environment: fetchPodEnv() asks the proxy pod for its process env with the
 // kinject SOCKS command 0xF2 (request ATYP 3 "env", port 0; reply REP 0, then a 4-byte
 // big-endian length and that many bytes of JSON, an object of strings); workloadEnv() drops what
-// the proxy image and the runtime add rather than the workload; toDotenv/toJson/toSh write it out
-// (parseDotenv reads the dotenv form back; values with newlines and quotes round-trip).
+// the proxy image and the runtime add rather than the workload. src/env-file/ writes it out.
 
 import type { Duplex } from 'node:stream';
 import type { V1Container } from '@kubernetes/client-node';
@@ -94,98 +93,4 @@ function sortEnv(env: Env): Env {
   const out: Env = {};
   for (const k of Object.keys(env).sort()) out[k] = env[k]!;
   return out;
-}
-
-const DOTENV_KEY = /^[^\s=#"']+$/;
-const SH_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-function dotenvEscape(v: string): string {
-  return v.replace(/[\\"\n\r\t]/g, (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!);
-}
-
-/**
- * KEY="value" lines; backslash, double quote, newline, CR and tab are escaped (\\ \" \n \r \t),
- * which python-dotenv, docker compose and parseDotenv() read back. Keys that cannot appear in a
- * dotenv file become a comment.
- */
-export function toDotenv(env: Env): string {
-  return Object.keys(env).sort().map((k) =>
-    DOTENV_KEY.test(k) ? `${k}="${dotenvEscape(env[k]!)}"` : `# skipped ${JSON.stringify(k)}: not a valid dotenv key`,
-  ).join('\n') + (Object.keys(env).length ? '\n' : '');
-}
-
-/** Reads what toDotenv writes (plus unquoted and single-quoted values, comments, `export `). */
-export function parseDotenv(text: string): Env {
-  const env: Env = {};
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    // skip blank space and comment lines
-    while (i < n && /\s/.test(text[i]!)) i++;
-    if (i >= n) break;
-    if (text[i] === '#') {
-      while (i < n && text[i] !== '\n') i++;
-      continue;
-    }
-    const eq = text.indexOf('=', i);
-    const nl = text.indexOf('\n', i);
-    if (eq < 0 || (nl >= 0 && nl < eq)) {
-      i = nl < 0 ? n : nl + 1;
-      continue;
-    }
-    let key = text.slice(i, eq).trim();
-    if (key.startsWith('export ')) key = key.slice(7).trim();
-    i = eq + 1;
-    let value = '';
-    if (text[i] === '"') {
-      i++;
-      while (i < n && text[i] !== '"') {
-        if (text[i] === '\\' && i + 1 < n) {
-          const c = text[i + 1]!;
-          value += ({ n: '\n', r: '\r', t: '\t', '\\': '\\', '"': '"' } as Record<string, string>)[c] ?? '\\' + c;
-          i += 2;
-        } else {
-          value += text[i++];
-        }
-      }
-      i++;
-      while (i < n && text[i] !== '\n') i++;
-    } else if (text[i] === "'") {
-      const end = text.indexOf("'", i + 1);
-      value = text.slice(i + 1, end < 0 ? n : end);
-      i = end < 0 ? n : end + 1;
-      while (i < n && text[i] !== '\n') i++;
-    } else {
-      const end = nl < 0 ? n : nl;
-      value = text.slice(i, end).replace(/\s+#.*$/, '').trim();
-      i = end;
-    }
-    if (key) env[key] = value;
-  }
-  return env;
-}
-
-/** Pretty JSON object, keys sorted. */
-export function toJson(env: Env): string {
-  return JSON.stringify(sortEnv(env), null, 2) + '\n';
-}
-
-/** POSIX sh: `export KEY='value'` lines (a ' inside becomes '\''); newlines stay literal inside the quotes. */
-export function toSh(env: Env): string {
-  return Object.keys(env).sort().map((k) =>
-    SH_NAME.test(k)
-      ? `export ${k}='${env[k]!.replace(/'/g, `'\\''`)}'`
-      : `# skipped ${JSON.stringify(k)}: not a valid shell variable name`,
-  ).join('\n') + (Object.keys(env).length ? '\n' : '');
-}
-
-export type EnvFormat = 'dotenv' | 'json' | 'sh';
-
-export function formatEnv(env: Env, format: EnvFormat): string {
-  switch (format) {
-    case 'dotenv': return toDotenv(env);
-    case 'json': return toJson(env);
-    case 'sh': return toSh(env);
-    default: throw new KinjectError(`unknown env format "${String(format)}"; use dotenv, json or sh`);
-  }
 }

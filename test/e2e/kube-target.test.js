@@ -4,7 +4,9 @@
 // proxy pod matches `kubectl exec deploy/web -- env` apart from per-pod values.
 import t from 'tap';
 import { ensureCluster, kinjectLeftovers, kubectl, kubectlOk, waitFor } from '../helpers/cluster.js';
-import { connectKube, startSession, fetchPodEnv, workloadEnv, toDotenv, parseDotenv } from '../../dist/src/kube/index.js';
+import { connectKube, startSession, fetchPodEnv, workloadEnv } from '../../dist/src/kube/index.js';
+import { toDotenv } from '../../dist/src/env-file/index.js';
+import dotenv from 'dotenv';
 import { PodTunnelPool } from '../../dist/src/tunnel/index.js';
 
 const NS = 'kinject-demo';
@@ -78,7 +80,7 @@ t.test('target deployment/web', async (t) => {
   const tunnelEnv = await fetchPodEnv(await pool.open());
   const wl = workloadEnv(tunnelEnv, session.target.container);
   t.same(withoutPerPod(wl), expected, 'fetchPodEnv over the tunnel = kubectl exec env');
-  t.same(parseDotenv(toDotenv(wl)), wl, 'dotenv round trip of the real env');
+  t.same(dotenv.parse(toDotenv(wl).text), wl, 'npm dotenv reads the real env back');
 
   await pool.close();
   await session.close();

@@ -1,23 +1,9 @@
-// The workload env: the filter, the dotenv / json / sh writers (round trips through our dotenv
-// reader, a real POSIX shell and JSON.parse), and fetchPodEnv's wire format against a hand-written
-// server on a loopback socket.
+// The workload env: the filter, and fetchPodEnv's wire format against a hand-written server on a
+// loopback socket. (The env-file writers: env-file-*.test.js.)
 import t from 'tap';
 import net from 'node:net';
 import { once } from 'node:events';
-import { execFileSync } from 'node:child_process';
-import { workloadEnv, toDotenv, parseDotenv, toJson, toSh, formatEnv, fetchPodEnv } from '../../dist/src/kube/env.js';
-
-const tricky = {
-  MULTI: 'line one\nline two\n  indented "quoted" \'single\'\n',
-  QUOTES: `he said "hi" and 'bye'`,
-  BACKSLASH: 'C:\\path\\to\\n-not-a-newline',
-  DOLLAR: 'cost $5 and ${HOME} `cmd` $(cmd)',
-  EMPTY: '',
-  HASH: 'value # not a comment',
-  EQUALS: 'a=b=c',
-  TABCR: 'a\tb\r\nc',
-  UNICODE: 'héllo wörld ✓',
-};
+import { workloadEnv, fetchPodEnv } from '../../dist/src/kube/env.js';
 
 t.test('workloadEnv drops what the proxy image and runtime add', async (t) => {
   const podEnv = {
@@ -50,32 +36,6 @@ t.test('workloadEnv restores renamed variables', async (t) => {
   };
   const spec = { env: [{ name: 'PATH', value: '/app/bin:/usr/bin' }, { name: 'NODE_OPTIONS', value: '--require /app/trace.js' }] };
   t.same(workloadEnv(podEnv, spec), { NODE_OPTIONS: '--require /app/trace.js', PATH: '/app/bin:/usr/bin', X: '1' });
-});
-
-t.test('dotenv round trip', async (t) => {
-  const text = toDotenv(tricky);
-  t.match(text, /^BACKSLASH="C:\\\\path/m);
-  t.match(text, /^MULTI="line one\\nline two\\n/m);
-  t.equal(text.split('\n').filter(Boolean).length, Object.keys(tricky).length, 'one line per variable');
-  t.same(parseDotenv(text), tricky);
-  t.same(parseDotenv('# c\nexport A=1\nB = two words # note\nC=\'x "y"\'\n\nD="a\\"b"\n'), { A: '1', B: 'two words', C: 'x "y"', D: 'a"b' });
-  t.equal(toDotenv({}), '');
-  t.match(toDotenv({ 'bad key': 'x', OK: 'y' }), /# skipped "bad key"/);
-});
-
-t.test('json round trip', async (t) => {
-  t.same(JSON.parse(toJson(tricky)), tricky);
-  t.same(Object.keys(JSON.parse(toJson({ b: '1', a: '2' }))), ['a', 'b']);
-});
-
-t.test('sh round trip through /bin/sh', async (t) => {
-  const script = toSh(tricky) + 'node -e \'process.stdout.write(JSON.stringify(Object.fromEntries(' + JSON.stringify(Object.keys(tricky)) + '.map(k=>[k,process.env[k]]))))\'\n';
-  const out = execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH } });
-  t.same(JSON.parse(out), tricky);
-  t.match(toSh({ 'my.var': 'x' }), /# skipped "my.var"/);
-  t.equal(formatEnv({ A: 'x' }, 'sh'), "export A='x'\n");
-  t.equal(formatEnv({ A: 'x' }, 'dotenv'), 'A="x"\n');
-  t.throws(() => formatEnv({}, 'yaml'), /unknown env format/);
 });
 
 async function fakePodServer(t, handler) {
