@@ -1,7 +1,7 @@
 // kinject cleanup on the real local cluster: a session whose kinject process was killed (SIGKILL,
 // no close()), a suspended Job left by a kill between create and unsuspend, and a stray labelled
-// Secret are all removed, and the list of what was removed is returned. Own namespace, so no
-// other session is touched.
+// Secret are all removed once the grace has passed (the clock is moved forward), and the list
+// of what was removed is returned. Own namespace, so no other session is touched.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -58,7 +58,9 @@ t.test('cleanup after a vanished client', async (t) => {
     data: { token: Buffer.from('x').toString('base64') },
   });
 
-  const removed = await cleanup({ access });
+  t.same(await cleanup({ access }), [], 'within the grace, the killed session and the new Job count as live');
+  // past the grace (30 s): the killed session's Lease is stale, the Job without a Lease has no pod
+  const removed = await cleanup({ access, now: new Date(Date.now() + 120_000) });
   const names = removed.map((r) => `${r.kind}/${r.name}`).sort();
   t.same(names, [
     `Job/kinject-${info.id}`, `Job/kinject-${orphanId}`, `Secret/kinject-${info.id}`, `Secret/kinject-${strayId}`,
