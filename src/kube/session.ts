@@ -1,7 +1,8 @@
 // startSession(): creates the session's proxy pod and waits until its container runs.
 //
-// Order (no orphaned Secret or pod possible): create the Job suspended -> create the Secret
-// owned by the Job -> unsuspend the Job. Then poll the pod (every 250 ms) and, while it is not
+// Order (no orphaned Secret or pod possible): create the Job suspended -> create the session's
+// Lease owned by the Job (session-lease.ts: renewed while the session runs, so that `kinject
+// cleanup` elsewhere leaves it alone) -> create the Secret owned by the Job -> unsuspend the Job. Then poll the pod (every 250 ms) and, while it is not
 // running, the events of the pod and the Job, reporting progress lines and the reason the cluster
 // gives when it stalls (image pull, scheduling, config, mounts). Errors that cannot resolve
 // themselves fail at once; others fail at the timeout (default 120 s). On any failure, or when
