@@ -50,11 +50,27 @@ addTargetFlags(
     await envCommand(options);
   });
 
-addKubeFlags(program.command('cleanup').description('remove what kinject sessions left behind: local volume mounts, then proxy pods, Jobs and Secrets in the cluster; list it'))
+addKubeFlags(program.command('cleanup').description('remove what kinject sessions that are no longer running left behind: local volume mounts, then proxy pods, Jobs, Secrets and Leases in the cluster; list it and the live sessions it kept'))
   .option('-A, --all-namespaces', 'every namespace (needs cluster-wide list permission)', false)
+  .option('--include-live', 'also end live sessions (ones whose kinject still runs, anyone\'s): asks on a terminal', false)
+  .option('-y, --yes', 'with --include-live: do not ask (needed when stdin is not a terminal)', false)
   .action(async (options) => {
     const { cleanupCommand } = await import('./commands/cleanup.js');
     await cleanupCommand(options);
+  });
+
+const session = program.command('session').description('the kinject sessions in a namespace: list them, end one on purpose');
+addKubeFlags(session.command('list').description('list the sessions with who runs them and whether they are live (their kinject renewed their Lease within its grace)'))
+  .option('-A, --all-namespaces', 'every namespace (needs cluster-wide list permission)', false)
+  .action(async (options) => {
+    const { sessionListCommand } = await import('./commands/session.js');
+    await sessionListCommand(options);
+  });
+addKubeFlags(session.command('close').description('end sessions, live ones too: their kinject says who closed it, stops its command and exits 1'))
+  .argument('<id...>', 'session ids (kinject-<id> or <id>, as `kinject session list` shows them)')
+  .action(async (ids: string[], options) => {
+    const { sessionCloseCommand } = await import('./commands/session.js');
+    await sessionCloseCommand(ids, options);
   });
 
 program

@@ -1,31 +1,65 @@
 // `kinject cleanup`: removes what kinject sessions left behind and lists it. First the local part,
 // which needs no cluster: volume mounts of kinject processes that are gone (SIGKILL) and their
-// session key directories. Then the cluster part: proxy Jobs, their pods and Secrets, in one
-// namespace or all. If the cluster cannot be reached, the local part is still done and the
-// cluster's error is reported (exit 1).
+// session key and warning directories. Then the cluster part: the Jobs, pods, Secrets and Leases
+// of sessions that are not live (kube/session-liveness.ts), in one namespace or all; live
+// sessions are kept and listed. `--include-live` ends those too, after a confirmation on a
+// terminal (`--yes` in scripts). If the cluster cannot be reached, the local part is still done
+// and the cluster's error is reported (exit 1).
 import { usageError } from '../errors.js';
 import { removeLeftoverMounts } from '../volumes/leftovers.js';
 import { removeStaleSessionDirs } from '../run/session-dirs.js';
+import { confirm } from './confirm.js';
 import type { KubeFlags } from './options.js';
 
 export interface CleanupCommandOptions extends KubeFlags {
   allNamespaces: boolean;
+  includeLive?: boolean;
+  yes?: boolean;
 }
 
 const say = (line: string) => process.stderr.write(`kinject: ${line}\n`);
 
 export async function cleanupCommand(options: CleanupCommandOptions): Promise<void> {
   if (options.allNamespaces && options.namespace) throw usageError('use either -n NAMESPACE or --all-namespaces, not both');
+  if (options.includeLive && !options.yes && !process.stdin.isTTY) {
+    throw usageError('--include-live ends sessions that are in use (other people\'s too): add --yes to confirm (stdin is not a terminal)');
+  }
   await cleanupLocal();
   const { connectKube } = await import('../kube/config.js');
-  const { cleanup } = await import('../kube/cleanup.js');
+  const { cleanupSessions } = await import('../kube/cleanup.js');
+  const { describeSession } = await import('../kube/session-liveness.js');
+  const { sessionName, localUser } = await import('../kube/index.js');
   const access = await connectKube({ kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace });
-  const removed = await cleanup({ access, allNamespaces: options.allNamespaces });
+  const { removed, kept, leasesVisible } = await cleanupSessions({ access, allNamespaces: options.allNamespaces });
   for (const object of removed) {
     process.stdout.write(`removed ${object.kind} ${object.namespace}/${object.name}\n`);
   }
+  if (!leasesVisible) {
+    say('warning: cannot list leases (forbidden): sessions were judged by their Jobs alone (kept while their pod is active); grant leases list (rbac/kinject-role.yaml)');
+  }
   const scope = options.allNamespaces ? 'all namespaces' : `namespace ${access.namespace}`;
-  say(`${removed.length === 0 ? 'nothing to clean up' : `removed ${removed.length} objects`} in ${scope}`);
+  const describe = (s: (typeof kept)[number]) => describeSession(s.namespace, sessionName(s.id), s.liveness);
+  let closed = 0;
+  if (options.includeLive && kept.length > 0) {
+    const ok = options.yes || await confirm(`end ${kept.length} live session${kept.length > 1 ? 's' : ''} (${kept.map(describe).join('; ')})? [y/N] `);
+    if (ok) {
+      const { closeSessions } = await import('../kube/session-close.js');
+      const done = await closeSessions(access, kept, `${localUser()} pid ${process.pid} (kinject cleanup --include-live)`);
+      for (const c of done) {
+        const s = kept.find((k) => k.namespace === c.namespace && k.id === c.id)!;
+        process.stdout.write(`closed live session ${describe(s)}\n`);
+      }
+      closed = done.length;
+    } else {
+      for (const s of kept) process.stdout.write(`kept live session ${describe(s)}\n`);
+    }
+  } else {
+    for (const s of kept) process.stdout.write(`kept live session ${describe(s)}\n`);
+  }
+  const main = removed.length ? `removed ${removed.length} objects` : closed ? '' : 'nothing to clean up';
+  const ended = closed ? `${main ? ', ' : ''}closed ${closed} live session${closed > 1 ? 's' : ''}` : '';
+  const keptNote = kept.length && !closed ? ` (kept ${kept.length} live session${kept.length > 1 ? 's' : ''})` : '';
+  say(`${main}${ended} in ${scope}${keptNote}`);
 }
 
 async function cleanupLocal(): Promise<void> {

@@ -16,7 +16,8 @@ import type { EnvSyntax } from '../env-file/index.js';
 import { bypassWarning, classifyBinary, resolveOnPath } from '../run/binary-check.js';
 import { CleanupStack } from '../run/cleanup-stack.js';
 import { mergeEnv, writeEnvFiles, type EnvPrecedence } from '../run/env-merge.js';
-import { exitCodeOf, waitForExit } from '../run/exit-status.js';
+import { exitCodeOf } from '../run/exit-status.js';
+import { waitUnlessClosed } from '../run/session-closed.js';
 import { FORWARDED_SIGNALS, forwardSignals } from '../run/signals.js';
 import { shimEnvironment } from '../run/shim-env.js';
 import { makeWarnDir } from '../run/warn-dir.js';
@@ -51,7 +52,7 @@ export async function runCommand(command: string, args: string[], options: RunOp
   const setup = new AbortController();
   const stopInterrupts = interruptSetupOnSignals(setup, log);
   try {
-    const { upstream, env: workloadEnv, volumes } = await connectUpstream(options, volumePlan, cleanup, log, setup.signal);
+    const { upstream, env: workloadEnv, volumes, closed } = await connectUpstream(options, volumePlan, cleanup, log, setup.signal);
     if (workloadEnv) {
       const warning = writeEnvFiles(workloadEnv, { envFile: options.envFile, syntax: options.envSyntax, json: options.envJson });
       if (warning) log.warn(warning);
@@ -83,9 +84,9 @@ export async function runCommand(command: string, args: string[], options: RunOp
     const child = await startChild(command, args, env);
     stopInterrupts(); // from here on, signals go to the child and kinject waits for it
     const stopForwarding = forwardSignals(child);
-    const end = await waitForExit(child);
+    const { end, closed: closedBy } = await waitUnlessClosed(child, closed, log.warn);
     stopForwarding();
-    return exitCodeOf(end);
+    return closedBy ? 1 : exitCodeOf(end);
   } catch (err) {
     const reason = setup.signal.reason;
     if (reason instanceof Interrupted) return 128 + (constants.signals[reason.signal] ?? 0);
@@ -112,6 +113,8 @@ interface Connected {
   upstream: Upstream;
   env?: Env;
   volumes?: SessionVolumes;
+  /** a cluster session: resolves when someone else ended it */
+  closed?: Promise<string>;
 }
 
 async function connectUpstream(options: RunOptions, volumePlan: VolumePlan, cleanup: CleanupStack, log: Logger, signal: AbortSignal): Promise<Connected> {

@@ -1,14 +1,16 @@
-// `kinject cleanup`: deletes every kinject session in a namespace (or all namespaces): the Jobs
-// labelled app.kubernetes.io/managed-by=kinject (Background propagation: the garbage collector
-// removes their pods and Secrets), their Secrets by name (works with the minimal Role, which
-// cannot list Secrets), and, where permissions allow, labelled Secrets and pods whose Job is
-// gone. Returns what was removed. Note: this also ends sessions that are still in use.
+// `kinject cleanup`: deletes the kinject sessions in a namespace (or all namespaces) that are not
+// live (session-liveness.ts: their runner stopped renewing their Lease longer ago than its grace,
+// or, without a Lease, their Job has no active pod and is not being started): their Jobs
+// (Background propagation: the garbage collector removes their pods, Secrets and Leases), their
+// Secrets by name (works with the minimal Role, which cannot list Secrets), and, where
+// permissions allow, labelled Secrets, pods and Leases whose Job is gone. Live sessions are
+// kept and returned; ending them is an explicit act (session-close.ts).
 
-import type { V1Job, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { KubeAccess } from './config.js';
-import { KubeApiError } from './client.js';
-import { KinjectError, apiError, isStatus } from './errors.js';
-import { LABEL_SESSION, MANAGED_SELECTOR, sessionName } from './proxy-job.js';
+import { apiError, isStatus } from './errors.js';
+import { sessionName } from './proxy-job.js';
+import { leasePath } from './session-lease.js';
+import { listSessions, type SessionEntry } from './session-inventory.js';
 
 export interface CleanupOptions {
   access: KubeAccess;
@@ -19,107 +21,77 @@ export interface CleanupOptions {
   /** only this session id */
   session?: string;
   timeoutMs?: number;
+  /** the clock the liveness rule uses (tests move it past the grace) */
+  now?: Date;
 }
 
 export interface RemovedObject {
-  kind: 'Job' | 'Secret' | 'Pod';
+  kind: 'Job' | 'Secret' | 'Pod' | 'Lease';
   namespace: string;
   name: string;
   session?: string;
 }
 
-interface Meta {
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; ownerReferences?: { kind: string; name: string }[] };
-}
-
-async function list<T extends Meta>(access: KubeAccess, path: string, selector: string, timeoutMs: number): Promise<T[]> {
-  const res = await access.client.get<{ items?: T[] }>(path, { query: { labelSelector: selector }, timeoutMs });
-  return res?.items ?? [];
-}
-
-/** Deletes every kinject Job/Secret/Pod in scope; returns what was removed (already-gone objects are not listed). */
+/** Deletes every kinject Job/Secret/Pod of sessions that are not live; returns what was removed. */
 export async function cleanup(opts: CleanupOptions): Promise<RemovedObject[]> {
+  return (await cleanupSessions(opts)).removed;
+}
+
+export interface CleanupResult {
+  /** what was removed (already-gone objects are not listed) */
+  removed: RemovedObject[];
+  /** live sessions left alone */
+  kept: SessionEntry[];
+  /** false when leases could not be listed: sessions were judged by their Jobs alone */
+  leasesVisible: boolean;
+}
+
+/** Deletes what sessions that are not live left in the cluster; lists the live ones it kept. */
+export async function cleanupSessions(opts: CleanupOptions): Promise<CleanupResult> {
   const { access } = opts;
   const timeoutMs = opts.timeoutMs ?? 15_000;
-  const namespace = opts.namespace ?? access.namespace;
-  const nsPath = opts.allNamespaces ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
-  const selector = opts.session ? `${MANAGED_SELECTOR},${LABEL_SESSION}=${opts.session}` : MANAGED_SELECTOR;
-  const scope = opts.allNamespaces ? undefined : namespace;
-
-  let jobs: V1Job[];
-  try {
-    jobs = await list<V1Job>(access, `/apis/batch/v1${nsPath}/jobs`, selector, timeoutMs);
-  } catch (err) {
-    if (opts.allNamespaces && isStatus(err, 403)) {
-      throw new KinjectError(`forbidden: cannot list jobs in all namespaces (${(err as Error).message.split('\n')[0]}); run cleanup per namespace with -n, or use an account with cluster-wide list permission`, { cause: err });
-    }
-    throw apiError(err, { verb: 'list', resource: 'jobs.batch', namespace: scope });
-  }
-  let pods: V1Pod[] = [];
-  try {
-    pods = await list<V1Pod>(access, `/api/v1${nsPath}/pods`, selector, timeoutMs);
-  } catch (err) {
-    if (!(err instanceof KubeApiError && err.status === 403)) throw apiError(err, { verb: 'list', resource: 'pods', namespace: scope });
-  }
-  let secrets: V1Secret[] = [];
-  try {
-    secrets = await list<V1Secret>(access, `/api/v1${nsPath}/secrets`, selector, timeoutMs);
-  } catch (err) {
-    // the minimal Role has no list on secrets: they go by name below, or by garbage collection
-    if (!(err instanceof KubeApiError && err.status === 403)) throw apiError(err, { verb: 'list', resource: 'secrets', namespace: scope });
-  }
+  const inventory = await listSessions(opts);
 
   const removed: RemovedObject[] = [];
-  const del = async (kind: RemovedObject['kind'], ns: string, name: string, session: string | undefined): Promise<void> => {
+  const del = async (kind: RemovedObject['kind'], ns: string, name: string, session: string): Promise<void> => {
     const path = kind === 'Job'
       ? `/apis/batch/v1/namespaces/${encodeURIComponent(ns)}/jobs/${encodeURIComponent(name)}`
-      : `/api/v1/namespaces/${encodeURIComponent(ns)}/${kind === 'Pod' ? 'pods' : 'secrets'}/${encodeURIComponent(name)}`;
+      : kind === 'Lease'
+        ? leasePath(ns, name)
+        : `/api/v1/namespaces/${encodeURIComponent(ns)}/${kind === 'Pod' ? 'pods' : 'secrets'}/${encodeURIComponent(name)}`;
     try {
       await access.client.delete(path, { query: { propagationPolicy: 'Background' }, timeoutMs });
-      removed.push({ kind, namespace: ns, name, ...(session ? { session } : {}) });
+      removed.push({ kind, namespace: ns, name, session });
     } catch (err) {
       if (isStatus(err, 404)) return;
-      // a stray pod with the minimal Role (no delete on pods): the GC or activeDeadline ends it
-      if (kind === 'Pod' && isStatus(err, 403)) return;
-      throw apiError(err, { verb: 'delete', resource: kind === 'Job' ? 'jobs.batch' : kind === 'Pod' ? 'pods' : 'secrets', namespace: ns, name });
+      // a stray pod or Lease without permission to delete it: the GC or activeDeadline ends it
+      if ((kind === 'Pod' || kind === 'Lease') && isStatus(err, 403)) return;
+      const resource = kind === 'Job' ? 'jobs.batch' : kind === 'Pod' ? 'pods' : kind === 'Lease' ? 'leases.coordination.k8s.io' : 'secrets';
+      throw apiError(err, { verb: 'delete', resource, namespace: ns, name });
     }
   };
 
-  const jobKeys = new Set<string>();
-  const secretKeys = new Set<string>();
-  for (const job of jobs) {
-    const ns = job.metadata?.namespace ?? namespace;
-    const name = job.metadata?.name;
-    if (!name) continue;
-    const session = job.metadata?.labels?.[LABEL_SESSION];
-    jobKeys.add(`${ns}/${name}`);
+  const kept: SessionEntry[] = [];
+  for (const s of inventory.sessions) {
+    if (s.liveness.live) {
+      kept.push(s);
+      continue;
+    }
+    const ns = s.namespace;
+    const name = sessionName(s.id);
     // the Secret first: once the Job is gone the garbage collector may delete it before we do
-    if (session) {
-      secretKeys.add(`${ns}/${sessionName(session)}`);
-      await del('Secret', ns, sessionName(session), session);
+    const secretNames = new Set(s.secrets.map((x) => x.metadata?.name).filter((n): n is string => !!n));
+    if (s.job || s.pods.length) secretNames.add(name);
+    for (const secret of secretNames) await del('Secret', ns, secret, s.id);
+    const jobName = s.job?.metadata?.name;
+    if (jobName) {
+      await del('Job', ns, jobName, s.id);
+      continue; // its pods and Lease go with it
     }
-    await del('Job', ns, name, session);
-  }
-  for (const s of secrets) {
-    const ns = s.metadata?.namespace ?? namespace;
-    const name = s.metadata?.name;
-    if (!name || secretKeys.has(`${ns}/${name}`)) continue;
-    secretKeys.add(`${ns}/${name}`);
-    await del('Secret', ns, name, s.metadata?.labels?.[LABEL_SESSION]);
-  }
-  for (const p of pods) {
-    const ns = p.metadata?.namespace ?? namespace;
-    const name = p.metadata?.name;
-    if (!name) continue;
-    const owner = p.metadata?.ownerReferences?.find((o) => o.kind === 'Job');
-    if (owner && jobKeys.has(`${ns}/${owner.name}`)) continue; // goes with its Job
-    const session = p.metadata?.labels?.[LABEL_SESSION];
-    // a pod whose Job is gone: remove it and its Secret
-    await del('Pod', ns, name, session);
-    if (session && !secretKeys.has(`${ns}/${sessionName(session)}`)) {
-      secretKeys.add(`${ns}/${sessionName(session)}`);
-      await del('Secret', ns, sessionName(session), session);
+    for (const p of s.pods) {
+      if (p.metadata?.name) await del('Pod', ns, p.metadata.name, s.id);
     }
+    if (s.lease?.metadata?.name) await del('Lease', ns, s.lease.metadata.name, s.id);
   }
-  return removed;
+  return { removed, kept, leasesVisible: inventory.leasesVisible };
 }

@@ -8,4 +8,8 @@ export * from './proxy-job.js';
 export * from './pod-status.js';
 export * from './session.js';
 export * from './cleanup.js';
+export * from './session-liveness.js';
+export * from './session-lease.js';
+export * from './session-inventory.js';
+export * from './session-close.js';
 export * from './env.js';

@@ -1,7 +1,8 @@
 // startSession(): creates the session's proxy pod and waits until its container runs.
 //
-// Order (no orphaned Secret or pod possible): create the Job suspended -> create the Secret
-// owned by the Job -> unsuspend the Job. Then poll the pod (every 250 ms) and, while it is not
+// Order (no orphaned Secret or pod possible): create the Job suspended -> create the session's
+// Lease owned by the Job (session-lease.ts: renewed while the session runs, so that `kinject
+// cleanup` elsewhere leaves it alone) -> create the Secret owned by the Job -> unsuspend the Job. Then poll the pod (every 250 ms) and, while it is not
 // running, the events of the pod and the Job, reporting progress lines and the reason the cluster
 // gives when it stalls (image pull, scheduling, config, mounts). Errors that cannot resolve
 // themselves fail at once; others fail at the timeout (default 120 s). On any failure, or when
@@ -35,6 +36,7 @@ import {
 import { eventState, podState, type PodState } from './pod-status.js';
 import { parseTarget, resolveTarget, type ResolvedTarget, type TargetRef } from './target.js';
 import { volumeExports, type PodSpecLike } from '../volumes/volume-list.js';
+import { graceSeconds, keepSessionLease, type SessionLease } from './session-lease.js';
 import { generateSessionKeys } from '../../proxy-pod/sftp/keys.js';
 
 export const DEFAULT_START_TIMEOUT_SECONDS = 120;
@@ -67,6 +69,8 @@ export interface SessionOptions {
   signal?: AbortSignal;
   /** serve the target container's volume mounts over SFTP (default false; needs a target) */
   volumes?: boolean;
+  /** the session's Lease grace (session-lease.ts; default $KINJECT_SESSION_GRACE_SECONDS or 30) */
+  graceSeconds?: number;
 }
 
 /** What the runner needs to mount the target's volumes with sshfs (Session.sftp). */
@@ -96,6 +100,8 @@ export interface Session {
   target?: ResolvedTarget;
   /** set when volumes were asked for, there is a target and it has volume mounts */
   sftp?: SessionSftp;
+  /** the session's Lease: `lease.closed` resolves when someone else ended the session */
+  lease: SessionLease;
   /**
    * Deletes the Job (Background propagation) and the Secret and waits until the pod is gone;
    * idempotent, at most ~10 s, never throws. podExited: the pod server has exited (it answered
@@ -111,7 +117,7 @@ export interface CloseOptions {
 
 export type Progress = (message: string) => void;
 
-function localUser(): string {
+export function localUser(): string {
   let user = process.env.USER || 'unknown';
   try {
     user = userInfo().username || user;
@@ -216,6 +222,12 @@ export async function startSession(opts: SessionOptions, progress: Progress = ()
   const client = access.client;
   const signal = opts.signal;
   const timeoutMs = (opts.timeoutSeconds ?? DEFAULT_START_TIMEOUT_SECONDS) * 1000;
+  let grace: number;
+  try {
+    grace = opts.graceSeconds ?? graceSeconds();
+  } catch (err) {
+    throw new KinjectError((err as Error).message, { exitCode: 2 });
+  }
   const startedAt = new Date();
   const deadline = Date.now() + timeoutMs;
 
@@ -255,10 +267,11 @@ export async function startSession(opts: SessionOptions, progress: Progress = ()
   let created = false;
   let closing: Promise<void> | undefined;
   let runningPod: string | undefined;
+  let lease: SessionLease | undefined;
   const close = (options: CloseOptions = {}) => {
     if (!created) return Promise.resolve();
     const force = options.podExited ? runningPod : undefined;
-    closing ??= deleteSessionObjects(access, namespace, id, CLOSE_TIMEOUT_MS, force);
+    closing ??= Promise.all([lease?.stop(), deleteSessionObjects(access, namespace, id, CLOSE_TIMEOUT_MS, force)]).then(() => {});
     return closing;
   };
   const checkAbort = () => {
@@ -287,6 +300,10 @@ export async function startSession(opts: SessionOptions, progress: Progress = ()
     const jobName = sessionName(id);
     const jobUid = job.metadata?.uid;
     if (!jobUid) throw new KinjectError(`the API server returned Job ${jobName} without a uid`);
+    // the Lease right after the Job: from now on `kinject cleanup` elsewhere sees the session as live
+    lease = await keepSessionLease({
+      access, namespace, id, holder: `${localUser()} pid ${process.pid}`, graceSeconds: grace, job: { name: jobName, uid: jobUid }, warn: progress,
+    });
     checkAbort();
     try {
       await client.post<V1Secret>(`/api/v1/namespaces/${ns}/secrets`, buildProxySecret(jobOpts, { name: jobName, uid: jobUid }));
@@ -319,6 +336,7 @@ export async function startSession(opts: SessionOptions, progress: Progress = ()
     return {
       id, namespace, jobName, secretName: jobName, podName, token, port: layout.port, image, target,
       ...(sftp ? { sftp } : {}),
+      lease,
       close,
     };
   } catch (err) {

@@ -20,6 +20,8 @@ export interface ClusterSession {
   env?: Env;
   /** the mounted volumes (only with --target and a plan that asks for them) */
   volumes?: SessionVolumes;
+  /** resolves when someone else ended the session (its Lease: kube/session-lease.ts) */
+  closed: Promise<string>;
 }
 
 export async function openClusterSession(
@@ -69,5 +71,5 @@ export async function openClusterSession(
   } else if (volumePlan.request && session.target) {
     log.debug('volumes: the proxy pod serves no volumes');
   }
-  return { session, upstream, env, volumes };
+  return { session, upstream, env, volumes, closed: session.lease.closed };
 }

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applySample, ensureCluster, kinjectLeftovers, kubectlOk, ownNamespace } from '../helpers/cluster.js';
 import { kinject, mountRootOf, sessionOf, spawnKinject, until } from '../helpers/kinject-cli.js';
+import { graceEnv, pastGrace } from '../helpers/session-grace.js';
 import { readMountInfo } from '../../dist/src/volumes/mountinfo.js';
 import { preflightVolumes } from '../../dist/src/volumes/preflight.js';
 import { runtimeBase } from '../../dist/src/volumes/state.js';
@@ -205,7 +206,7 @@ t.test('without sshfs on PATH: one warning, and the run still works', async (t) 
 });
 
 t.test('SIGKILL leaves the mount; kinject cleanup removes it and the session', async (t) => {
-  const child = spawnKinject(['run', '-n', NS, '--target', 'web', '--', 'sh', '-c', 'echo "root=$KINJECT_ROOT pid=$$"; exec sleep 120'], { kubeconfig });
+  const child = spawnKinject(['run', '-n', NS, '--target', 'web', '--', 'sh', '-c', 'echo "root=$KINJECT_ROOT pid=$$"; exec sleep 120'], { kubeconfig, env: graceEnv });
   t.ok(await until(() => /pid=\d+/.test(child.out), { timeoutMs: 120_000 }), `child started\n${child.err}`);
   const [, root, sleepPid] = /root=(\S+) pid=(\d+)/.exec(child.out);
   t.teardown(() => killQuietly(Number(sleepPid)));
@@ -215,6 +216,7 @@ t.test('SIGKILL leaves the mount; kinject cleanup removes it and the session', a
   // the orphaned `sleep` still holds the pipes: let go of them so this test file can end
   for (const stream of [child.stdin, child.stdout, child.stderr]) stream.destroy();
   t.ok(mountedAt(root), 'right after SIGKILL the mount is still there');
+  await pastGrace(); // until then the session counts as live in the cluster
   const r = await kinject(['cleanup', '-n', NS], { kubeconfig });
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, new RegExp(`^removed mount ${root}$`, 'm'), 'cleanup lists the mount');
@@ -230,7 +232,7 @@ t.test('SIGKILL leaves the mount; kinject cleanup removes it and the session', a
 });
 
 t.test('kinject cleanup removes a leftover mount even when the cluster cannot be reached', async (t) => {
-  const child = spawnKinject(['run', '-n', NS, '--target', 'web', '--', 'sh', '-c', 'echo "root=$KINJECT_ROOT pid=$$"; exec sleep 120'], { kubeconfig });
+  const child = spawnKinject(['run', '-n', NS, '--target', 'web', '--', 'sh', '-c', 'echo "root=$KINJECT_ROOT pid=$$"; exec sleep 120'], { kubeconfig, env: graceEnv });
   t.ok(await until(() => /pid=\d+/.test(child.out), { timeoutMs: 120_000 }), `child started\n${child.err}`);
   const [, root, sleepPid] = /root=(\S+) pid=(\d+)/.exec(child.out);
   t.teardown(() => killQuietly(Number(sleepPid)));
@@ -253,6 +255,7 @@ t.test('kinject cleanup removes a leftover mount even when the cluster cannot be
   t.match(r.stdout, new RegExp(`^removed mount ${root}$`, 'm'), 'the local part was done');
   t.notOk(mountedAt(root), 'no FUSE mount left');
   t.ok(await until(() => processesNaming(root).length === 0, { timeoutMs: 5000 }), 'its sshfs is gone');
+  await pastGrace();
   const done = await kinject(['cleanup', '-n', NS], { kubeconfig });
   t.match(done.stdout, new RegExp(`^removed Job ${NS}/kinject-${session}$`, 'm'), 'with the cluster back, its objects go too');
 });
