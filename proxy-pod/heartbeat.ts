@@ -6,7 +6,7 @@
 // session's pings (session.ts); this stays for other clients of the server.
 
 import type { Duplex } from 'node:stream';
-import { REPLY, serializeReply, type StreamReader } from '../src/socks5/index.js';
+import { REPLY, serializeReply, type StreamReader } from '../protocol/socks5/index.js';
 
 export const CMD_HEARTBEAT = 0xf3;
 /** The request's destination: ATYP 3 (domain) "heartbeat", port 0. */

@@ -6,7 +6,7 @@
 // listening on HOST:PORT` with the SFTP flags, which go all four or none); SIGTERM/SIGINT exit 0.
 // Bad usage exits 2, unreadable files and other failures exit 1.
 
-import { serve, ServeError } from './serve.js';
+import { serve, ServeError } from './start.js';
 
 const USAGE = 'usage: proxy-pod --listen HOST:PORT [--token-file FILE] [--exit-when-idle SECONDS] [--connect-timeout SECONDS] [--verbose]'
   + ' [--sftp-listen HOST:PORT --sftp-host-key-file FILE --sftp-authorized-key-file FILE --sftp-exports-file FILE]';

@@ -3,7 +3,7 @@
 // server's and the SFTP server's connections and the heartbeats). Also used by `kinject proxy-server`.
 
 import { createServer, isIPv4, isIPv6 } from 'node:net';
-import { handleClient, type SessionContext } from './session.js';
+import { handleClient, type SessionContext } from './client.js';
 import { systemResolver, type Resolver } from './resolver.js';
 import { SocketActivity, type ActivitySource } from './activity.js';
 import { DEFAULT_HEARTBEAT_GRACE_MS, IdleWatch, type IdleReason } from './idle.js';

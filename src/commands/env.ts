@@ -3,8 +3,8 @@
 import { formatEnv, type EnvFormat } from '../kube/env.js';
 import { usageError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { CleanupStack } from '../run/cleanup-stack.js';
-import { openClusterSession } from '../run/cluster-session.js';
+import { CleanupStack } from '../child/cleanup-stack.js';
+import { openClusterSession } from '../session/cluster-session.js';
 import type { TargetFlags } from './options.js';
 
 export interface EnvOptions extends TargetFlags {

@@ -1,6 +1,6 @@
 // `kinject proxy-server`: the proxy pod's server, run by hand (e.g. on a bastion host, or to test).
 import { KinjectError } from '../errors.js';
-import { serve, ServeError } from '../../proxy-pod/serve.js';
+import { serve, ServeError } from '../../proxy-pod/start.js';
 import { seconds } from './options.js';
 
 export interface ProxyServerOptions {

@@ -12,15 +12,15 @@ import { createResolver } from '../front/resolver.js';
 import { connectSocksUpstream, parseProxyUrl } from '../front/socks-upstream.js';
 import type { Upstream } from '../front/upstream.js';
 import type { Env } from '../kube/env.js';
-import { bypassWarning, classifyBinary, resolveOnPath } from '../run/binary-check.js';
-import { CleanupStack } from '../run/cleanup-stack.js';
-import { mergeEnv, writeEnvFiles, type EnvPrecedence } from '../run/env-merge.js';
-import { exitCodeOf, waitForExit } from '../run/exit-status.js';
-import { FORWARDED_SIGNALS, forwardSignals } from '../run/signals.js';
-import { shimEnvironment } from '../run/shim-env.js';
-import { makeWarnDir } from '../run/warn-dir.js';
-import { startChild } from '../run/spawn.js';
-import { planVolumes, type SessionVolumes, type VolumePlan } from '../run/volumes.js';
+import { bypassWarning, classifyBinary, resolveOnPath } from '../child/binary-check.js';
+import { CleanupStack } from '../child/cleanup-stack.js';
+import { mergeEnv, writeEnvFiles, type EnvPrecedence } from '../child/env-merge.js';
+import { exitCodeOf, waitForExit } from '../child/exit-status.js';
+import { FORWARDED_SIGNALS, forwardSignals } from '../child/signals.js';
+import { shimEnvironment } from '../child/shim-env.js';
+import { makeWarnDir } from '../child/warn-dir.js';
+import { startChild } from '../child/spawn.js';
+import { planVolumes, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
 import type { TargetFlags } from './options.js';
 
 export interface RunOptions extends TargetFlags {
@@ -113,7 +113,7 @@ async function connectUpstream(options: RunOptions, volumePlan: VolumePlan, clea
     log.debug(`upstream ${upstream.description} (RESOLVE ${upstream.resolveSupported ? 'supported' : 'not supported: names get stand-in addresses'})`);
     return { upstream };
   }
-  const { openClusterSession } = await import('../run/cluster-session.js');
+  const { openClusterSession } = await import('../session/cluster-session.js');
   return openClusterSession(options, cleanup, log, signal, volumePlan);
 }
 

@@ -5,9 +5,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   CMD, REPLY, clientRequest, formatDestination, serializeReply, serverHandshake, toDestination, type Destination,
-} from '../socks5/index.js';
+} from '../../protocol/socks5/index.js';
 import type { Logger } from '../log.js';
-import { relay } from '../streams/relay.js';
+import { relay } from '../../protocol/relay.js';
 import type { NameResolver } from './resolver.js';
 import type { Upstream } from './upstream.js';
 

@@ -6,7 +6,7 @@
 
 import type { Duplex } from 'node:stream';
 import type { V1Container } from '@kubernetes/client-node';
-import { StreamReader, clientRequest, type Parsed } from '../socks5/index.js';
+import { StreamReader, clientRequest, type Parsed } from '../../protocol/socks5/index.js';
 import { KinjectError } from '../errors.js';
 import { RENAMED_ENV, RENAMED_ENV_PREFIX } from './proxy-job.js';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ensureCluster, ensureNamespace, kinjectLeftovers, kubectlOk, repoRoot, waitFor } from '../helpers/cluster.js';
 import { connectKube, startSession, cleanup, loadKubeAccess } from '../../dist/src/kube/index.js';
 import { PodTunnelPool } from '../../dist/src/tunnel/index.js';
-import { clientRequest, CMD } from '../../dist/src/socks5/index.js';
+import { clientRequest, CMD } from '../../dist/protocol/socks5/index.js';
 
 const NS = 'kinject-e2e-rbac';
 

@@ -8,7 +8,7 @@ import ssh2 from 'ssh2';
 import { ensureCluster, kinjectLeftovers, kubectlOk, waitFor } from '../helpers/cluster.js';
 import { connectKube, startSession } from '../../dist/src/kube/index.js';
 import { PodTunnelPool } from '../../dist/src/tunnel/index.js';
-import { clientRequest, CMD } from '../../dist/src/socks5/index.js';
+import { clientRequest, CMD } from '../../dist/protocol/socks5/index.js';
 
 const NS = 'kinject-demo';
 

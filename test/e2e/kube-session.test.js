@@ -6,7 +6,7 @@ import t from 'tap';
 import { ensureCluster, ensureNamespace, kinjectLeftovers, kubectlOk, waitFor } from '../helpers/cluster.js';
 import { connectKube, startSession } from '../../dist/src/kube/index.js';
 import { PodTunnelPool, openPortForward } from '../../dist/src/tunnel/index.js';
-import { clientRequest, clientHandshake, CMD } from '../../dist/src/socks5/index.js';
+import { clientRequest, clientHandshake, CMD } from '../../dist/protocol/socks5/index.js';
 
 const NS = 'kinject-e2e-kube';
 

@@ -4,7 +4,7 @@
 // a target without mounts (and automountServiceAccountToken: false), nothing about SFTP appears.
 import t from 'tap';
 import ssh2 from 'ssh2';
-import { startSession } from '../../dist/src/kube/session.js';
+import { startSession } from '../../dist/src/kube/proxy-pod.js';
 
 const script = Buffer.from('// pod');
 

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { PodTunnelPool } from '../../dist/src/tunnel/pool.js';
-import { clientRequest, CMD } from '../../dist/src/socks5/index.js';
+import { PodTunnelPool } from '../../dist/src/tunnel/pod-tunnel.js';
+import { clientRequest, CMD } from '../../dist/protocol/socks5/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'kinject-pool-'));

@@ -5,7 +5,7 @@
 import t from 'tap';
 import net from 'node:net';
 import { once } from 'node:events';
-import { FRAME, FrameDecoder, encodeFrame, INITIAL_WINDOW, MuxSession } from '../../dist/src/mux/index.js';
+import { FRAME, FrameDecoder, encodeFrame, INITIAL_WINDOW, MuxSession } from '../../dist/protocol/mux/index.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

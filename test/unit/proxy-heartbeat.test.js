@@ -15,9 +15,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { startProxyServer } from '../../dist/proxy-pod/server.js';
 import { startSftpServer, generateSessionKeys } from '../../dist/proxy-pod/sftp/index.js';
 import { CMD_HEARTBEAT } from '../../dist/proxy-pod/heartbeat.js';
-import { CMD_MUX } from '../../dist/src/mux/index.js';
-import { PodTunnelPool } from '../../dist/src/tunnel/pool.js';
-import { clientHandshake, clientRequest, serverHandshake, serializeReply, CMD } from '../../dist/src/socks5/index.js';
+import { CMD_MUX } from '../../dist/protocol/mux/index.js';
+import { PodTunnelPool } from '../../dist/src/tunnel/pod-tunnel.js';
+import { clientHandshake, clientRequest, serverHandshake, serializeReply, CMD } from '../../dist/protocol/socks5/index.js';
 
 const TOKEN = 'h'.repeat(64);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

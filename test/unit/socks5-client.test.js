@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import {
   CMD, REPLY, StreamReader, clientHandshake, clientRequest, parseGreeting, parseRequest,
   serializeMethodChoice, serializeReply,
-} from '../../dist/src/socks5/index.js';
+} from '../../dist/protocol/socks5/index.js';
 
 const require = createRequire(import.meta.url);
 const socksv5 = require('socksv5');

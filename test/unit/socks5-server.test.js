@@ -4,7 +4,7 @@
 import t from 'tap';
 import net from 'node:net';
 import { createRequire } from 'node:module';
-import { CMD, REPLY, credentialsMatch, serializeReply, serverHandshake } from '../../dist/src/socks5/index.js';
+import { CMD, REPLY, credentialsMatch, serializeReply, serverHandshake } from '../../dist/protocol/socks5/index.js';
 
 const require = createRequire(import.meta.url);
 const { SocksClient } = require('socks');

@@ -13,8 +13,8 @@
 
 import type { Duplex } from 'node:stream';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { KINJECT_USERNAME, REPLY, clientHandshake, clientRequest, replyMessage } from '../socks5/index.js';
-import { CMD_MUX, DEFAULT_PING_MS, MUX_HOST, MuxSession } from '../mux/index.js';
+import { KINJECT_USERNAME, REPLY, clientHandshake, clientRequest, replyMessage } from '../../protocol/socks5/index.js';
+import { CMD_MUX, DEFAULT_PING_MS, MUX_HOST, MuxSession } from '../../protocol/mux/index.js';
 import type { Upstream } from '../front/upstream.js';
 import { KinjectError } from '../errors.js';
 import { KubeClient } from '../kube/client.js';

@@ -6,7 +6,7 @@
 // the SSH server, which takes only the session's client key.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CMD, REPLY, clientRequest, replyMessage } from '../socks5/index.js';
+import { CMD, REPLY, clientRequest, replyMessage } from '../../protocol/socks5/index.js';
 import type { Upstream } from '../front/upstream.js';
 
 const CONNECT_TIMEOUT_MS = 20_000;

@@ -5,8 +5,8 @@
 // a kinject that is gone (SIGKILL). The key is useless once the proxy pod is deleted.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HOST_KEY_ALIAS } from '../volumes/mount.js';
-import { makeSessionDir } from './session-dirs.js';
+import { HOST_KEY_ALIAS } from './mount.js';
+import { makeSessionDir } from '../session/dirs.js';
 
 export interface SessionKeyFiles {
   dir: string;

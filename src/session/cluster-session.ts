@@ -4,14 +4,14 @@
 // Loaded lazily by `kinject run`: @kubernetes/client-node takes ~0.5 s to load.
 import { connectKube } from '../kube/config.js';
 import { fetchPodEnv, workloadEnv, type Env } from '../kube/env.js';
-import { startSession, type Session } from '../kube/session.js';
+import { startSession, type Session } from '../kube/proxy-pod.js';
 import { createPodUpstream, type PodTunnelPool } from '../tunnel/index.js';
 import type { Upstream } from '../front/upstream.js';
 import type { Logger } from '../log.js';
 import type { TargetFlags } from '../commands/options.js';
 import { seconds } from '../commands/options.js';
-import type { CleanupStack } from './cleanup-stack.js';
-import { mountSessionVolumes, warnIfVolumesSkipped, type SessionVolumes, type VolumePlan } from './volumes.js';
+import type { CleanupStack } from '../child/cleanup-stack.js';
+import { mountSessionVolumes, warnIfVolumesSkipped, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
 
 export interface ClusterSession {
   session: Session;

@@ -35,7 +35,7 @@ import {
 import { eventState, podState, type PodState } from './pod-status.js';
 import { parseTarget, resolveTarget, type ResolvedTarget, type TargetRef } from './target.js';
 import { volumeExports, type PodSpecLike } from '../volumes/volume-list.js';
-import { generateSessionKeys } from '../../proxy-pod/sftp/keys.js';
+import { generateSessionKeys } from '../../protocol/ssh.js';
 
 export const DEFAULT_START_TIMEOUT_SECONDS = 120;
 export const POLL_INTERVAL_MS = 250;

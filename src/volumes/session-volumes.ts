@@ -11,15 +11,15 @@ import { resolve } from 'node:path';
 import { KinjectError, usageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Upstream } from '../front/upstream.js';
-import type { SessionSftp } from '../kube/session.js';
-import { defaultMountDir } from '../volumes/state.js';
-import { mountVolumes } from '../volumes/mount.js';
-import { preflightVolumes, type PreflightResult } from '../volumes/preflight.js';
-import { volumeEnv, type VolumeEnv } from '../volumes/env.js';
-import { volumeExports, type PodSpecLike } from '../volumes/volume-list.js';
-import type { CleanupStack } from './cleanup-stack.js';
-import { startSftpForwarder } from './sftp-forwarder.js';
-import { writeSessionKeys } from './volume-keys.js';
+import type { SessionSftp } from '../kube/proxy-pod.js';
+import { defaultMountDir } from './state.js';
+import { mountVolumes } from './mount.js';
+import { preflightVolumes, type PreflightResult } from './preflight.js';
+import { volumeEnv, type VolumeEnv } from './env.js';
+import { volumeExports, type PodSpecLike } from './volume-list.js';
+import type { CleanupStack } from '../child/cleanup-stack.js';
+import { startSftpForwarder } from '../tunnel/sftp-forward.js';
+import { writeSessionKeys } from './keys.js';
 
 export interface VolumePlan {
   /** ask the proxy pod for an SFTP server (SessionOptions.volumes) */

@@ -9,11 +9,11 @@ import type { Duplex } from 'node:stream';
 import {
   CMD, REPLY, Socks5Error, StreamReader, commandName, describeError, formatDestination, parseRequest,
   replyCodeForError, replyMessage, serializeReply, serverHandshake, toDestination, type Destination, type Request,
-} from '../src/socks5/index.js';
-import { CMD_MUX, MuxSession, type MuxChannel } from '../src/mux/index.js';
-import { relay } from '../src/streams/relay.js';
+} from '../protocol/socks5/index.js';
+import { CMD_MUX, MuxSession, type MuxChannel } from '../protocol/mux/index.js';
+import { relay } from '../protocol/relay.js';
 import { connectTarget } from './connect.js';
-import { envPayload } from './env.js';
+import { envPayload } from '../protocol/commands.js';
 import { CMD_HEARTBEAT, serveHeartbeat } from './heartbeat.js';
 import { resolveOne, type Resolver } from './resolver.js';
 
