@@ -1,6 +1,6 @@
 // One client connection of the pod server: greeting, RFC 1929 auth against the token, then one
 // request (CONNECT, RESOLVE, RESOLVE_PTR or kinject's ENV, HEARTBEAT and MUX). A MUX request
-// turns the connection into a mux session (src/mux/): each channel the runner opens in it starts
+// turns the connection into a mux session (protocol/mux/): each channel the runner opens in it starts
 // right at one request, the connection's authentication covering it. Failures get the right
 // reply code and one log line.
 
@@ -10,11 +10,11 @@ import {
   CMD, REPLY, Socks5Error, StreamReader, commandName, describeError, formatDestination, parseRequest,
   replyCodeForError, replyMessage, serializeReply, serverHandshake, toDestination, type Destination, type Request,
 } from '../protocol/socks5/index.js';
-import { CMD_MUX, MuxSession, type MuxChannel } from '../protocol/mux/index.js';
+import { MuxSession, type MuxChannel } from '../protocol/mux/index.js';
 import { relay } from '../protocol/relay.js';
 import { connectTarget } from './connect.js';
-import { envPayload } from '../protocol/commands.js';
-import { CMD_HEARTBEAT, serveHeartbeat } from './heartbeat.js';
+import { CMD_ENV, CMD_HEARTBEAT, CMD_MUX, encodeEnvPayload } from '../protocol/commands.js';
+import { serveHeartbeat } from './heartbeat.js';
 import { resolveOne, type Resolver } from './resolver.js';
 
 export interface SessionContext {
@@ -55,7 +55,7 @@ export async function handleClient(client: Socket, ctx: SessionContext): Promise
   let request: Request;
   let reader: StreamReader;
   try {
-    // No timeout on the request: pooled, pre-authenticated connections wait for it.
+    // No timeout on the request: a client may authenticate first and ask later.
     const outcome = await serverHandshake(client, { token: ctx.token, handshakeTimeoutMs: ctx.handshakeTimeoutMs });
     if (!outcome.accepted) {
       ctx.log(`${PREFIX}client ${peer}: ${outcome.why}, refused`);
@@ -137,9 +137,9 @@ async function serveRequest(client: Duplex, reader: StreamReader, request: Reque
       return doResolve(client, request, ctx, fail);
     case CMD.RESOLVE_PTR:
       return doResolvePtr(client, request, ctx, fail);
-    case CMD.ENV:
+    case CMD_ENV:
       if (ctx.verbose) ctx.log(`${PREFIX}ENV sent`);
-      return finish(client, Buffer.concat([serializeReply(REPLY.SUCCEEDED), envPayload(process.env)]));
+      return finish(client, Buffer.concat([serializeReply(REPLY.SUCCEEDED), encodeEnvPayload(process.env)]));
     case CMD_HEARTBEAT:
       if (ctx.verbose) ctx.log(`${PREFIX}HEARTBEAT stream from ${peer}`);
       return serveHeartbeat(client, reader, ctx.onHeartbeat ?? (() => {}));

@@ -10,6 +10,7 @@ import { constants as fsc, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, rename, rmdir, stat, symlink, truncate, unlink, utimes, chmod, chown, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { createServer } from 'node:net';
+import { SFTP_USER } from '../../protocol/ssh.js';
 import { SocketActivity, type ActivitySource } from '../activity.js';
 import { ExportSpace, SftpError, STATUS, denied, fromFsError, noSuchFile, type ExportSpec, type Target } from './exports.js';
 
@@ -35,7 +36,6 @@ export interface SftpServer extends ActivitySource {
   close(): Promise<void>;
 }
 
-export const SFTP_USER = 'kinject';
 /** Largest READ answered in one piece (sshfs asks for 32-64 KiB; OpenSSH's server allows ~256 KiB). */
 const MAX_READ = 255 * 1024;
 /** Open handles per session, so a misbehaving client cannot exhaust the pod's descriptors. */

@@ -1,6 +1,6 @@
 // The cluster Upstream (docs/design.md): one port-forward stream to the proxy pod's SOCKS port,
 // authenticated once (user "kinject", the session token) and turned into a mux session
-// (src/mux/) by kinject's MUX request. open() is a new channel in it: no websocket, TLS or
+// (protocol/mux/) by kinject's MUX request. open() is a new channel in it: no websocket, TLS or
 // kubelet set-up per connection or name lookup, one round trip for the request inside.
 // The session is opened at once and reopened in the background whenever it ends (pod restart
 // of the port-forward, API server restart, no ping answer for 3 × heartbeatMs); channels open at
@@ -14,7 +14,8 @@
 import type { Duplex } from 'node:stream';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { KINJECT_USERNAME, REPLY, clientHandshake, clientRequest, replyMessage } from '../../protocol/socks5/index.js';
-import { CMD_MUX, DEFAULT_PING_MS, MUX_HOST, MuxSession } from '../../protocol/mux/index.js';
+import { DEFAULT_PING_MS, MuxSession } from '../../protocol/mux/index.js';
+import { CMD_MUX, MUX_HOST } from '../../protocol/commands.js';
 import type { Upstream } from '../front/upstream.js';
 import { KinjectError } from '../errors.js';
 import { KubeClient } from '../kube/client.js';

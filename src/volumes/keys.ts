@@ -5,7 +5,7 @@
 // a kinject that is gone (SIGKILL). The key is useless once the proxy pod is deleted.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HOST_KEY_ALIAS } from './mount.js';
+import { knownHostsLine } from '../../protocol/ssh.js';
 import { makeSessionDir } from '../session/dirs.js';
 
 export interface SessionKeyFiles {
@@ -16,11 +16,13 @@ export interface SessionKeyFiles {
   remove(): void;
 }
 
-/** `ssh-ed25519 AAAA... [comment]` → the known_hosts line `kinject-sftp ssh-ed25519 AAAA...`. */
+/** The known_hosts line for the host key the pod sent (knownHostsLine), with an error that says where it came from. */
 export function knownHostsEntry(hostPublicKey: string): string {
-  const [type, blob] = hostPublicKey.trim().split(/\s+/);
-  if (!type || !blob || !/^[A-Za-z0-9+/=]+$/.test(blob)) throw new Error('the pod sent a host key that is not an OpenSSH public key line');
-  return `${HOST_KEY_ALIAS} ${type} ${blob}\n`;
+  try {
+    return knownHostsLine(hostPublicKey);
+  } catch {
+    throw new Error('the pod sent a host key that is not an OpenSSH public key line');
+  }
 }
 
 export function writeSessionKeys(

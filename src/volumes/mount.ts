@@ -10,10 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { findMount } from './mountinfo.js';
 import { MOUNT_FSTYPE, ensurePrivateDir, removeMountRecord, runtimeBase, writeMountRecord } from './state.js';
-
-/** Matches `HOST_KEY_ALIAS` in proxy-pod/sftp/keys.ts (the known_hosts entry's name). */
-export const HOST_KEY_ALIAS = 'kinject-sftp';
-export const SFTP_USER = 'kinject';
+import { HOST_KEY_ALIAS, SFTP_USER, knownHostsLine } from '../../protocol/ssh.js';
 
 export interface VolumeLog {
   debug?(msg: string): void;
@@ -216,11 +213,15 @@ export async function mountVolumes(options: MountVolumesOptions): Promise<Volume
   let knownHosts = options.knownHostsPath;
   if (!knownHosts) {
     if (!options.hostPublicKey) throw new Error('mountVolumes needs knownHostsPath or hostPublicKey');
-    const [type, blob] = options.hostPublicKey.trim().split(/\s+/);
-    if (!type || !blob) throw new Error('hostPublicKey is not an OpenSSH public key line');
+    let line: string;
+    try {
+      line = knownHostsLine(options.hostPublicKey);
+    } catch {
+      throw new Error('hostPublicKey is not an OpenSSH public key line');
+    }
     tempDir = mkdtempSync(join(tmpdir(), 'kinject-kh-'));
     knownHosts = join(tempDir, 'known_hosts');
-    writeFileSync(knownHosts, `${HOST_KEY_ALIAS} ${type} ${blob}\n`, { mode: 0o600 });
+    writeFileSync(knownHosts, line, { mode: 0o600 });
   }
 
   const opts = [

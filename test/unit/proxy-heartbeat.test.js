@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startProxyServer } from '../../dist/proxy-pod/server.js';
 import { startSftpServer, generateSessionKeys } from '../../dist/proxy-pod/sftp/index.js';
-import { CMD_HEARTBEAT } from '../../dist/proxy-pod/heartbeat.js';
-import { CMD_MUX } from '../../dist/protocol/mux/index.js';
+import { CMD_HEARTBEAT } from '../../dist/protocol/commands.js';
+import { CMD_MUX } from '../../dist/protocol/commands.js';
 import { PodTunnelPool } from '../../dist/src/tunnel/pod-tunnel.js';
 import { clientHandshake, clientRequest, serverHandshake, serializeReply, CMD } from '../../dist/protocol/socks5/index.js';
 
