@@ -5,7 +5,7 @@ import { usageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { CleanupStack } from '../child/cleanup-stack.js';
 import { openClusterSession } from '../session/cluster-session.js';
-import type { TargetFlags } from './options.js';
+import { seconds, type TargetFlags } from './options.js';
 
 export interface EnvOptions extends TargetFlags {
   format: EnvFormat;
@@ -20,7 +20,8 @@ export async function envCommand(options: EnvOptions): Promise<void> {
   const onSignal = () => abort.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
-    const { env } = await openClusterSession(options, cleanup, log, abort.signal);
+    const timeoutSeconds = seconds(options.timeout, '--timeout');
+    const { env } = await openClusterSession({ ...options, timeoutSeconds }, cleanup, log, abort.signal);
     process.stdout.write(formatEnv(env ?? {}, options.format));
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);

@@ -21,7 +21,7 @@ import { shimEnvironment } from '../child/shim-env.js';
 import { makeWarnDir } from '../child/warn-dir.js';
 import { startChild } from '../child/spawn.js';
 import { planVolumes, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
-import type { TargetFlags } from './options.js';
+import { seconds, type TargetFlags } from './options.js';
 
 export interface RunOptions extends TargetFlags {
   method: string;
@@ -113,8 +113,9 @@ async function connectUpstream(options: RunOptions, volumePlan: VolumePlan, clea
     log.debug(`upstream ${upstream.description} (RESOLVE ${upstream.resolveSupported ? 'supported' : 'not supported: names get stand-in addresses'})`);
     return { upstream };
   }
+  const timeoutSeconds = seconds(options.timeout, '--timeout');
   const { openClusterSession } = await import('../session/cluster-session.js');
-  return openClusterSession(options, cleanup, log, signal, volumePlan);
+  return openClusterSession({ ...options, timeoutSeconds }, cleanup, log, signal, volumePlan);
 }
 
 /** Before the child exists, a signal aborts the setup; the caller cleans up and exits 128 + signal. */

@@ -1,6 +1,7 @@
-// A session in a cluster: the proxy pod (a Job) and the tunnel pool to it, both registered on the
-// cleanup stack the moment they exist; with --target, the workload's env as the pod sees it and,
-// when the volume plan asks for them, the workload's volumes mounted locally (run/volumes.ts).
+// A kinject session in a cluster: the proxy pod (a Job) and the one multiplexed tunnel to it, both
+// registered on the cleanup stack the moment they exist; with --target, the workload's env as the
+// pod sees it and, when the volume plan asks for them, the workload's volumes mounted locally
+// (volumes/session-volumes.ts).
 // Loaded lazily by `kinject run`: @kubernetes/client-node takes ~0.5 s to load.
 import { connectKube } from '../kube/config.js';
 import { fetchPodEnv, workloadEnv, type Env } from '../kube/env.js';
@@ -8,8 +9,6 @@ import { startSession, type Session } from '../kube/proxy-pod.js';
 import { createPodUpstream, type PodTunnelPool } from '../tunnel/index.js';
 import type { Upstream } from '../front/upstream.js';
 import type { Logger } from '../log.js';
-import type { TargetFlags } from '../commands/options.js';
-import { seconds } from '../commands/options.js';
 import type { CleanupStack } from '../child/cleanup-stack.js';
 import { mountSessionVolumes, warnIfVolumesSkipped, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
 
@@ -22,14 +21,26 @@ export interface ClusterSession {
   volumes?: SessionVolumes;
 }
 
+/** Where and what: the kube flags, --target/--container/--proxy-image, and --timeout as a number. */
+export interface ClusterSessionOptions {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  target?: string;
+  container?: string;
+  proxyImage?: string;
+  /** give up when the proxy pod is not ready after this long */
+  timeoutSeconds: number;
+}
+
 export async function openClusterSession(
-  flags: TargetFlags,
+  flags: ClusterSessionOptions,
   cleanup: CleanupStack,
   log: Logger,
   signal: AbortSignal,
   volumePlan: VolumePlan = { request: false },
 ): Promise<ClusterSession> {
-  const timeoutSeconds = seconds(flags.timeout, '--timeout');
+  const { timeoutSeconds } = flags;
   const access = await connectKube({ kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace });
   signal.throwIfAborted();
   const session = await startSession(
