@@ -17,7 +17,7 @@ import { CMD_ENV, CMD_HEARTBEAT, CMD_MUX, encodeEnvPayload } from '../protocol/c
 import { serveHeartbeat } from './heartbeat.js';
 import { resolveOne, type Resolver } from './resolver.js';
 
-export interface SessionContext {
+export interface ClientContext {
   token: string | undefined;
   resolver: Resolver;
   /** Resolver passed to net.connect for CONNECT by name; undefined = Node's own dns.lookup. */
@@ -47,7 +47,7 @@ function describeRequest(request: Request): string {
   return `${commandName(request.command)} ${what}`;
 }
 
-export async function handleClient(client: Socket, ctx: SessionContext): Promise<void> {
+export async function handleClient(client: Socket, ctx: ClientContext): Promise<void> {
   client.setNoDelay(true);
   client.setKeepAlive(true, 60_000);
   client.on('error', () => client.destroy());
@@ -71,7 +71,7 @@ export async function handleClient(client: Socket, ctx: SessionContext): Promise
   return serveRequest(client, reader, request, peer, ctx);
 }
 
-function reportHandshakeError(client: Duplex, err: unknown, peer: string, ctx: SessionContext): void {
+function reportHandshakeError(client: Duplex, err: unknown, peer: string, ctx: ClientContext): void {
   if (err instanceof Socks5Error && err.code === 'ESOCKS5_CLOSED') {
     client.destroy(); // the client went away before asking anything: nothing to report
   } else if (err instanceof Socks5Error && err.code === 'ESOCKS5_TIMEOUT') {
@@ -87,7 +87,7 @@ function reportHandshakeError(client: Duplex, err: unknown, peer: string, ctx: S
 }
 
 /** MUX: reply 0, then frames; every channel is served like a connection past its handshake. */
-function serveMux(client: Socket, reader: StreamReader, peer: string, ctx: SessionContext): void {
+function serveMux(client: Socket, reader: StreamReader, peer: string, ctx: ClientContext): void {
   client.write(serializeReply(REPLY.SUCCEEDED));
   reader.release();
   if (ctx.verbose) ctx.log(`${PREFIX}MUX session from ${peer}`);
@@ -107,7 +107,7 @@ function serveMux(client: Socket, reader: StreamReader, peer: string, ctx: Sessi
   });
 }
 
-async function handleChannel(ch: MuxChannel, ctx: SessionContext): Promise<void> {
+async function handleChannel(ch: MuxChannel, ctx: ClientContext): Promise<void> {
   const reader = new StreamReader(ch);
   const peer = `channel ${ch.id}`;
   let request: Request;
@@ -124,7 +124,7 @@ async function handleChannel(ch: MuxChannel, ctx: SessionContext): Promise<void>
   return serveRequest(ch, reader, request, peer, ctx);
 }
 
-async function serveRequest(client: Duplex, reader: StreamReader, request: Request, peer: string, ctx: SessionContext): Promise<void> {
+async function serveRequest(client: Duplex, reader: StreamReader, request: Request, peer: string, ctx: ClientContext): Promise<void> {
   const fail = (code: number, why: string) => {
     ctx.log(`${PREFIX}${describeRequest(request)} failed: ${why}`);
     finish(client, serializeReply(code));
@@ -150,7 +150,7 @@ async function serveRequest(client: Duplex, reader: StreamReader, request: Reque
 
 type Fail = (code: number, why: string) => void;
 
-async function doConnect(client: Duplex, reader: StreamReader, dest: Destination, ctx: SessionContext, fail: Fail): Promise<void> {
+async function doConnect(client: Duplex, reader: StreamReader, dest: Destination, ctx: ClientContext, fail: Fail): Promise<void> {
   let target: Socket;
   try {
     target = await connectTarget(dest, { timeoutMs: ctx.connectTimeoutMs, resolver: ctx.connectResolver });
@@ -170,7 +170,7 @@ async function doConnect(client: Duplex, reader: StreamReader, dest: Destination
   relay(client, target);
 }
 
-async function doResolve(client: Duplex, request: Request, ctx: SessionContext, fail: Fail): Promise<void> {
+async function doResolve(client: Duplex, request: Request, ctx: ClientContext, fail: Fail): Promise<void> {
   const dest = request.destination;
   if (dest.type !== 'domain') {
     // Nothing to look up: answer with the literal itself.
@@ -186,7 +186,7 @@ async function doResolve(client: Duplex, request: Request, ctx: SessionContext, 
   }
 }
 
-async function doResolvePtr(client: Duplex, request: Request, ctx: SessionContext, fail: Fail): Promise<void> {
+async function doResolvePtr(client: Duplex, request: Request, ctx: ClientContext, fail: Fail): Promise<void> {
   const dest = request.destination;
   if (dest.type === 'domain') {
     return fail(REPLY.ADDRESS_TYPE_NOT_SUPPORTED, 'RESOLVE_PTR needs an IP address');

@@ -3,7 +3,7 @@
 // server's and the SFTP server's connections and the heartbeats). Also used by `kinject proxy-server`.
 
 import { createServer, isIPv4, isIPv6 } from 'node:net';
-import { handleClient, type SessionContext } from './client.js';
+import { handleClient, type ClientContext } from './client.js';
 import { systemResolver, type Resolver } from './resolver.js';
 import { SocketActivity, type ActivitySource } from './activity.js';
 import { DEFAULT_HEARTBEAT_GRACE_MS, IdleWatch, type IdleReason } from './idle.js';
@@ -67,7 +67,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     throw new Error(`heartbeatGraceSeconds must be a positive number, got ${graceSeconds}`);
   }
   let exiting = false;
-  const ctx: SessionContext = {
+  const ctx: ClientContext = {
     token,
     resolver: options.resolver ?? systemResolver,
     connectResolver: options.resolver,

@@ -5,15 +5,15 @@
 // Loaded lazily by `kinject run`: @kubernetes/client-node takes ~0.5 s to load.
 import { connectKube } from '../kube/config.js';
 import { fetchPodEnv, workloadEnv, type Env } from '../kube/env.js';
-import { startSession, type Session } from '../kube/proxy-pod.js';
-import { createPodUpstream, type PodTunnelPool } from '../tunnel/index.js';
+import { startProxyPod, type ProxyPod } from '../kube/proxy-pod.js';
+import { createPodUpstream, type PodTunnel } from '../tunnel/index.js';
 import type { Upstream } from '../front/upstream.js';
 import type { Logger } from '../log.js';
 import type { CleanupStack } from '../child/cleanup-stack.js';
 import { mountSessionVolumes, warnIfVolumesSkipped, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
 
 export interface ClusterSession {
-  session: Session;
+  proxyPod: ProxyPod;
   upstream: Upstream;
   /** the workload's env (only with --target) */
   env?: Env;
@@ -43,42 +43,42 @@ export async function openClusterSession(
   const { timeoutSeconds } = flags;
   const access = await connectKube({ kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace });
   signal.throwIfAborted();
-  const session = await startSession(
+  const proxyPod = await startProxyPod(
     { access, target: flags.target, container: flags.container, image: flags.proxyImage, timeoutSeconds, signal, volumes: volumePlan.request },
     log.info,
   );
   // the tunnel closes first (the stack runs backwards): by then its SHUTDOWN told the pod server
   // to exit, and the pod can go at once
-  let tunnel: PodTunnelPool | undefined;
-  cleanup.add(`proxy pod ${session.podName}`, () => session.close({ podExited: tunnel?.podExited ?? false }));
+  let tunnel: PodTunnel | undefined;
+  cleanup.add(`proxy pod ${proxyPod.podName}`, () => proxyPod.close({ podExited: tunnel?.podExited ?? false }));
   signal.throwIfAborted();
   const upstream = createPodUpstream({
     kc: access.kc,
     client: access.client,
-    namespace: session.namespace,
-    pod: session.podName,
-    port: session.port,
-    token: session.token,
+    namespace: proxyPod.namespace,
+    pod: proxyPod.podName,
+    port: proxyPod.port,
+    token: proxyPod.token,
     debug: log.debug,
     warn: log.warn,
   });
   tunnel = upstream;
   cleanup.add('tunnel', () => upstream.close());
   let env: Env | undefined;
-  if (session.target) {
-    env = workloadEnv(await fetchPodEnv(await upstream.open()), session.target.container);
+  if (proxyPod.target) {
+    env = workloadEnv(await fetchPodEnv(await upstream.open()), proxyPod.target.container);
   } else {
     await upstream.ready(); // the tunnel works end to end
   }
-  log.info(`tunnel up to ${session.podName}`);
+  log.info(`tunnel up to ${proxyPod.podName}`);
   signal.throwIfAborted();
-  warnIfVolumesSkipped(volumePlan, session.target, log);
+  warnIfVolumesSkipped(volumePlan, proxyPod.target, log);
   let volumes: SessionVolumes | undefined;
-  if (volumePlan.request && session.sftp) {
-    volumes = await mountSessionVolumes({ sftp: session.sftp, upstream, sessionId: session.id, plan: volumePlan, cleanup, log, signal });
+  if (volumePlan.request && proxyPod.sftp) {
+    volumes = await mountSessionVolumes({ sftp: proxyPod.sftp, upstream, sessionId: proxyPod.id, plan: volumePlan, cleanup, log, signal });
     signal.throwIfAborted();
-  } else if (volumePlan.request && session.target) {
+  } else if (volumePlan.request && proxyPod.target) {
     log.debug('volumes: the proxy pod serves no volumes');
   }
-  return { session, upstream, env, volumes };
+  return { proxyPod, upstream, env, volumes };
 }

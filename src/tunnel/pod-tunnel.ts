@@ -61,7 +61,7 @@ const POD_CHECK_MIN_INTERVAL_MS = 1000;
 const SHORT_SESSION_MS = 1000;
 const SHUTDOWN_WAIT_MS = 1500;
 
-export class PodTunnelPool implements Upstream {
+export class PodTunnel implements Upstream {
   readonly resolveSupported = true;
   readonly description: string;
   private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'debug' | 'warn' | 'connect' | 'podGone'>> & { debug: (m: string) => void; warn: (m: string) => void };
@@ -331,6 +331,6 @@ export class PodTunnelPool implements Upstream {
   }
 }
 
-export function createPodUpstream(options: PodTunnelOptions): PodTunnelPool {
-  return new PodTunnelPool(options);
+export function createPodUpstream(options: PodTunnelOptions): PodTunnel {
+  return new PodTunnel(options);
 }

@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import { readMountInfo, type MountInfoEntry } from './mountinfo.js';
 import { unmountFuse, type VolumeLog } from './mount.js';
 import { MOUNT_FSTYPE, MOUNT_SOURCE_PREFIX, currentUid, listMountRecords, processAlive, readMountRecord, removeMountRecord, runtimeBase } from './state.js';
+import { sleep } from '../util/sleep.js';
 
 export interface LeftoverMount {
   mountPoint: string;
@@ -105,8 +106,6 @@ function sshfsServing(mountPoint: string): { pid: number; parentIsNode: boolean 
   }
   return undefined;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function removeLeftoverMounts(options: CleanupOptions = {}): Promise<CleanupResult> {
   const env = options.env ?? process.env;

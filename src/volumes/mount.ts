@@ -11,6 +11,7 @@ import { join, posix } from 'node:path';
 import { findMount } from './mountinfo.js';
 import { MOUNT_FSTYPE, ensurePrivateDir, removeMountRecord, runtimeBase, writeMountRecord } from './state.js';
 import { HOST_KEY_ALIAS, SFTP_USER, knownHostsLine } from '../../protocol/ssh.js';
+import { sleep } from '../util/sleep.js';
 
 export interface VolumeLog {
   debug?(msg: string): void;
@@ -119,8 +120,6 @@ async function runBounded(cmd: string, args: string[], timeoutMs: number): Promi
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stderr: stderr.trim() }); });
   });
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** ssh's messages, shortened to one line (the host key warning is a 20-line banner). */
 export function summarizeSshfsError(stderr: string): string {

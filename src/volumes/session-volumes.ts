@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { KinjectError, usageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Upstream } from '../front/upstream.js';
-import type { SessionSftp } from '../kube/proxy-pod.js';
+import type { ProxyPodSftp } from '../kube/proxy-pod.js';
 import { defaultMountDir } from './state.js';
 import { mountVolumes } from './mount.js';
 import { preflightVolumes, type PreflightResult } from './preflight.js';
@@ -22,7 +22,7 @@ import { startSftpForwarder } from '../tunnel/sftp-forward.js';
 import { writeSessionKeys } from './keys.js';
 
 export interface VolumePlan {
-  /** ask the proxy pod for an SFTP server (SessionOptions.volumes) */
+  /** ask the proxy pod for an SFTP server (ProxyPodOptions.volumes) */
   request: boolean;
   /** --mount DIR, absolute; undefined = the default place */
   mountDir?: string;
@@ -78,7 +78,7 @@ export interface SessionVolumes {
 }
 
 export interface MountSessionVolumesOptions {
-  sftp: SessionSftp;
+  sftp: ProxyPodSftp;
   upstream: Pick<Upstream, 'open'>;
   sessionId: string;
   plan: VolumePlan;

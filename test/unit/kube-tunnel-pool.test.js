@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { PodTunnelPool } from '../../dist/src/tunnel/pod-tunnel.js';
+import { PodTunnel } from '../../dist/src/tunnel/pod-tunnel.js';
 import { clientRequest, CMD } from '../../dist/protocol/socks5/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -53,7 +53,7 @@ async function startHttp(t) {
 function makePool(port, extra = {}) {
   const counts = { connects: 0 };
   const sockets = [];
-  const pool = new PodTunnelPool({
+  const pool = new PodTunnel({
     kc: new KubeConfig(),
     namespace: 'ns',
     pod: 'kinject-test',

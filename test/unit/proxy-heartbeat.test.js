@@ -16,7 +16,7 @@ import { startProxyServer } from '../../dist/proxy-pod/server.js';
 import { startSftpServer, generateSessionKeys } from '../../dist/proxy-pod/sftp/index.js';
 import { CMD_HEARTBEAT } from '../../dist/protocol/commands.js';
 import { CMD_MUX } from '../../dist/protocol/commands.js';
-import { PodTunnelPool } from '../../dist/src/tunnel/pod-tunnel.js';
+import { PodTunnel } from '../../dist/src/tunnel/pod-tunnel.js';
 import { clientHandshake, clientRequest, serverHandshake, serializeReply, CMD } from '../../dist/protocol/socks5/index.js';
 
 const TOKEN = 'h'.repeat(64);
@@ -38,7 +38,7 @@ function makePool(t, port, extra = {}) {
   const sockets = [];
   const debug = [];
   let vanished = false;
-  const pool = new PodTunnelPool({
+  const pool = new PodTunnel({
     kc: new KubeConfig(), namespace: 'ns', pod: 'kinject-hb', port, token: TOKEN, heartbeatMs: 100,
     connect: async () => {
       if (vanished) throw new Error('the runner is gone');
