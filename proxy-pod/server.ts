@@ -1,4 +1,4 @@
-// The proxy pod's SOCKS5 server (CONNECT, RESOLVE, RESOLVE_PTR, ENV, HEARTBEAT, RFC 1929 token
+// The proxy pod's SOCKS5 server (CONNECT, RESOLVE, RESOLVE_PTR and kinject's ENV, HEARTBEAT, MUX; RFC 1929 token
 // auth): listening, connection bookkeeping and --exit-when-idle (idle.ts decides, fed with this
 // server's and the SFTP server's connections and the heartbeats). Also used by `kinject proxy-server`.
 

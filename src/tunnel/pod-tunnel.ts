@@ -151,7 +151,7 @@ export class PodTunnel implements Upstream {
     if (this.ownClient) this.client?.close();
   }
 
-  /** The error that ended the pool (pod gone, forbidden), if any. */
+  /** The error that ended the tunnel (pod gone, forbidden), if any. */
   get error(): KinjectError | undefined {
     return this.fatal;
   }
