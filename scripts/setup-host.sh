@@ -3,6 +3,8 @@
 # installed by cluster/up.sh). Idempotent and quiet when everything is present; needs root to install.
 set -euo pipefail
 want=(curl iproute2 sshfs fuse3 gcc libc6-dev python3 busybox-static openjdk-17-jdk-headless)
+# 32-bit binaries for test/native/binary-kinds.test.js (gcc -m32), where the architecture has them
+[ "$(dpkg --print-architecture)" = amd64 ] && want+=(gcc-multilib)
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
