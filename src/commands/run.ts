@@ -55,7 +55,7 @@ export async function runCommand(command: string, args: string[], options: RunOp
     const resolver = createResolver(upstream);
     const front = await startFront({ upstream, resolver, token, log });
     cleanup.add('front', () => front.close());
-    const dns = await startDnsServer(resolver, log.debug);
+    const dns = await startDnsServer(resolver, log);
     cleanup.add('dns server', () => dns.close());
     setup.signal.throwIfAborted();
     const warnDir = makeWarnDir();

@@ -59,8 +59,7 @@ export async function openClusterSession(
     pod: proxyPod.podName,
     port: proxyPod.port,
     token: proxyPod.token,
-    debug: log.debug,
-    warn: log.warn,
+    log,
   });
   tunnel = upstream;
   cleanup.add('tunnel', () => upstream.close());

@@ -18,6 +18,7 @@ import { DEFAULT_PING_MS, MuxSession } from '../../protocol/mux/index.js';
 import { CMD_MUX, MUX_HOST } from '../../protocol/commands.js';
 import type { Upstream } from '../front/upstream.js';
 import { KinjectError } from '../errors.js';
+import type { Logger } from '../log.js';
 import { KubeClient } from '../kube/client.js';
 import { isStatus } from '../kube/errors.js';
 import { PortForwardError, openPortForward } from './portforward.js';
@@ -39,10 +40,8 @@ export interface PodTunnelOptions {
   openTimeoutMs?: number;
   /** a ping through the session this often (default DEFAULT_PING_MS, 5 s; 0 = none) */
   heartbeatMs?: number;
-  /** diagnostics (e.g. the logger's debug) */
-  debug?: (msg: string) => void;
-  /** one line when the tunnel is lost and when it is back (e.g. the logger's warn) */
-  warn?: (msg: string) => void;
+  /** debug: diagnostics; warn: one line when the tunnel is lost and when it is back */
+  log?: Partial<Logger>;
   /** opens one raw stream to the pod server (default: a port-forward; tests pass a TCP connect) */
   connect?: () => Promise<Duplex>;
   /** says whether the pod is gone: a reason, or undefined while it lives (default: GET the pod) */
@@ -64,7 +63,7 @@ const SHUTDOWN_WAIT_MS = 1500;
 export class PodTunnel implements Upstream {
   readonly resolveSupported = true;
   readonly description: string;
-  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'debug' | 'warn' | 'connect' | 'podGone'>> & { debug: (m: string) => void; warn: (m: string) => void };
+  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'log' | 'connect' | 'podGone'>> & { debug: (m: string) => void; warn: (m: string) => void };
   private readonly connect: () => Promise<Duplex>;
   private readonly podGone: () => Promise<string | undefined>;
   private client: KubeClient | undefined;
@@ -97,8 +96,8 @@ export class PodTunnel implements Upstream {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       openTimeoutMs: options.openTimeoutMs ?? 30_000,
       heartbeatMs: options.heartbeatMs ?? DEFAULT_PING_MS,
-      debug: options.debug ?? (() => {}),
-      warn: options.warn ?? (() => {}),
+      debug: options.log?.debug ?? (() => {}),
+      warn: options.log?.warn ?? (() => {}),
     };
     this.client = options.client;
     this.connect = options.connect ?? (() => openPortForward(

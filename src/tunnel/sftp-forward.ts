@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { replyMessage } from '../../protocol/socks5/index.js';
 import type { Upstream } from '../front/upstream.js';
 import { connectVia } from '../front/connect-via.js';
+import type { Logger } from '../log.js';
 
 const CONNECT_TIMEOUT_MS = 20_000;
 
@@ -19,7 +20,7 @@ export interface SftpForwarderOptions {
   targetPort: number;
   /** default 127.0.0.1 (the pod's loopback, seen from the pod server) */
   targetHost?: string;
-  debug?: (msg: string) => void;
+  log?: Partial<Logger>;
   connectTimeoutMs?: number;
 }
 
@@ -33,7 +34,6 @@ export interface SftpForwarder {
 }
 
 export async function startSftpForwarder(options: SftpForwarderOptions): Promise<SftpForwarder> {
-  const debug = options.debug ?? (() => {});
   const target = { type: 'ipv4' as const, host: options.targetHost ?? '127.0.0.1', port: options.targetPort };
   const sockets = new Set<Socket>();
   const remotes = new Set<Duplex>();
@@ -48,7 +48,7 @@ export async function startSftpForwarder(options: SftpForwarderOptions): Promise
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     connect(socket).catch((err: unknown) => {
-      debug(`volumes: SFTP connection through the tunnel failed: ${err instanceof Error ? err.message : String(err)}`);
+      options.log?.debug?.(`volumes: SFTP connection through the tunnel failed: ${err instanceof Error ? err.message : String(err)}`);
       socket.destroy();
     });
   });

@@ -1,5 +1,5 @@
 // The local side of kinject's volume mounts (see docs/volumes.md).
-export { mountVolumes, unmountFuse, sshfsOptions, existsOnPath, type MountVolumesOptions, type VolumeMounts, type VolumeLog, type UnmountResult } from './mount.js';
+export { mountVolumes, unmountFuse, sshfsOptions, existsOnPath, type MountVolumesOptions, type VolumeMounts, type UnmountResult } from './mount.js';
 export { preflightVolumes, type PreflightResult, type PreflightOptions } from './preflight.js';
 export { volumeEnv, type VolumeEnv } from './env.js';
 export { findKinjectMounts, removeLeftoverMounts, type LeftoverMount, type CleanupOptions, type CleanupResult } from './leftovers.js';

@@ -12,11 +12,8 @@ import { findMount } from './mountinfo.js';
 import { MOUNT_FSTYPE, ensurePrivateDir, removeMountRecord, runtimeBase, writeMountRecord } from './state.js';
 import { HOST_KEY_ALIAS, SFTP_USER, knownHostsLine } from '../../protocol/ssh.js';
 import { sleep } from '../util/sleep.js';
+import type { Logger } from '../log.js';
 
-export interface VolumeLog {
-  debug?(msg: string): void;
-  warn?(msg: string): void;
-}
 
 export interface MountVolumesOptions {
   /** A local TCP port (on 127.0.0.1) that reaches the pod's SFTP server (a port-forward). */
@@ -31,7 +28,7 @@ export interface MountVolumesOptions {
   mountDir: string;
   /** The in-cluster paths that are exported (for `mounts` only; sshfs mounts the whole tree). */
   exports: string[];
-  log?: VolumeLog;
+  log?: Partial<Logger>;
   /** sshfs executable (default: `sshfs` on PATH). */
   sshfs?: string;
   /** How long to wait for the mount to appear (default 20 000 ms). */
@@ -145,7 +142,7 @@ export type UnmountResult = 'unmounted' | 'lazy' | 'not-mounted' | 'failed';
  * Unmounts a FUSE mount: `fusermount3 -u`, retried briefly (EBUSY while a file is open), then
  * `fusermount3 -uz` (lazy: detached now, gone when the last user closes). Bounded: ~6 s at most.
  */
-export async function unmountFuse(path: string, log?: VolumeLog): Promise<UnmountResult> {
+export async function unmountFuse(path: string, log?: Partial<Logger>): Promise<UnmountResult> {
   if (!findMount(path)) return 'not-mounted';
   const fusermount = existsOnPath('fusermount3') ? 'fusermount3' : existsOnPath('fusermount') ? 'fusermount' : 'fusermount3';
   let last = '';

@@ -103,7 +103,7 @@ export async function mountSessionVolumes(o: MountSessionVolumesOptions): Promis
   const mountDir = o.plan.mountDir ?? defaultMountDir(o.sessionId, o.env);
   let mounted;
   try {
-    const forwarder = await startSftpForwarder({ upstream: o.upstream, targetPort: sftp.port, debug: log.debug });
+    const forwarder = await startSftpForwarder({ upstream: o.upstream, targetPort: sftp.port, log });
     cleanup.add('SFTP forwarder', () => forwarder.close());
     const keys = writeSessionKeys(o.sessionId, sftp, o.env);
     cleanup.add('session keys', () => keys.remove());
@@ -114,7 +114,7 @@ export async function mountSessionVolumes(o: MountSessionVolumesOptions): Promis
       knownHostsPath: keys.knownHostsPath,
       mountDir,
       exports: paths,
-      log: { debug: log.debug, warn: log.warn },
+      log,
       env: o.env,
       signal: o.signal,
     });

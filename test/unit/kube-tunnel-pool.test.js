@@ -134,7 +134,7 @@ t.test('the stream drops: open channels are reset, a new session is opened', asy
   await once(echo, 'listening');
   t.teardown(() => echo.close());
   const warnings = [];
-  const { pool, sockets } = makePool(port, { warn: (m) => warnings.push(m) });
+  const { pool, sockets } = makePool(port, { log: { warn: (m) => warnings.push(m) } });
   t.teardown(() => pool.close());
   const s = await pool.open();
   t.equal((await clientRequest(s, CMD.CONNECT, { type: 'ipv4', host: '127.0.0.1', port: echo.address().port }, { timeoutMs: 5000 })).reply, 0);

@@ -48,7 +48,7 @@ function makePool(t, port, extra = {}) {
       return s;
     },
     podGone: async () => undefined,
-    debug: (m) => debug.push(m),
+    log: { debug: (m) => debug.push(m) },
     ...extra,
   });
   t.teardown(() => pool.close());

@@ -185,7 +185,7 @@ t.test('forwarder: each connection is a CONNECT through the upstream, same port 
 t.test('forwarder: a refused CONNECT in the pod closes the local connection', async (t) => {
   const closedPort = await new Promise((r) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
   const debug = [];
-  const fwd = await startSftpForwarder({ upstream, targetPort: closedPort, debug: (m) => debug.push(m) });
+  const fwd = await startSftpForwarder({ upstream, targetPort: closedPort, log: { debug: (m) => debug.push(m) } });
   t.teardown(() => fwd.close());
   const s = connect(fwd.port, '127.0.0.1');
   s.on('error', () => {});
