@@ -48,7 +48,7 @@ function parseArgs(argv: string[]) {
         out.sftp[name] = takeValue();
         break;
       case '--verbose': case '-v': out.verbose = true; break;
-      case '--help': case '-h': process.stdout.write(`${USAGE}\n`); process.exit(0);
+      case '--help': case '-h': process.stdout.write(`${USAGE}\n`); return process.exit(0);
       default: die(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`, 2);
     }
   }

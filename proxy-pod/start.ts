@@ -60,7 +60,7 @@ async function startSftp(o: StartSftpOptions): Promise<SftpServer> {
   const hostKey = readText(o.hostKeyFile, 'SFTP host key file');
   const authorizedKey = readText(o.authorizedKeyFile, 'SFTP authorized key file');
   const exportsJson = readText(o.exportsFile, 'SFTP exports file');
-  let exports;
+  let exports: ReturnType<typeof parseExports>;
   try {
     exports = parseExports(exportsJson);
   } catch (err) {

@@ -200,7 +200,8 @@ class SftpRequests {
       if (t.missing) throw noSuchFile(t.path);
       const st = await stat(t.real);
       if (!st.isDirectory()) throw new SftpError(STATUS.FAILURE, `${t.path}: not a directory`);
-      const dir = (dirReal = t.real);
+      dirReal = t.real;
+      const dir = t.real;
       const dotdot = t.path === '/' ? undefined : posix.dirname(t.path);
       load = async () => {
         const names = await readdir(dir);

@@ -78,7 +78,7 @@ async function connectThrough(socket: Socket, requested: Destination, { upstream
   let destination = requested;
   const name = resolver.nameOfFakeAddress(requested.host);
   if (name !== undefined) destination = { type: 'domain', host: name, port: requested.port };
-  let connected;
+  let connected: Awaited<ReturnType<typeof connectVia>>;
   try {
     connected = await connectVia(upstream, destination, { timeoutMs: CONNECT_TIMEOUT_MS });
   } catch (err) {

@@ -101,7 +101,7 @@ export async function mountSessionVolumes(o: MountSessionVolumesOptions): Promis
     return undefined;
   }
   const mountDir = o.plan.mountDir ?? defaultMountDir(o.sessionId, o.env);
-  let mounted;
+  let mounted: Awaited<ReturnType<typeof mountVolumes>>;
   try {
     const forwarder = await startSftpForwarder({ upstream: o.upstream, targetPort: sftp.port, log });
     cleanup.add('SFTP forwarder', () => forwarder.close());

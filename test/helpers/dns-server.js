@@ -29,7 +29,9 @@ function ipBytes(ip) {
   const tl = tail !== undefined ? (tail ? tail.split(':') : []) : []
   const groups = tail !== undefined ? [...h, ...Array(8 - h.length - tl.length).fill('0'), ...tl] : h
   const out = Buffer.alloc(16)
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2))
+  groups.forEach((g, i) => {
+    out.writeUInt16BE(parseInt(g, 16), i * 2)
+  })
   return out
 }
 

@@ -91,7 +91,9 @@ t.test('one stream carries every request, many at once', async (t) => {
   t.equal(pool.description, 'pod ns/kinject-test');
   t.match(await get(await pool.open(), httpPort, '/one'), /hello from local \/one/);
   const many = await Promise.all(Array.from({ length: 50 }, (_, i) => pool.open().then((x) => get(x, httpPort, `/p${i}`))));
-  many.forEach((body, i) => t.match(body, new RegExp(`/p${i}$`)));
+  many.forEach((body, i) => {
+    t.match(body, new RegExp(`/p${i}$`));
+  });
   const names = await Promise.all(['localhost', 'localhost'].map(async (host) => {
     const s = await pool.open();
     const r = await clientRequest(s, CMD.RESOLVE, { type: 'domain', host, port: 0 }, { timeoutMs: 5000 });
