@@ -1,7 +1,7 @@
 // The session's SSH material on local disk, for sshfs: the client private key (mode 0600) and a
 // known_hosts line holding the pod's host key under the alias sshfs looks it up by. Both live in
 // a private directory of their own, ${XDG_RUNTIME_DIR:-/tmp}/kinject-<uid>/.keys-<pid>-<session>/
-// (0700, session-dirs.ts), removed when the session ends; `kinject cleanup` removes the directory of
+// (0700, session/dirs.ts), removed when the session ends; `kinject cleanup` removes the directory of
 // a kinject that is gone (SIGKILL). The key is useless once the proxy pod is deleted.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
