@@ -2,7 +2,7 @@
 // --listen and --sftp-listen.
 
 export function parseListen(value: string, flag = '--listen'): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(value);
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new Error(`${flag} wants HOST:PORT (IPv6 as [addr]:port), got ${JSON.stringify(value)}`);
   return { host: (m[1] ?? m[2])!, port };

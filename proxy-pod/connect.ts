@@ -2,7 +2,7 @@
 // and a connect timeout that fails with code ETIMEDOUT (reply 6).
 
 import { connect, type Socket } from 'node:net';
-import type { Destination } from '../src/socks5/index.js';
+import type { Destination } from '../protocol/socks5/index.js';
 import type { Resolver } from './resolver.js';
 import { toLookupFunction } from './resolver.js';
 

@@ -1,16 +1,12 @@
-// kinject's HEARTBEAT request (0xF3, docs/design.md "SOCKS5 as kinject speaks it"): a client
+// Serves kinject's HEARTBEAT request (CMD_HEARTBEAT in protocol/commands.ts, docs/design.md "SOCKS5 as kinject speaks it"): a client
 // keeps one authenticated stream open with it and sends a byte every few seconds; the pod server
 // answers each with an echo. Every byte is a heartbeat for --exit-when-idle (idle.ts): the client
 // is still there, even if other connections whose far end vanished (an API server or kubelet
 // restart) are still open in the pod. The runner itself now sends its heartbeats as the mux
-// session's pings (session.ts); this stays for other clients of the server.
+// session's pings (protocol/mux/session.ts); this stays for other clients of the server.
 
 import type { Duplex } from 'node:stream';
-import { REPLY, serializeReply, type StreamReader } from '../src/socks5/index.js';
-
-export const CMD_HEARTBEAT = 0xf3;
-/** The request's destination: ATYP 3 (domain) "heartbeat", port 0. */
-export const HEARTBEAT_HOST = 'heartbeat';
+import { REPLY, serializeReply, type StreamReader } from '../protocol/socks5/index.js';
 /** Echo bytes that may wait unread before the server drops the stream (the client is not reading). */
 const MAX_UNREAD = 4096;
 

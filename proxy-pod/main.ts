@@ -6,7 +6,7 @@
 // listening on HOST:PORT` with the SFTP flags, which go all four or none); SIGTERM/SIGINT exit 0.
 // Bad usage exits 2, unreadable files and other failures exit 1.
 
-import { serve, ServeError } from './serve.js';
+import { startProxyServers, StartError } from './start.js';
 
 const USAGE = 'usage: proxy-pod --listen HOST:PORT [--token-file FILE] [--exit-when-idle SECONDS] [--connect-timeout SECONDS] [--verbose]'
   + ' [--sftp-listen HOST:PORT --sftp-host-key-file FILE --sftp-authorized-key-file FILE --sftp-exports-file FILE]';
@@ -48,7 +48,7 @@ function parseArgs(argv: string[]) {
         out.sftp[name] = takeValue();
         break;
       case '--verbose': case '-v': out.verbose = true; break;
-      case '--help': case '-h': process.stdout.write(`${USAGE}\n`); process.exit(0);
+      case '--help': case '-h': process.stdout.write(`${USAGE}\n`); return process.exit(0);
       default: die(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`, 2);
     }
   }
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   if (!args.listen) die(`--listen is required\n${USAGE}`, 2);
   const sftp = sftpOptions(args.sftp);
   try {
-    await serve({
+    await startProxyServers({
       listen: args.listen,
       tokenFile: args.tokenFile,
       exitWhenIdleSeconds: args.idle,
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
       sftp,
     });
   } catch (err) {
-    if (err instanceof ServeError) die(err.message, err.status);
+    if (err instanceof StartError) die(err.message, err.status);
     throw err;
   }
 }

@@ -1,9 +1,9 @@
-// The proxy pod's SOCKS5 server (CONNECT, RESOLVE, RESOLVE_PTR, ENV, HEARTBEAT, RFC 1929 token
+// The proxy pod's SOCKS5 server (CONNECT, RESOLVE, RESOLVE_PTR and kinject's ENV, HEARTBEAT, MUX; RFC 1929 token
 // auth): listening, connection bookkeeping and --exit-when-idle (idle.ts decides, fed with this
 // server's and the SFTP server's connections and the heartbeats). Also used by `kinject proxy-server`.
 
 import { createServer, isIPv4, isIPv6 } from 'node:net';
-import { handleClient, type SessionContext } from './session.js';
+import { handleClient, type ClientContext } from './client.js';
 import { systemResolver, type Resolver } from './resolver.js';
 import { SocketActivity, type ActivitySource } from './activity.js';
 import { DEFAULT_HEARTBEAT_GRACE_MS, IdleWatch, type IdleReason } from './idle.js';
@@ -67,7 +67,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     throw new Error(`heartbeatGraceSeconds must be a positive number, got ${graceSeconds}`);
   }
   let exiting = false;
-  const ctx: SessionContext = {
+  const ctx: ClientContext = {
     token,
     resolver: options.resolver ?? systemResolver,
     connectResolver: options.resolver,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Bundles proxy-pod/main.ts (the SOCKS server, the SFTP server with ssh2, and the src/socks5
-// codec they use) into one dependency-free file for the proxy pod. Two outputs of the same code:
+// Bundles proxy-pod/main.ts (the SOCKS server, the SFTP server with ssh2, and the protocol/
+// package they speak) into one dependency-free file for the proxy pod. Two outputs of the same code:
 //   dist/proxy-pod.js   ESM: runs inside this package (package.json says "type": "module")
 //   dist/proxy-pod.cjs  CommonJS: runs anywhere on its own, e.g. copied into a pod as proxy-pod.js
 //                       or proxy-pod.cjs with no package.json next to it

@@ -4,6 +4,8 @@
 set -euo pipefail
 want=(curl iproute2 sshfs fuse3 acl gcc libc6-dev python3 python3-dotenv dash busybox-static
   openjdk-17-jdk-headless redis-tools redis-server libjemalloc2 libtcmalloc-minimal4)
+# 32-bit binaries for test/native/binary-kinds.test.js (gcc -m32), where the architecture has them
+[ "$(dpkg --print-architecture)" = amd64 ] && want+=(gcc-multilib)
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")

@@ -1,9 +1,17 @@
-// kinject's own messages on stderr: progress and warnings always, diagnostics with --verbose.
-// stdout belongs to the user's command.
+// kinject's one logging interface, and its own messages on stderr: progress and warnings always,
+// diagnostics with --verbose. stdout belongs to the user's command. Parts that log take a
+// Logger, or a Partial<Logger> when every line is optional (dropped when its part is absent).
 export interface Logger {
   info(msg: string): void;
   warn(msg: string): void;
   debug(msg: string): void;
+}
+
+const ignore = () => {};
+
+/** A Logger from the parts given; the missing ones drop their lines. */
+export function completeLogger(log: Partial<Logger> = {}): Logger {
+  return { info: log.info ?? ignore, warn: log.warn ?? ignore, debug: log.debug ?? ignore };
 }
 
 export function createLogger(verbose: boolean): Logger {

@@ -33,7 +33,7 @@ function readOnce() {
   const fd = fs.openSync(file, 'r');
   const buf = Buffer.alloc(1024 * 1024);
   let total = 0;
-  for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) total += n;
+  for (let n = fs.readSync(fd, buf, 0, buf.length, null); n > 0; n = fs.readSync(fd, buf, 0, buf.length, null)) total += n;
   fs.closeSync(fd);
   const s = seconds(t);
   if (total !== bytes) throw new Error(`read ${total} bytes, wrote ${bytes}`);

@@ -7,7 +7,7 @@
 // and the cluster's error is reported (exit 1).
 import { usageError } from '../errors.js';
 import { removeLeftoverMounts } from '../volumes/leftovers.js';
-import { removeStaleSessionDirs } from '../run/session-dirs.js';
+import { removeStaleSessionDirs } from '../session/dirs.js';
 import { confirm } from './confirm.js';
 import type { KubeFlags } from './options.js';
 

@@ -4,9 +4,9 @@
 import { formatEnvFile, skippedWarning, type EnvSyntax } from '../env-file/index.js';
 import { usageError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { CleanupStack } from '../run/cleanup-stack.js';
-import { openClusterSession } from '../run/cluster-session.js';
-import type { TargetFlags } from './options.js';
+import { CleanupStack } from '../child/cleanup-stack.js';
+import { openClusterSession } from '../session/cluster-session.js';
+import { seconds, type TargetFlags } from './options.js';
 
 export interface EnvOptions extends TargetFlags {
   format: EnvSyntax;
@@ -21,7 +21,8 @@ export async function envCommand(options: EnvOptions): Promise<void> {
   const onSignal = () => abort.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
-    const { env } = await openClusterSession(options, cleanup, log, abort.signal);
+    const timeoutSeconds = seconds(options.timeout, '--timeout');
+    const { env } = await openClusterSession({ ...options, timeoutSeconds }, cleanup, log, abort.signal);
     const written = formatEnvFile(env ?? {}, options.format);
     process.stdout.write(written.text);
     const warning = skippedWarning(written, options.format, 'kinject env', '--format json');

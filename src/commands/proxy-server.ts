@@ -1,6 +1,6 @@
 // `kinject proxy-server`: the proxy pod's server, run by hand (e.g. on a bastion host, or to test).
 import { KinjectError } from '../errors.js';
-import { serve, ServeError } from '../../proxy-pod/serve.js';
+import { startProxyServers, StartError } from '../../proxy-pod/start.js';
 import { seconds } from './options.js';
 
 export interface ProxyServerOptions {
@@ -13,7 +13,7 @@ export interface ProxyServerOptions {
 
 export async function proxyServerCommand(options: ProxyServerOptions): Promise<void> {
   try {
-    await serve({
+    await startProxyServers({
       listen: options.listen,
       tokenFile: options.tokenFile,
       exitWhenIdleSeconds: options.exitWhenIdle === undefined ? undefined : seconds(options.exitWhenIdle, '--exit-when-idle'),
@@ -21,7 +21,7 @@ export async function proxyServerCommand(options: ProxyServerOptions): Promise<v
       verbose: options.verbose,
     });
   } catch (err) {
-    if (err instanceof ServeError) throw new KinjectError(err.message, { exitCode: err.status });
+    if (err instanceof StartError) throw new KinjectError(err.message, { exitCode: err.status });
     throw err;
   }
 }

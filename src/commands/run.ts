@@ -13,17 +13,17 @@ import { connectSocksUpstream, parseProxyUrl } from '../front/socks-upstream.js'
 import type { Upstream } from '../front/upstream.js';
 import type { Env } from '../kube/env.js';
 import type { EnvSyntax } from '../env-file/index.js';
-import { bypassWarning, classifyBinary, resolveOnPath } from '../run/binary-check.js';
-import { CleanupStack } from '../run/cleanup-stack.js';
-import { mergeEnv, writeEnvFiles, type EnvPrecedence } from '../run/env-merge.js';
-import { exitCodeOf } from '../run/exit-status.js';
-import { waitUnlessClosed } from '../run/session-closed.js';
-import { FORWARDED_SIGNALS, forwardSignals } from '../run/signals.js';
-import { shimEnvironment } from '../run/shim-env.js';
-import { makeWarnDir } from '../run/warn-dir.js';
-import { startChild } from '../run/spawn.js';
-import { planVolumes, type SessionVolumes, type VolumePlan } from '../run/volumes.js';
-import type { TargetFlags } from './options.js';
+import { bypassWarning, classifyBinary, resolveOnPath } from '../child/binary-check.js';
+import { CleanupStack } from '../child/cleanup-stack.js';
+import { mergeEnv, writeEnvFiles, type EnvPrecedence } from '../child/env-merge.js';
+import { exitCodeOf } from '../child/exit-status.js';
+import { waitUnlessClosed } from '../child/session-closed.js';
+import { FORWARDED_SIGNALS, forwardSignals } from '../child/signals.js';
+import { shimEnvironment } from '../child/shim-env.js';
+import { makeWarnDir } from '../child/warn-dir.js';
+import { startChild } from '../child/spawn.js';
+import { planVolumes, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
+import { seconds, type TargetFlags } from './options.js';
 
 export interface RunOptions extends TargetFlags {
   method: string;
@@ -61,7 +61,7 @@ export async function runCommand(command: string, args: string[], options: RunOp
     const resolver = createResolver(upstream);
     const front = await startFront({ upstream, resolver, token, log });
     cleanup.add('front', () => front.close());
-    const dns = await startDnsServer(resolver, log.debug);
+    const dns = await startDnsServer(resolver, log);
     cleanup.add('dns server', () => dns.close());
     setup.signal.throwIfAborted();
     const warnDir = makeWarnDir();
@@ -124,8 +124,9 @@ async function connectUpstream(options: RunOptions, volumePlan: VolumePlan, clea
     log.debug(`upstream ${upstream.description} (RESOLVE ${upstream.resolveSupported ? 'supported' : 'not supported: names get stand-in addresses'})`);
     return { upstream };
   }
-  const { openClusterSession } = await import('../run/cluster-session.js');
-  return openClusterSession(options, cleanup, log, signal, volumePlan);
+  const timeoutSeconds = seconds(options.timeout, '--timeout');
+  const { openClusterSession } = await import('../session/cluster-session.js');
+  return openClusterSession({ ...options, timeoutSeconds }, cleanup, log, signal, volumePlan);
 }
 
 /** Before the child exists, a signal aborts the setup; the caller cleans up and exits 128 + signal. */

@@ -5,6 +5,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4, isIPv6 } from 'node:net';
 import { addressOfPtrName, buildResponse, encodeName, parseQuery, RCODE, TYPE, type Answer, type Query } from './message.js';
 import type { NameResolver } from '../front/resolver.js';
+import type { Logger } from '../log.js';
 
 const TTL_SECONDS = 5;
 
@@ -13,12 +14,12 @@ export interface DnsServer {
   close(): Promise<void>;
 }
 
-export async function startDnsServer(resolver: NameResolver, log: (msg: string) => void = () => {}): Promise<DnsServer> {
+export async function startDnsServer(resolver: NameResolver, log: Partial<Logger> = {}): Promise<DnsServer> {
   const socket: Socket = createSocket({ type: 'udp4' });
   socket.on('message', (msg, rinfo) => {
     answer(resolver, msg).then(
       (reply) => reply && socket.send(reply, rinfo.port, rinfo.address),
-      (err) => log(`dns: ${err instanceof Error ? err.message : String(err)}`),
+      (err) => log.debug?.(`dns: ${err instanceof Error ? err.message : String(err)}`),
     );
   });
   await new Promise<void>((resolve, reject) => {

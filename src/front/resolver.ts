@@ -4,7 +4,7 @@
 // upstream are reused for NAME_TTL_MS (NameCache), so a burst of connections to one service name
 // costs one lookup in the cluster.
 import { isIP } from 'node:net';
-import { CMD, REPLY, clientRequest, replyMessage, type Destination } from '../socks5/index.js';
+import { CMD, REPLY, clientRequest, replyMessage, type Destination } from '../../protocol/socks5/index.js';
 import { FakeAddresses, isFakeAddress } from './fake-addresses.js';
 import { NameCache } from './name-cache.js';
 import type { Upstream } from './upstream.js';

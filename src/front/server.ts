@@ -2,14 +2,14 @@
 // the session token). It takes the shim's CONNECT, RESOLVE and RESOLVE_PTR requests and carries
 // them out through the upstream, relaying bytes both ways with half-close and backpressure.
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import {
-  CMD, REPLY, clientRequest, formatDestination, serializeReply, serverHandshake, toDestination, type Destination,
-} from '../socks5/index.js';
+  CMD, REPLY, formatDestination, serializeReply, serverHandshake, toDestination, type Destination,
+} from '../../protocol/socks5/index.js';
 import type { Logger } from '../log.js';
-import { relay } from '../streams/relay.js';
+import { relay } from '../../protocol/relay.js';
 import type { NameResolver } from './resolver.js';
 import type { Upstream } from './upstream.js';
+import { UpstreamUnreachable, connectVia } from './connect-via.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -78,29 +78,26 @@ async function connectThrough(socket: Socket, requested: Destination, { upstream
   let destination = requested;
   const name = resolver.nameOfFakeAddress(requested.host);
   if (name !== undefined) destination = { type: 'domain', host: name, port: requested.port };
-  let remote: Duplex;
+  let connected: Awaited<ReturnType<typeof connectVia>>;
   try {
-    remote = await upstream.open();
+    connected = await connectVia(upstream, destination, { timeoutMs: CONNECT_TIMEOUT_MS });
   } catch (err) {
-    log.warn(`cannot reach ${upstream.description}: ${err instanceof Error ? err.message : String(err)}`);
-    socket.end(serializeReply(REPLY.GENERAL_FAILURE));
-    return;
-  }
-  try {
-    const reply = await clientRequest(remote, CMD.CONNECT, destination, { timeoutMs: CONNECT_TIMEOUT_MS });
-    socket.write(serializeReply(reply.reply, reply.bound));
-    if (reply.reply !== REPLY.SUCCEEDED) {
-      log.debug(`CONNECT ${formatDestination(destination)}: reply ${reply.reply}`);
-      remote.destroy();
-      socket.end();
+    if (err instanceof UpstreamUnreachable) {
+      log.warn(`cannot reach ${upstream.description}: ${err.message}`);
+      socket.end(serializeReply(REPLY.GENERAL_FAILURE));
       return;
     }
-  } catch (err) {
-    remote.destroy();
     socket.end(serializeReply(REPLY.GENERAL_FAILURE));
     throw err;
   }
-  relay(socket, remote);
+  const { reply, stream } = connected!;
+  socket.write(serializeReply(reply.reply, reply.bound));
+  if (!stream) {
+    log.debug(`CONNECT ${formatDestination(destination)}: reply ${reply.reply}`);
+    socket.end();
+    return;
+  }
+  relay(socket, stream);
 }
 
 async function answerResolve(socket: Socket, destination: Destination, { resolver }: FrontOptions) {

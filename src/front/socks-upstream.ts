@@ -2,7 +2,7 @@
 // request to any SOCKS5 server. Whether it answers Tor's RESOLVE is probed once at start.
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CMD, REPLY, clientHandshake, clientRequest, type Credentials } from '../socks5/index.js';
+import { CMD, REPLY, clientHandshake, clientRequest, type Credentials } from '../../protocol/socks5/index.js';
 import { KinjectError, errorMessage, usageError } from '../errors.js';
 import type { Upstream } from './upstream.js';
 

@@ -1,62 +1,39 @@
-// The workload's environment: fetchPodEnv() asks the proxy pod for its process env with the
-// kinject SOCKS command 0xF2 (request ATYP 3 "env", port 0; reply REP 0, then a 4-byte
-// big-endian length and that many bytes of JSON, an object of strings); workloadEnv() drops what
-// the proxy image and the runtime add rather than the workload. src/env-file/ writes it out.
+// The workload's environment: fetchPodEnv() asks the proxy pod for its process env with
+// kinject's ENV command (protocol/commands.ts); workloadEnv() drops what the proxy image and the
+// runtime add rather than the workload. src/env-file/ writes it out.
 
 import type { Duplex } from 'node:stream';
 import type { V1Container } from '@kubernetes/client-node';
-import { StreamReader, clientRequest, type Parsed } from '../socks5/index.js';
+import { REPLY, StreamReader, clientRequest } from '../../protocol/socks5/index.js';
+import { CMD_ENV, ENV_HOST, EnvPayloadError, decodeEnvJson, parseEnvPayload } from '../../protocol/commands.js';
 import { KinjectError } from '../errors.js';
 import { RENAMED_ENV, RENAMED_ENV_PREFIX } from './proxy-job.js';
 
-export const CMD_ENV = 0xf2;
-export const MAX_ENV_BYTES = 16 * 1024 * 1024;
-
 export type Env = Record<string, string>;
-
-function parseEnvPayload(buf: Buffer): Parsed<Buffer> {
-  if (buf.length < 4) return null;
-  const len = buf.readUInt32BE(0);
-  if (len > MAX_ENV_BYTES) throw new KinjectError(`the proxy pod sent an environment of ${len} bytes (limit ${MAX_ENV_BYTES})`);
-  if (buf.length < 4 + len) return null;
-  return { value: Buffer.from(buf.subarray(4, 4 + len)), consumed: 4 + len };
-}
 
 /**
  * Reads the proxy container's process env over `stream` (an upstream stream already past the
- * SOCKS greeting and auth, e.g. from the tunnel pool). Consumes the stream: it is ended after.
+ * SOCKS greeting and auth, e.g. a channel of the pod tunnel). Consumes the stream: it is ended after.
  */
 export async function fetchPodEnv(stream: Duplex, options: { timeoutMs?: number } = {}): Promise<Env> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   try {
-    const reply = await clientRequest(stream, CMD_ENV, { type: 'domain', host: 'env', port: 0 }, { timeoutMs });
-    if (reply.reply !== 0) {
-      const why = reply.reply === 7 ? 'it does not support the env command (update the proxy pod bundle)' : `reply code ${reply.reply}`;
+    const reply = await clientRequest(stream, CMD_ENV, { type: 'domain', host: ENV_HOST, port: 0 }, { timeoutMs });
+    if (reply.reply !== REPLY.SUCCEEDED) {
+      const why = reply.reply === REPLY.COMMAND_NOT_SUPPORTED ? 'it does not support the env command (update the proxy pod bundle)' : `reply code ${reply.reply}`;
       throw new KinjectError(`cannot read the environment from the proxy pod: ${why}`);
     }
     const reader = new StreamReader(stream);
     let payload: Buffer;
     try {
-      payload = await reader.read(parseEnvPayload, { timeoutMs });
+      payload = await reader.read((buf) => parseEnvPayload(buf), { timeoutMs });
     } finally {
       reader.release();
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(payload.toString('utf8'));
-    } catch (err) {
-      throw new KinjectError(`the proxy pod sent an environment that is not valid JSON: ${(err as Error).message}`);
-    }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new KinjectError('the proxy pod sent an environment that is not a JSON object');
-    }
-    const env: Env = {};
-    for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-      if (typeof v === 'string') env[k] = v;
-    }
-    return env;
+    return decodeEnvJson(payload);
   } catch (err) {
     if (err instanceof KinjectError) throw err;
+    if (err instanceof EnvPayloadError) throw new KinjectError(`the proxy pod sent ${err.message}`);
     throw new KinjectError(`cannot read the environment from the proxy pod: ${(err as Error).message}`, { cause: err });
   } finally {
     stream.end();

@@ -6,7 +6,7 @@ export * from './config.js';
 export * from './target.js';
 export * from './proxy-job.js';
 export * from './pod-status.js';
-export * from './session.js';
+export * from './proxy-pod.js';
 export * from './cleanup.js';
 export * from './session-liveness.js';
 export * from './session-lease.js';

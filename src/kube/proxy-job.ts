@@ -7,7 +7,7 @@
 //    (the one client key it accepts) and `sftp-exports.json` (the paths it serves).
 //  * Job kinject-<id>: created with suspend=true, backoffLimit 0, ttlSecondsAfterFinished 0 and
 //    activeDeadlineSeconds (default 86400 = 24 h, the last guard against a session nobody ends;
-//    session.ts creates the Job with a short start deadline and raises it once the pod runs).
+//    proxy-pod.ts creates the Job with a short start deadline and raises it once the pod runs).
 //    Its one pod runs `node /kinject/proxy-pod.js --listen 127.0.0.1:1080 --token-file
 //    /kinject/token --exit-when-idle N`, with volumes also `--sftp-listen 127.0.0.1:1081
 //    --sftp-host-key-file ... --sftp-authorized-key-file ... --sftp-exports-file ...` (files in

@@ -8,10 +8,11 @@
 import type { KubeAccess } from './config.js';
 import { isStatus } from './errors.js';
 import { sessionName } from './proxy-job.js';
-import { deleteSessionObjects } from './session.js';
+import { deleteProxyPod } from './proxy-pod.js';
 import { markLeaseClosed } from './session-lease.js';
 import { DEFAULT_GRACE_SECONDS } from './session-liveness.js';
 import type { SessionEntry } from './session-inventory.js';
+import { sleep } from '../util/sleep.js';
 
 export interface ClosedSession {
   namespace: string;
@@ -20,7 +21,6 @@ export interface ClosedSession {
   byRunner: boolean;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function jobGone(access: KubeAccess, namespace: string, id: string): Promise<boolean> {
   try {
@@ -48,7 +48,7 @@ export async function closeSession(access: KubeAccess, s: Closable, by: string):
       await sleep(500);
     }
   }
-  if (!byRunner) await deleteSessionObjects(access, s.namespace, s.id);
+  if (!byRunner) await deleteProxyPod(access, s.namespace, s.id);
   return { namespace: s.namespace, id: s.id, byRunner };
 }
 

@@ -1,5 +1,5 @@
 // The session's Lease (coordination.k8s.io/v1) kinject-<id>: how the cluster can tell that a
-// session's kinject still runs (session-liveness.ts has the rule). startSession() creates it
+// session's kinject still runs (session-liveness.ts has the rule). startProxyPod() (proxy-pod.ts) creates it
 // right after the Job (owned by the Job: the garbage collector removes it with the Job; labelled
 // like it); the runner renews it every grace/6 s (5 s by default) and states the grace as
 // leaseDurationSeconds (30 s by default, KINJECT_SESSION_GRACE_SECONDS overrides it).
@@ -19,6 +19,7 @@ import { KubeApiError } from './client.js';
 import { isStatus } from './errors.js';
 import { sessionLabels, sessionName } from './proxy-job.js';
 import { DEFAULT_GRACE_SECONDS, type LeaseFacts } from './session-liveness.js';
+import { sleep } from '../util/sleep.js';
 
 export const ANNOTATION_CLOSED_BY = 'kinject.dev/closed-by';
 export const GRACE_ENV = 'KINJECT_SESSION_GRACE_SECONDS';
@@ -102,7 +103,6 @@ export interface LeaseKeeperOptions {
   warn: (msg: string) => void;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /**
  * Creates the session's Lease and keeps renewing it. If it cannot be created (no permission, an
@@ -176,7 +176,7 @@ export async function keepSessionLease(o: LeaseKeeperOptions): Promise<SessionLe
 
   void (async () => {
     while (!stopped) {
-      await sleep(everyMs);
+      await sleep(everyMs, undefined, true);
       if (stopped) break;
       await renewOnce();
     }

@@ -1,4 +1,4 @@
-// The tunnel to the proxy pod: port-forward streams (portforward.ts) and the pre-authenticated
-// pool that is the cluster Upstream of the front (pool.ts).
+// The tunnel to the proxy pod: port-forward streams (portforward.ts) and the one multiplexed
+// tunnel over one of them that is the cluster Upstream of the front (pod-tunnel.ts).
 export * from './portforward.js';
-export * from './pool.js';
+export * from './pod-tunnel.js';

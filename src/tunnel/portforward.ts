@@ -12,7 +12,7 @@
 // Connecting has a time limit (the websocket handshake timeout).
 
 import { Duplex, PassThrough, Writable } from 'node:stream';
-import { KubeConfig, PortForward } from '@kubernetes/client-node';
+import { type KubeConfig, PortForward } from '@kubernetes/client-node';
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
 
 export interface PortForwardTarget {

@@ -9,8 +9,10 @@
 import { readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readMountInfo, type MountInfoEntry } from './mountinfo.js';
-import { unmountFuse, type VolumeLog } from './mount.js';
+import { unmountFuse } from './mount.js';
+import type { Logger } from '../log.js';
 import { MOUNT_FSTYPE, MOUNT_SOURCE_PREFIX, currentUid, listMountRecords, processAlive, readMountRecord, removeMountRecord, runtimeBase } from './state.js';
+import { sleep } from '../util/sleep.js';
 
 export interface LeftoverMount {
   mountPoint: string;
@@ -27,7 +29,7 @@ export interface CleanupOptions {
   uid?: number;
   /** Also unmount mounts whose kinject is still running. */
   force?: boolean;
-  log?: VolumeLog;
+  log?: Partial<Logger>;
   /** mountinfo text source (tests). */
   mountInfo?: () => MountInfoEntry[];
 }
@@ -105,8 +107,6 @@ function sshfsServing(mountPoint: string): { pid: number; parentIsNode: boolean 
   }
   return undefined;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function removeLeftoverMounts(options: CleanupOptions = {}): Promise<CleanupResult> {
   const env = options.env ?? process.env;

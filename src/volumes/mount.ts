@@ -10,15 +10,10 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { findMount } from './mountinfo.js';
 import { MOUNT_FSTYPE, ensurePrivateDir, removeMountRecord, runtimeBase, writeMountRecord } from './state.js';
+import { HOST_KEY_ALIAS, SFTP_USER, knownHostsLine } from '../../protocol/ssh.js';
+import { sleep } from '../util/sleep.js';
+import type { Logger } from '../log.js';
 
-/** Matches `HOST_KEY_ALIAS` in proxy-pod/sftp/keys.ts (the known_hosts entry's name). */
-export const HOST_KEY_ALIAS = 'kinject-sftp';
-export const SFTP_USER = 'kinject';
-
-export interface VolumeLog {
-  debug?(msg: string): void;
-  warn?(msg: string): void;
-}
 
 export interface MountVolumesOptions {
   /** A local TCP port (on 127.0.0.1) that reaches the pod's SFTP server (a port-forward). */
@@ -33,7 +28,7 @@ export interface MountVolumesOptions {
   mountDir: string;
   /** The in-cluster paths that are exported (for `mounts` only; sshfs mounts the whole tree). */
   exports: string[];
-  log?: VolumeLog;
+  log?: Partial<Logger>;
   /** sshfs executable (default: `sshfs` on PATH). */
   sshfs?: string;
   /** How long to wait for the mount to appear (default 20 000 ms). */
@@ -123,8 +118,6 @@ async function runBounded(cmd: string, args: string[], timeoutMs: number): Promi
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** ssh's messages, shortened to one line (the host key warning is a 20-line banner). */
 export function summarizeSshfsError(stderr: string): string {
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(stderr)) {
@@ -149,7 +142,7 @@ export type UnmountResult = 'unmounted' | 'lazy' | 'not-mounted' | 'failed';
  * Unmounts a FUSE mount: `fusermount3 -u`, retried briefly (EBUSY while a file is open), then
  * `fusermount3 -uz` (lazy: detached now, gone when the last user closes). Bounded: ~6 s at most.
  */
-export async function unmountFuse(path: string, log?: VolumeLog): Promise<UnmountResult> {
+export async function unmountFuse(path: string, log?: Partial<Logger>): Promise<UnmountResult> {
   if (!findMount(path)) return 'not-mounted';
   const fusermount = existsOnPath('fusermount3') ? 'fusermount3' : existsOnPath('fusermount') ? 'fusermount' : 'fusermount3';
   let last = '';
@@ -216,11 +209,15 @@ export async function mountVolumes(options: MountVolumesOptions): Promise<Volume
   let knownHosts = options.knownHostsPath;
   if (!knownHosts) {
     if (!options.hostPublicKey) throw new Error('mountVolumes needs knownHostsPath or hostPublicKey');
-    const [type, blob] = options.hostPublicKey.trim().split(/\s+/);
-    if (!type || !blob) throw new Error('hostPublicKey is not an OpenSSH public key line');
+    let line: string;
+    try {
+      line = knownHostsLine(options.hostPublicKey);
+    } catch {
+      throw new Error('hostPublicKey is not an OpenSSH public key line');
+    }
     tempDir = mkdtempSync(join(tmpdir(), 'kinject-kh-'));
     knownHosts = join(tempDir, 'known_hosts');
-    writeFileSync(knownHosts, `${HOST_KEY_ALIAS} ${type} ${blob}\n`, { mode: 0o600 });
+    writeFileSync(knownHosts, line, { mode: 0o600 });
   }
 
   const opts = [

@@ -10,7 +10,7 @@ export interface MountInfoEntry {
   userId?: number;
 }
 
-const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+const unescapeOctal = (s: string) => s.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 
 export function parseMountInfo(text: string): MountInfoEntry[] {
   const out: MountInfoEntry[] = [];
@@ -22,9 +22,9 @@ export function parseMountInfo(text: string): MountInfoEntry[] {
     const superOpts = fields[dash + 3] ?? '';
     const uid = /(?:^|,)user_id=(\d+)(?:,|$)/.exec(superOpts);
     out.push({
-      mountPoint: unescape(fields[4]!),
+      mountPoint: unescapeOctal(fields[4]!),
       fsType: fields[dash + 1]!,
-      source: unescape(fields[dash + 2]!),
+      source: unescapeOctal(fields[dash + 2]!),
       userId: uid ? Number(uid[1]) : undefined,
     });
   }

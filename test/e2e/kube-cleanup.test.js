@@ -11,9 +11,9 @@ import { connectKube, cleanup, buildProxyJob, newSessionId, newToken } from '../
 const NS = 'kinject-e2e-cleanup';
 
 const CHILD = `
-import { connectKube, startSession } from ${JSON.stringify(new URL('../../dist/src/kube/index.js', import.meta.url).href)};
+import { connectKube, startProxyPod } from ${JSON.stringify(new URL('../../dist/src/kube/index.js', import.meta.url).href)};
 const access = await connectKube({ kubeconfig: process.argv[1], namespace: process.argv[2] });
-const s = await startSession({ access, timeoutSeconds: 90 });
+const s = await startProxyPod({ access, timeoutSeconds: 90 });
 process.stdout.write(JSON.stringify({ id: s.id, pod: s.podName }) + '\\n');
 setInterval(() => {}, 1000);
 `;

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCluster, ensureNamespace, kinjectLeftovers, kubectlOk, waitFor } from '../helpers/cluster.js';
-import { connectKube, loadKubeAccess, startSession } from '../../dist/src/kube/index.js';
+import { connectKube, loadKubeAccess, startProxyPod } from '../../dist/src/kube/index.js';
 
 const NS = 'kinject-e2e-kube';
 
@@ -44,16 +44,16 @@ t.test('bad inputs', async (t) => {
   // kinject-demo is shared with other tests: "nothing created" = no creation was even started
   const created = [];
   const progress = (m) => created.push(m);
-  oneLine(t, await failure(startSession({ access, target: 'deployment/nope' }, progress)), /^deployment\/nope not found in namespace "kinject-demo"; check --target/);
-  oneLine(t, await failure(startSession({ access, target: 'sts/nope' }, progress)), /^statefulset\/nope not found/);
-  oneLine(t, await failure(startSession({ access, target: 'deployment/web', container: 'nope' }, progress)), /^container "nope" not found in deployment\/web; available containers: web; check --container$/);
-  oneLine(t, await failure(startSession({ access, target: 'deployment/web', container: 'seed' }, progress)), /"seed" is an init container/);
-  oneLine(t, await failure(startSession({ access, target: 'cronjob/x' }, progress)), /unknown workload kind "cronjob"/);
+  oneLine(t, await failure(startProxyPod({ access, target: 'deployment/nope' }, progress)), /^deployment\/nope not found in namespace "kinject-demo"; check --target/);
+  oneLine(t, await failure(startProxyPod({ access, target: 'sts/nope' }, progress)), /^statefulset\/nope not found/);
+  oneLine(t, await failure(startProxyPod({ access, target: 'deployment/web', container: 'nope' }, progress)), /^container "nope" not found in deployment\/web; available containers: web; check --container$/);
+  oneLine(t, await failure(startProxyPod({ access, target: 'deployment/web', container: 'seed' }, progress)), /"seed" is an init container/);
+  oneLine(t, await failure(startProxyPod({ access, target: 'cronjob/x' }, progress)), /unknown workload kind "cronjob"/);
   t.same(created, [], 'nothing created for bad targets');
 
   // creation in a namespace that does not exist (namespace check skipped, as with a namespace-scoped Role)
   const ghost = { ...loadKubeAccess({ kubeconfig, namespace: 'no-such-ns' }) };
-  oneLine(t, await failure(startSession({ access: ghost })), /^namespace "no-such-ns" not found/);
+  oneLine(t, await failure(startProxyPod({ access: ghost })), /^namespace "no-such-ns" not found/);
   ghost.client.close();
 });
 
@@ -63,7 +63,7 @@ t.test('image that cannot be pulled: fails at the timeout with the reason, leave
   t.teardown(() => access.client.close());
   const lines = [];
   const t0 = Date.now();
-  const err = await failure(startSession({ access, image: '127.0.0.1:1/kinject/nope:1', timeoutSeconds: 12 }, (m) => lines.push(m)));
+  const err = await failure(startProxyPod({ access, image: '127.0.0.1:1/kinject/nope:1', timeoutSeconds: 12 }, (m) => lines.push(m)));
   const took = Date.now() - t0;
   oneLine(t, err, /^proxy pod kinject-\S+ in kinject-e2e-kube did not start within 12 s: .*(ErrImagePull|ImagePullBackOff).*127\.0\.0\.1:1\/kinject\/nope:1.*; raise --timeout or fix the cause$/);
   t.ok(took >= 11_000 && took < 25_000, `failed at the timeout (${took} ms)`);
@@ -77,7 +77,7 @@ t.test('image never pulled: fails at once', async (t) => {
   const access = await connectKube({ kubeconfig, namespace: NS });
   t.teardown(() => access.client.close());
   const t0 = Date.now();
-  const err = await failure(startSession({ access, image: 'kinject.local/not-there:1', imagePullPolicy: 'Never', timeoutSeconds: 60 }));
+  const err = await failure(startProxyPod({ access, image: 'kinject.local/not-there:1', imagePullPolicy: 'Never', timeoutSeconds: 60 }));
   oneLine(t, err, /cannot start: container "proxy": ErrImageNeverPull for image "kinject\.local\/not-there:1"/);
   t.same(await kinjectLeftovers(kubeconfig, NS).then((l) => l.filter((x) => x.startsWith('job'))), [], 'the Job was deleted');
   t.ok(Date.now() - t0 < 30_000, 'did not wait for the timeout');
@@ -105,7 +105,7 @@ t.test('failing init container in the template: fails with its exit', async (t) 
   });
   const access = await connectKube({ kubeconfig, namespace: NS });
   t.teardown(() => access.client.close());
-  const err = await failure(startSession({ access, target: 'deployment/broken-init', timeoutSeconds: 60 }));
+  const err = await failure(startProxyPod({ access, target: 'deployment/broken-init', timeoutSeconds: 60 }));
   oneLine(t, err, /cannot start: (init container "prep" exited with code 3|the proxy pod failed)/);
 });
 
@@ -131,12 +131,12 @@ t.test('stalls the cluster explains: unschedulable, missing ConfigMap key', asyn
   t.teardown(() => access.client.close());
 
   let lines = [];
-  let err = await failure(startSession({ access, target: 'deployment/unschedulable', timeoutSeconds: 6 }, (m) => lines.push(m)));
+  let err = await failure(startProxyPod({ access, target: 'deployment/unschedulable', timeoutSeconds: 6 }, (m) => lines.push(m)));
   oneLine(t, err, /did not start within 6 s: Unschedulable: 0\/1 nodes are available: .*node affinity\/selector.*; raise --timeout or fix the cause$/);
   t.ok(lines.some((l) => l.startsWith('waiting: Unschedulable')), 'reported while waiting');
 
   lines = [];
-  err = await failure(startSession({ access, target: 'deployment/missing-key', timeoutSeconds: 6 }, (m) => lines.push(m)));
+  err = await failure(startProxyPod({ access, target: 'deployment/missing-key', timeoutSeconds: 6 }, (m) => lines.push(m)));
   oneLine(t, err, /did not start within 6 s: container "app": CreateContainerConfigError: configmap "no-such-config" not found/);
   await waitFor(async () => (await kinjectLeftovers(kubeconfig, NS)).filter((x) => !x.startsWith('pod/')).length === 0, { timeoutMs: 30_000, what: 'no Job/Secret left' });
   t.pass('nothing left');
@@ -148,7 +148,7 @@ t.test('interrupting the start deletes what was created', async (t) => {
   t.teardown(() => access.client.close());
   const ac = new AbortController();
   let id;
-  const err = await failure(startSession({ access, signal: ac.signal, image: '127.0.0.1:1/kinject/nope:1', timeoutSeconds: 60 }, (m) => {
+  const err = await failure(startProxyPod({ access, signal: ac.signal, image: '127.0.0.1:1/kinject/nope:1', timeoutSeconds: 60 }, (m) => {
     const m2 = /^creating proxy pod kinject-(\S+)/.exec(m);
     if (m2) id = m2[1];
     if (/starting container|waiting/.test(m)) ac.abort();
@@ -169,7 +169,7 @@ t.test('quota forbids the pod: fails at once with the quota message', async (t) 
   const access = await connectKube({ kubeconfig, namespace: ns });
   t.teardown(() => access.client.close());
   const t0 = Date.now();
-  const err = await failure(startSession({ access, timeoutSeconds: 60 }));
+  const err = await failure(startProxyPod({ access, timeoutSeconds: 60 }));
   oneLine(t, err, /cannot start: cannot create the proxy pod: pods "kinject-\S+" is forbidden: exceeded quota: no-pods/);
   t.ok(Date.now() - t0 < 30_000, `failed without waiting for the timeout (${Date.now() - t0} ms)`);
   await waitFor(async () => (await kinjectLeftovers(kubeconfig, ns)).length === 0, { timeoutMs: 30_000, what: 'nothing left' });
@@ -183,7 +183,7 @@ t.test('the targetless pod passes the "restricted" Pod Security Standard', async
   await kubectlOk(kubeconfig, ['label', '--overwrite', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted']);
   const access = await connectKube({ kubeconfig, namespace: ns });
   t.teardown(() => access.client.close());
-  const session = await startSession({ access, timeoutSeconds: 60 });
+  const session = await startProxyPod({ access, timeoutSeconds: 60 });
   t.teardown(() => session.close());
   t.match(session.podName, /^kinject-/, 'started under enforce=restricted');
   await session.close();

@@ -6,9 +6,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCluster, ensureNamespace, kinjectLeftovers, kubectlOk, repoRoot, waitFor } from '../helpers/cluster.js';
-import { connectKube, startSession, cleanup, loadKubeAccess } from '../../dist/src/kube/index.js';
-import { PodTunnelPool } from '../../dist/src/tunnel/index.js';
-import { clientRequest, CMD } from '../../dist/src/socks5/index.js';
+import { connectKube, startProxyPod, cleanup, loadKubeAccess } from '../../dist/src/kube/index.js';
+import { PodTunnel } from '../../dist/src/tunnel/index.js';
+import { clientRequest, CMD } from '../../dist/protocol/socks5/index.js';
 
 const NS = 'kinject-e2e-rbac';
 
@@ -65,10 +65,10 @@ t.test('a service account bound to exactly the kinject Role', async (t) => {
   await cleanup({ access }); // leftovers of an earlier failed run
 
   // targetless, through the tunnel
-  const session = await startSession({ access, timeoutSeconds: 90 });
+  const session = await startProxyPod({ access, timeoutSeconds: 90 });
   t.teardown(() => session.close());
   t.equal(session.image, 'kinject.local/node:20', 'local image detected from the cluster name');
-  const pool = new PodTunnelPool({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });
+  const pool = new PodTunnel({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });
   t.teardown(() => pool.close());
   await pool.ready(30_000);
   const s = await pool.open();
@@ -84,7 +84,7 @@ t.test('a service account bound to exactly the kinject Role', async (t) => {
   t.pass('close() with the Role leaves nothing');
 
   // --target with the Role
-  const targeted = await startSession({ access, target: 'deploy/app', timeoutSeconds: 90 });
+  const targeted = await startProxyPod({ access, target: 'deploy/app', timeoutSeconds: 90 });
   t.teardown(() => targeted.close());
   const env = await kubectlOk(admin, ['-n', NS, 'get', 'pod', targeted.podName, '-o', 'jsonpath={.spec.containers[0].env}']);
   t.match(env, /FROM_TEMPLATE/);
@@ -103,14 +103,14 @@ t.test('a service account bound to exactly the kinject Role', async (t) => {
   t.teardown(() => elsewhere.client.close());
   let err;
   try {
-    await startSession({ access: elsewhere, timeoutSeconds: 10 });
+    await startProxyPod({ access: elsewhere, timeoutSeconds: 10 });
   } catch (e) {
     err = e;
   }
   t.match(err?.message, /^forbidden: cannot create jobs\.batch in namespace "kinject-demo" \(.*\); grant the permissions in rbac\/kinject-role\.yaml$/);
   err = undefined;
   try {
-    await startSession({ access: elsewhere, target: 'deployment/web', timeoutSeconds: 10 });
+    await startProxyPod({ access: elsewhere, target: 'deployment/web', timeoutSeconds: 10 });
   } catch (e) {
     err = e;
   }

@@ -1,4 +1,4 @@
-// startSession({ target: 'deployment/web', volumes: true }) on the real local cluster: the proxy
+// startProxyPod({ target: 'deployment/web', volumes: true }) on the real local cluster: the proxy
 // pod runs the SFTP server on its loopback (its log says so), Session.sftp lists web's mounts, and
 // through the tunnel (a SOCKS CONNECT to 127.0.0.1:<sftp port>) ssh2's SFTP client, logged in
 // with the session's client key and checking the session's host key, reads the configMap file
@@ -6,9 +6,9 @@
 import t from 'tap';
 import ssh2 from 'ssh2';
 import { ensureCluster, kinjectLeftovers, kubectlOk, waitFor } from '../helpers/cluster.js';
-import { connectKube, startSession } from '../../dist/src/kube/index.js';
-import { PodTunnelPool } from '../../dist/src/tunnel/index.js';
-import { clientRequest, CMD } from '../../dist/src/socks5/index.js';
+import { connectKube, startProxyPod } from '../../dist/src/kube/index.js';
+import { PodTunnel } from '../../dist/src/tunnel/index.js';
+import { clientRequest, CMD } from '../../dist/protocol/socks5/index.js';
 
 const NS = 'kinject-demo';
 
@@ -35,7 +35,7 @@ t.test('volumes: the pod serves web\'s mounts over SFTP through the tunnel', asy
     { timeoutMs: 120_000, what: 'deployment web ready' });
   const access = await connectKube({ kubeconfig, namespace: NS });
   t.teardown(() => access.client.close());
-  const session = await startSession({ access, target: 'deployment/web', volumes: true, timeoutSeconds: 90 });
+  const session = await startProxyPod({ access, target: 'deployment/web', volumes: true, timeoutSeconds: 90 });
   let closed = false;
   t.teardown(() => (closed ? undefined : session.close()));
 
@@ -44,7 +44,7 @@ t.test('volumes: the pod serves web\'s mounts over SFTP through the tunnel', asy
   const byPath = Object.fromEntries(session.sftp.exports.map((e) => [e.path, e.readOnly]));
   t.same(byPath, { '/etc/web': true, '/data': false, '/var/run/secrets/kubernetes.io/serviceaccount': true });
 
-  const pool = new PodTunnelPool({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });
+  const pool = new PodTunnel({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });
   t.teardown(() => pool.close());
   await pool.ready(30_000);
   const logs = await kubectlOk(kubeconfig, ['-n', NS, 'logs', session.podName]);

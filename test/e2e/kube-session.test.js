@@ -4,9 +4,9 @@
 // close() leaves no Job, Pod or Secret behind.
 import t from 'tap';
 import { ensureCluster, ensureNamespace, kinjectLeftovers, kubectlOk, waitFor } from '../helpers/cluster.js';
-import { connectKube, startSession } from '../../dist/src/kube/index.js';
-import { PodTunnelPool, openPortForward } from '../../dist/src/tunnel/index.js';
-import { clientRequest, clientHandshake, CMD } from '../../dist/src/socks5/index.js';
+import { connectKube, startProxyPod } from '../../dist/src/kube/index.js';
+import { PodTunnel, openPortForward } from '../../dist/src/tunnel/index.js';
+import { clientRequest, clientHandshake, CMD } from '../../dist/protocol/socks5/index.js';
 
 const NS = 'kinject-e2e-kube';
 
@@ -31,7 +31,7 @@ t.test('targetless session end to end', async (t) => {
 
   const lines = [];
   const t0 = Date.now();
-  const session = await startSession({ access, timeoutSeconds: 90 }, (m) => lines.push(m));
+  const session = await startProxyPod({ access, timeoutSeconds: 90 }, (m) => lines.push(m));
   let closed = false;
   t.teardown(() => (closed ? undefined : session.close()));
   const podUp = Date.now() - t0;
@@ -53,7 +53,7 @@ t.test('targetless session end to end', async (t) => {
   const secret = JSON.parse(await kubectlOk(kubeconfig, ['-n', NS, 'get', 'secret', session.secretName, '-o', 'json']));
   t.equal(secret.metadata.ownerReferences[0].uid, job.metadata.uid, 'Secret owned by the Job');
 
-  const pool = new PodTunnelPool({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });
+  const pool = new PodTunnel({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });
   t.teardown(() => pool.close());
   await pool.ready(30_000);
   const ready = Date.now() - t0;
@@ -122,9 +122,9 @@ t.test('warm start timing (second session)', async (t) => {
   const access = await connectKube({ kubeconfig, namespace: NS });
   t.teardown(() => access.client.close());
   const t0 = Date.now();
-  const session = await startSession({ access, timeoutSeconds: 60 });
+  const session = await startProxyPod({ access, timeoutSeconds: 60 });
   t.teardown(() => session.close());
-  const pool = new PodTunnelPool({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });
+  const pool = new PodTunnel({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });
   t.teardown(() => pool.close());
   await pool.ready(30_000);
   const ms = Date.now() - t0;
@@ -136,9 +136,9 @@ t.test('pod deleted under a running pool: open() says the pod is gone', async (t
   const { kubeconfig } = await ensureCluster();
   const access = await connectKube({ kubeconfig, namespace: NS });
   t.teardown(() => access.client.close());
-  const session = await startSession({ access, timeoutSeconds: 60 });
+  const session = await startProxyPod({ access, timeoutSeconds: 60 });
   t.teardown(() => session.close());
-  const pool = new PodTunnelPool({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token, openTimeoutMs: 20_000 });
+  const pool = new PodTunnel({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token, openTimeoutMs: 20_000 });
   t.teardown(() => pool.close());
   await pool.ready(30_000);
   await kubectlOk(kubeconfig, ['-n', NS, 'delete', 'pod', session.podName, '--wait=false']);
@@ -160,8 +160,8 @@ t.test('client vanishes without close(): the pod exits when idle and TTL removes
   const { kubeconfig } = await ensureCluster();
   const access = await connectKube({ kubeconfig, namespace: NS });
   t.teardown(() => access.client.close());
-  const session = await startSession({ access, timeoutSeconds: 60, exitWhenIdleSeconds: 3 });
-  const pool = new PodTunnelPool({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });
+  const session = await startProxyPod({ access, timeoutSeconds: 60, exitWhenIdleSeconds: 3 });
+  const pool = new PodTunnel({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });
   await pool.ready(30_000);
   await new Promise((r) => setTimeout(r, 5000));
   t.ok((await kinjectLeftovers(kubeconfig, NS, session.id)).includes(`pod/${session.podName}`), 'pooled connections keep the pod alive past the idle time');

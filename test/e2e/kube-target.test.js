@@ -4,10 +4,10 @@
 // proxy pod matches `kubectl exec deploy/web -- env` apart from per-pod values.
 import t from 'tap';
 import { ensureCluster, kinjectLeftovers, kubectl, kubectlOk, waitFor } from '../helpers/cluster.js';
-import { connectKube, startSession, fetchPodEnv, workloadEnv } from '../../dist/src/kube/index.js';
+import { connectKube, startProxyPod, fetchPodEnv, workloadEnv } from '../../dist/src/kube/index.js';
 import { toDotenv } from '../../dist/src/env-file/index.js';
 import dotenv from 'dotenv';
-import { PodTunnelPool } from '../../dist/src/tunnel/index.js';
+import { PodTunnel } from '../../dist/src/tunnel/index.js';
 
 const NS = 'kinject-demo';
 // values that differ per pod by nature (the proxy pod is its own pod)
@@ -42,7 +42,7 @@ t.test('target deployment/web', async (t) => {
   const access = await connectKube({ kubeconfig, namespace: NS });
   t.teardown(() => access.client.close());
   const lines = [];
-  const session = await startSession({ access, target: 'deployment/web', timeoutSeconds: 90 }, (m) => lines.push(m));
+  const session = await startProxyPod({ access, target: 'deployment/web', timeoutSeconds: 90 }, (m) => lines.push(m));
   t.teardown(() => session.close());
   t.match(lines[0], /^creating proxy pod kinject-\S+ in kinject-demo from deployment\/web$/);
   t.equal(session.target.container.name, 'web');
@@ -73,7 +73,7 @@ t.test('target deployment/web', async (t) => {
   t.equal(workloadEnv(proxyProcEnv, session.target.container).POD_NAME, session.podName, 'per-pod downward values are the proxy pod\'s');
 
   // the same through the tunnel with SOCKS command 0xF2
-  const pool = new PodTunnelPool({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });
+  const pool = new PodTunnel({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });
   t.teardown(() => pool.close());
   await pool.ready(30_000);
   // the pod server kinject ships has the env command: losing it fails here
@@ -97,7 +97,7 @@ t.test('target pod/NAME and replicaset', async (t) => {
   const access = await connectKube({ kubeconfig, namespace: NS });
   t.teardown(() => access.client.close());
   const podName = (await kubectlOk(kubeconfig, ['-n', NS, 'get', 'pods', '-l', 'app=hello', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
-  const session = await startSession({ access, target: `pod/${podName}`, timeoutSeconds: 90 });
+  const session = await startProxyPod({ access, target: `pod/${podName}`, timeoutSeconds: 90 });
   t.teardown(() => session.close());
   t.equal(session.target.display, `pod/${podName}`);
   const pod = JSON.parse(await kubectlOk(kubeconfig, ['-n', NS, 'get', 'pod', session.podName, '-o', 'json']));
@@ -108,7 +108,7 @@ t.test('target pod/NAME and replicaset', async (t) => {
   t.pass('pod/NAME session cleaned up');
 
   const rsName = (await kubectlOk(kubeconfig, ['-n', NS, 'get', 'rs', '-l', 'app=hello', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
-  const rs = await startSession({ access, target: `rs/${rsName}`, timeoutSeconds: 90 });
+  const rs = await startProxyPod({ access, target: `rs/${rsName}`, timeoutSeconds: 90 });
   t.teardown(() => rs.close());
   t.equal(rs.target.display, `replicaset/${rsName}`);
   t.equal(rs.target.container.name, 'hello');

@@ -7,10 +7,12 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { repoRoot } from './repo.js';
+import { waitFor } from './wait.js';
+
+export { repoRoot, waitFor };
 export const READY_FILE = '/tmp/kinject-cluster-ready';
 
 function run(cmd, args, { timeoutMs = 60_000, input, env } = {}) {
@@ -67,24 +69,6 @@ export async function kubectlOk(kubeconfig, args, options = {}) {
   const r = await kubectl(kubeconfig, args, options);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr.trim()}`);
   return r.stdout;
-}
-
-/** Polls fn() until it returns a truthy value; bounded in time and count. */
-export async function waitFor(fn, { timeoutMs = 60_000, intervalMs = 250, what = 'condition' } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  const maxTries = Math.ceil(timeoutMs / intervalMs) + 1;
-  let last;
-  for (let i = 0; i < maxTries; i++) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() >= deadline) break;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
 
 /** Creates the namespace if missing. */

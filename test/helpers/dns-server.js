@@ -29,7 +29,9 @@ function ipBytes(ip) {
   const tl = tail !== undefined ? (tail ? tail.split(':') : []) : []
   const groups = tail !== undefined ? [...h, ...Array(8 - h.length - tl.length).fill('0'), ...tl] : h
   const out = Buffer.alloc(16)
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2))
+  groups.forEach((g, i) => {
+    out.writeUInt16BE(parseInt(g, 16), i * 2)
+  })
   return out
 }
 
@@ -44,7 +46,7 @@ export function answerQuery(msg, table) {
   const qtype = msg.readUInt16BE(q.end)
   const question = msg.subarray(12, q.end + 4)
   const key = q.name.toLowerCase().replace(/\.$/, '')
-  const known = Object.prototype.hasOwnProperty.call(table, key)
+  const known = Object.hasOwn(table, key)
   const addrs = known ? table[key].filter((a) => (qtype === 1 ? net.isIPv4(a) : qtype === 28 ? net.isIPv6(a) : false)) : []
   const header = Buffer.alloc(12)
   header.writeUInt16BE(id, 0)

@@ -48,7 +48,10 @@ export const DOTENV_UNCARRIABLE = {
 export function randomValues(n, seed = 12) {
   const alphabet = ['\'', '"', '`', '\\', '$', '{', '}', '#', '=', ' ', '\t', '\n', '\r', 'a', 'n', 'r', 'Z', 'é', '✓', '\u2028', ':', '-'];
   let state = seed >>> 0;
-  const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const next = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
   const env = {};
   for (let i = 0; i < n; i++) {
     const len = Math.floor(next() * 10);

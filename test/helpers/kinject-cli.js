@@ -4,7 +4,10 @@
 // the local mount root of its volumes.
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from './cluster.js';
+import { repoRoot } from './repo.js';
+import { until } from './wait.js';
+
+export { until };
 
 export const kinjectBin = join(repoRoot, 'bin', 'kinject');
 
@@ -40,15 +43,6 @@ export function spawnKinject(args, { kubeconfig, env } = {}) {
 /** the session id from "creating proxy pod kinject-<id> in <ns>" */
 export function sessionOf(stderr) {
   return /creating proxy pod kinject-([a-z0-9]+) in /.exec(stderr)?.[1];
-}
-
-export async function until(predicate, { timeoutMs = 30_000, intervalMs = 100 } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await predicate()) return true;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  return false;
 }
 
 /** the local mount root from "volumes mounted at <root>: ..." */

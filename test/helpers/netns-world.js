@@ -70,7 +70,8 @@ import { fileURLToPath } from 'node:url'
 import { startDnsServer } from './dns-server.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-export const repoRoot = path.resolve(here, '..', '..')
+import { repoRoot } from './repo.js'
+export { repoRoot }
 const STATE_FILE = 'kinject-world.json'
 let worldCount = 0
 

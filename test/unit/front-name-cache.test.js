@@ -4,7 +4,7 @@ import t from 'tap';
 import { PassThrough } from 'node:stream';
 import { NameCache } from '../../dist/src/front/name-cache.js';
 import { createResolver } from '../../dist/src/front/resolver.js';
-import { serializeReply, REPLY } from '../../dist/src/socks5/index.js';
+import { serializeReply, REPLY } from '../../dist/protocol/socks5/index.js';
 
 t.test('answers are reused until the TTL, then asked again', async (t) => {
   let now = 1000;

@@ -1,10 +1,10 @@
-// startSession() against a fake API client: with `volumes` and a target that has volume mounts,
+// startProxyPod() against a fake API client: with `volumes` and a target that has volume mounts,
 // the Secret carries fresh SFTP keys and the export list, the Job's command has the SFTP flags,
 // and Session.sftp holds the other halves of the keys; without volumes, without a target, or with
 // a target without mounts (and automountServiceAccountToken: false), nothing about SFTP appears.
 import t from 'tap';
 import ssh2 from 'ssh2';
-import { startSession } from '../../dist/src/kube/session.js';
+import { startProxyPod } from '../../dist/src/kube/proxy-pod.js';
 
 const script = Buffer.from('// pod');
 
@@ -44,7 +44,7 @@ const text = (secret, key) => Buffer.from(secret.data[key], 'base64').toString()
 
 t.test('volumes with a target: keys split between the Secret and Session.sftp', async (t) => {
   const { access, posted } = fakeAccess();
-  const session = await startSession({ access, target: webTarget(), script, image: 'node:22-alpine', volumes: true });
+  const session = await startProxyPod({ access, target: webTarget(), script, image: 'node:22-alpine', volumes: true });
   const exports = [
     { path: '/etc/web', readOnly: true },
     { path: '/data', readOnly: false },
@@ -80,7 +80,7 @@ t.test('no sftp without volumes, without a target, or without anything to export
   ];
   for (const [what, opts] of cases) {
     const { access, posted } = fakeAccess();
-    const session = await startSession({ access, script, image: 'node:22-alpine', ...opts });
+    const session = await startProxyPod({ access, script, image: 'node:22-alpine', ...opts });
     t.equal(session.sftp, undefined, `${what}: no Session.sftp`);
     t.notOk('sftp' in session, `${what}: no sftp key at all`);
     t.same(Object.keys(secretOf(posted).data).sort(), ['proxy-pod.js', 'token'], `${what}: no SFTP keys in the Secret`);

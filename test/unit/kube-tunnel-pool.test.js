@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { PodTunnelPool } from '../../dist/src/tunnel/pool.js';
-import { clientRequest, CMD } from '../../dist/src/socks5/index.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { PodTunnel } from '../../dist/src/tunnel/pod-tunnel.js';
+import { clientRequest, CMD } from '../../dist/protocol/socks5/index.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'kinject-pool-'));
@@ -54,7 +54,7 @@ async function startHttp(t) {
 function makePool(port, extra = {}) {
   const counts = { connects: 0 };
   const sockets = [];
-  const pool = new PodTunnelPool({
+  const pool = new PodTunnel({
     kc: new KubeConfig(),
     namespace: 'ns',
     pod: 'kinject-test',
@@ -102,7 +102,7 @@ t.test('one stream carries every request, many at once', async (t) => {
   t.match(names, ['127.0.0.1', '127.0.0.1'], 'RESOLVE through channels');
   t.equal(counts.connects, 1, 'a single connection to the pod server for all of it');
   t.equal(pool.sessionsOpened, 1);
-  await waitFor(() => pool.openChannels === 0, 10_000, () => `finished channels are forgotten (${pool.openChannels} open)`);
+  await waitUntil(() => pool.openChannels === 0, 10_000, () => `finished channels are forgotten (${pool.openChannels} open)`);
 });
 
 t.test('half-close travels through the tunnel: the server answers after our end', async (t) => {
@@ -134,7 +134,7 @@ t.test('the stream drops: open channels are reset, a new session is opened', asy
   await once(echo, 'listening');
   t.teardown(() => echo.close());
   const warnings = [];
-  const { pool, sockets } = makePool(port, { warn: (m) => warnings.push(m) });
+  const { pool, sockets } = makePool(port, { log: { warn: (m) => warnings.push(m) } });
   t.teardown(() => pool.close());
   const s = await pool.open();
   t.equal((await clientRequest(s, CMD.CONNECT, { type: 'ipv4', host: '127.0.0.1', port: echo.address().port }, { timeoutMs: 5000 })).reply, 0);

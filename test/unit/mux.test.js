@@ -5,8 +5,8 @@
 import t from 'tap';
 import net from 'node:net';
 import { once } from 'node:events';
-import { FRAME, FrameDecoder, encodeFrame, INITIAL_WINDOW, MuxSession } from '../../dist/src/mux/index.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { FRAME, FrameDecoder, encodeFrame, INITIAL_WINDOW, MuxSession } from '../../dist/protocol/mux/index.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -79,7 +79,7 @@ t.test('channels echo, 100 at once, each with its own bytes', async (t) => {
     return back.equals(body);
   }));
   t.ok(results.every(Boolean), 'every channel got its own bytes back');
-  await waitFor(() => c.channelCount === 0 && s.channelCount === 0, 10_000,
+  await waitUntil(() => c.channelCount === 0 && s.channelCount === 0, 10_000,
     () => `finished channels forgotten (client keeps ${c.channelCount}, server ${s.channelCount})`);
 });
 
@@ -173,7 +173,7 @@ t.test('the shared stream closes: every channel is closed, open() then throws', 
 t.test('pings: answered and counted on both sides; an unanswering peer ends the session', async (t) => {
   let pings = 0;
   const { c, s } = await pair(t, { client: { pingMs: 50 }, server: { onPing: () => { pings++; } } });
-  await waitFor(() => c.pongs >= 4 && pings >= 4 && s.pongs >= 4, 10_000, () => `4 pings answered both ways (pongs ${c.pongs}/${s.pongs}, pings seen ${pings})`);
+  await waitUntil(() => c.pongs >= 4 && pings >= 4 && s.pongs >= 4, 10_000, () => `4 pings answered both ways (pongs ${c.pongs}/${s.pongs}, pings seen ${pings})`);
   t.ok(c.alive && s.alive, 'the answered session lives on');
 
   // a peer that never answers
@@ -192,7 +192,7 @@ t.test('protocol: data for an unknown channel gets a reset; OPEN from the wrong 
   const after = c.open();
   after.end('after');
   t.equal((await readAll(after)).toString(), 'after');
-  await waitFor(() => s.channelCount === 0, 10_000, 'the echo channel forgotten');
+  await waitUntil(() => s.channelCount === 0, 10_000, 'the echo channel forgotten');
   t.equal(s.channelCount, 0, 'no channel kept for the refused OPEN');
   t.ok(c.alive && s.alive, 'the session survives');
 });
@@ -252,7 +252,7 @@ t.test('stress: 300 channels, random sizes, pauses and close orders; every byte 
   });
   const ok = await Promise.all(runs);
   t.equal(ok.filter(Boolean).length, 300, 'all 300 echoed exactly');
-  await waitFor(() => c.channelCount === 0 && s.channelCount === 0 && serverClosed === 300, 10_000,
+  await waitUntil(() => c.channelCount === 0 && s.channelCount === 0 && serverClosed === 300, 10_000,
     () => `finished channels forgotten (client keeps ${c.channelCount}, server ${s.channelCount}, closed ${serverClosed})`);
 
   // resets in the middle of transfers: the other side sees a close, the session lives on
@@ -264,8 +264,8 @@ t.test('stress: 300 channels, random sizes, pauses and close orders; every byte 
     ch.destroy();
     await once(ch, 'close');
   }));
-  await waitFor(() => serverClosed === 350, 10_000, () => `the server sees all 50 resets (${serverClosed - 300} so far)`);
-  await waitFor(() => c.channelCount === 0 && s.channelCount === 0, 10_000,
+  await waitUntil(() => serverClosed === 350, 10_000, () => `the server sees all 50 resets (${serverClosed - 300} so far)`);
+  await waitUntil(() => c.channelCount === 0 && s.channelCount === 0, 10_000,
     () => `reset channels forgotten (client keeps ${c.channelCount}, server ${s.channelCount})`);
   t.ok(c.alive && s.alive, 'the session is fine');
   const last = c.open();

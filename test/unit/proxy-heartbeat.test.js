@@ -14,11 +14,10 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startProxyServer } from '../../dist/proxy-pod/server.js';
 import { startSftpServer, generateSessionKeys } from '../../dist/proxy-pod/sftp/index.js';
-import { CMD_HEARTBEAT } from '../../dist/proxy-pod/heartbeat.js';
-import { CMD_MUX } from '../../dist/src/mux/index.js';
-import { PodTunnelPool } from '../../dist/src/tunnel/pool.js';
-import { clientHandshake, clientRequest, serverHandshake, serializeReply, CMD } from '../../dist/src/socks5/index.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { CMD_HEARTBEAT, CMD_MUX } from '../../dist/protocol/commands.js';
+import { PodTunnel } from '../../dist/src/tunnel/pod-tunnel.js';
+import { clientHandshake, clientRequest, serverHandshake, serializeReply, CMD } from '../../dist/protocol/socks5/index.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const TOKEN = 'h'.repeat(64);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -39,7 +38,7 @@ function makePool(t, port, extra = {}) {
   const sockets = [];
   const debug = [];
   let vanished = false;
-  const pool = new PodTunnelPool({
+  const pool = new PodTunnel({
     kc: new KubeConfig(), namespace: 'ns', pod: 'kinject-hb', port, token: TOKEN, heartbeatMs: 100,
     connect: async () => {
       if (vanished) throw new Error('the runner is gone');
@@ -49,7 +48,7 @@ function makePool(t, port, extra = {}) {
       return s;
     },
     podGone: async () => undefined,
-    debug: (m) => debug.push(m),
+    log: { debug: (m) => debug.push(m) },
     ...extra,
   });
   t.teardown(() => pool.close());
@@ -88,7 +87,7 @@ t.test('heartbeats keep the server up around quiet and orphaned connections; wit
   const quiet = await pool.open();
   t.equal((await clientRequest(quiet, CMD.CONNECT, { type: 'ipv4', host: '127.0.0.1', port: echoPort }, { timeoutMs: 3000 })).reply, 0);
   // 25 heartbeats 100 ms apart: at least 2.5 s, well past the 1 s grace, however late timers run
-  await waitFor(() => pool.heartbeatsAnswered >= 25, 20_000, '25 heartbeats answered');
+  await waitUntil(() => pool.heartbeatsAnswered >= 25, 20_000, '25 heartbeats answered');
   t.equal(exited(), null, 'still up after 25 heartbeats (grace 1 s): the pool sends heartbeats');
   quiet.write('still here');
   const [back] = await once(quiet, 'data');
@@ -98,7 +97,7 @@ t.test('heartbeats keep the server up around quiet and orphaned connections; wit
   // the runner vanishes (no close(), whose SHUTDOWN would end the server at once): its tunnel
   // drops and nothing reconnects; the orphaned connection stays open in the "pod"
   cut();
-  await waitFor(() => exited() !== null, 20_000, 'the server exits after the pool is gone');
+  await waitUntil(() => exited() !== null, 20_000, 'the server exits after the pool is gone');
   t.match(lines.join('\n'), /no heartbeat, new connection or client data for 1 s \(1 connection\(s\) still open\), exiting/, 'exited for want of heartbeats, with the orphan still open');
   if (!stray.closed) await once(stray, 'close');
   t.pass('the orphan is closed by the exit');
@@ -110,7 +109,7 @@ t.test('without any heartbeat the old rule holds: an open connection keeps the s
   await sleep(1800);
   t.equal(exited(), null, 'up with a quiet connection (no heartbeat ever seen)');
   s.destroy();
-  await waitFor(() => exited() !== null, 20_000, 'exit once the connection is gone');
+  await waitUntil(() => exited() !== null, 20_000, 'exit once the connection is gone');
   t.match(lines.join('\n'), /no client connection for 0\.4 s, exiting/);
 });
 
@@ -141,7 +140,7 @@ t.test('an SSH session with keepalives (sshfs ServerAlive) counts as activity af
   t.equal(exited(), null, `up 2.5 s after the last heartbeat (grace 1 s): keepalives flow (${lines.join(' | ')})`);
   conn.end();
   tunnel.destroy();
-  await waitFor(() => exited() !== null, 20_000, 'exit once the session is gone');
+  await waitUntil(() => exited() !== null, 20_000, 'exit once the session is gone');
   t.match(lines.join('\n'), /exiting/, 'exits once the session is gone');
 });
 
@@ -168,10 +167,10 @@ t.test('pool: the session is reopened when the tunnel drops, and pings are answe
   const { port } = await startServer(t, { exitWhenIdleSeconds: 30 });
   const { pool, sockets } = makePool(t, port);
   await pool.ready(3000);
-  await waitFor(() => pool.heartbeatsAnswered > 0, 20_000, 'a heartbeat answered');
+  await waitUntil(() => pool.heartbeatsAnswered > 0, 20_000, 'a heartbeat answered');
   const before = pool.heartbeatsAnswered;
   for (const s of sockets) s.destroy(); // the port-forward breaks
-  await waitFor(() => pool.sessionsOpened === 2 && pool.heartbeatsAnswered > before + 3, 20_000,
+  await waitUntil(() => pool.sessionsOpened === 2 && pool.heartbeatsAnswered > before + 3, 20_000,
     () => `heartbeats answered again over a second session (${before} -> ${pool.heartbeatsAnswered}, sessions ${pool.sessionsOpened})`);
   t.equal(pool.sessionsOpened, 2, 'reopened once, and pings answered again');
 });
@@ -180,7 +179,7 @@ t.test('pool: no answer to pings -> the session is dropped after 3 intervals and
   const { port, requests } = await fakePodServer(t, 0);
   const { pool, debug } = makePool(t, port);
   await pool.ready(3000);
-  await waitFor(() => requests.filter((c) => c === CMD_MUX).length >= 2, 20_000, 'a second MUX session');
+  await waitUntil(() => requests.filter((c) => c === CMD_MUX).length >= 2, 20_000, 'a second MUX session');
   t.match(debug.join('\n'), /no answer through the tunnel for \d+ s/);
 });
 
@@ -200,7 +199,7 @@ t.test('pool: heartbeatMs 0 sends none; close() stops them', async (t) => {
   const live = await startServer(t, { exitWhenIdleSeconds: 30 });
   const other = makePool(t, live.port);
   await other.pool.ready(3000);
-  await waitFor(() => other.pool.heartbeatsAnswered > 0, 20_000, 'a heartbeat answered before close()');
+  await waitUntil(() => other.pool.heartbeatsAnswered > 0, 20_000, 'a heartbeat answered before close()');
   await other.pool.close();
   const n = other.pool.heartbeatsAnswered;
   await sleep(400);

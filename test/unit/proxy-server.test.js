@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { SocksClient } from 'socks';
 import { startProxyServer } from '../../dist/proxy-pod/server.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const LOOP = '127.0.0.1';
 const TOKEN = `tok-${crypto.randomBytes(12).toString('hex')}`;
@@ -260,7 +260,7 @@ t.test('half-close the other way: the server ends first, the client keeps sendin
   const got = await readAll(socket);
   t.equal(got.toString(), 'bye first');
   socket.end('still talking');
-  await waitFor(() => Buffer.concat(seen).toString() === 'still talking|end', 10_000, 'data after half-close');
+  await waitUntil(() => Buffer.concat(seen).toString() === 'still talking|end', 10_000, 'data after half-close');
   t.pass('data sent after the peer\'s end still arrived, then our end');
 });
 
@@ -381,7 +381,7 @@ t.test('open connections are counted and released', async (t) => {
   t.ok(sys.connections() >= 1);
   socket.end();
   await readAll(socket);
-  await waitFor(() => sys.connections() === 0, 10_000, 'connections back to 0');
+  await waitUntil(() => sys.connections() === 0, 10_000, 'connections back to 0');
   t.equal(sys.connections(), 0);
 });
 
@@ -407,6 +407,6 @@ t.test('exit when idle (in process, injected exit)', async (t) => {
   await new Promise((r) => setTimeout(r, 700));
   t.equal(exited, 0, 'an open client connection keeps it alive');
   s.destroy();
-  await waitFor(() => exited === 1, 10_000, 'idle exit');
+  await waitUntil(() => exited === 1, 10_000, 'idle exit');
   t.same(lines, ['kinject-proxy: no client connection for 0.4 s, exiting']);
 });

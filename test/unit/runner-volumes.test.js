@@ -13,12 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateSessionKeys } from '../../dist/proxy-pod/sftp/index.js';
-import { planVolumes, mountSessionVolumes, warnIfVolumesSkipped } from '../../dist/src/run/volumes.js';
-import { startSftpForwarder } from '../../dist/src/run/sftp-forwarder.js';
-import { writeSessionKeys, knownHostsEntry } from '../../dist/src/run/volume-keys.js';
-import { removeStaleSessionDirs } from '../../dist/src/run/session-dirs.js';
-import { CleanupStack } from '../../dist/src/run/cleanup-stack.js';
-import { clientHandshake } from '../../dist/src/socks5/index.js';
+import { planVolumes, mountSessionVolumes, warnIfVolumesSkipped } from '../../dist/src/volumes/session-volumes.js';
+import { startSftpForwarder } from '../../dist/src/tunnel/sftp-forward.js';
+import { writeSessionKeys, knownHostsEntry } from '../../dist/src/volumes/keys.js';
+import { removeStaleSessionDirs } from '../../dist/src/session/dirs.js';
+import { CleanupStack } from '../../dist/src/child/cleanup-stack.js';
+import { clientHandshake } from '../../dist/protocol/socks5/index.js';
 import { startProxyServer } from '../../dist/proxy-pod/server.js';
 import { preflightVolumes } from '../../dist/src/volumes/preflight.js';
 import { findMount, readMountInfo } from '../../dist/src/volumes/mountinfo.js';
@@ -185,7 +185,7 @@ t.test('forwarder: each connection is a CONNECT through the upstream, same port 
 t.test('forwarder: a refused CONNECT in the pod closes the local connection', async (t) => {
   const closedPort = await new Promise((r) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
   const debug = [];
-  const fwd = await startSftpForwarder({ upstream, targetPort: closedPort, debug: (m) => debug.push(m) });
+  const fwd = await startSftpForwarder({ upstream, targetPort: closedPort, log: { debug: (m) => debug.push(m) } });
   t.teardown(() => fwd.close());
   const s = connect(fwd.port, '127.0.0.1');
   s.on('error', () => {});

@@ -5,11 +5,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exitCodeOf } from '../../dist/src/run/exit-status.js';
-import { classifyBinary, resolveOnPath, bypassWarning } from '../../dist/src/run/binary-check.js';
-import { shimEnvironment } from '../../dist/src/run/shim-env.js';
+import { exitCodeOf } from '../../dist/src/child/exit-status.js';
+import { classifyBinary, resolveOnPath, bypassWarning } from '../../dist/src/child/binary-check.js';
+import { shimEnvironment } from '../../dist/src/child/shim-env.js';
 import { FakeAddresses, isFakeAddress } from '../../dist/src/front/fake-addresses.js';
-import { CleanupStack } from '../../dist/src/run/cleanup-stack.js';
+import { CleanupStack } from '../../dist/src/child/cleanup-stack.js';
 import { shimLibrary } from '../../dist/src/paths.js';
 
 t.test('exit status: code, or 128 + signal', async (t) => {

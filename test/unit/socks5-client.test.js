@@ -1,4 +1,4 @@
-// The client helpers of dist/src/socks5 (StreamReader, clientHandshake, clientRequest) against an
+// The client helpers of dist/protocol/socks5 (StreamReader, clientHandshake, clientRequest) against an
 // independent SOCKS5 server (the `socksv5` npm package) and small raw-byte fake servers.
 // Loopback only; every wait is bounded.
 import t from 'tap';
@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import {
   CMD, REPLY, StreamReader, clientHandshake, clientRequest, parseGreeting, parseRequest,
   serializeMethodChoice, serializeReply,
-} from '../../dist/src/socks5/index.js';
+} from '../../dist/protocol/socks5/index.js';
 
 const require = createRequire(import.meta.url);
 const socksv5 = require('socksv5');

@@ -1,7 +1,7 @@
-// Unit tests of the pure SOCKS5 codec (dist/src/socks5): round trips, partial buffers,
+// Unit tests of the pure SOCKS5 codec (dist/protocol/socks5): round trips, partial buffers,
 // malformed input, every ATYP, RESOLVE / RESOLVE_PTR message shapes, reply-code mapping.
 import t from 'tap';
-import * as s from '../../dist/src/socks5/index.js';
+import * as s from '../../dist/protocol/socks5/index.js';
 
 const hex = (str) => Buffer.from(str.replace(/\s+/g, ''), 'hex');
 

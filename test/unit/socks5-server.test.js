@@ -1,10 +1,10 @@
-// serverHandshake (dist/src/socks5/server.js), the handshake both the front and the proxy pod
+// serverHandshake (dist/protocol/socks5/server.js), the handshake both the front and the proxy pod
 // use, driven by an independent client (the `socks` npm package) and by raw bytes. Loopback only;
 // every wait is bounded.
 import t from 'tap';
 import net from 'node:net';
 import { createRequire } from 'node:module';
-import { CMD, REPLY, credentialsMatch, serializeReply, serverHandshake } from '../../dist/src/socks5/index.js';
+import { CMD, REPLY, credentialsMatch, serializeReply, serverHandshake } from '../../dist/protocol/socks5/index.js';
 
 const require = createRequire(import.meta.url);
 const { SocksClient } = require('socks');

@@ -14,7 +14,7 @@ import { mountVolumes } from '../../dist/src/volumes/mount.js';
 import { preflightVolumes } from '../../dist/src/volumes/preflight.js';
 import { readMountInfo, findMount } from '../../dist/src/volumes/mountinfo.js';
 import { removeLeftoverMounts, findKinjectMounts } from '../../dist/src/volumes/leftovers.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const pre = preflightVolumes();
 if (!pre.ok) {
@@ -157,7 +157,7 @@ t.test('mount, use with cat / node / python, write, read-only, hidden, escapes, 
   await m.unmount();
   t.pass('a second unmount is a no-op');
   t.ok(m.pid, 'the sshfs pid is known');
-  await waitFor(() => !alive(m.pid), 20_000, 'sshfs exits after the unmount');
+  await waitUntil(() => !alive(m.pid), 20_000, 'sshfs exits after the unmount');
 });
 
 function alive(pid) {
@@ -200,7 +200,7 @@ t.test('reconnect: the server (the tunnel) goes away and comes back; the mount c
   const again = await startServerProc(port);
   serverProc = again.proc;
   let back;
-  await waitFor(async () => {
+  await waitUntil(async () => {
     back = await run('cat', [L('data/hello.txt')]);
     return back.code === 0;
   }, 30_000, () => `a read after the server is back (${back?.stderr.trim()})`, 250);
@@ -300,7 +300,7 @@ t.test('leftovers: a SIGKILLed kinject leaves its mount; cleanup removes it, but
   t.ok(findMount(deadDir), 'the killed kinject left its mount behind');
   // Only this test's mounts: never touch a real session's.
   const mountInfo = () => readMountInfo().filter((m) => m.mountPoint.startsWith(work));
-  await waitFor(() => findKinjectMounts({ env, mountInfo }).some((f) => f.mountPoint === deadDir && !f.live), 20_000, 'the killed session is seen as dead');
+  await waitUntil(() => findKinjectMounts({ env, mountInfo }).some((f) => f.mountPoint === deadDir && !f.live), 20_000, 'the killed session is seen as dead');
   const found = findKinjectMounts({ env, mountInfo });
   t.same(found.filter((f) => f.mountPoint.startsWith(base)).map((f) => [f.mountPoint, f.live]).sort(), [[deadDir, false], [liveDir, true]]);
 
@@ -310,7 +310,7 @@ t.test('leftovers: a SIGKILLed kinject leaves its mount; cleanup removes it, but
   t.same(res.failed, []);
   t.notOk(findMount(deadDir), 'no longer mounted');
   t.notOk(existsSync(deadDir), 'its directory is removed');
-  await waitFor(() => !alive(deadSshfs), 20_000, 'its sshfs is gone');
+  await waitUntil(() => !alive(deadSshfs), 20_000, 'its sshfs is gone');
   t.ok(findMount(liveDir), 'the live session still has its mount');
 
   // Without its record (as if made under another XDG_RUNTIME_DIR) the live mount is still
@@ -321,7 +321,7 @@ t.test('leftovers: a SIGKILLed kinject leaves its mount; cleanup removes it, but
 
   live.child.kill('SIGKILL');
   await new Promise((r) => live.child.exitCode !== null || live.child.signalCode ? r() : live.child.once('exit', r));
-  await waitFor(() => findKinjectMounts({ env: otherEnv, mountInfo }).some((f) => f.mountPoint === liveDir && !f.live), 20_000, 'the killed live session is seen as dead');
+  await waitUntil(() => findKinjectMounts({ env: otherEnv, mountInfo }).some((f) => f.mountPoint === liveDir && !f.live), 20_000, 'the killed live session is seen as dead');
   t.same(findKinjectMounts({ env: otherEnv, mountInfo }).map((f) => [f.mountPoint, f.live]), [[liveDir, false]], 'an orphaned sshfs without a record is a leftover');
   const res2 = await removeLeftoverMounts({ env, log, mountInfo });
   t.ok(res2.removed.includes(liveDir), 'once its kinject is gone it is removed too');

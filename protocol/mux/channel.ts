@@ -14,7 +14,7 @@ import { FRAME, MAX_DATA_PAYLOAD, encodeFrame, encodeWindow } from './frames.js'
 /** bytes each side may send on a channel before the receiver grants more */
 export const INITIAL_WINDOW = 4 * 1024 * 1024;
 /** credit is given back in steps of at least this much */
-const GRANT_STEP = 128 * 1024;
+export const GRANT_STEP = 128 * 1024;
 
 /** What a channel needs from its session. */
 export interface ChannelLink {

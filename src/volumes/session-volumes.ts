@@ -11,18 +11,18 @@ import { resolve } from 'node:path';
 import { KinjectError, usageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Upstream } from '../front/upstream.js';
-import type { SessionSftp } from '../kube/session.js';
-import { defaultMountDir } from '../volumes/state.js';
-import { mountVolumes } from '../volumes/mount.js';
-import { preflightVolumes, type PreflightResult } from '../volumes/preflight.js';
-import { volumeEnv, type VolumeEnv } from '../volumes/env.js';
-import { volumeExports, type PodSpecLike } from '../volumes/volume-list.js';
-import type { CleanupStack } from './cleanup-stack.js';
-import { startSftpForwarder } from './sftp-forwarder.js';
-import { writeSessionKeys } from './volume-keys.js';
+import type { ProxyPodSftp } from '../kube/proxy-pod.js';
+import { defaultMountDir } from './state.js';
+import { mountVolumes } from './mount.js';
+import { preflightVolumes, type PreflightResult } from './preflight.js';
+import { volumeEnv, type VolumeEnv } from './env.js';
+import { volumeExports, type PodSpecLike } from './volume-list.js';
+import type { CleanupStack } from '../child/cleanup-stack.js';
+import { startSftpForwarder } from '../tunnel/sftp-forward.js';
+import { writeSessionKeys } from './keys.js';
 
 export interface VolumePlan {
-  /** ask the proxy pod for an SFTP server (SessionOptions.volumes) */
+  /** ask the proxy pod for an SFTP server (ProxyPodOptions.volumes) */
   request: boolean;
   /** --mount DIR, absolute; undefined = the default place */
   mountDir?: string;
@@ -78,7 +78,7 @@ export interface SessionVolumes {
 }
 
 export interface MountSessionVolumesOptions {
-  sftp: SessionSftp;
+  sftp: ProxyPodSftp;
   upstream: Pick<Upstream, 'open'>;
   sessionId: string;
   plan: VolumePlan;
@@ -101,9 +101,9 @@ export async function mountSessionVolumes(o: MountSessionVolumesOptions): Promis
     return undefined;
   }
   const mountDir = o.plan.mountDir ?? defaultMountDir(o.sessionId, o.env);
-  let mounted;
+  let mounted: Awaited<ReturnType<typeof mountVolumes>>;
   try {
-    const forwarder = await startSftpForwarder({ upstream: o.upstream, targetPort: sftp.port, debug: log.debug });
+    const forwarder = await startSftpForwarder({ upstream: o.upstream, targetPort: sftp.port, log });
     cleanup.add('SFTP forwarder', () => forwarder.close());
     const keys = writeSessionKeys(o.sessionId, sftp, o.env);
     cleanup.add('session keys', () => keys.remove());
@@ -114,7 +114,7 @@ export async function mountSessionVolumes(o: MountSessionVolumesOptions): Promis
       knownHostsPath: keys.knownHostsPath,
       mountDir,
       exports: paths,
-      log: { debug: log.debug, warn: log.warn },
+      log,
       env: o.env,
       signal: o.signal,
     });

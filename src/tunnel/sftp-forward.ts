@@ -1,13 +1,15 @@
 // A local TCP port that reaches the proxy pod's SFTP server, for sshfs. Each connection accepted
-// on 127.0.0.1:<port> takes a fresh stream from the session's upstream (already authenticated
-// SOCKS5), sends CONNECT 127.0.0.1:<SFTP port> (the server listens on the pod's loopback), then
-// relays bytes both ways. The port stays the same for the whole session: sshfs' `reconnect`
+// on 127.0.0.1:<port> takes a fresh stream from the session's upstream and sends CONNECT
+// 127.0.0.1:<SFTP port> on it (front/connect-via.ts; the server listens on the pod's loopback),
+// then relays bytes both ways. The port stays the same for the whole session: sshfs' `reconnect`
 // dials it again after a dropped tunnel stream. Any local user can connect, but what answers is
 // the SSH server, which takes only the session's client key.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CMD, REPLY, clientRequest, replyMessage } from '../socks5/index.js';
+import { replyMessage } from '../../protocol/socks5/index.js';
 import type { Upstream } from '../front/upstream.js';
+import { connectVia } from '../front/connect-via.js';
+import type { Logger } from '../log.js';
 
 const CONNECT_TIMEOUT_MS = 20_000;
 
@@ -18,7 +20,7 @@ export interface SftpForwarderOptions {
   targetPort: number;
   /** default 127.0.0.1 (the pod's loopback, seen from the pod server) */
   targetHost?: string;
-  debug?: (msg: string) => void;
+  log?: Partial<Logger>;
   connectTimeoutMs?: number;
 }
 
@@ -32,7 +34,6 @@ export interface SftpForwarder {
 }
 
 export async function startSftpForwarder(options: SftpForwarderOptions): Promise<SftpForwarder> {
-  const debug = options.debug ?? (() => {});
   const target = { type: 'ipv4' as const, host: options.targetHost ?? '127.0.0.1', port: options.targetPort };
   const sockets = new Set<Socket>();
   const remotes = new Set<Duplex>();
@@ -47,31 +48,25 @@ export async function startSftpForwarder(options: SftpForwarderOptions): Promise
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     connect(socket).catch((err: unknown) => {
-      debug(`volumes: SFTP connection through the tunnel failed: ${err instanceof Error ? err.message : String(err)}`);
+      options.log?.debug?.(`volumes: SFTP connection through the tunnel failed: ${err instanceof Error ? err.message : String(err)}`);
       socket.destroy();
     });
   });
 
   async function connect(socket: Socket): Promise<void> {
-    const remote = await options.upstream.open();
-    if (closed || socket.destroyed) {
-      remote.destroy();
-      return;
-    }
-    remotes.add(remote);
-    remote.once('close', () => remotes.delete(remote));
-    remote.on('error', () => remote.destroy());
-    let reply;
-    try {
-      reply = await clientRequest(remote, CMD.CONNECT, target, { timeoutMs: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS });
-    } catch (err) {
-      remote.destroy();
-      throw err;
-    }
-    if (reply.reply !== REPLY.SUCCEEDED) {
-      remote.destroy();
-      throw new Error(`CONNECT ${target.host}:${target.port} in the pod: ${replyMessage(reply.reply)}`);
-    }
+    const connected = await connectVia(options.upstream, target, {
+      timeoutMs: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+      onOpen: (remote) => {
+        if (closed || socket.destroyed) return false;
+        remotes.add(remote);
+        remote.once('close', () => remotes.delete(remote));
+        remote.on('error', () => remote.destroy());
+        return true;
+      },
+    });
+    if (!connected) return;
+    const { reply, stream: remote } = connected;
+    if (!remote) throw new Error(`CONNECT ${target.host}:${target.port} in the pod: ${replyMessage(reply.reply)}`);
     if (closed || socket.destroyed) {
       remote.destroy();
       return;

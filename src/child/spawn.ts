@@ -1,6 +1,6 @@
 // Starts the user's command: stdio and the TTY are inherited untouched, the environment is the
 // one the runner prepared. A command that cannot be started becomes a one-line KinjectError.
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import spawn from 'cross-spawn';
 import { KinjectError } from '../errors.js';
 

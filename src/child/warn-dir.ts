@@ -4,7 +4,7 @@
 // One empty file per binary warned about; removed with the directory when the run ends.
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { makeSessionDir } from './session-dirs.js';
+import { makeSessionDir } from '../session/dirs.js';
 
 export interface WarnDir {
   path: string;

@@ -1,6 +1,6 @@
 // The cluster Upstream (docs/design.md): one port-forward stream to the proxy pod's SOCKS port,
 // authenticated once (user "kinject", the session token) and turned into a mux session
-// (src/mux/) by kinject's MUX request. open() is a new channel in it: no websocket, TLS or
+// (protocol/mux/) by kinject's MUX request. open() is a new channel in it: no websocket, TLS or
 // kubelet set-up per connection or name lookup, one round trip for the request inside.
 // The session is opened at once and reopened in the background whenever it ends (pod restart
 // of the port-forward, API server restart, no ping answer for 3 × heartbeatMs); channels open at
@@ -13,10 +13,12 @@
 
 import type { Duplex } from 'node:stream';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { KINJECT_USERNAME, REPLY, clientHandshake, clientRequest, replyMessage } from '../socks5/index.js';
-import { CMD_MUX, DEFAULT_PING_MS, MUX_HOST, MuxSession } from '../mux/index.js';
+import { KINJECT_USERNAME, REPLY, clientHandshake, clientRequest, replyMessage } from '../../protocol/socks5/index.js';
+import { DEFAULT_PING_MS, MuxSession } from '../../protocol/mux/index.js';
+import { CMD_MUX, MUX_HOST } from '../../protocol/commands.js';
 import type { Upstream } from '../front/upstream.js';
 import { KinjectError } from '../errors.js';
+import type { Logger } from '../log.js';
 import { KubeClient } from '../kube/client.js';
 import { isStatus } from '../kube/errors.js';
 import { PortForwardError, openPortForward } from './portforward.js';
@@ -38,10 +40,8 @@ export interface PodTunnelOptions {
   openTimeoutMs?: number;
   /** a ping through the session this often (default DEFAULT_PING_MS, 5 s; 0 = none) */
   heartbeatMs?: number;
-  /** diagnostics (e.g. the logger's debug) */
-  debug?: (msg: string) => void;
-  /** one line when the tunnel is lost and when it is back (e.g. the logger's warn) */
-  warn?: (msg: string) => void;
+  /** debug: diagnostics; warn: one line when the tunnel is lost and when it is back */
+  log?: Partial<Logger>;
   /** opens one raw stream to the pod server (default: a port-forward; tests pass a TCP connect) */
   connect?: () => Promise<Duplex>;
   /** says whether the pod is gone: a reason, or undefined while it lives (default: GET the pod) */
@@ -60,10 +60,10 @@ const POD_CHECK_MIN_INTERVAL_MS = 1000;
 const SHORT_SESSION_MS = 1000;
 const SHUTDOWN_WAIT_MS = 1500;
 
-export class PodTunnelPool implements Upstream {
+export class PodTunnel implements Upstream {
   readonly resolveSupported = true;
   readonly description: string;
-  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'debug' | 'warn' | 'connect' | 'podGone'>> & { debug: (m: string) => void; warn: (m: string) => void };
+  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'log' | 'connect' | 'podGone'>> & { debug: (m: string) => void; warn: (m: string) => void };
   private readonly connect: () => Promise<Duplex>;
   private readonly podGone: () => Promise<string | undefined>;
   private client: KubeClient | undefined;
@@ -96,8 +96,8 @@ export class PodTunnelPool implements Upstream {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       openTimeoutMs: options.openTimeoutMs ?? 30_000,
       heartbeatMs: options.heartbeatMs ?? DEFAULT_PING_MS,
-      debug: options.debug ?? (() => {}),
-      warn: options.warn ?? (() => {}),
+      debug: options.log?.debug ?? (() => {}),
+      warn: options.log?.warn ?? (() => {}),
     };
     this.client = options.client;
     this.connect = options.connect ?? (() => openPortForward(
@@ -150,7 +150,7 @@ export class PodTunnelPool implements Upstream {
     if (this.ownClient) this.client?.close();
   }
 
-  /** The error that ended the pool (pod gone, forbidden), if any. */
+  /** The error that ended the tunnel (pod gone, forbidden), if any. */
   get error(): KinjectError | undefined {
     return this.fatal;
   }
@@ -330,6 +330,6 @@ export class PodTunnelPool implements Upstream {
   }
 }
 
-export function createPodUpstream(options: PodTunnelOptions): PodTunnelPool {
-  return new PodTunnelPool(options);
+export function createPodUpstream(options: PodTunnelOptions): PodTunnel {
+  return new PodTunnel(options);
 }

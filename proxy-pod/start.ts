@@ -4,19 +4,19 @@
 // SIGTERM/SIGINT. With `sftp` it first starts the SFTP server for the volumes (keys and export
 // list from files) and prints `kinject-proxy: sftp listening on HOST:PORT`, so it is up before
 // anyone can reach the SOCKS port; its connections count for --exit-when-idle. Problems are
-// thrown as ServeError with the exit status to use (2 usage, 1 anything else).
+// thrown as StartError with the exit status to use (2 usage, 1 anything else).
 import { readFileSync } from 'node:fs';
 import { startProxyServer } from './server.js';
 import { formatHostPort, parseListen } from './args.js';
 import { parseExports, startSftpServer, type SftpServer } from './sftp/index.js';
 
-export class ServeError extends Error {
+export class StartError extends Error {
   constructor(message: string, readonly status: number) {
     super(message);
   }
 }
 
-export interface ServeSftpOptions {
+export interface StartSftpOptions {
   /** HOST:PORT */
   listen: string;
   /** the server's private host key */
@@ -27,20 +27,20 @@ export interface ServeSftpOptions {
   exportsFile: string;
 }
 
-export interface ServeOptions {
+export interface StartOptions {
   listen: string;
   tokenFile?: string;
   exitWhenIdleSeconds?: number;
   connectTimeoutSeconds?: number;
   verbose: boolean;
-  sftp?: ServeSftpOptions;
+  sftp?: StartSftpOptions;
 }
 
 function listenArg(value: string, flag: string): { host: string; port: number } {
   try {
     return parseListen(value, flag);
   } catch (err) {
-    throw new ServeError((err as Error).message, 2);
+    throw new StartError((err as Error).message, 2);
   }
 }
 
@@ -49,22 +49,22 @@ function readText(file: string, what: string): string {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ServeError(`cannot read the ${what}: ${(err as Error).message}`, 1);
+    throw new StartError(`cannot read the ${what}: ${(err as Error).message}`, 1);
   }
-  if (!text.trim()) throw new ServeError(`the ${what} ${file} is empty`, 1);
+  if (!text.trim()) throw new StartError(`the ${what} ${file} is empty`, 1);
   return text;
 }
 
-async function startSftp(o: ServeSftpOptions): Promise<SftpServer> {
+async function startSftp(o: StartSftpOptions): Promise<SftpServer> {
   const listen = listenArg(o.listen, '--sftp-listen');
   const hostKey = readText(o.hostKeyFile, 'SFTP host key file');
   const authorizedKey = readText(o.authorizedKeyFile, 'SFTP authorized key file');
   const exportsJson = readText(o.exportsFile, 'SFTP exports file');
-  let exports;
+  let exports: ReturnType<typeof parseExports>;
   try {
     exports = parseExports(exportsJson);
   } catch (err) {
-    throw new ServeError(`${o.exportsFile}: ${(err as Error).message}`, 1);
+    throw new StartError(`${o.exportsFile}: ${(err as Error).message}`, 1);
   }
   try {
     return await startSftpServer({
@@ -76,11 +76,11 @@ async function startSftp(o: ServeSftpOptions): Promise<SftpServer> {
       log: (line) => { process.stderr.write(`${line}\n`); },
     });
   } catch (err) {
-    throw new ServeError(`cannot start the SFTP server on ${o.listen}: ${(err as Error).message}`, 1);
+    throw new StartError(`cannot start the SFTP server on ${o.listen}: ${(err as Error).message}`, 1);
   }
 }
 
-export async function serve(options: ServeOptions): Promise<void> {
+export async function startProxyServers(options: StartOptions): Promise<void> {
   const listen = listenArg(options.listen, '--listen');
   if (options.sftp) listenArg(options.sftp.listen, '--sftp-listen'); // usage errors before any other
   let token: string | undefined;
@@ -88,9 +88,9 @@ export async function serve(options: ServeOptions): Promise<void> {
     try {
       token = readFileSync(options.tokenFile, 'utf8').trim();
     } catch (err) {
-      throw new ServeError(`cannot read the token file: ${(err as Error).message}`, 1);
+      throw new StartError(`cannot read the token file: ${(err as Error).message}`, 1);
     }
-    if (!token) throw new ServeError(`the token file ${options.tokenFile} is empty`, 1);
+    if (!token) throw new StartError(`the token file ${options.tokenFile} is empty`, 1);
   }
   let sftp: SftpServer | undefined;
   if (options.sftp) {
@@ -107,7 +107,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     verbose: options.verbose,
   }).catch(async (err: Error) => {
     await sftp?.close();
-    throw new ServeError(err.message, 1);
+    throw new StartError(err.message, 1);
   });
   const { host, port } = server.address;
   process.stderr.write(`kinject-proxy: listening on ${formatHostPort(host, port)}\n`);

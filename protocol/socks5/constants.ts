@@ -1,5 +1,7 @@
 // SOCKS5 protocol constants: RFC 1928 (SOCKS5), RFC 1929 (username/password auth) and
 // Tor's RESOLVE / RESOLVE_PTR command extensions, as kinject speaks them (docs/design.md).
+// kinject's own commands (ENV, HEARTBEAT, MUX) are in ../commands.ts.
+import { kinjectCommandName } from '../commands.js';
 
 export const SOCKS_VERSION = 0x05;
 /** Sub-negotiation version of RFC 1929 username/password auth. */
@@ -13,18 +15,13 @@ export const METHOD = {
   NO_ACCEPTABLE: 0xff,
 } as const;
 
-/**
- * Request commands. RESOLVE and RESOLVE_PTR are Tor's extensions; ENV is kinject's own (the
- * proxy pod's process environment: request ATYP 3 "env" port 0; reply REP 0, then a 4-byte
- * big-endian length and that many bytes of JSON, an object of strings; then the server closes).
- */
+/** Request commands. RESOLVE and RESOLVE_PTR are Tor's extensions; kinject's own are in ../commands.ts. */
 export const CMD = {
   CONNECT: 0x01,
   BIND: 0x02,
   UDP_ASSOCIATE: 0x03,
   RESOLVE: 0xf0,
   RESOLVE_PTR: 0xf1,
-  ENV: 0xf2,
 } as const;
 
 /** Address types. */
@@ -64,7 +61,6 @@ export function commandName(cmd: number): string {
     case CMD.UDP_ASSOCIATE: return 'UDP_ASSOCIATE';
     case CMD.RESOLVE: return 'RESOLVE';
     case CMD.RESOLVE_PTR: return 'RESOLVE_PTR';
-    case CMD.ENV: return 'ENV';
-    default: return `CMD_0x${cmd.toString(16).padStart(2, '0')}`;
+    default: return kinjectCommandName(cmd) ?? `CMD_0x${cmd.toString(16).padStart(2, '0')}`;
   }
 }

@@ -1,6 +1,6 @@
 // One client connection of the pod server: greeting, RFC 1929 auth against the token, then one
 // request (CONNECT, RESOLVE, RESOLVE_PTR or kinject's ENV, HEARTBEAT and MUX). A MUX request
-// turns the connection into a mux session (src/mux/): each channel the runner opens in it starts
+// turns the connection into a mux session (protocol/mux/): each channel the runner opens in it starts
 // right at one request, the connection's authentication covering it. Failures get the right
 // reply code and one log line.
 
@@ -9,15 +9,15 @@ import type { Duplex } from 'node:stream';
 import {
   CMD, REPLY, Socks5Error, StreamReader, commandName, describeError, formatDestination, parseRequest,
   replyCodeForError, replyMessage, serializeReply, serverHandshake, toDestination, type Destination, type Request,
-} from '../src/socks5/index.js';
-import { CMD_MUX, MuxSession, type MuxChannel } from '../src/mux/index.js';
-import { relay } from '../src/streams/relay.js';
+} from '../protocol/socks5/index.js';
+import { MuxSession, type MuxChannel } from '../protocol/mux/index.js';
+import { relay } from '../protocol/relay.js';
 import { connectTarget } from './connect.js';
-import { envPayload } from './env.js';
-import { CMD_HEARTBEAT, serveHeartbeat } from './heartbeat.js';
+import { CMD_ENV, CMD_HEARTBEAT, CMD_MUX, encodeEnvPayload } from '../protocol/commands.js';
+import { serveHeartbeat } from './heartbeat.js';
 import { resolveOne, type Resolver } from './resolver.js';
 
-export interface SessionContext {
+export interface ClientContext {
   token: string | undefined;
   resolver: Resolver;
   /** Resolver passed to net.connect for CONNECT by name; undefined = Node's own dns.lookup. */
@@ -47,7 +47,7 @@ function describeRequest(request: Request): string {
   return `${commandName(request.command)} ${what}`;
 }
 
-export async function handleClient(client: Socket, ctx: SessionContext): Promise<void> {
+export async function handleClient(client: Socket, ctx: ClientContext): Promise<void> {
   client.setNoDelay(true);
   client.setKeepAlive(true, 60_000);
   client.on('error', () => client.destroy());
@@ -55,7 +55,7 @@ export async function handleClient(client: Socket, ctx: SessionContext): Promise
   let request: Request;
   let reader: StreamReader;
   try {
-    // No timeout on the request: pooled, pre-authenticated connections wait for it.
+    // No timeout on the request: a client may authenticate first and ask later.
     const outcome = await serverHandshake(client, { token: ctx.token, handshakeTimeoutMs: ctx.handshakeTimeoutMs });
     if (!outcome.accepted) {
       ctx.log(`${PREFIX}client ${peer}: ${outcome.why}, refused`);
@@ -71,7 +71,7 @@ export async function handleClient(client: Socket, ctx: SessionContext): Promise
   return serveRequest(client, reader, request, peer, ctx);
 }
 
-function reportHandshakeError(client: Duplex, err: unknown, peer: string, ctx: SessionContext): void {
+function reportHandshakeError(client: Duplex, err: unknown, peer: string, ctx: ClientContext): void {
   if (err instanceof Socks5Error && err.code === 'ESOCKS5_CLOSED') {
     client.destroy(); // the client went away before asking anything: nothing to report
   } else if (err instanceof Socks5Error && err.code === 'ESOCKS5_TIMEOUT') {
@@ -87,7 +87,7 @@ function reportHandshakeError(client: Duplex, err: unknown, peer: string, ctx: S
 }
 
 /** MUX: reply 0, then frames; every channel is served like a connection past its handshake. */
-function serveMux(client: Socket, reader: StreamReader, peer: string, ctx: SessionContext): void {
+function serveMux(client: Socket, reader: StreamReader, peer: string, ctx: ClientContext): void {
   client.write(serializeReply(REPLY.SUCCEEDED));
   reader.release();
   if (ctx.verbose) ctx.log(`${PREFIX}MUX session from ${peer}`);
@@ -107,7 +107,7 @@ function serveMux(client: Socket, reader: StreamReader, peer: string, ctx: Sessi
   });
 }
 
-async function handleChannel(ch: MuxChannel, ctx: SessionContext): Promise<void> {
+async function handleChannel(ch: MuxChannel, ctx: ClientContext): Promise<void> {
   const reader = new StreamReader(ch);
   const peer = `channel ${ch.id}`;
   let request: Request;
@@ -124,7 +124,7 @@ async function handleChannel(ch: MuxChannel, ctx: SessionContext): Promise<void>
   return serveRequest(ch, reader, request, peer, ctx);
 }
 
-async function serveRequest(client: Duplex, reader: StreamReader, request: Request, peer: string, ctx: SessionContext): Promise<void> {
+async function serveRequest(client: Duplex, reader: StreamReader, request: Request, peer: string, ctx: ClientContext): Promise<void> {
   const fail = (code: number, why: string) => {
     ctx.log(`${PREFIX}${describeRequest(request)} failed: ${why}`);
     finish(client, serializeReply(code));
@@ -137,9 +137,9 @@ async function serveRequest(client: Duplex, reader: StreamReader, request: Reque
       return doResolve(client, request, ctx, fail);
     case CMD.RESOLVE_PTR:
       return doResolvePtr(client, request, ctx, fail);
-    case CMD.ENV:
+    case CMD_ENV:
       if (ctx.verbose) ctx.log(`${PREFIX}ENV sent`);
-      return finish(client, Buffer.concat([serializeReply(REPLY.SUCCEEDED), envPayload(process.env)]));
+      return finish(client, Buffer.concat([serializeReply(REPLY.SUCCEEDED), encodeEnvPayload(process.env)]));
     case CMD_HEARTBEAT:
       if (ctx.verbose) ctx.log(`${PREFIX}HEARTBEAT stream from ${peer}`);
       return serveHeartbeat(client, reader, ctx.onHeartbeat ?? (() => {}));
@@ -150,7 +150,7 @@ async function serveRequest(client: Duplex, reader: StreamReader, request: Reque
 
 type Fail = (code: number, why: string) => void;
 
-async function doConnect(client: Duplex, reader: StreamReader, dest: Destination, ctx: SessionContext, fail: Fail): Promise<void> {
+async function doConnect(client: Duplex, reader: StreamReader, dest: Destination, ctx: ClientContext, fail: Fail): Promise<void> {
   let target: Socket;
   try {
     target = await connectTarget(dest, { timeoutMs: ctx.connectTimeoutMs, resolver: ctx.connectResolver });
@@ -170,7 +170,7 @@ async function doConnect(client: Duplex, reader: StreamReader, dest: Destination
   relay(client, target);
 }
 
-async function doResolve(client: Duplex, request: Request, ctx: SessionContext, fail: Fail): Promise<void> {
+async function doResolve(client: Duplex, request: Request, ctx: ClientContext, fail: Fail): Promise<void> {
   const dest = request.destination;
   if (dest.type !== 'domain') {
     // Nothing to look up: answer with the literal itself.
@@ -186,7 +186,7 @@ async function doResolve(client: Duplex, request: Request, ctx: SessionContext, 
   }
 }
 
-async function doResolvePtr(client: Duplex, request: Request, ctx: SessionContext, fail: Fail): Promise<void> {
+async function doResolvePtr(client: Duplex, request: Request, ctx: ClientContext, fail: Fail): Promise<void> {
   const dest = request.destination;
   if (dest.type === 'domain') {
     return fail(REPLY.ADDRESS_TYPE_NOT_SUPPORTED, 'RESOLVE_PTR needs an IP address');

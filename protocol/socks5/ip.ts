@@ -38,7 +38,9 @@ export function ipv6ToBytes(text: string): Buffer {
   const groups = [...head, ...new Array<number>(halves.length > 1 ? fill : 0).fill(0), ...rest, ...tail];
   if (groups.length !== 8) throw invalidError(`not an IPv6 address: ${text}`);
   const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  groups.forEach((g, i) => {
+    out.writeUInt16BE(g, i * 2);
+  });
   return out;
 }
 

@@ -186,7 +186,8 @@ export class MuxSession extends EventEmitter implements ChannelLink {
         ch?.onReset();
         return;
       case FRAME.OPEN:
-        return this.onOpen(f.channel);
+        this.onOpen(f.channel);
+        return;
       case FRAME.PING:
         this.pongs++;
         this.send(encodeFrame(FRAME.PONG, 0, f.payload));

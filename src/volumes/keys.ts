@@ -1,12 +1,12 @@
 // The session's SSH material on local disk, for sshfs: the client private key (mode 0600) and a
 // known_hosts line holding the pod's host key under the alias sshfs looks it up by. Both live in
 // a private directory of their own, ${XDG_RUNTIME_DIR:-/tmp}/kinject-<uid>/.keys-<pid>-<session>/
-// (0700, session-dirs.ts), removed when the session ends; `kinject cleanup` removes the directory of
+// (0700, session/dirs.ts), removed when the session ends; `kinject cleanup` removes the directory of
 // a kinject that is gone (SIGKILL). The key is useless once the proxy pod is deleted.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HOST_KEY_ALIAS } from '../volumes/mount.js';
-import { makeSessionDir } from './session-dirs.js';
+import { knownHostsLine } from '../../protocol/ssh.js';
+import { makeSessionDir } from '../session/dirs.js';
 
 export interface SessionKeyFiles {
   dir: string;
@@ -16,11 +16,13 @@ export interface SessionKeyFiles {
   remove(): void;
 }
 
-/** `ssh-ed25519 AAAA... [comment]` → the known_hosts line `kinject-sftp ssh-ed25519 AAAA...`. */
+/** The known_hosts line for the host key the pod sent (knownHostsLine), with an error that says where it came from. */
 export function knownHostsEntry(hostPublicKey: string): string {
-  const [type, blob] = hostPublicKey.trim().split(/\s+/);
-  if (!type || !blob || !/^[A-Za-z0-9+/=]+$/.test(blob)) throw new Error('the pod sent a host key that is not an OpenSSH public key line');
-  return `${HOST_KEY_ALIAS} ${type} ${blob}\n`;
+  try {
+    return knownHostsLine(hostPublicKey);
+  } catch {
+    throw new Error('the pod sent a host key that is not an OpenSSH public key line');
+  }
 }
 
 export function writeSessionKeys(

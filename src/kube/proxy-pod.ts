@@ -1,10 +1,11 @@
-// startSession(): creates the session's proxy pod and waits until its container runs.
+// The session's proxy pod: startProxyPod() creates it (a Job, its Secret) and waits until its
+// container runs; ProxyPod.close() / deleteProxyPod() delete it again.
 //
 // Order (no orphaned Secret or pod possible): create the Job suspended -> create the session's
 // Lease owned by the Job (session-lease.ts: renewed while the session runs, so that `kinject
-// cleanup` elsewhere leaves it alone) -> create the Secret owned by the Job -> unsuspend the Job. Then poll the pod (every 250 ms) and, while it is not
-// running, the events of the pod and the Job, reporting progress lines and the reason the cluster
-// gives when it stalls (image pull, scheduling, config, mounts). Errors that cannot resolve
+// cleanup` elsewhere leaves it alone) -> create the Secret owned by the Job -> unsuspend the Job.
+// Then poll the pod (every 250 ms) and, while it is not running, the events of the pod and the
+// Job, reporting progress lines and the reason the cluster gives when it stalls (image pull, scheduling, config, mounts). Errors that cannot resolve
 // themselves fail at once; others fail at the timeout (default 120 s). On any failure, or when
 // the caller's AbortSignal fires, everything created so far is deleted before the error is thrown.
 // While waiting, API server hiccups (no answer, 5xx, 429) are retried, 1 s apart, up to 8 times.
@@ -17,7 +18,7 @@
 //
 // Volumes (`volumes: true` with a target): the exports are the target container's volume mounts
 // (volumeExports); when there are any, a fresh key pair per side is made here (generateSessionKeys),
-// the pod also runs the SFTP server on its loopback, and the Session carries what the runner
+// the pod also runs the SFTP server on its loopback, and the ProxyPod carries what the runner
 // needs to mount them with sshfs (`sftp`: port, client private key, host public key, exports).
 
 import { readFile } from 'node:fs/promises';
@@ -26,6 +27,7 @@ import type { CoreV1Event, V1Job, V1Pod, V1Secret } from '@kubernetes/client-nod
 import { proxyPodBundle } from '../paths.js';
 import { version as kinjectVersion } from '../version.js';
 import { KinjectError } from '../errors.js';
+import { retry, sleep } from '../util/sleep.js';
 import type { KubeAccess } from './config.js';
 import { KubeApiError } from './client.js';
 import { apiError, isStatus } from './errors.js';
@@ -37,7 +39,7 @@ import { eventState, podState, type PodState } from './pod-status.js';
 import { parseTarget, resolveTarget, type ResolvedTarget, type TargetRef } from './target.js';
 import { volumeExports, type PodSpecLike } from '../volumes/volume-list.js';
 import { graceSeconds, keepSessionLease, type SessionLease } from './session-lease.js';
-import { generateSessionKeys } from '../../proxy-pod/sftp/keys.js';
+import { generateSessionKeys, type SessionKeys } from '../../protocol/ssh.js';
 
 export const DEFAULT_START_TIMEOUT_SECONDS = 120;
 export const POLL_INTERVAL_MS = 250;
@@ -48,7 +50,7 @@ export const START_DEADLINE_GRACE_SECONDS = 60;
 const MAX_TRANSIENT_FAILURES = 8;
 const TRANSIENT_RETRY_MS = 1000;
 
-export interface SessionOptions {
+export interface ProxyPodOptions {
   access: KubeAccess;
   /** --target: "deployment/web", a parsed ref, or an already resolved target; none = targetless */
   target?: string | TargetRef | ResolvedTarget;
@@ -73,8 +75,8 @@ export interface SessionOptions {
   graceSeconds?: number;
 }
 
-/** What the runner needs to mount the target's volumes with sshfs (Session.sftp). */
-export interface SessionSftp {
+/** What the runner needs to mount the target's volumes with sshfs (ProxyPod.sftp). */
+export interface ProxyPodSftp {
   /** the SFTP server's port on the pod's loopback: reach it by a SOCKS CONNECT to 127.0.0.1:<port> through the tunnel */
   port: number;
   /** sshfs' IdentityFile contents (OpenSSH private key; write it with mode 0600) */
@@ -85,7 +87,7 @@ export interface SessionSftp {
   exports: { path: string; readOnly: boolean }[];
 }
 
-export interface Session {
+export interface ProxyPod {
   id: string;
   namespace: string;
   jobName: string;
@@ -99,7 +101,7 @@ export interface Session {
   /** the resolved --target, if any (its `container` is the workload's original container spec) */
   target?: ResolvedTarget;
   /** set when volumes were asked for, there is a target and it has volume mounts */
-  sftp?: SessionSftp;
+  sftp?: ProxyPodSftp;
   /** the session's Lease: `lease.closed` resolves when someone else ended the session */
   lease: SessionLease;
   /**
@@ -127,7 +129,7 @@ export function localUser(): string {
   return `${user}@${hostname()}`;
 }
 
-function isResolved(t: SessionOptions['target']): t is ResolvedTarget {
+function isResolved(t: ProxyPodOptions['target']): t is ResolvedTarget {
   return typeof t === 'object' && t !== null && 'podSpec' in t;
 }
 
@@ -149,40 +151,27 @@ export async function loadProxyScript(): Promise<Buffer> {
   }
 }
 
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
-  const t = setTimeout(done, ms);
-  function done() {
-    clearTimeout(t);
-    signal?.removeEventListener('abort', done);
-    resolve();
-  }
-  signal?.addEventListener('abort', done, { once: true });
-});
-
 /**
  * Deletes a session's Job and Secret by id (and its pod at once when podName is given: only once
  * its server has exited), then waits until the pod is gone. Idempotent; never throws; bounded by
  * timeoutMs.
  */
-export async function deleteSessionObjects(access: KubeAccess, namespace: string, id: string, timeoutMs = CLOSE_TIMEOUT_MS, podName?: string): Promise<void> {
+export async function deleteProxyPod(access: KubeAccess, namespace: string, id: string, timeoutMs = CLOSE_TIMEOUT_MS, podName?: string): Promise<void> {
   const name = sessionName(id);
   const ns = encodeURIComponent(namespace);
   const until = Date.now() + timeoutMs;
   // each delete is retried (API server hiccup) until it succeeds, finds nothing, or time is up
-  const del = async (path: string, query: Record<string, string> = { propagationPolicy: 'Background' }): Promise<void> => {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const left = until - Date.now();
-      if (left < 200) return;
-      try {
-        await access.client.delete(path, { query, timeoutMs: Math.min(5000, left) });
-        return;
-      } catch (err) {
-        if (isStatus(err, 404)) return;
-        if (err instanceof KubeApiError && (err.status === 401 || err.status === 403)) return;
-        await sleep(Math.min(500, Math.max(0, until - Date.now() - 200)));
-      }
+  const del = (path: string, query: Record<string, string> = { propagationPolicy: 'Background' }): Promise<void> => retry(async () => {
+    const left = until - Date.now();
+    if (left < 200) return;
+    try {
+      await access.client.delete(path, { query, timeoutMs: Math.min(5000, left) });
+    } catch (err) {
+      if (isStatus(err, 404)) return;
+      if (err instanceof KubeApiError && (err.status === 401 || err.status === 403)) return;
+      throw err;
     }
-  };
+  }, { attempts: 20, delayMs: () => Math.min(500, Math.max(0, until - Date.now() - 200)) }).catch(() => {});
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     Promise.all([
@@ -214,12 +203,12 @@ export async function deleteSessionObjects(access: KubeAccess, namespace: string
 /**
  * Creates the proxy pod for one session and waits until its container runs. progress() gets the
  * lines to show on stderr. Throws a KinjectError (after deleting what it created) on failure.
+ * The jobs, in order: resolve the target, plan the SFTP exports and keys, create the objects
+ * (createProxyObjects), wait for the pod (waitForPod), raise the Job's deadline (raiseDeadline).
  */
-export async function startSession(opts: SessionOptions, progress: Progress = () => {}): Promise<Session> {
+export async function startProxyPod(opts: ProxyPodOptions, progress: Progress = () => {}): Promise<ProxyPod> {
   const { access } = opts;
   const namespace = access.namespace;
-  const ns = encodeURIComponent(namespace);
-  const client = access.client;
   const signal = opts.signal;
   const timeoutMs = (opts.timeoutSeconds ?? DEFAULT_START_TIMEOUT_SECONDS) * 1000;
   let grace: number;
@@ -231,47 +220,26 @@ export async function startSession(opts: SessionOptions, progress: Progress = ()
   const startedAt = new Date();
   const deadline = Date.now() + timeoutMs;
 
-  let target: ResolvedTarget | undefined;
-  if (isResolved(opts.target)) target = opts.target;
-  else if (opts.target) {
-    const ref = typeof opts.target === 'string' ? parseTarget(opts.target) : opts.target;
-    target = await resolveTarget(client, namespace, ref, opts.container);
-  }
+  const target = await resolveStartTarget(opts);
   const script = opts.script ?? (await loadProxyScript());
   const image = opts.image || localClusterImage(access.context) || localClusterImage(access.cluster) || DEFAULT_PROXY_IMAGE;
-  const token = newToken();
-  const exports = opts.volumes && target
-    // (V1Volume is a class without an index signature, hence the cast to volume-list's PodSpecLike)
-    ? volumeExports(target.podSpec as unknown as PodSpecLike, target.container.name).map((e) => ({ path: e.path, readOnly: e.readOnly }))
-    : [];
-  const keys = exports.length ? generateSessionKeys(`kinject-${hostname()}`) : undefined;
-  let id = newSessionId();
+  const { exports, keys } = sftpPlan(opts, target);
   // Until the pod runs, the Job's deadline is short: a start that kinject abandons (killed, or
   // close() cannot reach the API server) ends by itself. Raised to the full value once running.
   const fullDeadline = opts.activeDeadlineSeconds ?? DEFAULT_ACTIVE_DEADLINE_SECONDS;
   const startDeadline = Math.min(fullDeadline, Math.ceil(timeoutMs / 1000) + START_DEADLINE_GRACE_SECONDS);
-  // the Job's options and the pod's layout for the current id (the SFTP port comes from the layout)
-  const jobFor = (): { jobOpts: ProxyJobOptions; layout: ProxyLayout } => {
-    const jobOpts: ProxyJobOptions = {
-      id, namespace, image, imagePullPolicy: opts.imagePullPolicy, token, script, version: kinjectVersion,
-      user: localUser(), startedAt, target,
-      exitWhenIdleSeconds: opts.exitWhenIdleSeconds, activeDeadlineSeconds: startDeadline,
-    };
-    const layout = proxyLayout(jobOpts);
-    if (keys) {
-      jobOpts.sftp = { port: layout.sftpPort, hostPrivateKey: keys.hostPrivateKey, clientPublicKey: keys.clientPublicKey, exports };
-    }
-    return { jobOpts, layout };
+  const jobBase: Omit<ProxyJobOptions, 'id'> = {
+    namespace, image, imagePullPolicy: opts.imagePullPolicy, token: newToken(), script, version: kinjectVersion,
+    user: localUser(), startedAt, target,
+    exitWhenIdleSeconds: opts.exitWhenIdleSeconds, activeDeadlineSeconds: startDeadline,
   };
 
-  let created = false;
+  const state: StartState = { id: newSessionId(), created: false };
   let closing: Promise<void> | undefined;
-  let runningPod: string | undefined;
-  let lease: SessionLease | undefined;
   const close = (options: CloseOptions = {}) => {
-    if (!created) return Promise.resolve();
-    const force = options.podExited ? runningPod : undefined;
-    closing ??= Promise.all([lease?.stop(), deleteSessionObjects(access, namespace, id, CLOSE_TIMEOUT_MS, force)]).then(() => {});
+    if (!state.created) return Promise.resolve();
+    const force = options.podExited ? state.runningPod : undefined;
+    closing ??= Promise.all([state.lease?.stop(), deleteProxyPod(access, namespace, state.id, CLOSE_TIMEOUT_MS, force)]).then(() => {});
     return closing;
   };
   const checkAbort = () => {
@@ -280,69 +248,129 @@ export async function startSession(opts: SessionOptions, progress: Progress = ()
 
   try {
     checkAbort();
-    let { jobOpts, layout } = jobFor();
-    progress(`creating proxy pod ${sessionName(id)} in ${namespace}${target ? ` from ${target.display}` : ''}`);
-    let job: V1Job;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        job = await client.post<V1Job>(`/apis/batch/v1/namespaces/${ns}/jobs`, buildProxyJob(jobOpts, layout));
-        break;
-      } catch (err) {
-        if (isStatus(err, 409) && attempt < 2) {
-          id = newSessionId();
-          ({ jobOpts, layout } = jobFor());
-          continue;
-        }
-        throw apiError(err, { verb: 'create', resource: 'jobs.batch', namespace });
-      }
-    }
-    created = true;
-    const jobName = sessionName(id);
-    const jobUid = job.metadata?.uid;
-    if (!jobUid) throw new KinjectError(`the API server returned Job ${jobName} without a uid`);
-    // the Lease right after the Job: from now on `kinject cleanup` elsewhere sees the session as live
-    lease = await keepSessionLease({
-      access, namespace, id, holder: `${localUser()} pid ${process.pid}`, graceSeconds: grace, job: { name: jobName, uid: jobUid }, warn: progress,
+    const jobFor = (id: string) => jobWithLayout({ ...jobBase, id }, keys, exports);
+    // the Lease right after the Job: from then on `kinject cleanup` elsewhere sees the session as live
+    const startLease = (job: { name: string; uid: string }) => keepSessionLease({
+      access, namespace, id: state.id, holder: `${localUser()} pid ${process.pid}`, graceSeconds: grace, job, warn: progress,
     });
-    checkAbort();
-    try {
-      await client.post<V1Secret>(`/api/v1/namespaces/${ns}/secrets`, buildProxySecret(jobOpts, { name: jobName, uid: jobUid }));
-    } catch (err) {
-      throw apiError(err, { verb: 'create', resource: 'secrets', namespace });
-    }
-    checkAbort();
-    try {
-      await client.patch(`/apis/batch/v1/namespaces/${ns}/jobs/${jobName}`, [{ op: 'replace', path: '/spec/suspend', value: false }]);
-    } catch (err) {
-      throw apiError(err, { verb: 'patch', resource: 'jobs.batch', namespace, name: jobName });
-    }
-
+    progress(`creating proxy pod ${sessionName(state.id)} in ${namespace}${target ? ` from ${target.display}` : ''}`);
+    const { jobOpts, layout, jobUid } = await createProxyObjects(access, state, jobFor, startLease, checkAbort);
+    const jobName = sessionName(state.id);
     const containerName = target?.container.name ?? 'proxy';
     const podName = await waitForPod({
-      access, namespace, id, jobUid, containerName, image, deadline, timeoutMs, signal, progress,
+      access, namespace, id: state.id, jobUid, containerName, image, deadline, timeoutMs, signal, progress,
     });
-    if (fullDeadline !== startDeadline) {
-      try {
-        await client.patch(`/apis/batch/v1/namespaces/${ns}/jobs/${jobName}`, [{ op: 'replace', path: '/spec/activeDeadlineSeconds', value: fullDeadline }]);
-      } catch (err) {
-        throw apiError(err, { verb: 'patch', resource: 'jobs.batch', namespace, name: jobName });
-      }
-    }
-    runningPod = podName;
+    if (fullDeadline !== startDeadline) await raiseDeadline(access, jobName, fullDeadline);
+    state.runningPod = podName;
     progress(`pod ready: ${podName}`);
-    const sftp: SessionSftp | undefined = keys && jobOpts.sftp
+    const sftp: ProxyPodSftp | undefined = keys && jobOpts.sftp
       ? { port: jobOpts.sftp.port, clientPrivateKey: keys.clientPrivateKey, hostPublicKey: keys.hostPublicKey, exports }
       : undefined;
     return {
-      id, namespace, jobName, secretName: jobName, podName, token, port: layout.port, image, target,
+      id: state.id, namespace, jobName, secretName: jobName, podName, token: jobBase.token, port: layout.port, image, target,
       ...(sftp ? { sftp } : {}),
-      lease,
+      lease: state.lease!,
       close,
     };
   } catch (err) {
     await close();
     if (err instanceof KinjectError) throw err;
     throw new KinjectError(`starting the proxy pod failed: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** What a start has made so far: the session id (a new one after a name clash), whether objects exist, the running pod. */
+interface StartState {
+  id: string;
+  created: boolean;
+  runningPod?: string;
+  lease?: SessionLease;
+}
+
+type SftpExports = ProxyPodSftp['exports'];
+
+/** --target as a ResolvedTarget (looked up in the cluster unless the caller resolved it), or undefined. */
+async function resolveStartTarget(opts: ProxyPodOptions): Promise<ResolvedTarget | undefined> {
+  if (isResolved(opts.target)) return opts.target;
+  if (!opts.target) return undefined;
+  const ref = typeof opts.target === 'string' ? parseTarget(opts.target) : opts.target;
+  return resolveTarget(opts.access.client, opts.access.namespace, ref, opts.container);
+}
+
+/** The volume exports to serve (volumes asked for, with a target) and, when there are any, a fresh key pair per side. */
+function sftpPlan(opts: ProxyPodOptions, target: ResolvedTarget | undefined): { exports: SftpExports; keys?: SessionKeys } {
+  const exports = opts.volumes && target
+    // (V1Volume is a class without an index signature, hence the cast to volume-list's PodSpecLike)
+    ? volumeExports(target.podSpec as unknown as PodSpecLike, target.container.name).map((e) => ({ path: e.path, readOnly: e.readOnly }))
+    : [];
+  return { exports, keys: exports.length ? generateSessionKeys(`kinject-${hostname()}`) : undefined };
+}
+
+/** The Job's options and the pod's layout for one id (the SFTP port comes from the layout). */
+function jobWithLayout(jobOpts: ProxyJobOptions, keys: SessionKeys | undefined, exports: SftpExports): { jobOpts: ProxyJobOptions; layout: ProxyLayout } {
+  const layout = proxyLayout(jobOpts);
+  if (keys) {
+    jobOpts.sftp = { port: layout.sftpPort, hostPrivateKey: keys.hostPrivateKey, clientPublicKey: keys.clientPublicKey, exports };
+  }
+  return { jobOpts, layout };
+}
+
+/**
+ * Creates the Job suspended (a new id on a name clash, twice at most), then the session's Lease
+ * (startLease) and the Secret, both owned by the Job, then unsuspends the Job: no orphaned Secret
+ * or pod is possible. state.created is set as soon as the Job exists, state.lease once the Lease does.
+ */
+async function createProxyObjects(
+  access: KubeAccess,
+  state: StartState,
+  jobFor: (id: string) => { jobOpts: ProxyJobOptions; layout: ProxyLayout },
+  startLease: (job: { name: string; uid: string }) => Promise<SessionLease>,
+  checkAbort: () => void,
+): Promise<{ jobOpts: ProxyJobOptions; layout: ProxyLayout; jobUid: string }> {
+  const { client, namespace } = access;
+  const ns = encodeURIComponent(namespace);
+  let { jobOpts, layout } = jobFor(state.id);
+  let job: V1Job;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      job = await client.post<V1Job>(`/apis/batch/v1/namespaces/${ns}/jobs`, buildProxyJob(jobOpts, layout));
+      break;
+    } catch (err) {
+      if (isStatus(err, 409) && attempt < 2) {
+        state.id = newSessionId();
+        ({ jobOpts, layout } = jobFor(state.id));
+        continue;
+      }
+      throw apiError(err, { verb: 'create', resource: 'jobs.batch', namespace });
+    }
+  }
+  state.created = true;
+  const jobName = sessionName(state.id);
+  const jobUid = job.metadata?.uid;
+  if (!jobUid) throw new KinjectError(`the API server returned Job ${jobName} without a uid`);
+  state.lease = await startLease({ name: jobName, uid: jobUid });
+  checkAbort();
+  try {
+    await client.post<V1Secret>(`/api/v1/namespaces/${ns}/secrets`, buildProxySecret(jobOpts, { name: jobName, uid: jobUid }));
+  } catch (err) {
+    throw apiError(err, { verb: 'create', resource: 'secrets', namespace });
+  }
+  checkAbort();
+  try {
+    await client.patch(`/apis/batch/v1/namespaces/${ns}/jobs/${jobName}`, [{ op: 'replace', path: '/spec/suspend', value: false }]);
+  } catch (err) {
+    throw apiError(err, { verb: 'patch', resource: 'jobs.batch', namespace, name: jobName });
+  }
+  return { jobOpts, layout, jobUid };
+}
+
+/** The pod runs: the Job's activeDeadlineSeconds goes from the short start value to the full one. */
+async function raiseDeadline(access: KubeAccess, jobName: string, seconds: number): Promise<void> {
+  const namespace = access.namespace;
+  try {
+    await access.client.patch(`/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs/${jobName}`, [{ op: 'replace', path: '/spec/activeDeadlineSeconds', value: seconds }]);
+  } catch (err) {
+    throw apiError(err, { verb: 'patch', resource: 'jobs.batch', namespace, name: jobName });
   }
 }
 

@@ -117,7 +117,3 @@ function frameLength(buf: Buffer, off: number): number {
   if (length > MAX_FRAME_PAYLOAD) throw new MuxProtocolError(`mux frame of ${length} bytes (most ${MAX_FRAME_PAYLOAD}): not a kinject mux stream`);
   return length;
 }
-
-/** kinject's MUX request (SOCKS5 command 0xF4, ATYP 3 "mux", port 0): after reply 0 the stream carries frames */
-export const CMD_MUX = 0xf4;
-export const MUX_HOST = 'mux';

@@ -1,7 +1,9 @@
-// Key material for one kinject session's volume mounts: an ed25519 host key for the pod's SFTP
-// server and an ed25519 client key for sshfs, in OpenSSH format. The host private key and the
-// client public key go into the pod (its Secret); the client private key and the host public key
-// stay on the developer's machine. Pure: nothing is written anywhere.
+// The SSH/SFTP facts both sides of the volume mounts share (docs/volumes.md), written once: the
+// SFTP user, the host key alias sshfs looks the pod's key up by, the known_hosts line, and the
+// key material for one session: an ed25519 host key for the pod's SFTP server and an ed25519
+// client key for sshfs, in OpenSSH format. The host private key and the client public key go into
+// the pod (its Secret); the client private key and the host public key stay on the developer's
+// machine. Pure: nothing is written anywhere.
 
 import ssh2 from 'ssh2';
 
@@ -48,12 +50,15 @@ export function generateSessionKeys(comment = 'kinject'): SessionKeys {
   };
 }
 
+/** The only user the pod's SFTP server accepts (with the session's client key). */
+export const SFTP_USER = 'kinject';
+
 /** The host key alias sshfs/ssh are told to use (`-o HostKeyAlias=`), so the port does not matter. */
 export const HOST_KEY_ALIAS = 'kinject-sftp';
 
-/** One known_hosts line for the session's host public key, under HOST_KEY_ALIAS. */
+/** `ssh-ed25519 AAAA... [comment]` → the known_hosts line `kinject-sftp ssh-ed25519 AAAA...\n`. */
 export function knownHostsLine(hostPublicKey: string, alias = HOST_KEY_ALIAS): string {
   const [type, blob] = hostPublicKey.trim().split(/\s+/);
-  if (!type || !blob) throw new Error('not an OpenSSH public key line');
+  if (!type || !blob || !/^[A-Za-z0-9+/=]+$/.test(blob)) throw new Error('not an OpenSSH public key line');
   return `${alias} ${type} ${blob}\n`;
 }

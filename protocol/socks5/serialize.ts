@@ -12,7 +12,7 @@ function checkByte(value: number, what: string): void {
 /** VER NMETHODS METHODS... */
 export function serializeGreeting(methods: readonly number[]): Buffer {
   if (methods.length < 1 || methods.length > 255) throw invalidError('a greeting offers 1..255 methods');
-  methods.forEach((m) => checkByte(m, 'method'));
+  for (const m of methods) checkByte(m, 'method');
   return Buffer.from([SOCKS_VERSION, methods.length, ...methods]);
 }
 

@@ -1,6 +1,6 @@
 // Private per-run directories under ${XDG_RUNTIME_DIR:-/tmp}/kinject-<uid>/, named
-// .<kind>-<pid>-<tag> (0700): the session's SSH keys (.keys-, volume-keys.ts) and the shim's
-// warning marks (.warn-, warn-dir.ts). Each run removes its own at exit; `kinject cleanup` removes
+// .<kind>-<pid>-<tag> (0700): the session's SSH keys (.keys-, volumes/keys.ts) and the shim's
+// warning marks (.warn-, child/warn-dir.ts). Each run removes its own at exit; `kinject cleanup` removes
 // those of kinject processes that are gone (SIGKILL).
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
