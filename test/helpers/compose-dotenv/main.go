@@ -1,6 +1,6 @@
 // compose-dotenv: reads an env file with docker compose's own parser (compose-go's dotenv
 // package, what `env_file:` uses) and prints the variables as one JSON object. Used by the env
-// file round-trip tests (test/unit/env-file-readers.test.js). Usage: compose-dotenv FILE
+// file round-trip tests (test/unit/src/env-file/readers.test.js). Usage: compose-dotenv FILE
 package main
 
 import (
