@@ -5,6 +5,7 @@ import { KinjectError } from './errors.js';
 import { addKubeFlags, addTargetFlags } from './commands/options.js';
 import { version } from './version.js';
 import { ENV_SYNTAXES } from './env-file/syntaxes.js';
+import { errorMessage } from './util/error-message.js';
 
 const program = new Command();
 program
@@ -94,6 +95,6 @@ try {
     process.stderr.write(`kinject: ${err.message}\n`);
     process.exit(err.exitCode);
   }
-  process.stderr.write(`kinject: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(`kinject: internal error: ${errorMessage(err, true)}\n`);
   process.exit(70);
 }

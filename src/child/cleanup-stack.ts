@@ -1,6 +1,8 @@
 // Everything a kinject session creates registers how to remove it here; the stack is unwound once,
 // newest first, on every way out: normal exit, a signal before the child exists, or an internal
 // error. Each step is bounded in time so a dead cluster cannot keep kinject from exiting.
+import { errorMessage } from '../util/error-message.js';
+
 export type CleanupStep = () => Promise<void> | void;
 
 const STEP_TIMEOUT_MS = 15_000;
@@ -21,7 +23,7 @@ export class CleanupStack {
         try {
           await withTimeout(Promise.resolve().then(step.run), STEP_TIMEOUT_MS);
         } catch (err) {
-          log(`cleanup of ${step.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+          log(`cleanup of ${step.name} failed: ${errorMessage(err)}`);
         }
       }
     })();

@@ -18,7 +18,7 @@ import { CleanupStack } from '../child/cleanup-stack.js';
 import { mergeEnv, writeEnvFiles, type EnvPrecedence } from '../child/env-merge.js';
 import { exitCodeOf } from '../child/exit-status.js';
 import { waitUnlessClosed } from '../child/session-closed.js';
-import { FORWARDED_SIGNALS, forwardSignals } from '../child/signals.js';
+import { forwardSignals, onForwardedSignals } from '../child/signals.js';
 import { shimEnvironment } from '../child/shim-env.js';
 import { makeWarnDir } from '../child/warn-dir.js';
 import { startChild } from '../child/spawn.js';
@@ -131,20 +131,10 @@ async function connectUpstream(options: RunOptions, volumePlan: VolumePlan, clea
 
 /** Before the child exists, a signal aborts the setup; the caller cleans up and exits 128 + signal. */
 function interruptSetupOnSignals(setup: AbortController, log: Logger): () => void {
-  const handlers = FORWARDED_SIGNALS.map((signal) => {
-    const handler = () => {
-      log.info(`${signal} received: cleaning up`);
-      setup.abort(new Interrupted(signal));
-    };
-    process.on(signal, handler);
-    return [signal, handler] as const;
+  return onForwardedSignals((signal) => {
+    log.info(`${signal} received: cleaning up`);
+    setup.abort(new Interrupted(signal));
   });
-  let stopped = false;
-  return () => {
-    if (stopped) return;
-    stopped = true;
-    for (const [signal, handler] of handlers) process.off(signal, handler);
-  };
 }
 
 function warnIfUncapturable(command: string, pathVar: string | undefined, log: Logger): void {

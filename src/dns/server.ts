@@ -6,6 +6,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { addressOfPtrName, buildResponse, encodeName, parseQuery, RCODE, TYPE, type Answer, type Query } from './message.js';
 import type { NameResolver } from '../front/resolver.js';
 import type { Logger } from '../log.js';
+import { errorMessage } from '../util/error-message.js';
 
 const TTL_SECONDS = 5;
 
@@ -19,7 +20,7 @@ export async function startDnsServer(resolver: NameResolver, log: Partial<Logger
   socket.on('message', (msg, rinfo) => {
     answer(resolver, msg).then(
       (reply) => reply && socket.send(reply, rinfo.port, rinfo.address),
-      (err) => log.debug?.(`dns: ${err instanceof Error ? err.message : String(err)}`),
+      (err) => log.debug?.(`dns: ${errorMessage(err)}`),
     );
   });
   await new Promise<void>((resolve, reject) => {

@@ -4,11 +4,12 @@
 import type { Duplex } from 'node:stream';
 import { CMD, REPLY, clientRequest, type Destination, type Reply } from '../../protocol/socks5/index.js';
 import type { Upstream } from './upstream.js';
+import { errorMessage } from '../util/error-message.js';
 
 /** upstream.open() failed: the upstream itself is out of reach (not this one destination). */
 export class UpstreamUnreachable extends Error {
   constructor(cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    super(errorMessage(cause), { cause });
     this.name = 'UpstreamUnreachable';
   }
 }

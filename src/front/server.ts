@@ -10,6 +10,7 @@ import { relay } from '../../protocol/relay.js';
 import type { NameResolver } from './resolver.js';
 import type { Upstream } from './upstream.js';
 import { UpstreamUnreachable, connectVia } from './connect-via.js';
+import { errorMessage } from '../util/error-message.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -33,7 +34,7 @@ export async function startFront(options: FrontOptions): Promise<Front> {
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     serve(socket, options).catch((err) => {
-      options.log.debug(`front: ${err instanceof Error ? err.message : String(err)}`);
+      options.log.debug(`front: ${errorMessage(err)}`);
       socket.destroy();
     });
   });

@@ -4,6 +4,7 @@
 
 import { KinjectError } from '../errors.js';
 import { KubeApiError } from './client.js';
+import { errorMessage } from '../util/error-message.js';
 
 export { KinjectError };
 
@@ -37,7 +38,7 @@ export function apiError(err: unknown, action: ApiAction): KinjectError {
   if (err instanceof KinjectError) return err;
   const what = `${action.verb} ${action.resource}${action.name ? ` "${action.name}"` : ''}${where(action)}`;
   if (!(err instanceof KubeApiError)) {
-    return new KinjectError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    return new KinjectError(`${what} failed: ${errorMessage(err)}`, { cause: err });
   }
   if (err.status === 403) {
     return new KinjectError(

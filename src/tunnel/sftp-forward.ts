@@ -10,6 +10,7 @@ import { replyMessage } from '../../protocol/socks5/index.js';
 import type { Upstream } from '../front/upstream.js';
 import { connectVia } from '../front/connect-via.js';
 import type { Logger } from '../log.js';
+import { errorMessage } from '../util/error-message.js';
 
 const CONNECT_TIMEOUT_MS = 20_000;
 
@@ -48,7 +49,7 @@ export async function startSftpForwarder(options: SftpForwarderOptions): Promise
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     connect(socket).catch((err: unknown) => {
-      options.log?.debug?.(`volumes: SFTP connection through the tunnel failed: ${err instanceof Error ? err.message : String(err)}`);
+      options.log?.debug?.(`volumes: SFTP connection through the tunnel failed: ${errorMessage(err)}`);
       socket.destroy();
     });
   });

@@ -20,6 +20,7 @@ import { volumeExports, type PodSpecLike } from './volume-list.js';
 import type { CleanupStack } from '../child/cleanup-stack.js';
 import { startSftpForwarder } from '../tunnel/sftp-forward.js';
 import { writeSessionKeys } from './keys.js';
+import { errorMessage } from '../util/error-message.js';
 
 export interface VolumePlan {
   /** ask the proxy pod for an SFTP server (ProxyPodOptions.volumes) */
@@ -120,7 +121,7 @@ export async function mountSessionVolumes(o: MountSessionVolumesOptions): Promis
     });
   } catch (err) {
     if (o.signal?.aborted) throw o.signal.reason ?? err;
-    const reason = (err instanceof Error ? err.message : String(err)).replace(/^mounting the volumes failed: /, '');
+    const reason = errorMessage(err).replace(/^mounting the volumes failed: /, '');
     if (o.plan.mountDir) throw new KinjectError(`--mount ${o.plan.mountDir}: mounting the volumes failed: ${reason}`, { cause: err });
     log.warn(`${PREFLIGHT_PREFIX}${reason}${PREFLIGHT_SUFFIX}`);
     return undefined;
