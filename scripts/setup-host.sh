@@ -3,7 +3,8 @@
 # installed by cluster/up.sh). Idempotent and quiet when everything is present; needs root to install.
 set -euo pipefail
 want=(curl iproute2 sshfs fuse3 gcc libc6-dev python3 busybox-static openjdk-17-jdk-headless
-  redis-tools redis-server libjemalloc2 libtcmalloc-minimal4)
+  redis-tools redis-server libjemalloc2 libtcmalloc-minimal4
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user binutils make)
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")

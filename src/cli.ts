@@ -55,6 +55,13 @@ addKubeFlags(program.command('cleanup').description('remove what kinject session
     await cleanupCommand(options);
   });
 
+addKubeFlags(program.command('version').description("print kinject's version, its shim's, and the proxy pod image it would use"))
+  .option('--proxy-image <image>', 'the image a run would be given with --proxy-image')
+  .action(async (options) => {
+    const { versionCommand } = await import('./commands/version.js');
+    await versionCommand(options);
+  });
+
 program
   .command('proxy-server')
   .description('run the proxy server that kinject puts in the proxy pod (SOCKS5 + RESOLVE), by hand')

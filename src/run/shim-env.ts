@@ -17,7 +17,7 @@ export interface ShimSettings {
 
 export function shimEnvironment(base: NodeJS.ProcessEnv, settings: ShimSettings): NodeJS.ProcessEnv {
   if (!existsSync(shimLibrary)) {
-    throw new KinjectError(`the kinject shim is not built (${shimLibrary} is missing): run \`npm run build\``);
+    throw new KinjectError(`the kinject shim is missing (no ${shimLibrary}, no prebuilt for ${process.platform}-${process.arch}): install kinject again with its install script allowed (\`npm install -g --allow-scripts=kinject kinject\`: builds the shim, needs gcc, make and python3), or run \`npm run build\` in a checkout`);
   }
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(base)) {
