@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { KinjectError } from './errors.js';
 import { addKubeFlags, addTargetFlags } from './commands/options.js';
+import { addRunFlags } from './commands/run-flags.js';
 import { version } from './version.js';
 
 const program = new Command();
@@ -13,23 +14,23 @@ program
   .enablePositionalOptions()
   // usage errors are one line like every other error: "kinject: <what is wrong>"
   .configureOutput({ outputError: (text, write) => write(`kinject: ${text.replace(/^error: /, '').trimEnd()} (see --help)\n`) })
-  .exitOverride(); // thrown as CommanderError, below: usage errors exit 2
+  .exitOverride() // thrown as CommanderError, below: usage errors exit 2
+  .option('--no-project-file', 'ignore .kinject.yaml / .kinject.json')
+  .hook('preAction', async (_program, command) => {
+    // defaults from the project file (.kinject.yaml in the working directory or a parent); flags win
+    if (command.name() === 'proxy-server' || program.opts().projectFile === false) return;
+    const { findProjectFile, loadProjectFile } = await import('./config/project-file.js');
+    const { applyProjectFile } = await import('./config/apply.js');
+    const file = findProjectFile();
+    if (file) applyProjectFile(command, loadProjectFile(file));
+  });
 
-addTargetFlags(
+addRunFlags(addTargetFlags(
   program
     .command('run')
     .description("run COMMAND with the cluster's network (and, with --target, a workload's env and volumes)")
     .usage('[options] -- COMMAND [ARGS...]'),
-)
-  .addOption(new Option('--method <method>', 'how the process is connected').choices(['inject-tcp']).default('inject-tcp'))
-  .option('--proxy <url>', 'use this SOCKS5 server instead of a cluster: socks5://[user:pass@]HOST:PORT')
-  .option('--local-names <list>', 'comma-separated names resolved locally, not in the cluster (.suffix matches a domain)')
-  .option('--mount <dir>', "with --target: mount the workload's volumes at DIR (default: ${XDG_RUNTIME_DIR:-/tmp}/kinject-<uid>/<session>); failing to mount there is an error")
-  .option('--no-mount', "with --target: do not mount the workload's volumes")
-  .option('--env-file <file>', "write --target's env to FILE in dotenv format")
-  .option('--env-json <file>', "write --target's env to FILE as JSON")
-  .addOption(new Option('--env-precedence <which>', 'which value wins when a variable is set both locally and in the workload').choices(['cluster', 'local']).default('cluster'))
-  .option('--verbose', 'print diagnostics of kinject and the shim on stderr', false)
+))
   .argument('<command>', 'the command to run')
   .argument('[args...]', 'its arguments')
   .passThroughOptions()
@@ -60,6 +61,12 @@ addKubeFlags(program.command('version').description("print kinject's version, it
   .action(async (options) => {
     const { versionCommand } = await import('./commands/version.js');
     await versionCommand(options);
+  });
+
+addRunFlags(addTargetFlags(program.command('config').description('print the settings `kinject run` would use (with these flags) and where each comes from: a flag, the project file (.kinject.yaml), a default')))
+  .action(async (options, command) => {
+    const { configCommand } = await import('./commands/config.js');
+    await configCommand(command, options);
   });
 
 program

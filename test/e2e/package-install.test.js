@@ -59,7 +59,7 @@ execFileSync('chown', ['-R', `${user}:`, tmp]);
 t.test('the tarball holds what an install needs and nothing else', async (t) => {
   const files = info.files.map((f) => f.path);
   for (const f of ['bin/kinject', 'bin/kubectl-kinject', 'dist/kinject.mjs', 'dist/proxy-pod.cjs', 'prebuilds/linux-x64/libkinject.so',
-    'prebuilds/linux-arm64/libkinject.so', 'scripts/install-shim.js', 'binding.gyp', 'native/connect.c', 'rbac/kinject-role.yaml', 'README.md']) {
+    'prebuilds/linux-arm64/libkinject.so', 'scripts/install-shim.js', 'schema/kinject.schema.json', 'binding.gyp', 'native/connect.c', 'rbac/kinject-role.yaml', 'README.md']) {
     t.ok(files.includes(f), `has ${f}`);
   }
   const unwanted = files.filter((f) => /^(test|cluster|bench|src|proxy-pod|docs|build|node_modules|dist\/src)\//.test(f));
