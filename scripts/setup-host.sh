@@ -4,7 +4,7 @@
 set -euo pipefail
 want=(curl iproute2 sshfs fuse3 gcc libc6-dev python3 busybox-static openjdk-17-jdk-headless
   redis-tools redis-server libjemalloc2 libtcmalloc-minimal4
-  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user binutils make)
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user binutils make zsh fish)
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")

@@ -1,6 +1,6 @@
 // kinject's command line: commander wiring only. Each command's work lives in src/commands/ and
 // is imported when that command runs (the cluster client alone takes ~0.5 s to load).
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { KinjectError } from './errors.js';
 import { addKubeFlags, addTargetFlags } from './commands/options.js';
 import { addRunFlags } from './commands/run-flags.js';
@@ -67,6 +67,15 @@ addRunFlags(addTargetFlags(program.command('config').description('print the sett
   .action(async (options, command) => {
     const { configCommand } = await import('./commands/config.js');
     await configCommand(command, options);
+  });
+
+program
+  .command('completion')
+  .description('print a shell completion script: bash (source <(kinject completion bash)), zsh, fish (kinject completion fish | source)')
+  .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh', 'fish']))
+  .action(async (shell: string) => {
+    const { completionCommand } = await import('./commands/completion.js');
+    completionCommand(program, shell);
   });
 
 program
