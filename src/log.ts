@@ -4,6 +4,8 @@ export interface Logger {
   info(msg: string): void;
   warn(msg: string): void;
   debug(msg: string): void;
+  /** a milestone only machine-readable output shows (--output json): child-exit, cleanup-done */
+  event(name: string, fields?: Record<string, unknown>): void;
 }
 
 export function createLogger(verbose: boolean): Logger {
@@ -12,5 +14,6 @@ export function createLogger(verbose: boolean): Logger {
     info: write,
     warn: write,
     debug: verbose ? write : () => {},
+    event: () => {},
   };
 }

@@ -12,5 +12,6 @@ export function addRunFlags(command: Command): Command {
     .option('--env-file <file>', "write --target's env to FILE in dotenv format")
     .option('--env-json <file>', "write --target's env to FILE as JSON")
     .addOption(new Option('--env-precedence <which>', 'which value wins when a variable is set both locally and in the workload').choices(['cluster', 'local']).default('cluster'))
-    .option('--verbose', 'print diagnostics of kinject and the shim on stderr', false);
+    .option('--verbose', 'print diagnostics of kinject and the shim on stderr', false)
+    .addOption(new Option('--output <format>', "kinject's own stderr lines: text, or json (one JSON object a line: pod-created, pod-ready, tunnel-up, volumes-mounted, child-exit, cleanup-done, ...)").choices(['text', 'json']).default('text'));
 }
