@@ -16,6 +16,7 @@ program
   .configureOutput({ outputError: (text, write) => write(`kinject: ${text.replace(/^error: /, '').trimEnd()} (see --help)\n`) })
   .exitOverride() // thrown as CommanderError, below: usage errors exit 2
   .option('--no-project-file', 'ignore .kinject.yaml / .kinject.json')
+  .addHelpText('after', '\nFlags not given come from .kinject.yaml (or .kinject.json) in the working directory or a parent,\nif there is one: `kinject config` shows the settings and where each comes from. `kubectl kinject ...` is the same.')
   .hook('preAction', async (_program, command) => {
     // defaults from the project file (.kinject.yaml in the working directory or a parent); flags win
     if (command.name() === 'proxy-server' || program.opts().projectFile === false) return;
