@@ -59,9 +59,9 @@ addKubeFlags(program.command('cleanup').description('remove what kinject session
 
 addKubeFlags(program.command('version').description("print kinject's version, its shim's, and the proxy pod image it would use"))
   .option('--proxy-image <image>', 'the image a run would be given with --proxy-image')
-  .action(async (options) => {
+  .action(async (options, command) => {
     const { versionCommand } = await import('./commands/version.js');
-    await versionCommand(options);
+    await versionCommand(options, command.getOptionValueSource('proxyImage') === 'config' ? 'the project file' : '--proxy-image');
   });
 
 addRunFlags(addTargetFlags(program.command('config').description('print the settings `kinject run` would use (with these flags) and where each comes from: a flag, the project file (.kinject.yaml), a default')))

@@ -6,17 +6,17 @@ import { shimVersion } from '../shim-version.js';
 import { version } from '../version.js';
 import type { KubeFlags } from './options.js';
 
-export async function versionCommand(options: KubeFlags & { proxyImage?: string }): Promise<void> {
+export async function versionCommand(options: KubeFlags & { proxyImage?: string }, proxyImageFrom = '--proxy-image'): Promise<void> {
   const out: string[] = [`kinject ${version}`];
   const shim = shimLocation.kind === 'missing' ? undefined : shimVersion(shimLocation.path);
   const shimWhere = shimLocation.kind === 'prebuilt' ? `prebuilt for ${process.platform}-${process.arch}` : shimLocation.kind;
   out.push(`shim ${shim ?? 'unknown'} (${shimWhere}: ${shimLocation.path})`);
-  out.push(`proxy image ${await proxyImage(options)}`);
+  out.push(`proxy image ${await proxyImage(options, proxyImageFrom)}`);
   process.stdout.write(out.join('\n') + '\n');
 }
 
-async function proxyImage(options: KubeFlags & { proxyImage?: string }): Promise<string> {
-  if (options.proxyImage) return `${options.proxyImage} (--proxy-image)`;
+async function proxyImage(options: KubeFlags & { proxyImage?: string }, from: string): Promise<string> {
+  if (options.proxyImage) return `${options.proxyImage} (${from})`;
   const { DEFAULT_PROXY_IMAGE, localClusterImage } = await import('../kube/proxy-job.js');
   try {
     const { loadKubeAccess } = await import('../kube/config.js');
