@@ -1,7 +1,7 @@
 // The package a user gets: `npm pack`, then `npm install -g ./kinject-*.tgz` into a temporary
 // prefix as the unprivileged user nobody, offline (the package needs nothing from a registry),
-// with a PATH that has no C compiler and not the checkout, then `kinject version`, `kinject run`
-// and `kubectl kinject run` against the local cluster (kinject-demo's http://hello). Also: with no
+// with a PATH that has no C compiler and not the checkout, then `kinject version`, `kinject run`,
+// `kubectl kinject run` and kubectl's completion of the plugin against the local cluster (kinject-demo's http://hello). Also: with no
 // usable prebuilt (KINJECT_BUILD_FROM_SOURCE=1) and no compiler, the install fails with one line.
 // Everything lives in one temporary directory, removed at the end.
 import t from 'tap';
@@ -58,7 +58,7 @@ execFileSync('chown', ['-R', `${user}:`, tmp]);
 
 t.test('the tarball holds what an install needs and nothing else', async (t) => {
   const files = info.files.map((f) => f.path);
-  for (const f of ['bin/kinject', 'bin/kubectl-kinject', 'dist/kinject.mjs', 'dist/proxy-pod.cjs', 'prebuilds/linux-x64/libkinject.so',
+  for (const f of ['bin/kinject', 'bin/kubectl-kinject', 'bin/kubectl_complete-kinject', 'dist/kinject.mjs', 'dist/proxy-pod.cjs', 'prebuilds/linux-x64/libkinject.so',
     'prebuilds/linux-arm64/libkinject.so', 'scripts/install-shim.js', 'schema/kinject.schema.json', 'binding.gyp', 'native/connect.c', 'rbac/kinject-role.yaml', 'README.md']) {
     t.ok(files.includes(f), `has ${f}`);
   }
@@ -81,6 +81,10 @@ t.test('installed by nobody, offline, with no compiler on PATH, it runs against 
   t.match(v.stdout, new RegExp(`^kinject ${version}\\n`));
   t.match(v.stdout, `\nshim ${version} (prebuilt for linux-${process.arch}: ${path.join(installed, 'prebuilds', `linux-${process.arch}`, 'libkinject.so')})\n`);
   t.match(v.stdout, /\nproxy image kinject\.local\/node:\d+ \(context kinject: the local dev cluster\)\n$/);
+
+  const tab = await asUser('kubectl', ['__complete', 'kinject', 'run', '--env-precedence', ''], { timeoutMs: 60_000 });
+  t.equal(tab.code, 0, tab.stderr);
+  t.equal(tab.stdout, 'cluster\nlocal\n:4\n', 'kubectl completes the plugin through kubectl_complete-kinject');
 
   for (const cmd of ['kinject', 'kubectl']) {
     const args = [...(cmd === 'kubectl' ? ['kinject'] : []), 'run', '-n', 'kinject-demo', '--', 'curl', '-s', '--max-time', '30', 'http://hello'];
