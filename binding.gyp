@@ -10,6 +10,7 @@
       "sources": [
         "<!@(node -p \"require('fs').readdirSync('native').filter(f => f.endsWith('.c')).map(f => 'native/' + f).join(' ')\")"
       ],
+      "defines": ["KINJECT_VERSION=\"<!(node -p \"require('./package.json').version\")\""],
       "cflags": ["-std=gnu11", "-O2", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags!": ["-fno-exceptions"],
       "libraries": ["-ldl", "-lpthread"],

@@ -3,7 +3,8 @@
 # installed by cluster/up.sh). Idempotent and quiet when everything is present; needs root to install.
 set -euo pipefail
 want=(curl iproute2 sshfs fuse3 acl gcc libc6-dev python3 python3-dotenv dash busybox-static
-  openjdk-17-jdk-headless redis-tools redis-server libjemalloc2 libtcmalloc-minimal4)
+  openjdk-17-jdk-headless redis-tools redis-server libjemalloc2 libtcmalloc-minimal4
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user binutils make zsh fish)
 # 32-bit binaries for test/native/binary-kinds.test.js (gcc -m32), where the architecture has them
 [ "$(dpkg --print-architecture)" = amd64 ] && want+=(gcc-multilib)
 missing=()

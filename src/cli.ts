@@ -1,8 +1,9 @@
 // kinject's command line: commander wiring only. Each command's work lives in src/commands/ and
 // is imported when that command runs (the cluster client alone takes ~0.5 s to load).
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { KinjectError } from './errors.js';
 import { addKubeFlags, addTargetFlags } from './commands/options.js';
+import { addRunFlags } from './commands/run-flags.js';
 import { version } from './version.js';
 import { ENV_SYNTAXES } from './env-file/syntaxes.js';
 import { errorMessage } from './util/error-message.js';
@@ -15,24 +16,24 @@ program
   .enablePositionalOptions()
   // usage errors are one line like every other error: "kinject: <what is wrong>"
   .configureOutput({ outputError: (text, write) => write(`kinject: ${text.replace(/^error: /, '').trimEnd()} (see --help)\n`) })
-  .exitOverride(); // thrown as CommanderError, below: usage errors exit 2
+  .exitOverride() // thrown as CommanderError, below: usage errors exit 2
+  .option('--no-project-file', 'ignore .kinject.yaml / .kinject.json')
+  .addHelpText('after', '\nFlags not given come from .kinject.yaml (or .kinject.json) in the working directory or a parent,\nif there is one: `kinject config` shows the settings and where each comes from. `kubectl kinject ...` is the same.')
+  .hook('preAction', async (_program, command) => {
+    // defaults from the project file (.kinject.yaml in the working directory or a parent); flags win
+    if (command.name() === 'proxy-server' || program.opts().projectFile === false) return;
+    const { findProjectFile, loadProjectFile } = await import('./config/project-file.js');
+    const { applyProjectFile } = await import('./config/apply.js');
+    const file = findProjectFile();
+    if (file) applyProjectFile(command, loadProjectFile(file));
+  });
 
-addTargetFlags(
+addRunFlags(addTargetFlags(
   program
     .command('run')
     .description("run COMMAND with the cluster's network (and, with --target, a workload's env and volumes)")
     .usage('[options] -- COMMAND [ARGS...]'),
-)
-  .addOption(new Option('--method <method>', 'how the process is connected').choices(['inject-tcp']).default('inject-tcp'))
-  .option('--proxy <url>', 'use this SOCKS5 server instead of a cluster: socks5://[user:pass@]HOST:PORT')
-  .option('--local-names <list>', 'comma-separated names resolved locally, not in the cluster (.suffix matches a domain)')
-  .option('--mount <dir>', "with --target: mount the workload's volumes at DIR (default: ${XDG_RUNTIME_DIR:-/tmp}/kinject-<uid>/<session>); failing to mount there is an error")
-  .option('--no-mount', "with --target: do not mount the workload's volumes")
-  .option('--env-file <file>', "write --target's env to FILE (in --env-syntax)")
-  .addOption(new Option('--env-syntax <syntax>', 'syntax of --env-file: dotenv (npm dotenv, the default), compose (docker compose env_file), sh (. FILE in sh/bash/dash), json').choices([...ENV_SYNTAXES]))
-  .option('--env-json <file>', "write --target's env to FILE as JSON")
-  .addOption(new Option('--env-precedence <which>', 'which value wins when a variable is set both locally and in the workload').choices(['cluster', 'local']).default('cluster'))
-  .option('--verbose', 'print diagnostics of kinject and the shim on stderr', false)
+))
   .argument('<command>', 'the command to run')
   .argument('[args...]', 'its arguments')
   .passThroughOptions()
@@ -72,6 +73,28 @@ addKubeFlags(session.command('close').description('end sessions, live ones too: 
   .action(async (ids: string[], options) => {
     const { sessionCloseCommand } = await import('./commands/session.js');
     await sessionCloseCommand(ids, options);
+  });
+
+addKubeFlags(program.command('version').description("print kinject's version, its shim's, and the proxy pod image it would use"))
+  .option('--proxy-image <image>', 'the image a run would be given with --proxy-image')
+  .action(async (options, command) => {
+    const { versionCommand } = await import('./commands/version.js');
+    await versionCommand(options, command.getOptionValueSource('proxyImage') === 'config' ? 'the project file' : '--proxy-image');
+  });
+
+addRunFlags(addTargetFlags(program.command('config').description('print the settings `kinject run` would use (with these flags) and where each comes from: a flag, the project file (.kinject.yaml), a default')))
+  .action(async (options, command) => {
+    const { configCommand } = await import('./commands/config.js');
+    await configCommand(command, options);
+  });
+
+program
+  .command('completion')
+  .description('print a shell completion script: bash (source <(kinject completion bash)), zsh, fish (kinject completion fish | source)')
+  .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh', 'fish']))
+  .action(async (shell: string) => {
+    const { completionCommand } = await import('./commands/completion.js');
+    completionCommand(program, shell);
   });
 
 program

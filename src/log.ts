@@ -5,13 +5,15 @@ export interface Logger {
   info(msg: string): void;
   warn(msg: string): void;
   debug(msg: string): void;
+  /** a milestone only machine-readable output shows (--output json): child-exit, cleanup-done */
+  event(name: string, fields?: Record<string, unknown>): void;
 }
 
 const ignore = () => {};
 
 /** A Logger from the parts given; the missing ones drop their lines. */
 export function completeLogger(log: Partial<Logger> = {}): Logger {
-  return { info: log.info ?? ignore, warn: log.warn ?? ignore, debug: log.debug ?? ignore };
+  return { info: log.info ?? ignore, warn: log.warn ?? ignore, debug: log.debug ?? ignore, event: log.event ?? ignore };
 }
 
 export function createLogger(verbose: boolean): Logger {
@@ -20,5 +22,6 @@ export function createLogger(verbose: boolean): Logger {
     info: write,
     warn: write,
     debug: verbose ? write : () => {},
+    event: () => {},
   };
 }

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { locateShim } from './shim/location.js';
 
 function findPackageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -14,5 +15,6 @@ function findPackageRoot(): string {
 }
 
 export const packageRoot = findPackageRoot();
-export const shimLibrary = join(packageRoot, 'build', 'Release', 'libkinject.so');
+export const shimLocation = locateShim(packageRoot);
+export const shimLibrary = shimLocation.path;
 export const proxyPodBundle = join(packageRoot, 'dist', 'proxy-pod.js');

@@ -2,7 +2,8 @@
 // shim reads once at load (their meaning is in docs/design.md).
 import { existsSync } from 'node:fs';
 import { KinjectError } from '../errors.js';
-import { shimLibrary } from '../paths.js';
+import { shimLibrary, shimLocation } from '../paths.js';
+import { prebuiltShimProblem } from '../shim/compat.js';
 
 export interface ShimSettings {
   socks: { host: string; port: number };
@@ -17,8 +18,10 @@ export interface ShimSettings {
 
 export function shimEnvironment(base: NodeJS.ProcessEnv, settings: ShimSettings): NodeJS.ProcessEnv {
   if (!existsSync(shimLibrary)) {
-    throw new KinjectError(`the kinject shim is not built (${shimLibrary} is missing): run \`npm run build\``);
+    throw new KinjectError(`the kinject shim is missing (no ${shimLibrary}, no prebuilt for ${process.platform}-${process.arch}): install kinject again with its install script allowed (\`npm install -g --allow-scripts=kinject kinject\`: builds the shim, needs gcc, make and python3), or run \`npm run build\` in a checkout`);
   }
+  const problem = shimLocation.kind === 'prebuilt' ? prebuiltShimProblem() : undefined;
+  if (problem) throw new KinjectError(problem);
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(base)) {
     if (!key.startsWith('KINJECT_')) env[key] = value;

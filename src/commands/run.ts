@@ -4,8 +4,9 @@
 // every way out. Returns the exit code. The cluster modules are imported only when needed.
 import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { usageError } from '../errors.js';
+import { KinjectError, usageError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
+import { createJsonLogger } from '../log-json.js';
 import { startDnsServer } from '../dns/server.js';
 import { startFront } from '../front/server.js';
 import { createResolver } from '../front/resolver.js';
@@ -36,6 +37,8 @@ export interface RunOptions extends TargetFlags {
   envPrecedence: EnvPrecedence;
   /** --mount DIR, or false for --no-mount */
   mount?: string | boolean;
+  /** --output: text (default) or json (one JSON object a line on stderr) */
+  output?: string;
 }
 
 class Interrupted extends Error {
@@ -47,7 +50,7 @@ class Interrupted extends Error {
 export async function runCommand(command: string, args: string[], options: RunOptions): Promise<number> {
   checkFlags(options);
   const volumePlan = planVolumes(options);
-  const log = createLogger(options.verbose);
+  const log = options.output === 'json' ? createJsonLogger(options.verbose) : createLogger(options.verbose);
   const cleanup = new CleanupStack();
   const setup = new AbortController();
   const stopInterrupts = interruptSetupOnSignals(setup, log);
@@ -86,14 +89,20 @@ export async function runCommand(command: string, args: string[], options: RunOp
     const stopForwarding = forwardSignals(child);
     const { end, closed: closedBy } = await waitUnlessClosed(child, closed, log.warn);
     stopForwarding();
+    log.event('child-exit', { code: end.code, signal: end.signal ?? undefined });
     return closedBy ? 1 : exitCodeOf(end);
   } catch (err) {
     const reason = setup.signal.reason;
     if (reason instanceof Interrupted) return 128 + (constants.signals[reason.signal] ?? 0);
+    if (options.output === 'json' && err instanceof KinjectError) {
+      log.event('error', { message: err.message, exitCode: err.exitCode });
+      return err.exitCode;
+    }
     throw err;
   } finally {
     stopInterrupts();
     await cleanup.unwind(log.warn);
+    log.event('cleanup-done');
   }
 }
 
