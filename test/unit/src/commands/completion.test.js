@@ -29,10 +29,10 @@ t.test('bash', async (t) => {
     return r.stdout.trim().split('\n').filter(Boolean);
   };
   t.same(await complete('kinject', 'ru'), ['run']);
-  t.same((await complete('kinject', '')).slice(0, 7), ['run', 'env', 'cleanup', 'version', 'config', 'completion', 'proxy-server']);
+  t.same((await complete('kinject', '')).slice(0, 8), ['run', 'env', 'cleanup', 'session', 'version', 'config', 'completion', 'proxy-server']);
   t.same(await complete('kinject', 'run', '--env-p'), ['--env-precedence']);
   t.same(await complete('kinject', 'run', '--env-precedence', ''), ['cluster', 'local']);
-  t.same(await complete('kinject', 'env', '--format', ''), ['dotenv', 'json', 'sh']);
+  t.same(await complete('kinject', 'env', '--format', ''), ['dotenv', 'compose', 'sh', 'json']);
   t.same(await complete('kinject', 'completion', ''), ['bash', 'zsh', 'fish', '--help']);
   t.same(await complete('kinject', 'run', '-n', 'shop', '--', 'bas'), (await complete('kinject', 'run', '--', 'bas')), 'after --: commands');
   t.ok((await complete('kinject', 'run', '--', 'bas')).includes('bash'));
