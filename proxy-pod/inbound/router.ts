@@ -35,6 +35,8 @@ export interface InboundRouter {
   server: Server;
   /** stops taking connections, closes idle pooled ones; open exchanges finish on their own */
   close(): void;
+  /** close() and every connection it still has, at once */
+  destroy(): void;
 }
 
 export function createInboundRouter(o: InboundRouterOptions): InboundRouter {
@@ -48,7 +50,10 @@ export function createInboundRouter(o: InboundRouterOptions): InboundRouter {
   const http1 = createHttp1Server(ctx, (req, socket, head) => handleUpgrade(ctx, http1, req, socket as Socket, head));
   const h2 = createHttp2Server(ctx);
   const global = isGlobal(o.rules);
+  const sockets = new Set<Socket>();
   const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     if (global) relayToLocal(ctx, socket);
     else
       sniff(socket, (isH2) => {
@@ -57,13 +62,18 @@ export function createInboundRouter(o: InboundRouterOptions): InboundRouter {
         if (!isH2) socket.resume();
       });
   });
+  const close = () => {
+    server.close();
+    http1.close();
+    h2.close();
+    ctx.passAgent.destroy();
+  };
   return {
     server,
-    close() {
-      server.close();
-      http1.close();
-      h2.close();
-      ctx.passAgent.destroy();
+    close,
+    destroy() {
+      close();
+      for (const s of sockets) s.destroy();
     },
   };
 }

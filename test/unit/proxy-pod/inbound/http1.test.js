@@ -8,7 +8,7 @@ import http from 'node:http';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
-import { closedPort, http1Side, listen, router } from './sides.js';
+import { closedPort, http1Side, listen, router } from '../../../helpers/inbound-sides.js';
 
 const run = promisify(execFile);
 

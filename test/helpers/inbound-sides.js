@@ -5,7 +5,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { once } from 'node:events';
-import { createInboundRouter } from '../../../../dist/proxy-pod/inbound/router.js';
+import { createInboundRouter } from '../../dist/proxy-pod/inbound/router.js';
 
 export async function listen(t, server) {
   server.listen(0, '127.0.0.1');
@@ -83,6 +83,6 @@ export async function router(t, { clusterPort, localPort, headers = [{ name: 'x-
   let connections = 0;
   r.server.on('connection', () => { connections++; });
   const port = await listen(t, r.server);
-  t.teardown(() => r.close());
+  t.teardown(() => r.destroy());
   return { port, warnings, records, connections: () => connections };
 }
