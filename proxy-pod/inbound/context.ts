@@ -4,7 +4,7 @@
 import type { Agent } from 'node:http';
 import type { LocalSide } from './local-side.js';
 import type { RecordSink } from './exchange.js';
-import type { InterceptRules } from './rules.js';
+import { type Decision, type HeaderBag, type InterceptRules, decide } from './rules.js';
 
 export interface PassThrough {
   host: string;
@@ -18,6 +18,14 @@ export interface RouterContext {
   /** keep-alive connections to passThrough for HTTP/1.1 */
   passAgent: Agent;
   onRecord?: RecordSink;
+  /** false while the runner is not connected: everything goes to passThrough (fail-open) */
+  localEnabled: boolean;
+}
+
+/** the decision for one request: the rules, unless the local side is switched off */
+export function route(ctx: RouterContext, headers: HeaderBag, path: string): Decision {
+  if (!ctx.localEnabled) return { to: 'cluster', why: 'the runner is not connected' };
+  return decide(ctx.rules, headers, path);
 }
 
 /** the 502 body when the cluster side fails (the local side has its own: LocalSide.unavailableText) */

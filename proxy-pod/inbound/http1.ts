@@ -7,14 +7,13 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { clusterUnavailableText, type RouterContext } from './context.js';
+import { clusterUnavailableText, route, type RouterContext } from './context.js';
 import { Exchange } from './exchange.js';
 import { forwardedHeaders, pairs } from './headers.js';
-import { decide } from './rules.js';
 
 export function handleRequest(ctx: RouterContext, req: IncomingMessage, res: ServerResponse, expectContinue = false): void {
   const path = req.url ?? '/';
-  const decision = decide(ctx.rules, req.headers, path);
+  const decision = route(ctx, req.headers, path);
   const toLocal = decision.to === 'local';
   const ex = toLocal && ctx.onRecord ? new Exchange(ctx.onRecord, 'http/1.1', req.method ?? 'GET', path, req.rawHeaders, decision) : undefined;
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;

@@ -6,9 +6,8 @@
 // and resets are passed on.
 
 import http2, { type ClientHttp2Session, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import { clusterUnavailableText, type RouterContext } from './context.js';
+import { clusterUnavailableText, route, type RouterContext } from './context.js';
 import { Exchange } from './exchange.js';
-import { decide } from './rules.js';
 
 const { NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
@@ -69,7 +68,7 @@ function headerList(h: IncomingHttpHeaders): string[] {
 export function handleStream(ctx: RouterContext, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number): void {
   const method = String(headers[':method'] ?? 'GET');
   const path = String(headers[':path'] ?? '/');
-  const decision = decide(ctx.rules, headers as Record<string, string | string[] | undefined>, path);
+  const decision = route(ctx, headers as Record<string, string | string[] | undefined>, path);
   const toLocal = decision.to === 'local';
   const ex = toLocal && ctx.onRecord ? new Exchange(ctx.onRecord, 'h2c', method, path, headerList(headers), decision) : undefined;
   const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;

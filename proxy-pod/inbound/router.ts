@@ -29,6 +29,8 @@ export interface InboundRouterOptions {
   onWarning: (line: string) => void;
   /** every request sent to the local process, once it is over */
   onRecord?: RecordSink;
+  /** start with the local side switched off (default: on) */
+  localEnabled?: boolean;
 }
 
 export interface InboundRouter {
@@ -37,6 +39,8 @@ export interface InboundRouter {
   close(): void;
   /** close() and every connection it still has, at once */
   destroy(): void;
+  /** off: every new request and connection goes to the pass-through target (the runner is gone) */
+  setLocalEnabled(on: boolean): void;
 }
 
 export function createInboundRouter(o: InboundRouterOptions): InboundRouter {
@@ -46,6 +50,7 @@ export function createInboundRouter(o: InboundRouterOptions): InboundRouter {
     passThrough: o.passThrough,
     passAgent: new http.Agent({ keepAlive: true, timeout: 60_000, scheduling: 'lifo' }),
     onRecord: o.onRecord,
+    localEnabled: o.localEnabled ?? true,
   };
   const http1 = createHttp1Server(ctx, (req, socket, head) => handleUpgrade(ctx, http1, req, socket as Socket, head));
   const h2 = createHttp2Server(ctx);
@@ -74,6 +79,9 @@ export function createInboundRouter(o: InboundRouterOptions): InboundRouter {
     destroy() {
       close();
       for (const s of sockets) s.destroy();
+    },
+    setLocalEnabled(on: boolean) {
+      ctx.localEnabled = on;
     },
   };
 }

@@ -8,10 +8,9 @@ import type { Server } from 'node:http';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { relay } from '../../protocol/relay.js';
-import { clusterUnavailableText, type RouterContext } from './context.js';
+import { clusterUnavailableText, route, type RouterContext } from './context.js';
 import { Exchange } from './exchange.js';
 import { forwardedHeaders, requestHead } from './headers.js';
-import { decide } from './rules.js';
 
 function connectPassThrough(ctx: RouterContext): Promise<Duplex> {
   return new Promise((resolve, reject) => {
@@ -37,7 +36,7 @@ export function handleUpgrade(ctx: RouterContext, http1: Server, req: IncomingMe
     http1.emit('connection', socket);
     return;
   }
-  const decision = decide(ctx.rules, req.headers, path);
+  const decision = route(ctx, req.headers, path);
   const toLocal = decision.to === 'local';
   const ex = toLocal && ctx.onRecord ? new Exchange(ctx.onRecord, 'upgrade', method, path, req.rawHeaders, decision) : undefined;
   socket.on('error', () => {});

@@ -84,5 +84,5 @@ export async function router(t, { clusterPort, localPort, headers = [{ name: 'x-
   r.server.on('connection', () => { connections++; });
   const port = await listen(t, r.server);
   t.teardown(() => r.destroy());
-  return { port, warnings, records, connections: () => connections };
+  return { port, warnings, records, connections: () => connections, router: r };
 }

@@ -1,6 +1,7 @@
 // The inbound router (proxy-pod/inbound/): a WebSocket (the ws package) routed by its upgrade
-// request, a WebSocket to a local process that is down (502, one warning), and a global intercept
-// relaying raw non-HTTP bytes both ways, half-close included.
+// request, a WebSocket to a local process that is down (502, one warning), a global intercept
+// relaying raw non-HTTP bytes both ways, half-close included, and the local side switched off
+// (the runner gone: everything to the cluster side, personal and global).
 import t from 'tap';
 import net from 'node:net';
 import { once } from 'node:events';
@@ -70,4 +71,29 @@ t.test('global intercept: raw bytes of any protocol relayed to the local side, h
   await new Promise((res) => setTimeout(res, 50));
   t.match(records, [{ protocol: 'tcp', decision: { to: 'local', why: 'global intercept' } }]);
   t.equal(warnings.length, 0);
+});
+
+t.test('local side switched off (runner gone): matching requests and global connections go to the cluster side', { timeout: 30_000 }, async (t) => {
+  const { http1Side } = await import('../../../helpers/inbound-sides.js');
+  const http = (await import('node:http')).default;
+  const clusterPort = await listen(t, http1Side('cluster'));
+  const localPort = await listen(t, http1Side('local'));
+  const r = await router(t, { clusterPort, localPort });
+  const side = (port) => new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, headers: { 'x-dev': 'alice' }, agent: false }, (res) => {
+      let b = '';
+      res.on('data', (c) => { b += c; });
+      res.on('end', () => resolve(JSON.parse(b).side));
+    }).on('error', reject);
+  });
+  t.equal(await side(r.port), 'local');
+  r.router.setLocalEnabled(false);
+  t.equal(await side(r.port), 'cluster', 'personal: production while the runner is away');
+  r.router.setLocalEnabled(true);
+  t.equal(await side(r.port), 'local', 'and back');
+  t.equal(r.warnings.length, 0, 'no warning: nothing failed');
+  // global intercept with the local side off: the connection reaches the pass-through target
+  const g = createInboundRouter({ rules: { headers: [] }, openLocal: openTcp(await closedPort()), localLabel: 'x', passThrough: { host: '127.0.0.1', port: clusterPort }, onWarning: () => {}, localEnabled: false });
+  t.teardown(() => g.destroy());
+  t.equal(await side(await listen(t, g.server)), 'cluster', 'global: raw relay to the cluster side');
 });
