@@ -1,6 +1,7 @@
 // A mux session (docs/design.md "The mux"): channels (channel.ts) over one Duplex, e.g. one
-// port-forward websocket to the proxy pod. The client opens channels (odd ids), the server is
-// told of them through onChannel. The client pings every pingMs; any frame from the peer counts
+// port-forward websocket to the proxy pod. The client opens channels (odd ids), the server even
+// ids (pod-initiated: inbound traffic for the local process); each side is told of the other's
+// through its onChannel (without one, the peer's OPEN gets a RESET). The client pings every pingMs; any frame from the peer counts
 // as a sign of life, and none for deadMs destroys the session (a port-forward that died without
 // closing). The server answers pings and reports each through onPing (the pod's heartbeat).
 // When the underlying stream ends, errors or closes, every channel is destroyed and 'close' is
@@ -16,7 +17,7 @@ export const DEFAULT_PING_MS = 5000;
 
 export interface MuxSessionOptions {
   role: 'client' | 'server';
-  /** server: a channel the client opened; it starts with the client's request bytes */
+  /** a channel the peer opened (server: the client's, starting with its SOCKS request; client: the pod's) */
   onChannel?: (channel: MuxChannel) => void;
   /** server: a PING arrived */
   onPing?: () => void;
