@@ -1,7 +1,8 @@
 // The package a user gets: `npm pack`, then `npm install -g ./kinject-*.tgz` into a temporary
 // prefix as the unprivileged user nobody, offline (the package needs nothing from a registry),
 // with a PATH that has no C compiler and not the checkout, then `kinject version`, `kinject run`,
-// `kubectl kinject run` and kubectl's completion of the plugin against the local cluster (kinject-demo's http://hello). Also: with no
+// `kubectl kinject run`, kubectl's completion of the plugin and `kinject cleanup` against the local
+// cluster (kinject-demo's http://hello; cleanup keeps others' live sessions). Also: with no
 // usable prebuilt (KINJECT_BUILD_FROM_SOURCE=1) and no compiler, the install fails with one line.
 // Everything lives in one temporary directory, removed at the end.
 import t from 'tap';
@@ -96,6 +97,9 @@ t.test('installed by nobody, offline, with no compiler on PATH, it runs against 
     const job = await kubectl(kubeconfig, ['-n', 'kinject-demo', 'get', 'job', `kinject-${id}`, '--ignore-not-found', '-o', 'name']);
     t.equal(job.stdout.trim(), '', `the session's Job kinject-${id} is gone after the run`);
   }
+  // the installed cleanup works too; it keeps other people's live sessions in the shared namespace
+  const cleanup = await asUser('kinject', ['cleanup', '-n', 'kinject-demo'], { timeoutMs: 120_000 });
+  t.equal(cleanup.code, 0, `kinject cleanup -n kinject-demo: ${cleanup.stderr}`);
 });
 
 t.test('no usable prebuilt and no compiler: the install fails with one line saying what to install', async (t) => {
