@@ -2,7 +2,7 @@
 // src/child/binary-check.ts, for the first command) and the shim's (native/exec.c, on every
 // execve, seen as its warning line) run on one table of real binaries built here: dynamic,
 // static, static-pie, Go, a copy of ld.so run directly (a soname, no interpreter), setuid and
-// setgid copies, a `#!` script, a non-ELF file; 32-bit with gcc -m32 when gcc-multilib is there
+// setgid copies, a `#!` script, a non-ELF file; 32-bit from Debian's i686 cross gcc
 // (skipped, visibly, when not), plus hand-made 32-bit ELF headers either way.
 import t from 'tap'
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -17,6 +17,8 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 const at = (name) => join(dir, name)
 writeFileSync(at('m.c'), 'int main(void){return 0;}\n')
 const gcc = (out, ...flags) => execFileSync('gcc', [...flags, '-o', at(out), at('m.c')], { timeout: 60_000, stdio: 'pipe' })
+// 32-bit x86 with Debian's i686 cross gcc (gcc-multilib would conflict with the arm64 cross gcc the prebuilds need)
+const gcc32 = (out, ...flags) => execFileSync('i686-linux-gnu-gcc', [...flags, '-o', at(out), at('m.c')], { timeout: 60_000, stdio: 'pipe' })
 
 /** the runner's answer */
 function runner(path) {
@@ -78,8 +80,8 @@ table.push(['go', 'go'])
 
 let m32 = true
 try {
-  gcc('elf32-gcc-dynamic', '-m32')
-  gcc('elf32-gcc-static', '-m32', '-static')
+  gcc32('elf32-gcc-dynamic')
+  gcc32('elf32-gcc-static', '-static')
   table.push(['elf32-gcc-dynamic', 'none'], ['elf32-gcc-static', 'static'])
 } catch {
   m32 = false
@@ -93,6 +95,6 @@ t.test('the runner and the shim give the same answer on every binary', async (t)
   }
 })
 
-t.test('32-bit binaries from gcc -m32', { skip: m32 ? false : 'gcc -m32 cannot link here (gcc-multilib missing): only the hand-made 32-bit headers were checked' }, async (t) => {
+t.test('32-bit binaries from i686-linux-gnu-gcc', { skip: m32 ? false : 'i686-linux-gnu-gcc cannot link here (gcc-i686-linux-gnu / libc6-dev-i386-cross missing): only the hand-made 32-bit headers were checked' }, async (t) => {
   t.pass('built and checked above')
 })
