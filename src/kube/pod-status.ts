@@ -4,6 +4,7 @@
 // failed, pod creation forbidden by RBAC, quota or admission).
 
 import type { CoreV1Event, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import { admissionRefusal } from './admission-refusal.js';
 
 export type PodState =
   /** the proxy container is running */
@@ -111,7 +112,7 @@ export function eventState(events: CoreV1Event[]): PodState | undefined {
     switch (e.reason) {
       case 'FailedCreate':
         // the Job controller could not create the pod: RBAC, quota, admission (PodSecurity, ...)
-        out = { kind: 'failed', reason: `cannot create the proxy pod: ${msg.replace(/^Error creating: /, '')}` };
+        out = { kind: 'failed', reason: admissionRefusal(msg) ?? `cannot create the proxy pod: ${msg.replace(/^Error creating: /, '')}` };
         break;
       case 'FailedMount':
       case 'FailedAttachVolume':

@@ -23,17 +23,22 @@
 // under the session), the pod exits max(N, 60) s after the last heartbeat, new connection or byte
 // from a client instead. activeDeadlineSeconds ends even a session still in use after 24 h.
 //
-// Targetless pod: a minimal pod (no service account token, no service links, linux node).
+// Targetless pod: a minimal pod (no service account token, no service links, linux node) that
+// meets the Pod Security "restricted" level: non-root, no privilege escalation, all capabilities
+// dropped, RuntimeDefault seccomp.
 //
 // With --target, the pod is a copy of the workload's pod template so that env (literal,
 // ConfigMap/Secret refs, downward API), envFrom, volumes, service account, node selector,
 // affinity, tolerations, imagePullSecrets, pod securityContext, DNS settings and host aliases
 // are what the workload sees:
 //  - the chosen container runs the proxy: image/command/args replaced, probes, lifecycle hooks,
-//    ports, workingDir, stdin/tty removed, resources replaced by small ones, a hardened
+//    ports, workingDir, stdin/tty removed, resources replaced by kinject's (PROXY_RESOURCES:
+//    requests and limits, whatever the workload's container asked for), a hardened
 //    securityContext (non-root, no privilege escalation, all capabilities dropped,
 //    RuntimeDefault seccomp, read-only root filesystem);
-//  - init containers are kept (they seed volumes the workload reads), except native sidecars
+//  - init containers are kept with their own resources and securityContext (they seed volumes
+//    the workload reads; a quota or Pod Security level that rejects them rejects the workload's
+//    own pods too, and kinject's error names the field), except native sidecars
 //    (init containers with restartPolicy Always), which are dropped like all other regular
 //    containers: the local process talks to its own localhost, not to the pod's sidecars;
 //  - the workload's labels and annotations are NOT copied, so Services never send traffic to
@@ -89,9 +94,15 @@ export const RENAMED_ENV_PREFIX = 'KINJECT_ENV_';
 /** Kubernetes caps a Secret at 1 MiB; leave room for the token and metadata. */
 export const MAX_SCRIPT_BYTES = 1_000_000;
 
+/**
+ * The proxy container's requests AND limits (all four set, so a namespace whose ResourceQuota or
+ * LimitRange demands them admits the pod). Requests: what an idle pod server uses. Limits: the
+ * pod server is one Node.js thread, so 1 CPU barely throttles it; 128Mi is ~2x the peak measured
+ * under the bench's load (docs/design.md, "Proxy pod resources").
+ */
 export const PROXY_RESOURCES = {
   requests: { cpu: '10m', memory: '32Mi' },
-  limits: { memory: '128Mi' },
+  limits: { cpu: '1', memory: '128Mi' },
 };
 
 /** A short random id: 8 chars of [a-z0-9], starting with a letter. */

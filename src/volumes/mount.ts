@@ -1,7 +1,8 @@
 // Mounts the proxy pod's SFTP export tree on the local machine with ONE sshfs process:
 //   sshfs kinject@127.0.0.1:/ <mountDir> -f -p PORT -F /dev/null -o <options below>
 // The in-cluster path /etc/web then appears at <mountDir>/etc/web. No root needed: sshfs mounts
-// through the setuid fusermount3 helper. Linux only (it watches /proc/self/mountinfo).
+// through the setuid fusermount3 helper. Linux only (it watches /proc/self/mountinfo). sshfs runs
+// under `setpriv --pdeathsig TERM`, so it (and with auto_unmount, its mount) ends when kinject does.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, realpathSync, rmSync, rmdirSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
@@ -228,7 +229,14 @@ export async function mountVolumes(options: MountVolumesOptions): Promise<Volume
   log.debug?.(`volumes: ${sshfs} ${args.join(' ')}`);
 
   // Own process group: a Ctrl-C meant for the user's command must not take the mount away first.
-  const child = spawn(sshfs, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env });
+  // Dies with kinject: sshfs' ssh goes through kinject's local port, and with `reconnect` sshfs
+  // outlives a dead kinject (it only tries again, and fails, on the next file access). So it runs
+  // under `setpriv --pdeathsig TERM` (util-linux): the kernel sends it SIGTERM when kinject exits,
+  // even by SIGKILL; sshfs then unmounts (auto_unmount covers a busy or dead mount).
+  const setpriv = existsOnPath('setpriv', env);
+  const [cmd, cmdArgs] = setpriv ? [setpriv, ['--pdeathsig', 'TERM', sshfs, ...args]] : [sshfs, args];
+  if (!setpriv) log.debug?.('volumes: no setpriv on PATH: if kinject is killed with SIGKILL, the mount stays until `kinject cleanup`');
+  const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env });
   let stderr = '';
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let spawnError: Error | undefined;

@@ -56,7 +56,9 @@ t.test('events', async (t) => {
   const ev = (reason, message, sec) => ({ reason, message, lastTimestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, sec)).toISOString() });
   t.equal(eventState([]), undefined);
   t.same(eventState([ev('FailedCreate', 'Error creating: pods "kinject-x-" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1', 1)]),
-    { kind: 'failed', reason: 'cannot create the proxy pod: pods "kinject-x-" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1' });
+    { kind: 'failed', reason: 'ResourceQuota "q" has no room for the proxy pod (requested: pods=1, used: pods=1, limited: pods=1); it needs requests 10m CPU/32Mi, limits 1 CPU/128Mi: end other pods or ask for a larger quota' });
+  t.same(eventState([ev('FailedCreate', 'Error creating: pods "kinject-x-" is forbidden: some webhook said no', 1)]),
+    { kind: 'failed', reason: 'cannot create the proxy pod: pods "kinject-x-" is forbidden: some webhook said no' }, 'other refusals: the API server\'s words');
   t.same(eventState([ev('Scheduled', 'ok', 1), ev('Pulling', 'Pulling image "node:22-alpine"', 2)]), { kind: 'starting', progress: 'pulling image "node:22-alpine"' });
   t.equal(eventState([ev('Pulled', 'done', 3), ev('Pulling', 'Pulling image "node:22-alpine"', 2)]), undefined, 'sorted by time: pulled after pulling');
   t.same(eventState([ev('FailedMount', 'MountVolume.SetUp failed for volume "cfg" : configmap "nope" not found', 1)]),

@@ -34,7 +34,7 @@ function webTemplate() {
     readinessGates: [{ conditionType: 'x' }],
     hostname: 'web-0',
     initContainers: [
-      { name: 'seed', image: 'busybox', command: ['sh', '-c', 'echo hi > /data/seed'], volumeMounts: [{ name: 'data', mountPath: '/data' }] },
+      { name: 'seed', image: 'busybox', command: ['sh', '-c', 'echo hi > /data/seed'], volumeMounts: [{ name: 'data', mountPath: '/data' }], resources: { limits: { cpu: '50m', memory: '16Mi' } } },
       { name: 'mesh', image: 'envoy', restartPolicy: 'Always' },
     ],
     containers: [
@@ -118,10 +118,15 @@ t.test('targetless job', async (t) => {
   t.same(c.command, ['node', '/kinject/proxy-pod.js', '--listen', '127.0.0.1:1080', '--token-file', '/kinject/token', '--exit-when-idle', '30']);
   t.equal(c.args, undefined);
   t.equal(c.ports, undefined, 'no ports exposed');
-  t.same(c.resources, { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } });
+  t.same(c.resources, { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '128Mi' } }, 'requests and limits, cpu and memory (quotas and LimitRanges that demand them admit it)');
+  // Pod Security "restricted": every field it checks, at the level it checks it
   t.match(c.securityContext, {
-    runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+    runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
   });
+  t.notOk(c.securityContext.capabilities.add, 'no capability added');
+  t.match(pod.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  for (const f of ['hostNetwork', 'hostPID', 'hostIPC']) t.notOk(pod[f], `no ${f}`);
+  t.ok(pod.volumes.every((v) => v.secret), 'only a secret volume (no hostPath)');
   t.same(c.volumeMounts, [{ name: 'kinject', mountPath: '/kinject', readOnly: true }]);
   t.same(pod.volumes, [{ name: 'kinject', secret: { secretName: 'kinject-abc12345', defaultMode: 0o444 } }]);
   t.equal(c.env, undefined);
@@ -181,8 +186,9 @@ t.test('from a web-like template', async (t) => {
   t.equal(c.image, 'node:22-alpine');
   t.same(c.command.slice(0, 2), ['node', '/kinject/proxy-pod.js']);
   for (const f of ['args', 'ports', 'readinessProbe', 'livenessProbe', 'startupProbe', 'lifecycle', 'workingDir', 'stdin', 'tty']) t.notOk(f in c, `${f} removed`);
-  t.same(c.resources, { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } });
-  t.match(c.securityContext, { runAsNonRoot: true, runAsUser: 4242, allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } });
+  t.same(c.resources, { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '128Mi' } }, 'kinject\'s requests and limits, not the workload\'s 2 CPU / 4Gi');
+  t.same(pod.initContainers[0].resources, { limits: { cpu: '50m', memory: '16Mi' } }, 'the init container keeps its own resources');
+  t.match(c.securityContext, { runAsNonRoot: true, runAsUser: 4242, seccompProfile: { type: 'RuntimeDefault' }, allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } });
   t.same(c.env.map((e) => e.name), ['GREETING', 'MULTI', 'POD_NAME', 'KINJECT_ENV_NODE_OPTIONS', 'KINJECT_ENV_PATH']);
   t.same(c.env[1], template.containers[0].env[1], 'valueFrom kept');
   t.same(c.envFrom, [{ secretRef: { name: 'web-secret' } }]);

@@ -1,6 +1,7 @@
 // The whole volume path on loopback: kinject's SFTP server over a pod-shaped temp tree, mounted
 // with the real sshfs by mountVolumes(), used by cat / node / python, unmounted; leftovers of a
-// SIGKILLed kinject removed by removeLeftoverMounts(); the same mount made by an unprivileged user.
+// SIGKILLed kinject gone by themselves (setpriv --pdeathsig) or, without setpriv, removed by
+// removeLeftoverMounts(); the same mount made by an unprivileged user.
 // Needs sshfs + fuse3 (scripts/setup-host.sh installs them) and /dev/fuse.
 import t from 'tap';
 import { spawn, execFile } from 'node:child_process';
@@ -286,12 +287,39 @@ function startMounter(t, mountDir, extraEnv = {}, spawnOpts = {}) {
   return { child, lines, stderr: () => err };
 }
 
-t.test('leftovers: a SIGKILLed kinject leaves its mount; cleanup removes it, but not a live one', async (t) => {
+/** A PATH with everything on this one but setpriv: sshfs then outlives a SIGKILLed kinject. */
+function pathWithoutSetpriv() {
+  const bin = join(work, 'bin-no-setpriv');
+  mkdirSync(bin, { recursive: true });
+  for (const dir of process.env.PATH.split(':').filter(Boolean)) {
+    let names = [];
+    try { names = readdirSync(dir); } catch { continue; }
+    for (const n of names) {
+      if (n === 'setpriv' || existsSync(join(bin, n))) continue;
+      try { symlinkSync(join(dir, n), join(bin, n)); } catch { /* a duplicate name */ }
+    }
+  }
+  return bin;
+}
+
+t.test('a SIGKILLed kinject: sshfs (under setpriv --pdeathsig) ends and the mount goes, nobody acting', async (t) => {
+  const dir = join(runtime, `kinject-${process.getuid()}`, 'killed-session');
+  const m = startMounter(t, dir);
+  t.match(await m.lines, /READY/, `mounter ready ${m.stderr()}`);
+  const sshfsPid = JSON.parse(/READY (.*)\n/.exec(await m.lines)[1]).pid;
+  m.child.kill('SIGKILL');
+  await waitUntil(() => !findMount(dir), 10_000, 'the mount is gone');
+  await waitUntil(() => !alive(sshfsPid), 10_000, 'its sshfs is gone');
+  t.pass('no mount, no sshfs');
+});
+
+t.test('leftovers: a SIGKILLed kinject without setpriv leaves its mount; cleanup removes it, but not a live one', async (t) => {
   const base = join(runtime, `kinject-${process.getuid()}`);
   const liveDir = join(base, 'live-session');
   const deadDir = join(base, 'dead-session');
-  const live = startMounter(t, liveDir);
-  const dead = startMounter(t, deadDir);
+  const noSetpriv = { env: { PATH: pathWithoutSetpriv() } };
+  const live = startMounter(t, liveDir, noSetpriv);
+  const dead = startMounter(t, deadDir, noSetpriv);
   t.match(await live.lines, /READY/, `live mounter ready ${live.stderr()}`);
   t.match(await dead.lines, /READY/, `dead mounter ready ${dead.stderr()}`);
   const deadSshfs = JSON.parse(/READY (.*)\n/.exec(await dead.lines)[1]).pid;
