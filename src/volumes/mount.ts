@@ -260,16 +260,17 @@ export async function mountVolumes(options: MountVolumesOptions): Promise<Volume
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
   for (;;) {
-    const m = findMount(root);
+    // an abort wins over a mount that came up meanwhile: checked first, on every round
+    const aborted = options.signal?.aborted === true;
+    const m = aborted ? undefined : findMount(root);
     // sshfs puts the mount in place before the SSH login has finished (a refused key shows up
     // as a mount that then disappears): live means mounted AND the root answers a stat.
     if (m && m.fsType === MOUNT_FSTYPE && !exited && (await rootAnswers(root, 5000))) break;
-    if (exited) {
+    if (exited && !aborted) {
       cleanupLocal();
       const why = spawnError ? spawnError.message : summarizeSshfsError(stderr) || `sshfs exited with ${exited.code ?? exited.signal}`;
       throw new Error(`mounting the volumes failed: ${why}`);
     }
-    const aborted = options.signal?.aborted === true;
     if (aborted || Date.now() > deadline) {
       child.kill('SIGTERM');
       await Promise.race([exitPromise, sleep(2000)]);
