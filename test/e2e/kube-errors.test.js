@@ -170,7 +170,7 @@ t.test('quota forbids the pod: fails at once with the quota message', async (t) 
   t.teardown(() => access.client.close());
   const t0 = Date.now();
   const err = await failure(startProxyPod({ access, timeoutSeconds: 60 }));
-  oneLine(t, err, /cannot start: cannot create the proxy pod: pods "kinject-\S+" is forbidden: exceeded quota: no-pods/);
+  oneLine(t, err, /cannot start: ResourceQuota "no-pods" has no room for the proxy pod \(requested: pods=1, used: pods=0, limited: pods=0\); .*ask for a larger quota/);
   t.ok(Date.now() - t0 < 30_000, `failed without waiting for the timeout (${Date.now() - t0} ms)`);
   await waitFor(async () => (await kinjectLeftovers(kubeconfig, ns)).length === 0, { timeoutMs: 30_000, what: 'nothing left' });
   t.pass('nothing left');
