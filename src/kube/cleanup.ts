@@ -10,20 +10,10 @@ import type { KubeAccess } from './config.js';
 import { apiError, isStatus } from './errors.js';
 import { sessionName } from './proxy-job.js';
 import { leasePath } from './session-lease.js';
-import { listSessions, type SessionEntry } from './session-inventory.js';
+import { listSessions, type InventoryOptions, type SessionEntry } from './session-inventory.js';
 
-export interface CleanupOptions {
-  access: KubeAccess;
-  /** default: access.namespace */
-  namespace?: string;
-  /** every namespace (needs cluster-wide list permission) */
-  allNamespaces?: boolean;
-  /** only this session id */
-  session?: string;
-  timeoutMs?: number;
-  /** the clock the liveness rule uses (tests move it past the grace) */
-  now?: Date;
-}
+/** What to clean up: the same choice of namespace(s), session and clock as the inventory's. */
+export type CleanupOptions = InventoryOptions;
 
 export interface RemovedObject {
   kind: 'Job' | 'Secret' | 'Pod' | 'Lease';

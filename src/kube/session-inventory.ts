@@ -16,11 +16,12 @@ export interface InventoryOptions {
   access: KubeAccess;
   /** default: access.namespace */
   namespace?: string;
+  /** every namespace (needs cluster-wide list permission) */
   allNamespaces?: boolean;
   /** only this session id */
   session?: string;
   timeoutMs?: number;
-  /** the clock (tests) */
+  /** the clock the liveness rule uses (tests move it past the grace) */
   now?: Date;
 }
 
