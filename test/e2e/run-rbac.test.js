@@ -2,36 +2,13 @@
 // namespace): targetless and --target runs work; another namespace is refused with one line
 // naming the permission and pointing at the Role file.
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ensureCluster, kinjectLeftovers, kubectlOk, repoRoot } from '../helpers/cluster.js';
+import { ensureCluster, kinjectLeftovers } from '../helpers/cluster.js';
+import { roleKubeconfig } from '../helpers/rbac-kubeconfig.js';
 import { kinject, sessionOf } from '../helpers/kinject-cli.js';
 
 const NS = 'kinject-demo';
 const { kubeconfig } = await ensureCluster();
-
-async function limitedKubeconfig() {
-  await kubectlOk(kubeconfig, ['-n', NS, 'apply', '-f', join(repoRoot, 'rbac', 'kinject-role.yaml')]);
-  const token = (await kubectlOk(kubeconfig, ['-n', NS, 'create', 'token', 'kinject', '--duration=1h'])).trim();
-  const server = (await kubectlOk(kubeconfig, ['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}'])).trim();
-  // the same cluster name as the admin config: kinject recognises the local cluster (and its
-  // kinject.local/node image) by it
-  const clusterName = (await kubectlOk(kubeconfig, ['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].name}'])).trim();
-  const ca = (await kubectlOk(kubeconfig, ['config', 'view', '--minify', '--raw', '-o', 'jsonpath={.clusters[0].cluster.certificate-authority-data}'])).trim();
-  const caLine = ca ? `certificate-authority-data: ${ca}` : `certificate-authority: ${(await kubectlOk(kubeconfig, ['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.certificate-authority}'])).trim()}`;
-  const file = join(mkdtempSync(join(tmpdir(), 'kinject-sa-')), 'kubeconfig');
-  writeFileSync(file, [
-    'apiVersion: v1', 'kind: Config',
-    `clusters: [{name: ${clusterName}, cluster: {server: "${server}", ${caLine}}}]`,
-    `users: [{name: kinject, user: {token: "${token}"}}]`,
-    `contexts: [{name: kinject-sa, context: {cluster: ${clusterName}, user: kinject, namespace: ${NS}}}]`,
-    'current-context: kinject-sa', '',
-  ].join('\n'), { mode: 0o600 });
-  return file;
-}
-
-const sa = await limitedKubeconfig();
+const sa = await roleKubeconfig(kubeconfig, NS);
 
 t.test('targetless and --target work with exactly the kinject Role', async (t) => {
   const plain = await kinject(['run', '--kubeconfig', sa, '--', 'curl', '-sS', '-m', '10', 'http://hello/']);

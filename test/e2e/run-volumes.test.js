@@ -19,6 +19,7 @@ import { graceEnv, pastGrace } from '../helpers/session-grace.js';
 import { readMountInfo } from '../../dist/src/volumes/mountinfo.js';
 import { preflightVolumes } from '../../dist/src/volumes/preflight.js';
 import { runtimeBase } from '../../dist/src/volumes/state.js';
+import { pathWithout } from '../helpers/path-without.js'; // sshfs without setpriv outlives a SIGKILLed kinject
 
 const SA = '/var/run/secrets/kubernetes.io/serviceaccount';
 const pre = preflightVolumes();
@@ -231,23 +232,8 @@ t.test('SIGKILL: the mount and sshfs go by themselves, nobody acting; kinject cl
   t.ok(await until(async () => (await kinjectLeftovers(kubeconfig, NS, session)).length === 0, { timeoutMs: 30_000, intervalMs: 500 }), 'no Job, pod or Secret left');
 });
 
-/** A PATH with everything on this one but setpriv: sshfs then outlives a SIGKILLed kinject (a leftover mount to clean). */
-function pathWithoutSetpriv() {
-  const bin = join(work, 'bin-no-setpriv');
-  mkdirSync(bin, { recursive: true });
-  for (const dir of process.env.PATH.split(':').filter(Boolean)) {
-    let names = [];
-    try { names = readdirSync(dir); } catch { continue; }
-    for (const n of names) {
-      if (n === 'setpriv' || existsSync(join(bin, n))) continue;
-      try { symlinkSync(join(dir, n), join(bin, n)); } catch { /* a dangling or duplicate name */ }
-    }
-  }
-  return bin;
-}
-
 t.test('kinject cleanup removes a leftover mount even when the cluster cannot be reached', async (t) => {
-  const env = { ...graceEnv, PATH: pathWithoutSetpriv() };
+  const env = { ...graceEnv, PATH: pathWithout('setpriv', join(work, 'bin-no-setpriv')) };
   const child = spawnKinject(['run', '-n', NS, '--target', 'web', '--', 'sh', '-c', 'echo "root=$KINJECT_ROOT pid=$$"; exec sleep 120'], { kubeconfig, env });
   t.ok(await until(() => /pid=\d+/.test(child.out), { timeoutMs: 120_000 }), `child started\n${child.err}`);
   const [, root, sleepPid] = /root=(\S+) pid=(\d+)/.exec(child.out);

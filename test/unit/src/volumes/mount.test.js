@@ -16,6 +16,7 @@ import { preflightVolumes } from '../../../../dist/src/volumes/preflight.js';
 import { readMountInfo, findMount } from '../../../../dist/src/volumes/mountinfo.js';
 import { removeLeftoverMounts, findKinjectMounts } from '../../../../dist/src/volumes/leftovers.js';
 import { waitUntil } from '../../../../test/helpers/wait.js';
+import { pathWithout } from '../../../helpers/path-without.js'; // sshfs without setpriv outlives a SIGKILLed kinject
 
 const pre = preflightVolumes();
 if (!pre.ok) {
@@ -287,21 +288,6 @@ function startMounter(t, mountDir, extraEnv = {}, spawnOpts = {}) {
   return { child, lines, stderr: () => err };
 }
 
-/** A PATH with everything on this one but setpriv: sshfs then outlives a SIGKILLed kinject. */
-function pathWithoutSetpriv() {
-  const bin = join(work, 'bin-no-setpriv');
-  mkdirSync(bin, { recursive: true });
-  for (const dir of process.env.PATH.split(':').filter(Boolean)) {
-    let names = [];
-    try { names = readdirSync(dir); } catch { continue; }
-    for (const n of names) {
-      if (n === 'setpriv' || existsSync(join(bin, n))) continue;
-      try { symlinkSync(join(dir, n), join(bin, n)); } catch { /* a duplicate name */ }
-    }
-  }
-  return bin;
-}
-
 t.test('a SIGKILLed kinject: sshfs (under setpriv --pdeathsig) ends and the mount goes, nobody acting', async (t) => {
   const dir = join(runtime, `kinject-${process.getuid()}`, 'killed-session');
   const m = startMounter(t, dir);
@@ -317,7 +303,7 @@ t.test('leftovers: a SIGKILLed kinject without setpriv leaves its mount; cleanup
   const base = join(runtime, `kinject-${process.getuid()}`);
   const liveDir = join(base, 'live-session');
   const deadDir = join(base, 'dead-session');
-  const noSetpriv = { env: { PATH: pathWithoutSetpriv() } };
+  const noSetpriv = { env: { PATH: pathWithout('setpriv', join(work, 'bin-no-setpriv')) } };
   const live = startMounter(t, liveDir, noSetpriv);
   const dead = startMounter(t, deadDir, noSetpriv);
   t.match(await live.lines, /READY/, `live mounter ready ${live.stderr()}`);
