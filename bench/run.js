@@ -29,8 +29,10 @@ if (!built) {
 } else if (newestMtime(join(root, 'src')) > statSync(cliFile).mtimeMs) {
   log('warning: src/ is newer than dist/: measuring the last build (run npm run build to refresh it)');
 }
-const buildStamp = () => ['dist/kinject.mjs', 'dist/src/cli.js', 'dist/proxy-pod.cjs', 'build/Release/libkinject.so']
-  .map((f) => (existsSync(join(root, f)) ? statSync(join(root, f)).mtimeMs : 0)).join(',');
+const buildStamp = () =>
+  ['dist/kinject.mjs', 'dist/src/cli.js', 'dist/proxy-pod.cjs', 'build/Release/libkinject.so']
+    .map((f) => (existsSync(join(root, f)) ? statSync(join(root, f)).mtimeMs : 0))
+    .join(',');
 const stampBefore = buildStamp();
 log('starting the local cluster if needed');
 sh('cluster/up.sh');
@@ -105,19 +107,78 @@ if (notes.build) log(`warning: ${notes.build}`);
 const c = cluster.counts;
 const tl = metrics.start_targetless_phases_s;
 const tg = metrics.start_target_phases_s;
-const phases = (p) => (p && p.cli !== null ? `phases (medians): CLI ${p.cli} + pod ${p.pod} + tunnel ${p.tunnel}${p.volumes ? ` + volumes ${p.volumes}` : ''} + child & cleanup ${p.exit} s` : '');
+const phases = (p) =>
+  p && p.cli !== null
+    ? `phases (medians): CLI ${p.cli} + pod ${p.pod} + tunnel ${p.tunnel}${p.volumes ? ` + volumes ${p.volumes}` : ''} + child & cleanup ${p.exit} s`
+    : '';
 const rows = [
-  { label: `new connection + small request/response to hello, p50 (${c.connects} samples)`, value: metrics.connect_p50_ms, unit: 'ms', baseline: `port-forward ${metrics.pf_connect_p50_ms} ms; in-cluster floor ${metrics.floor_connect_p50_ms} ms`, target: '≤ 1.5 × port-forward and < 10 ms' },
-  { label: 'same, p99', value: metrics.connect_p99_ms, unit: 'ms', baseline: `port-forward ${metrics.pf_connect_p99_ms} ms; floor ${metrics.floor_connect_p99_ms} ms` },
-  { label: `bulk throughput (${c.mib} MiB each way through the echo service)`, value: metrics.throughput_mibs, unit: 'MiB/s', baseline: `port-forward ${metrics.pf_throughput_mibs} MiB/s`, target: '≥ 80 % of port-forward', note: `CPU s per GiB: kinject ${metrics.throughput_cpu_s_per_gib}, kubectl ${metrics.pf_throughput_cpu_s_per_gib}; whole machine ${metrics.throughput_machine_cpu_s_per_gib} vs ${metrics.pf_throughput_machine_cpu_s_per_gib}` },
+  {
+    label: `new connection + small request/response to hello, p50 (${c.connects} samples)`,
+    value: metrics.connect_p50_ms,
+    unit: 'ms',
+    baseline: `port-forward ${metrics.pf_connect_p50_ms} ms; in-cluster floor ${metrics.floor_connect_p50_ms} ms`,
+    target: '≤ 1.5 × port-forward and < 10 ms',
+  },
+  {
+    label: 'same, p99',
+    value: metrics.connect_p99_ms,
+    unit: 'ms',
+    baseline: `port-forward ${metrics.pf_connect_p99_ms} ms; floor ${metrics.floor_connect_p99_ms} ms`,
+  },
+  {
+    label: `bulk throughput (${c.mib} MiB each way through the echo service)`,
+    value: metrics.throughput_mibs,
+    unit: 'MiB/s',
+    baseline: `port-forward ${metrics.pf_throughput_mibs} MiB/s`,
+    target: '≥ 80 % of port-forward',
+    note: `CPU s per GiB: kinject ${metrics.throughput_cpu_s_per_gib}, kubectl ${metrics.pf_throughput_cpu_s_per_gib}; whole machine ${metrics.throughput_machine_cpu_s_per_gib} vs ${metrics.pf_throughput_machine_cpu_s_per_gib}`,
+  },
   { label: `${c.seq} sequential HTTP requests, no keep-alive`, value: metrics.seq1000_s, unit: 's', baseline: `port-forward ${metrics.pf_seq1000_s} s` },
-  { label: `${c.conc} HTTP requests, 50 concurrent connections`, value: metrics.concurrent50_s, unit: 's', baseline: `port-forward ${metrics.pf_concurrent50_s} s`, note: `failures: kinject ${metrics.concurrent50_failures}, port-forward ${metrics.pf_concurrent50_failures}` },
-  { label: '`kinject run -- true`, targetless, image present (median)', value: metrics.start_targetless_s, unit: 's', baseline: '', target: '≤ 3 s', note: phases(tl) },
+  {
+    label: `${c.conc} HTTP requests, 50 concurrent connections`,
+    value: metrics.concurrent50_s,
+    unit: 's',
+    baseline: `port-forward ${metrics.pf_concurrent50_s} s`,
+    note: `failures: kinject ${metrics.concurrent50_failures}, port-forward ${metrics.pf_concurrent50_failures}`,
+  },
+  {
+    label: '`kinject run -- true`, targetless, image present (median)',
+    value: metrics.start_targetless_s,
+    unit: 's',
+    baseline: '',
+    target: '≤ 3 s',
+    note: phases(tl),
+  },
   { label: '`kinject run --target deployment/web -- true` (median)', value: metrics.start_target_s, unit: 's', baseline: '', note: phases(tg) },
-  { label: '`node -e 0` start-up with the shim / without', value: metrics.shim_overhead_node_start_ratio, unit: '×', baseline: `${metrics.node_start_plain_ms} ms plain, ${metrics.node_start_kinject_ms} ms with the shim (lower quartiles of ${quick ? 30 : 100} runs each)`, target: '≤ 1.05', note: `ratio of medians ${metrics.shim_overhead_node_start_median_ratio}, of CPU times ${metrics.shim_overhead_node_start_cpu_ratio}` },
-  { label: `${metrics.loopback_connects} loopback connects with the shim / without`, value: metrics.shim_overhead_loopback_ratio, unit: '×', baseline: `${metrics.loopback_plain_s} s plain, ${metrics.loopback_kinject_s} s with the shim (lower quartiles of ${quick ? 3 : 7} runs each)`, target: '≤ 1.05', note: `ratio of medians ${metrics.shim_overhead_loopback_median_ratio}, of CPU times ${metrics.shim_overhead_loopback_cpu_ratio}` },
-  { label: `${c.volumeMib} MiB file read through the volume mount (sshfs, --target deployment/web), cold page cache, median of 3`, value: metrics.volume_read_100mib_mibs, unit: 'MiB/s', baseline: `write ${metrics.volume_write_100mib_mibs} MiB/s` },
-  { label: "kinject's peak RSS (HTTP and start-time runs)", value: metrics.peak_rss_mb, unit: 'MB', baseline: `throughput run ${metrics.peak_rss_throughput_mb} MB`, target: '≤ 150 MB' },
+  {
+    label: '`node -e 0` start-up with the shim / without',
+    value: metrics.shim_overhead_node_start_ratio,
+    unit: '×',
+    baseline: `${metrics.node_start_plain_ms} ms plain, ${metrics.node_start_kinject_ms} ms with the shim (lower quartiles of ${quick ? 30 : 100} runs each)`,
+    target: '≤ 1.05',
+    note: `ratio of medians ${metrics.shim_overhead_node_start_median_ratio}, of CPU times ${metrics.shim_overhead_node_start_cpu_ratio}`,
+  },
+  {
+    label: `${metrics.loopback_connects} loopback connects with the shim / without`,
+    value: metrics.shim_overhead_loopback_ratio,
+    unit: '×',
+    baseline: `${metrics.loopback_plain_s} s plain, ${metrics.loopback_kinject_s} s with the shim (lower quartiles of ${quick ? 3 : 7} runs each)`,
+    target: '≤ 1.05',
+    note: `ratio of medians ${metrics.shim_overhead_loopback_median_ratio}, of CPU times ${metrics.shim_overhead_loopback_cpu_ratio}`,
+  },
+  {
+    label: `${c.volumeMib} MiB file read through the volume mount (sshfs, --target deployment/web), cold page cache, median of 3`,
+    value: metrics.volume_read_100mib_mibs,
+    unit: 'MiB/s',
+    baseline: `write ${metrics.volume_write_100mib_mibs} MiB/s`,
+  },
+  {
+    label: "kinject's peak RSS (HTTP and start-time runs)",
+    value: metrics.peak_rss_mb,
+    unit: 'MB',
+    baseline: `throughput run ${metrics.peak_rss_throughput_mb} MB`,
+    target: '≤ 150 MB',
+  },
 ];
 const file = writeResults({ metrics, rows, notes, machine: machineInfo(kubeconfig), mode: quick ? 'quick' : 'full' });
 log(`wrote bench/results/latest.json and ${file.slice(root.length + 1)} in ${metrics.duration_s} s`);

@@ -22,10 +22,14 @@ export const MAX_ENV_BYTES = 16 * 1024 * 1024;
 /** Name of one of kinject's commands, or undefined for any other byte. */
 export function kinjectCommandName(cmd: number): string | undefined {
   switch (cmd) {
-    case CMD_ENV: return 'ENV';
-    case CMD_HEARTBEAT: return 'HEARTBEAT';
-    case CMD_MUX: return 'MUX';
-    default: return undefined;
+    case CMD_ENV:
+      return 'ENV';
+    case CMD_HEARTBEAT:
+      return 'HEARTBEAT';
+    case CMD_MUX:
+      return 'MUX';
+    default:
+      return undefined;
   }
 }
 

@@ -7,8 +7,21 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
-  CMD, REPLY, Socks5Error, StreamReader, commandName, describeError, formatDestination, parseRequest,
-  replyCodeForError, replyMessage, serializeReply, serverHandshake, toDestination, type Destination, type Request,
+  CMD,
+  REPLY,
+  Socks5Error,
+  StreamReader,
+  commandName,
+  describeError,
+  formatDestination,
+  parseRequest,
+  replyCodeForError,
+  replyMessage,
+  serializeReply,
+  serverHandshake,
+  toDestination,
+  type Destination,
+  type Request,
 } from '../protocol/socks5/index.js';
 import { MuxSession, type MuxChannel } from '../protocol/mux/index.js';
 import { relay } from '../protocol/relay.js';
@@ -97,7 +110,7 @@ function serveMux(client: Socket, reader: StreamReader, peer: string, ctx: Clien
     onShutdown: () => ctx.onShutdown?.(),
     onChannel: (ch) => {
       handleChannel(ch, ctx).catch((err: unknown) => {
-        ctx.log(`${PREFIX}internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        ctx.log(`${PREFIX}internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
         ch.destroy();
       });
     },
@@ -161,9 +174,7 @@ async function doConnect(client: Duplex, reader: StreamReader, dest: Destination
     target.destroy();
     return;
   }
-  const bound = target.localAddress && target.localPort !== undefined
-    ? toDestination(target.localAddress, target.localPort)
-    : undefined;
+  const bound = target.localAddress && target.localPort !== undefined ? toDestination(target.localAddress, target.localPort) : undefined;
   client.write(serializeReply(REPLY.SUCCEEDED, bound));
   reader.release(); // bytes the client sent after the request go to the target first
   if (ctx.verbose) ctx.log(`${PREFIX}CONNECT ${formatDestination(dest)} ok`);

@@ -8,8 +8,9 @@
 
 import { startProxyServers, StartError } from './start.js';
 
-const USAGE = 'usage: proxy-pod --listen HOST:PORT [--token-file FILE] [--exit-when-idle SECONDS] [--connect-timeout SECONDS] [--verbose]'
-  + ' [--sftp-listen HOST:PORT --sftp-host-key-file FILE --sftp-authorized-key-file FILE --sftp-exports-file FILE]';
+const USAGE =
+  'usage: proxy-pod --listen HOST:PORT [--token-file FILE] [--exit-when-idle SECONDS] [--connect-timeout SECONDS] [--verbose]' +
+  ' [--sftp-listen HOST:PORT --sftp-host-key-file FILE --sftp-authorized-key-file FILE --sftp-exports-file FILE]';
 
 const SFTP_FLAGS = ['--sftp-listen', '--sftp-host-key-file', '--sftp-authorized-key-file', '--sftp-exports-file'] as const;
 type SftpFlag = (typeof SFTP_FLAGS)[number];
@@ -40,16 +41,34 @@ function parseArgs(argv: string[]) {
       return n;
     };
     switch (name) {
-      case '--listen': out.listen = takeValue(); break;
-      case '--token-file': out.tokenFile = takeValue(); break;
-      case '--exit-when-idle': out.idle = seconds(takeValue()); break;
-      case '--connect-timeout': out.connectTimeout = seconds(takeValue()); break;
-      case '--sftp-listen': case '--sftp-host-key-file': case '--sftp-authorized-key-file': case '--sftp-exports-file':
+      case '--listen':
+        out.listen = takeValue();
+        break;
+      case '--token-file':
+        out.tokenFile = takeValue();
+        break;
+      case '--exit-when-idle':
+        out.idle = seconds(takeValue());
+        break;
+      case '--connect-timeout':
+        out.connectTimeout = seconds(takeValue());
+        break;
+      case '--sftp-listen':
+      case '--sftp-host-key-file':
+      case '--sftp-authorized-key-file':
+      case '--sftp-exports-file':
         out.sftp[name] = takeValue();
         break;
-      case '--verbose': case '-v': out.verbose = true; break;
-      case '--help': case '-h': process.stdout.write(`${USAGE}\n`); return process.exit(0);
-      default: die(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`, 2);
+      case '--verbose':
+      case '-v':
+        out.verbose = true;
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        return process.exit(0);
+      default:
+        die(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`, 2);
     }
   }
   return out;

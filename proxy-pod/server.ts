@@ -52,7 +52,11 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 export async function startProxyServer(options: ProxyServerOptions): Promise<ProxyServer> {
-  const log = options.log ?? ((line: string) => { process.stderr.write(`${line}\n`); });
+  const log =
+    options.log ??
+    ((line: string) => {
+      process.stderr.write(`${line}\n`);
+    });
   const token = options.token === '' ? undefined : options.token;
   const host = options.host.startsWith('[') && options.host.endsWith(']') ? options.host.slice(1, -1) : options.host;
   if (token === undefined && !isLoopbackHost(host)) {
@@ -91,24 +95,27 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     clients.add(socket);
     handleClient(socket, ctx).catch((err: unknown) => {
-      log(`${PREFIX}internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      log(`${PREFIX}internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       socket.destroy();
     });
   });
 
-  const close = () => new Promise<void>((resolve) => {
-    idle?.stop();
-    for (const s of clients.sockets()) s.destroy();
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-  });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      idle?.stop();
+      for (const s of clients.sockets()) s.destroy();
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+    });
 
   const onIdle = (reason: IdleReason) => {
     if (exiting) return;
     exiting = true;
-    log(reason.kind === 'no-connections'
-      ? `${PREFIX}no client connection for ${idleSeconds} s, exiting`
-      : `${PREFIX}no heartbeat, new connection or client data for ${graceSeconds} s (${reason.open} connection(s) still open), exiting`);
+    log(
+      reason.kind === 'no-connections'
+        ? `${PREFIX}no client connection for ${idleSeconds} s, exiting`
+        : `${PREFIX}no heartbeat, new connection or client data for ${graceSeconds} s (${reason.open} connection(s) still open), exiting`,
+    );
     void close().then(options.onIdleExit ?? (() => process.exit(0)));
   };
 

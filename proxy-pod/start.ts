@@ -11,7 +11,10 @@ import { formatHostPort, parseListen } from './args.js';
 import { parseExports, startSftpServer, type SftpServer } from './sftp/index.js';
 
 export class StartError extends Error {
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super(message);
   }
 }
@@ -73,7 +76,9 @@ async function startSftp(o: StartSftpOptions): Promise<SftpServer> {
       hostKey,
       authorizedKey,
       exports,
-      log: (line) => { process.stderr.write(`${line}\n`); },
+      log: (line) => {
+        process.stderr.write(`${line}\n`);
+      },
     });
   } catch (err) {
     throw new StartError(`cannot start the SFTP server on ${o.listen}: ${(err as Error).message}`, 1);

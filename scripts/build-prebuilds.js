@@ -18,7 +18,10 @@ const TARGETS = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
 const gyp = JSON.parse(readFileSync(path.join(root, 'binding.gyp'), 'utf8').replace(/^\s*#.*$/gm, ''));
 const target = gyp.targets[0];
 const version = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version;
-const sources = readdirSync(path.join(root, 'native')).filter((f) => f.endsWith('.c')).sort().map((f) => path.join('native', f));
+const sources = readdirSync(path.join(root, 'native'))
+  .filter((f) => f.endsWith('.c'))
+  .sort()
+  .map((f) => path.join('native', f));
 
 for (const [arch, triple] of Object.entries(TARGETS)) {
   const out = path.join(root, 'prebuilds', `linux-${arch}`, 'libkinject.so');
@@ -28,10 +31,7 @@ for (const [arch, triple] of Object.entries(TARGETS)) {
     continue;
   }
   const cc = `${triple}-gcc`;
-  const args = [
-    '-shared', ...target.cflags, `-DKINJECT_VERSION="${version}"`,
-    ...sources, '-o', out, ...target.ldflags, ...target.libraries,
-  ];
+  const args = ['-shared', ...target.cflags, `-DKINJECT_VERSION="${version}"`, ...sources, '-o', out, ...target.ldflags, ...target.libraries];
   try {
     execFileSync(cc, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   } catch (err) {

@@ -46,7 +46,13 @@ if (r.status === 0) process.exit(0);
 const output = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`;
 const log = path.join(mkdtempSync(path.join(tmpdir(), 'kinject-install-')), 'build.log');
 writeFileSync(log, output);
-const cause = output.split('\n').find((l) => /not found|No such file|ENOENT|error:/i.test(l))?.replace(/^gyp ERR! (stack )?/, '').trim().slice(0, 160) ?? `node-gyp exit ${r.status ?? r.signal}`;
+const cause =
+  output
+    .split('\n')
+    .find((l) => /not found|No such file|ENOENT|error:/i.test(l))
+    ?.replace(/^gyp ERR! (stack )?/, '')
+    .trim()
+    .slice(0, 160) ?? `node-gyp exit ${r.status ?? r.signal}`;
 process.stderr.write(
   `kinject: ${reason}, and building the shim from source failed (${cause}): install a C compiler, make and python3 (Debian/Ubuntu: apt-get install gcc make python3) and install kinject again; full log: ${log}\n`,
 );

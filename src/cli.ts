@@ -18,7 +18,10 @@ program
   .configureOutput({ outputError: (text, write) => write(`kinject: ${text.replace(/^error: /, '').trimEnd()} (see --help)\n`) })
   .exitOverride() // thrown as CommanderError, below: usage errors exit 2
   .option('--no-project-file', 'ignore .kinject.yaml / .kinject.json')
-  .addHelpText('after', '\nFlags not given come from .kinject.yaml (or .kinject.json) in the working directory or a parent,\nif there is one: `kinject config` shows the settings and where each comes from. `kubectl kinject ...` is the same.')
+  .addHelpText(
+    'after',
+    '\nFlags not given come from .kinject.yaml (or .kinject.json) in the working directory or a parent,\nif there is one: `kinject config` shows the settings and where each comes from. `kubectl kinject ...` is the same.',
+  )
   .hook('preAction', async (_program, command) => {
     // defaults from the project file (.kinject.yaml in the working directory or a parent); flags win
     if (command.name() === 'proxy-server' || program.opts().projectFile === false) return;
@@ -28,12 +31,14 @@ program
     if (file) applyProjectFile(command, loadProjectFile(file));
   });
 
-addRunFlags(addTargetFlags(
-  program
-    .command('run')
-    .description("run COMMAND with the cluster's network (and, with --target, a workload's env and volumes)")
-    .usage('[options] -- COMMAND [ARGS...]'),
-))
+addRunFlags(
+  addTargetFlags(
+    program
+      .command('run')
+      .description("run COMMAND with the cluster's network (and, with --target, a workload's env and volumes)")
+      .usage('[options] -- COMMAND [ARGS...]'),
+  ),
+)
   .argument('<command>', 'the command to run')
   .argument('[args...]', 'its arguments')
   .passThroughOptions()
@@ -42,9 +47,7 @@ addRunFlags(addTargetFlags(
     process.exitCode = await runCommand(command, args, options);
   });
 
-addTargetFlags(
-  program.command('env').description("print a workload's env as its pods see it (env, envFrom, downward API), without running anything"),
-)
+addTargetFlags(program.command('env').description("print a workload's env as its pods see it (env, envFrom, downward API), without running anything"))
   .addOption(new Option('--format <syntax>', 'output syntax, as --env-syntax of kinject run').choices([...ENV_SYNTAXES]).default('dotenv'))
   .option('--verbose', 'print diagnostics on stderr', false)
   .action(async (options) => {
@@ -52,9 +55,15 @@ addTargetFlags(
     await envCommand(options);
   });
 
-addKubeFlags(program.command('cleanup').description('remove what kinject sessions that are no longer running left behind: local volume mounts, then proxy pods, Jobs, Secrets and Leases in the cluster; list it and the live sessions it kept'))
+addKubeFlags(
+  program
+    .command('cleanup')
+    .description(
+      'remove what kinject sessions that are no longer running left behind: local volume mounts, then proxy pods, Jobs, Secrets and Leases in the cluster; list it and the live sessions it kept',
+    ),
+)
   .option('-A, --all-namespaces', 'every namespace (needs cluster-wide list permission)', false)
-  .option('--include-live', 'also end live sessions (ones whose kinject still runs, anyone\'s): asks on a terminal', false)
+  .option('--include-live', "also end live sessions (ones whose kinject still runs, anyone's): asks on a terminal", false)
   .option('-y, --yes', 'with --include-live: do not ask (needed when stdin is not a terminal)', false)
   .action(async (options) => {
     const { cleanupCommand } = await import('./commands/cleanup.js');
@@ -62,7 +71,9 @@ addKubeFlags(program.command('cleanup').description('remove what kinject session
   });
 
 const session = program.command('session').description('the kinject sessions in a namespace: list them, end one on purpose');
-addKubeFlags(session.command('list').description('list the sessions with who runs them and whether they are live (their kinject renewed their Lease within its grace)'))
+addKubeFlags(
+  session.command('list').description('list the sessions with who runs them and whether they are live (their kinject renewed their Lease within its grace)'),
+)
   .option('-A, --all-namespaces', 'every namespace (needs cluster-wide list permission)', false)
   .action(async (options) => {
     const { sessionListCommand } = await import('./commands/session.js');
@@ -82,11 +93,18 @@ addKubeFlags(program.command('version').description("print kinject's version, it
     await versionCommand(options, command.getOptionValueSource('proxyImage') === 'config' ? 'the project file' : '--proxy-image');
   });
 
-addRunFlags(addTargetFlags(program.command('config').description('print the settings `kinject run` would use (with these flags) and where each comes from: a flag, the project file (.kinject.yaml), a default')))
-  .action(async (options, command) => {
-    const { configCommand } = await import('./commands/config.js');
-    await configCommand(command, options);
-  });
+addRunFlags(
+  addTargetFlags(
+    program
+      .command('config')
+      .description(
+        'print the settings `kinject run` would use (with these flags) and where each comes from: a flag, the project file (.kinject.yaml), a default',
+      ),
+  ),
+).action(async (options, command) => {
+  const { configCommand } = await import('./commands/config.js');
+  await configCommand(command, options);
+});
 
 program
   .command('completion')

@@ -25,7 +25,9 @@ export function classify(message: string, fallback: string): string {
     const m = re.exec(message);
     if (!m) continue;
     const fields: Record<string, string> = {};
-    names.forEach((n, i) => { if (m[i + 1] !== undefined) fields[n] = m[i + 1]; });
+    names.forEach((n, i) => {
+      if (m[i + 1] !== undefined) fields[n] = m[i + 1];
+    });
     return jsonLine(event, message, fields);
   }
   return jsonLine(fallback, message);

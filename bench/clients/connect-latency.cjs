@@ -42,4 +42,7 @@ function once() {
   const samples = [];
   for (let i = 0; i < count; i++) samples.push(await once());
   process.stdout.write(JSON.stringify({ samples }) + '\n');
-})().catch((err) => { console.error(err.message); process.exit(1); });
+})().catch((err) => {
+  console.error(err.message);
+  process.exit(1);
+});

@@ -3,7 +3,9 @@
 // usage: node loopback-connects.cjs COUNT
 const net = require('node:net');
 const count = Number(process.argv[2] || 10000);
-const server = net.createServer((s) => { s.once('data', () => s.end('y')); });
+const server = net.createServer((s) => {
+  s.once('data', () => s.end('y'));
+});
 server.listen(0, '127.0.0.1', async () => {
   const { port } = server.address();
   const start = process.hrtime.bigint();
@@ -11,7 +13,10 @@ server.listen(0, '127.0.0.1', async () => {
     await new Promise((resolve, reject) => {
       const c = net.connect({ host: '127.0.0.1', port }, () => c.write('x'));
       c.on('data', () => {});
-      c.on('end', () => { c.end(); resolve(); });
+      c.on('end', () => {
+        c.end();
+        resolve();
+      });
       c.on('error', reject);
     });
   }

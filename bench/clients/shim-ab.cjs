@@ -9,7 +9,10 @@ const { spawnSync } = require('node:child_process');
 const { readFileSync } = require('node:fs');
 const [rounds, cmd, ...args] = [Number(process.argv[2]), process.argv[3], ...process.argv.slice(4)];
 const plainEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'LD_PRELOAD' && !k.startsWith('KINJECT_')));
-if (!process.env.LD_PRELOAD) { console.error('shim-ab: not running under kinject'); process.exit(2); }
+if (!process.env.LD_PRELOAD) {
+  console.error('shim-ab: not running under kinject');
+  process.exit(2);
+}
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 function childCpuMs() {
   const stat = readFileSync('/proc/self/stat', 'utf8');
@@ -22,15 +25,25 @@ function time(env, key) {
   const start = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) { console.error(`shim-ab: ${cmd} exited ${r.status ?? r.signal}`); process.exit(1); }
+  if (r.status !== 0) {
+    console.error(`shim-ab: ${cmd} exited ${r.status ?? r.signal}`);
+    process.exit(1);
+  }
   if (key) {
     out[`${key}_ms`].push(ms);
     out[`${key}_cpu_ms`] += childCpuMs() - cpu;
   }
 }
-time(process.env); time(plainEnv); // warm the page cache for both
+time(process.env);
+time(plainEnv); // warm the page cache for both
 for (let i = 0; i < rounds; i++) {
   // alternate which goes first, so neither always runs right after the other
-  if (i % 2) { time(process.env, 'shim'); time(plainEnv, 'plain'); } else { time(plainEnv, 'plain'); time(process.env, 'shim'); }
+  if (i % 2) {
+    time(process.env, 'shim');
+    time(plainEnv, 'plain');
+  } else {
+    time(plainEnv, 'plain');
+    time(process.env, 'shim');
+  }
 }
 process.stdout.write(JSON.stringify(out) + '\n');

@@ -28,5 +28,11 @@ socket.on('data', (d) => {
     socket.destroy();
   }
 });
-socket.setTimeout(120000, () => { console.error('timeout'); process.exit(1); });
-socket.on('error', (err) => { console.error(err.message); process.exit(1); });
+socket.setTimeout(120000, () => {
+  console.error('timeout');
+  process.exit(1);
+});
+socket.on('error', (err) => {
+  console.error(err.message);
+  process.exit(1);
+});

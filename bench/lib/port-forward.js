@@ -4,7 +4,9 @@ import { spawn } from 'node:child_process';
 
 export function startPortForward(kubeconfig, namespace, resource, remotePort) {
   return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, '-n', namespace, 'port-forward', resource, `:${remotePort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, '-n', namespace, 'port-forward', resource, `:${remotePort}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let text = '';
     const timer = setTimeout(() => {
       child.kill();

@@ -69,37 +69,51 @@ export async function clusterBenchmarks({ root, kinject, kubeconfig, quick, log 
   }
   try {
     const viaPf = (pf, args, timeoutMs) => (pf ? direct(args(String(pf.port)), timeoutMs) : Promise.reject(new Error('no kubectl port-forward')));
-    const pf = await step('connect latency: kubectl port-forward', () => viaPf(hello, (port) => [client('connect-latency.cjs'), '127.0.0.1', port, String(n.connects)]));
+    const pf = await step('connect latency: kubectl port-forward', () =>
+      viaPf(hello, (port) => [client('connect-latency.cjs'), '127.0.0.1', port, String(n.connects)]),
+    );
     out.pf_connect_p50_ms = pf && median(pf.samples);
     out.pf_connect_p99_ms = pf && percentile(pf.samples, 99);
 
     // CPU seconds per GiB moved (each way counted once, like MiB/s): kinject's process, kubectl's,
     // and the whole machine's (the cluster's API server, kubelet, containerd and pods share it)
     const kcpu = {};
-    const tk = await step(`throughput: kinject, ${n.mib} MiB through the echo service`, () => busy(kcpu, () => viaKinject([client('throughput.cjs'), 'echo', '7', String(n.mib)], { rssKey: 'throughput', cpu: kcpu })));
+    const tk = await step(`throughput: kinject, ${n.mib} MiB through the echo service`, () =>
+      busy(kcpu, () => viaKinject([client('throughput.cjs'), 'echo', '7', String(n.mib)], { rssKey: 'throughput', cpu: kcpu })),
+    );
     out.throughput_mibs = tk?.mibs ?? null;
     const pcpu = {};
     const pfCpuBefore = echo ? processCpuSeconds(echo.pid) : null;
-    const tp = await step(`throughput: kubectl port-forward, ${n.mib} MiB`, () => busy(pcpu, () => viaPf(echo, (port) => [client('throughput.cjs'), '127.0.0.1', port, String(n.mib)])));
+    const tp = await step(`throughput: kubectl port-forward, ${n.mib} MiB`, () =>
+      busy(pcpu, () => viaPf(echo, (port) => [client('throughput.cjs'), '127.0.0.1', port, String(n.mib)])),
+    );
     const pfCpuAfter = echo ? processCpuSeconds(echo.pid) : null;
     out.pf_throughput_mibs = tp?.mibs ?? null;
-    const perGib = (seconds) => (tk || tp) && Number.isFinite(seconds) ? seconds / (n.mib / 1024) : null;
+    const perGib = (seconds) => ((tk || tp) && Number.isFinite(seconds) ? seconds / (n.mib / 1024) : null);
     out.throughput_cpu_s_per_gib = tk ? perGib(kcpu.kinject) : null;
     out.pf_throughput_cpu_s_per_gib = tp && pfCpuBefore !== null && pfCpuAfter !== null ? perGib(pfCpuAfter - pfCpuBefore) : null;
     out.throughput_machine_cpu_s_per_gib = tk ? perGib(kcpu.machine) : null;
     out.pf_throughput_machine_cpu_s_per_gib = tp ? perGib(pcpu.machine) : null;
 
-    const sk = await step(`${n.seq} sequential HTTP requests: kinject`, () => viaKinject([client('http-requests.cjs'), 'hello', '80', String(n.seq), '1'], { rssKey: 'http' }));
+    const sk = await step(`${n.seq} sequential HTTP requests: kinject`, () =>
+      viaKinject([client('http-requests.cjs'), 'hello', '80', String(n.seq), '1'], { rssKey: 'http' }),
+    );
     out.seq1000_s = sk?.seconds ?? null;
     out.seq1000_failures = sk?.failures ?? null;
-    const sp = await step(`${n.seq} sequential HTTP requests: kubectl port-forward`, () => viaPf(hello, (port) => [client('http-requests.cjs'), '127.0.0.1', port, String(n.seq), '1']));
+    const sp = await step(`${n.seq} sequential HTTP requests: kubectl port-forward`, () =>
+      viaPf(hello, (port) => [client('http-requests.cjs'), '127.0.0.1', port, String(n.seq), '1']),
+    );
     out.pf_seq1000_s = sp?.seconds ?? null;
     out.pf_seq1000_failures = sp?.failures ?? null;
 
-    const ck = await step(`${n.conc} HTTP requests, 50 concurrent: kinject`, () => viaKinject([client('http-requests.cjs'), 'hello', '80', String(n.conc), '50'], { rssKey: 'http' }));
+    const ck = await step(`${n.conc} HTTP requests, 50 concurrent: kinject`, () =>
+      viaKinject([client('http-requests.cjs'), 'hello', '80', String(n.conc), '50'], { rssKey: 'http' }),
+    );
     out.concurrent50_s = ck?.seconds ?? null;
     out.concurrent50_failures = ck?.failures ?? null;
-    const cp = await step(`${n.conc} HTTP requests, 50 concurrent: kubectl port-forward`, () => viaPf(hello, (port) => [client('http-requests.cjs'), '127.0.0.1', port, String(n.conc), '50']));
+    const cp = await step(`${n.conc} HTTP requests, 50 concurrent: kubectl port-forward`, () =>
+      viaPf(hello, (port) => [client('http-requests.cjs'), '127.0.0.1', port, String(n.conc), '50']),
+    );
     out.pf_concurrent50_s = cp?.seconds ?? null;
     out.pf_concurrent50_failures = cp?.failures ?? null;
   } finally {
@@ -107,7 +121,9 @@ export async function clusterBenchmarks({ root, kinject, kubeconfig, quick, log 
     echo?.stop();
   }
 
-  const floor = await step('connect latency: floor (a toolbox pod inside the cluster)', () => floorLatency(kubeconfig, readFileSync(client('connect-latency.cjs'), 'utf8'), n.connects));
+  const floor = await step('connect latency: floor (a toolbox pod inside the cluster)', () =>
+    floorLatency(kubeconfig, readFileSync(client('connect-latency.cjs'), 'utf8'), n.connects),
+  );
   out.floor_connect_p50_ms = floor && median(floor);
   out.floor_connect_p99_ms = floor && percentile(floor, 99);
 
@@ -116,7 +132,10 @@ export async function clusterBenchmarks({ root, kinject, kubeconfig, quick, log 
   await step(`start time of kinject run -- true (${n.starts} × targetless, ${n.starts} × --target deployment/web)`, async () => {
     const failures = { targetless: 0, target: 0 };
     for (let i = 0; i < n.starts; i++) {
-      for (const [key, extra] of [['targetless', []], ['target', ['--target', 'deployment/web']]]) {
+      for (const [key, extra] of [
+        ['targetless', []],
+        ['target', ['--target', 'deployment/web']],
+      ]) {
         try {
           const r = await run(kinject, ['run', '-n', NS, ...extra, '--', 'true'], { env, timeoutMs: 60000 });
           rss.start = Math.max(rss.start, r.peakRssMb);
@@ -143,7 +162,8 @@ export async function clusterBenchmarks({ root, kinject, kubeconfig, quick, log 
   // a 100 MiB file read through the sshfs mount of deployment/web's volumes (null while
   // `kinject run --target` mounts nothing: the client then reports why)
   const vol = await step(`volume: ${n.volumeMib} MiB written, then read 3 × cold through the mount`, () =>
-    viaKinject([client('volume-read.cjs'), String(n.volumeMib), '/data', '3'], { extra: ['--target', 'deployment/web'], timeoutMs: 180000 }));
+    viaKinject([client('volume-read.cjs'), String(n.volumeMib), '/data', '3'], { extra: ['--target', 'deployment/web'], timeoutMs: 180000 }),
+  );
   out.volume_read_100mib_mibs = vol?.read_mibs ?? null;
   out.volume_write_100mib_mibs = vol?.write_mibs ?? null;
   if (vol?.reason) out.notes.volume = vol.reason;
@@ -178,9 +198,21 @@ function startPhases(lines, totalMs) {
 
 /** connect latency from a toolbox pod in the namespace: the floor no client outside can beat */
 async function floorLatency(kubeconfig, source, count) {
-  const k = (...args) => execFileSync('kubectl', ['--kubeconfig', kubeconfig, '-n', NS, ...args], { encoding: 'utf8', timeout: 180000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const k = (...args) =>
+    execFileSync('kubectl', ['--kubeconfig', kubeconfig, '-n', NS, ...args], { encoding: 'utf8', timeout: 180000, stdio: ['ignore', 'pipe', 'pipe'] });
   const pod = `kinject-bench-floor-${process.pid}`;
-  k('run', pod, '--image=kinject.local/toolbox:1', '--image-pull-policy=Never', '--restart=Never', '--labels=app.kubernetes.io/part-of=kinject-bench', '--command', '--', 'sleep', '600');
+  k(
+    'run',
+    pod,
+    '--image=kinject.local/toolbox:1',
+    '--image-pull-policy=Never',
+    '--restart=Never',
+    '--labels=app.kubernetes.io/part-of=kinject-bench',
+    '--command',
+    '--',
+    'sleep',
+    '600',
+  );
   try {
     k('wait', '--for=condition=Ready', `pod/${pod}`, '--timeout=120s');
     const stdout = k('exec', pod, '--', 'node', '-e', source, 'client', 'hello', '80', String(count));

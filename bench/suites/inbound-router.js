@@ -23,22 +23,32 @@ async function listen(server) {
 }
 
 const body = Buffer.alloc(512, 'x');
-const h1 = () => http.createServer((req, res) => { req.resume(); req.on('end', () => res.end(body)); });
+const h1 = () =>
+  http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end(body));
+  });
 const h2 = () => {
   const s = http2.createServer();
-  s.on('stream', (st) => { st.respond({ ':status': 200 }); st.end(body); });
+  s.on('stream', (st) => {
+    st.respond({ ':status': 200 });
+    st.end(body);
+  });
   return s;
 };
 
 async function timeH1(port, headers) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const one = () => new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    http.get({ host: '127.0.0.1', port, path: '/', headers, agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
-    }).on('error', reject);
-  });
+  const one = () =>
+    new Promise((resolve, reject) => {
+      const t0 = process.hrtime.bigint();
+      http
+        .get({ host: '127.0.0.1', port, path: '/', headers, agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
+        })
+        .on('error', reject);
+    });
   for (let i = 0; i < 100; i++) await one(); // warm-up
   const ms = [];
   for (let i = 0; i < COUNT; i++) ms.push(await one());
@@ -48,14 +58,15 @@ async function timeH1(port, headers) {
 
 async function timeH2(port, headers) {
   const session = http2.connect(`http://127.0.0.1:${port}`);
-  const one = () => new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const req = session.request({ ':path': '/', ...headers });
-    req.resume();
-    req.on('end', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
-    req.on('error', reject);
-    req.end();
-  });
+  const one = () =>
+    new Promise((resolve, reject) => {
+      const t0 = process.hrtime.bigint();
+      const req = session.request({ ':path': '/', ...headers });
+      req.resume();
+      req.on('end', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
+      req.on('error', reject);
+      req.end();
+    });
   for (let i = 0; i < 100; i++) await one();
   const ms = [];
   for (let i = 0; i < COUNT; i++) ms.push(await one());
@@ -66,11 +77,12 @@ async function timeH2(port, headers) {
 async function routerIn(clusterPort, localPort) {
   const r = createInboundRouter({
     rules: { headers: [{ name: 'x-dev', value: 'alice' }] },
-    openLocal: () => new Promise((resolve, reject) => {
-      const s = net.connect(localPort, '127.0.0.1');
-      s.once('connect', () => resolve(s));
-      s.once('error', reject);
-    }),
+    openLocal: () =>
+      new Promise((resolve, reject) => {
+        const s = net.connect(localPort, '127.0.0.1');
+        s.once('connect', () => resolve(s));
+        s.once('error', reject);
+      }),
     localLabel: 'bench',
     passThrough: { host: '127.0.0.1', port: clusterPort },
     onWarning: () => {},
@@ -80,7 +92,10 @@ async function routerIn(clusterPort, localPort) {
 
 const stats = (ms) => ({ p50_ms: round(percentile(ms, 50), 3), p99_ms: round(percentile(ms, 99), 3) });
 const out = { count: COUNT, node: process.version };
-for (const [name, make, time] of [['http1', h1, timeH1], ['h2c', h2, timeH2]]) {
+for (const [name, make, time] of [
+  ['http1', h1, timeH1],
+  ['h2c', h2, timeH2],
+]) {
   const cluster = make();
   const local = make();
   const clusterPort = await listen(cluster);

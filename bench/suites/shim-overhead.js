@@ -31,8 +31,16 @@ export async function shimOverhead({ root, kinject, quick }) {
   const proxy = await startProxyServer(kinject);
   try {
     const ab = async (rounds, args) => {
-      const r = await run(kinject, ['run', '--proxy', `socks5://127.0.0.1:${proxy.port}`, '--',
-        process.execPath, join(root, 'bench', 'clients', 'shim-ab.cjs'), String(rounds), ...args]);
+      const r = await run(kinject, [
+        'run',
+        '--proxy',
+        `socks5://127.0.0.1:${proxy.port}`,
+        '--',
+        process.execPath,
+        join(root, 'bench', 'clients', 'shim-ab.cjs'),
+        String(rounds),
+        ...args,
+      ]);
       const { shim_ms, plain_ms, shim_cpu_ms, plain_cpu_ms } = lastJson(r.stdout);
       return {
         shim: percentile(shim_ms, 25),

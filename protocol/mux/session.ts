@@ -55,7 +55,7 @@ export class MuxSession extends EventEmitter implements ChannelLink {
     stream.on('error', (err: Error) => this.destroy(err));
     stream.on('end', () => this.destroy(new Error('the tunnel stream ended')));
     stream.on('close', () => this.destroy(new Error('the tunnel stream closed')));
-    const pingMs = options.role === 'client' ? options.pingMs ?? DEFAULT_PING_MS : 0;
+    const pingMs = options.role === 'client' ? (options.pingMs ?? DEFAULT_PING_MS) : 0;
     if (pingMs > 0) {
       const deadMs = options.deadMs ?? 3 * pingMs;
       this.pingTimer = setInterval(() => {
@@ -206,7 +206,7 @@ export class MuxSession extends EventEmitter implements ChannelLink {
         }
         return;
       default:
-        // an unknown frame type: a newer peer; ignore it
+      // an unknown frame type: a newer peer; ignore it
     }
   }
 

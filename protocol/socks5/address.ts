@@ -71,8 +71,12 @@ export function decodeAddress(buf: Buffer, offset = 0): Parsed<Destination> {
   let addrLen: number;
   let addrStart = offset + 1;
   switch (atyp) {
-    case ATYP.IPV4: addrLen = 4; break;
-    case ATYP.IPV6: addrLen = 16; break;
+    case ATYP.IPV4:
+      addrLen = 4;
+      break;
+    case ATYP.IPV6:
+      addrLen = 16;
+      break;
     case ATYP.DOMAIN:
       if (buf.length < offset + 2) return null;
       addrLen = buf[offset + 1]!;

@@ -43,9 +43,10 @@ export async function clientHandshake(stream: Duplex, credentials?: Credentials,
     else write(stream, greeting);
     const choice = await reader.read(parseMethodChoice, options);
     if (choice.method === METHOD.NO_ACCEPTABLE) {
-      throw new Socks5Error('ESOCKS5_NO_METHOD', credentials
-        ? 'the SOCKS server does not accept username/password authentication'
-        : 'the SOCKS server requires authentication');
+      throw new Socks5Error(
+        'ESOCKS5_NO_METHOD',
+        credentials ? 'the SOCKS server does not accept username/password authentication' : 'the SOCKS server requires authentication',
+      );
     }
     if (choice.method !== offered) {
       throw new Socks5Error('ESOCKS5_NO_METHOD', `the SOCKS server chose method 0x${choice.method.toString(16)}, which was not offered`);
@@ -73,8 +74,7 @@ export async function clientRequest(stream: Duplex, command: number, destination
     return await reader.read(parseReply, options);
   } catch (err) {
     const got = reader.peek();
-    if (err instanceof Socks5Error && err.code === 'ESOCKS5_CLOSED'
-      && got.length >= 2 && got[0] === SOCKS_VERSION && got[1] !== REPLY.SUCCEEDED) {
+    if (err instanceof Socks5Error && err.code === 'ESOCKS5_CLOSED' && got.length >= 2 && got[0] === SOCKS_VERSION && got[1] !== REPLY.SUCCEEDED) {
       return { reply: got[1]!, bound: { ...UNSPECIFIED_DESTINATION } };
     }
     throw err;

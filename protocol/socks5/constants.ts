@@ -56,11 +56,17 @@ export const KINJECT_USERNAME = 'kinject';
 /** Human-readable command name, for log lines. */
 export function commandName(cmd: number): string {
   switch (cmd) {
-    case CMD.CONNECT: return 'CONNECT';
-    case CMD.BIND: return 'BIND';
-    case CMD.UDP_ASSOCIATE: return 'UDP_ASSOCIATE';
-    case CMD.RESOLVE: return 'RESOLVE';
-    case CMD.RESOLVE_PTR: return 'RESOLVE_PTR';
-    default: return kinjectCommandName(cmd) ?? `CMD_0x${cmd.toString(16).padStart(2, '0')}`;
+    case CMD.CONNECT:
+      return 'CONNECT';
+    case CMD.BIND:
+      return 'BIND';
+    case CMD.UDP_ASSOCIATE:
+      return 'UDP_ASSOCIATE';
+    case CMD.RESOLVE:
+      return 'RESOLVE';
+    case CMD.RESOLVE_PTR:
+      return 'RESOLVE_PTR';
+    default:
+      return kinjectCommandName(cmd) ?? `CMD_0x${cmd.toString(16).padStart(2, '0')}`;
   }
 }

@@ -7,12 +7,27 @@ import { AUTH_VERSION, REPLY, SOCKS_VERSION } from './constants.js';
 import { protocolError } from './errors.js';
 import type { Parsed } from './parsed.js';
 
-export interface Greeting { methods: number[] }
-export interface MethodChoice { method: number }
-export interface AuthRequest { username: string; password: string }
-export interface AuthReply { status: number }
-export interface Request { command: number; destination: Destination }
-export interface Reply { reply: number; bound: Destination }
+export interface Greeting {
+  methods: number[];
+}
+export interface MethodChoice {
+  method: number;
+}
+export interface AuthRequest {
+  username: string;
+  password: string;
+}
+export interface AuthReply {
+  status: number;
+}
+export interface Request {
+  command: number;
+  destination: Destination;
+}
+export interface Reply {
+  reply: number;
+  bound: Destination;
+}
 
 function checkVersion(got: number, want: number, what: string): void {
   if (got !== want) {

@@ -84,10 +84,7 @@ export class StreamReader {
       const onEnd = () => finish(new Socks5Error('ESOCKS5_CLOSED', 'connection closed before a complete SOCKS message'));
       const onError = (err: Error) => finish(err);
       if (options.timeoutMs !== undefined) {
-        timer = setTimeout(
-          () => finish(new Socks5Error('ESOCKS5_TIMEOUT', `no complete SOCKS message within ${options.timeoutMs} ms`)),
-          options.timeoutMs,
-        );
+        timer = setTimeout(() => finish(new Socks5Error('ESOCKS5_TIMEOUT', `no complete SOCKS message within ${options.timeoutMs} ms`)), options.timeoutMs);
       }
       stream.on('readable', onReadable);
       stream.on('end', onEnd);

@@ -25,7 +25,10 @@ export function handleRequest(ctx: RouterContext, req: IncomingMessage, res: Ser
     const options: http.RequestOptions = { method: req.method, path, headers, setHost: false };
     if (toLocal) {
       options.createConnection = ((_: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
-        ctx.local.open().then((s) => cb(null, s), (err: Error) => cb(err));
+        ctx.local.open().then(
+          (s) => cb(null, s),
+          (err: Error) => cb(err),
+        );
         return undefined;
       }) as unknown as http.RequestOptions['createConnection'];
     } else {
@@ -114,10 +117,7 @@ export function handleRequest(ctx: RouterContext, req: IncomingMessage, res: Ser
 }
 
 /** the http server that parses the HTTP/1.1 connections the router hands it ('connection' events) */
-export function createHttp1Server(
-  ctx: RouterContext,
-  onUpgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void,
-): http.Server {
+export function createHttp1Server(ctx: RouterContext, onUpgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void): http.Server {
   const server = http.createServer({
     // long enough for an ingress's pooled upstream connections, and no limit on a request's life
     keepAliveTimeout: 620_000,

@@ -30,7 +30,10 @@ function upstreamsOf(session: Http2Session): Upstreams {
     upstreams.set(session, fresh);
     session.once('close', () => {
       fresh.cluster?.close();
-      fresh.local?.then((s) => s.close(), () => {});
+      fresh.local?.then(
+        (s) => s.close(),
+        () => {},
+      );
     });
   }
   return u;

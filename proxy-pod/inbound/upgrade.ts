@@ -63,7 +63,9 @@ export function handleUpgrade(ctx: RouterContext, http1: Server, req: IncomingMe
       const body = toLocal ? ctx.local.unavailableText(err) : clusterUnavailableText(ctx.passThrough, err);
       if (ex) ex.status = 502;
       ex?.finish(err.message);
-      socket.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
     },
   );
 }

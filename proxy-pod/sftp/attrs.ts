@@ -20,7 +20,13 @@ export function virtualDirAttrs(started: number): Attributes {
 }
 
 const TYPE_CHARS: Array<[number, string]> = [
-  [fsc.S_IFDIR, 'd'], [fsc.S_IFLNK, 'l'], [fsc.S_IFREG, '-'], [fsc.S_IFCHR, 'c'], [fsc.S_IFBLK, 'b'], [fsc.S_IFIFO, 'p'], [fsc.S_IFSOCK, 's'],
+  [fsc.S_IFDIR, 'd'],
+  [fsc.S_IFLNK, 'l'],
+  [fsc.S_IFREG, '-'],
+  [fsc.S_IFCHR, 'c'],
+  [fsc.S_IFBLK, 'b'],
+  [fsc.S_IFIFO, 'p'],
+  [fsc.S_IFSOCK, 's'],
 ];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 

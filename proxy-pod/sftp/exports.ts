@@ -29,7 +29,10 @@ export const STATUS = {
 } as const;
 
 export class SftpError extends Error {
-  constructor(readonly code: number, message: string) {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -72,8 +75,7 @@ export type Target =
       missing: boolean;
     };
 
-const within = (path: string, root: string) =>
-  root === '/' ? path.startsWith('/') : path === root || path.startsWith(`${root}/`);
+const within = (path: string, root: string) => (root === '/' ? path.startsWith('/') : path === root || path.startsWith(`${root}/`));
 
 export class ExportSpace {
   readonly exports: Export[];
@@ -188,13 +190,17 @@ export class ExportSpace {
         if (code !== 'ENOENT') throw fromFsError(err, lex);
         // Missing (or a dangling symlink): resolve the parent; opens use O_NOFOLLOW so a
         // dangling symlink is never followed out of the export.
-        const parent = await realpath(posix.dirname(candidate)).catch((e2) => { throw fromFsError(e2, lex); });
+        const parent = await realpath(posix.dirname(candidate)).catch((e2) => {
+          throw fromFsError(e2, lex);
+        });
         check = parent;
         real = posix.join(parent, posix.basename(candidate));
         missing = true;
       }
     } else {
-      const parent = await realpath(posix.dirname(candidate)).catch((e2) => { throw fromFsError(e2, lex); });
+      const parent = await realpath(posix.dirname(candidate)).catch((e2) => {
+        throw fromFsError(e2, lex);
+      });
       check = parent;
       real = posix.join(parent, posix.basename(candidate));
     }

@@ -9,7 +9,15 @@ import { SftpError, STATUS } from './exports.js';
 const MAX_HANDLES = 1024;
 
 export type FileHandleEntry = { kind: 'file'; fh: FileHandle; path: string; writable: boolean; writes: Promise<unknown> };
-export type DirHandleEntry = { kind: 'dir'; path: string; real?: string; names: FileEntry[] | null; load: () => Promise<FileEntry[]>; pos: number; queue: Promise<unknown> };
+export type DirHandleEntry = {
+  kind: 'dir';
+  path: string;
+  real?: string;
+  names: FileEntry[] | null;
+  load: () => Promise<FileEntry[]>;
+  pos: number;
+  queue: Promise<unknown>;
+};
 export type HandleEntry = FileHandleEntry | DirHandleEntry;
 
 export class Handles {
@@ -54,9 +62,11 @@ export class Handles {
   async closeAll(): Promise<void> {
     const open = [...this.open.values()];
     this.open.clear();
-    await Promise.all(open.map(async (h) => {
-      if (h.kind === 'file') await h.writes.then(() => h.fh.close()).catch(() => {});
-    }));
+    await Promise.all(
+      open.map(async (h) => {
+        if (h.kind === 'file') await h.writes.then(() => h.fh.close()).catch(() => {});
+      }),
+    );
   }
 }
 

@@ -21,7 +21,7 @@ const FXF = { READ: 1, WRITE: 2, APPEND: 4, CREAT: 8, TRUNC: 0x10, EXCL: 0x20 } 
 
 function openFlags(pflags: number): number {
   const wantsWrite = (pflags & (FXF.WRITE | FXF.APPEND | FXF.CREAT | FXF.TRUNC)) !== 0;
-  let flags = wantsWrite ? ((pflags & FXF.READ) ? fsc.O_RDWR : fsc.O_WRONLY) : fsc.O_RDONLY;
+  let flags = wantsWrite ? (pflags & FXF.READ ? fsc.O_RDWR : fsc.O_WRONLY) : fsc.O_RDONLY;
   if (pflags & FXF.APPEND) flags |= fsc.O_APPEND;
   if (pflags & FXF.CREAT) flags |= fsc.O_CREAT;
   if (pflags & FXF.TRUNC) flags |= fsc.O_TRUNC;
@@ -62,7 +62,9 @@ export function serveSftp(sftp: SFTPWrapper, space: ExportSpace, started: number
   // ssh2 hands over (linkPath, targetPath) in that order for every client (it undoes OpenSSH's
   // historical swap), whatever its type declarations say.
   on('SYMLINK', (reqid: number, linkPath: string, targetPath: string) => s.run(reqid, linkPath, () => s.symlink(reqid, linkPath, targetPath)));
-  on('EXTENDED', (reqid: number) => { sftp.status(reqid, STATUS.OP_UNSUPPORTED); });
+  on('EXTENDED', (reqid: number) => {
+    sftp.status(reqid, STATUS.OP_UNSUPPORTED);
+  });
   return () => s.handles.closeAll();
 }
 
@@ -87,7 +89,9 @@ class SftpRequests {
     if (e.code === STATUS.FAILURE) this.log(`kinject-sftp: ${e.message}`);
     try {
       this.sftp.status(reqid, e.code, e.message);
-    } catch { /* channel gone */ }
+    } catch {
+      /* channel gone */
+    }
   }
 
   private ok(reqid: number): void {
@@ -251,16 +255,20 @@ class SftpRequests {
     // Real entries get their lstat now (a batch at a time, in parallel).
     const dir = h.real;
     const out: FileEntry[] = [];
-    await Promise.all(batch.map(async (entry, i) => {
-      if (entry.longname || dir === undefined) {
-        out[i] = entry;
-        return;
-      }
-      try {
-        const attrs = toAttrs(await lstat(posix.join(dir, entry.filename)));
-        out[i] = { filename: entry.filename, longname: longname(entry.filename, attrs), attrs } as FileEntry;
-      } catch { /* vanished since readdir */ }
-    }));
+    await Promise.all(
+      batch.map(async (entry, i) => {
+        if (entry.longname || dir === undefined) {
+          out[i] = entry;
+          return;
+        }
+        try {
+          const attrs = toAttrs(await lstat(posix.join(dir, entry.filename)));
+          out[i] = { filename: entry.filename, longname: longname(entry.filename, attrs), attrs } as FileEntry;
+        } catch {
+          /* vanished since readdir */
+        }
+      }),
+    );
     const names = out.filter(Boolean);
     if (!names.length) return void this.sftp.status(reqid, STATUS.EOF);
     this.sftp.name(reqid, names);

@@ -100,10 +100,16 @@ export async function startSftpServer(options: SftpServerOptions): Promise<SftpS
           const sftp = acceptSftp();
           const cleanup = serveSftp(sftp, space, started, log);
           cleanups.add(cleanup);
-          const done = () => { cleanups.delete(cleanup); void cleanup(); };
+          const done = () => {
+            cleanups.delete(cleanup);
+            void cleanup();
+          };
           sftp.on('close', done);
           // The client closed its side (sshfs exited): close ours, so its ssh process ends too.
-          sftp.on('end', () => { done(); sftp.end(); });
+          sftp.on('end', () => {
+            done();
+            sftp.end();
+          });
         });
         // exec / shell / pty / env requests have no handlers, so ssh2 refuses them.
       });
@@ -136,7 +142,9 @@ export async function startSftpServer(options: SftpServerOptions): Promise<SftpS
         listener.close(() => resolve());
         for (const c of sessions) c.end();
         // a socket that never got as far as an SSH session, or a session that does not end
-        const late = setTimeout(() => { for (const sock of sockets.sockets()) sock.destroy(); }, 2000);
+        const late = setTimeout(() => {
+          for (const sock of sockets.sockets()) sock.destroy();
+        }, 2000);
         late.unref();
       });
       await Promise.all([...cleanups].map((c) => c()));

@@ -18,7 +18,9 @@ export interface ShimSettings {
 
 export function shimEnvironment(base: NodeJS.ProcessEnv, settings: ShimSettings): NodeJS.ProcessEnv {
   if (!existsSync(shimLibrary)) {
-    throw new KinjectError(`the kinject shim is missing (no ${shimLibrary}, no prebuilt for ${process.platform}-${process.arch}): install kinject again with its install script allowed (\`npm install -g --allow-scripts=kinject kinject\`: builds the shim, needs gcc, make and python3), or run \`npm run build\` in a checkout`);
+    throw new KinjectError(
+      `the kinject shim is missing (no ${shimLibrary}, no prebuilt for ${process.platform}-${process.arch}): install kinject again with its install script allowed (\`npm install -g --allow-scripts=kinject kinject\`: builds the shim, needs gcc, make and python3), or run \`npm run build\` in a checkout`,
+    );
   }
   const problem = shimLocation.kind === 'prebuilt' ? prebuiltShimProblem() : undefined;
   if (problem) throw new KinjectError(problem);

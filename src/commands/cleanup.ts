@@ -22,7 +22,7 @@ const say = (line: string) => process.stderr.write(`kinject: ${line}\n`);
 export async function cleanupCommand(options: CleanupCommandOptions): Promise<void> {
   if (options.allNamespaces && options.namespace) throw usageError('use either -n NAMESPACE or --all-namespaces, not both');
   if (options.includeLive && !options.yes && !process.stdin.isTTY) {
-    throw usageError('--include-live ends sessions that are in use (other people\'s too): add --yes to confirm (stdin is not a terminal)');
+    throw usageError("--include-live ends sessions that are in use (other people's too): add --yes to confirm (stdin is not a terminal)");
   }
   await cleanupLocal();
   const { connectKube } = await import('../kube/config.js');
@@ -35,13 +35,15 @@ export async function cleanupCommand(options: CleanupCommandOptions): Promise<vo
     process.stdout.write(`removed ${object.kind} ${object.namespace}/${object.name}\n`);
   }
   if (!leasesVisible) {
-    say('warning: cannot list leases (forbidden): sessions were judged by their Jobs alone (kept while their pod is active); grant leases list (rbac/kinject-role.yaml)');
+    say(
+      'warning: cannot list leases (forbidden): sessions were judged by their Jobs alone (kept while their pod is active); grant leases list (rbac/kinject-role.yaml)',
+    );
   }
   const scope = options.allNamespaces ? 'all namespaces' : `namespace ${access.namespace}`;
   const describe = (s: (typeof kept)[number]) => describeSession(s.namespace, sessionName(s.id), s.liveness);
   let closed = 0;
   if (options.includeLive && kept.length > 0) {
-    const ok = options.yes || await confirm(`end ${kept.length} live session${kept.length > 1 ? 's' : ''} (${kept.map(describe).join('; ')})? [y/N] `);
+    const ok = options.yes || (await confirm(`end ${kept.length} live session${kept.length > 1 ? 's' : ''} (${kept.map(describe).join('; ')})? [y/N] `));
     if (ok) {
       const { closeSessions } = await import('../kube/session-close.js');
       const done = await closeSessions(access, kept, `${localUser()} pid ${process.pid} (kinject cleanup --include-live)`);

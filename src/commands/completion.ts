@@ -18,7 +18,10 @@ interface Sub {
 
 function subcommands(program: Command): Sub[] {
   return program.commands.map((c) => ({
-    name: c.name(), description: c.description(), options: [...c.options], values: c.registeredArguments.flatMap((a) => a.argChoices ?? []),
+    name: c.name(),
+    description: c.description(),
+    options: [...c.options],
+    values: c.registeredArguments.flatMap((a) => a.argChoices ?? []),
   }));
 }
 
@@ -31,10 +34,20 @@ function bash(program: Command): string {
   const cases = subs.map((s) => {
     const words = [...s.values, ...s.options.flatMap(flags), '--help'].join(' ');
     const valued = s.options.filter((o) => o.required || o.optional);
-    const choices = valued.filter((o) => o.argChoices).map((o) => `      ${flags(o).join('|')}) COMPREPLY=($(compgen -W "${o.argChoices!.join(' ')}" -- "$cur")); return ;;`);
+    const choices = valued
+      .filter((o) => o.argChoices)
+      .map((o) => `      ${flags(o).join('|')}) COMPREPLY=($(compgen -W "${o.argChoices!.join(' ')}" -- "$cur")); return ;;`);
     const files = valued.filter((o) => FILE_FLAGS.has(o.long ?? '')).map((o) => `      ${flags(o).join('|')}) COMPREPLY=($(compgen -f -- "$cur")); return ;;`);
     const other = valued.filter((o) => !o.argChoices && !FILE_FLAGS.has(o.long ?? '')).map((o) => `      ${flags(o).join('|')}) return ;;`);
-    return [`    ${s.name})`, '      case "$prev" in', ...choices, ...files, ...other, '      esac', `      COMPREPLY=($(compgen -W "${words}" -- "$cur")) ;;`].join('\n');
+    return [
+      `    ${s.name})`,
+      '      case "$prev" in',
+      ...choices,
+      ...files,
+      ...other,
+      '      esac',
+      `      COMPREPLY=($(compgen -W "${words}" -- "$cur")) ;;`,
+    ].join('\n');
   });
   return `# kinject completion for bash (and zsh through bashcompinit): source <(kinject completion bash)
 _kinject() {

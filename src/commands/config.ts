@@ -6,7 +6,20 @@ import { attributeOf } from '../config/apply.js';
 import { findProjectFile, PROJECT_FILE_NAMES } from '../config/project-file.js';
 import type { KubeFlags } from './options.js';
 
-const KEYS = ['kubeconfig', 'context', 'namespace', 'target', 'container', 'proxy-image', 'timeout', 'env-file', 'env-json', 'env-precedence', 'local-names', 'mount'];
+const KEYS = [
+  'kubeconfig',
+  'context',
+  'namespace',
+  'target',
+  'container',
+  'proxy-image',
+  'timeout',
+  'env-file',
+  'env-json',
+  'env-precedence',
+  'local-names',
+  'mount',
+];
 
 export async function configCommand(command: Command, options: Record<string, unknown> & KubeFlags): Promise<void> {
   const file = command.parent?.opts().projectFile === false ? undefined : findProjectFile();
@@ -17,10 +30,13 @@ export async function configCommand(command: Command, options: Record<string, un
     const value = options[attr];
     const source = command.getOptionValueSource(attr);
     const from =
-      source === 'cli' ? flagOf(command, attr)
-      : source === 'config' ? `${project!.path}:${project!.settings.get(key)!.line}`
-      : source === 'default' ? 'default'
-      : 'not set';
+      source === 'cli'
+        ? flagOf(command, attr)
+        : source === 'config'
+          ? `${project!.path}:${project!.settings.get(key)!.line}`
+          : source === 'default'
+            ? 'default'
+            : 'not set';
     rows.push([key, value === undefined ? '-' : value === false ? 'false (no)' : String(value), from]);
   }
   await fillFromKubeconfig(rows, options);

@@ -24,9 +24,15 @@ export function addKubeFlags(command: Command): Command {
 
 export function addTargetFlags(command: Command): Command {
   return addKubeFlags(command)
-    .option('--target <workload>', 'deployment/NAME, statefulset/NAME, replicaset/NAME or pod/NAME (a bare NAME is a deployment): copy its pod template, env and volumes')
+    .option(
+      '--target <workload>',
+      'deployment/NAME, statefulset/NAME, replicaset/NAME or pod/NAME (a bare NAME is a deployment): copy its pod template, env and volumes',
+    )
     .option('--container <name>', 'the container of --target whose env and volumes to use (default: the first)')
-    .option('--proxy-image <image>', 'image for the proxy pod: any image with node >= 18 (default: node:22-alpine; kinject.local/node:<major> on the local cluster)')
+    .option(
+      '--proxy-image <image>',
+      'image for the proxy pod: any image with node >= 18 (default: node:22-alpine; kinject.local/node:<major> on the local cluster)',
+    )
     .addOption(new Option('--timeout <seconds>', 'give up when the proxy pod is not ready after this long').default('120'));
 }
 

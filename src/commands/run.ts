@@ -154,6 +154,8 @@ function warnIfUncapturable(command: string, pathVar: string | undefined, log: L
 }
 
 function splitList(list: string | undefined): string[] {
-  return (list ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (list ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
-

@@ -38,8 +38,10 @@ export async function sessionCloseCommand(ids: string[], options: KubeFlags): Pr
     throw new KinjectError(`no kinject session ${missing.map(sessionName).join(', ')} in namespace ${a.namespace}; \`kinject session list -n NS\` shows them`);
   }
   const by = `${localUser()} pid ${process.pid} (kinject session close)`;
-  await Promise.all(found.map(async (s) => {
-    await closeSession(a, s!, by);
-    process.stdout.write(`closed ${s!.liveness.live ? 'live ' : ''}session ${describeSession(s!.namespace, sessionName(s!.id), s!.liveness)}\n`);
-  }));
+  await Promise.all(
+    found.map(async (s) => {
+      await closeSession(a, s!, by);
+      process.stdout.write(`closed ${s!.liveness.live ? 'live ' : ''}session ${describeSession(s!.namespace, sessionName(s!.id), s!.liveness)}\n`);
+    }),
+  );
 }

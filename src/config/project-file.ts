@@ -51,7 +51,9 @@ export function loadProjectFile(path: string): ProjectFile {
     throw usageError(`${path}:${lineAt(e.pos[0])}: ${e.message.split('\n')[0]}`);
   }
   const data: unknown = doc.toJS() ?? {};
-  validate ??= new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(JSON.parse(readFileSync(join(packageRoot, 'schema', 'kinject.schema.json'), 'utf8')));
+  validate ??= new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(
+    JSON.parse(readFileSync(join(packageRoot, 'schema', 'kinject.schema.json'), 'utf8')),
+  );
   if (!validate(data)) throw usageError(describe(path, doc, lineAt, validate.errors![0]));
 
   const settings = new Map<string, ProjectSetting>();
@@ -67,7 +69,10 @@ export function loadProjectFile(path: string): ProjectFile {
 
 /** "FILE:LINE: key "x": what is wrong" for ajv's first error */
 function describe(path: string, doc: Document, lineAt: (o: number | undefined) => number, e: ErrorObject): string {
-  const keys = e.instancePath.split('/').slice(1).map((k) => (/^\d+$/.test(k) ? Number(k) : k.replace(/~1/g, '/').replace(/~0/g, '~')));
+  const keys = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((k) => (/^\d+$/.test(k) ? Number(k) : k.replace(/~1/g, '/').replace(/~0/g, '~')));
   if (e.keyword === 'additionalProperties') {
     const extra = String(e.params.additionalProperty);
     const parent = keys.length ? doc.getIn(keys, true) : doc.contents;
@@ -79,11 +84,15 @@ function describe(path: string, doc: Document, lineAt: (o: number | undefined) =
   const node = doc.getIn(keys, true) as { range?: [number, number, number] } | undefined;
   const name = keys.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
   const what =
-    e.keyword === 'enum' ? `one of ${(e.params.allowedValues as unknown[]).join(', ')}`
-    : e.keyword === 'type' ? `a ${String(e.params.type).split(',').join(' or a ')}`
-    : e.keyword === 'minLength' ? 'a non-empty string'
-    : e.keyword === 'exclusiveMinimum' ? `a number > ${String(e.params.limit)}`
-    : (e.message ?? 'valid').replace(/^must (be )?/, '');
+    e.keyword === 'enum'
+      ? `one of ${(e.params.allowedValues as unknown[]).join(', ')}`
+      : e.keyword === 'type'
+        ? `a ${String(e.params.type).split(',').join(' or a ')}`
+        : e.keyword === 'minLength'
+          ? 'a non-empty string'
+          : e.keyword === 'exclusiveMinimum'
+            ? `a number > ${String(e.params.limit)}`
+            : (e.message ?? 'valid').replace(/^must (be )?/, '');
   return `${path}:${lineAt(node?.range?.[0])}: key "${name}" must be ${what}`;
 }
 

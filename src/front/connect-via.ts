@@ -30,7 +30,11 @@ export interface ConnectViaResult {
  * Opens a stream and sends CONNECT `destination`. Throws UpstreamUnreachable when no stream could
  * be opened; any other error (the request failed, timed out) destroys the stream and is rethrown.
  */
-export async function connectVia(upstream: Pick<Upstream, 'open'>, destination: Destination, options: ConnectViaOptions): Promise<ConnectViaResult | undefined> {
+export async function connectVia(
+  upstream: Pick<Upstream, 'open'>,
+  destination: Destination,
+  options: ConnectViaOptions,
+): Promise<ConnectViaResult | undefined> {
   let stream: Duplex;
   try {
     stream = await upstream.open();

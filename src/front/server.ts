@@ -2,9 +2,7 @@
 // the session token). It takes the shim's CONNECT, RESOLVE and RESOLVE_PTR requests and carries
 // them out through the upstream, relaying bytes both ways with half-close and backpressure.
 import { createServer, type Server, type Socket } from 'node:net';
-import {
-  CMD, REPLY, formatDestination, serializeReply, serverHandshake, toDestination, type Destination,
-} from '../../protocol/socks5/index.js';
+import { CMD, REPLY, formatDestination, serializeReply, serverHandshake, toDestination, type Destination } from '../../protocol/socks5/index.js';
 import type { Logger } from '../log.js';
 import { relay } from '../../protocol/relay.js';
 import type { NameResolver } from './resolver.js';

@@ -27,9 +27,7 @@ export function parseProxyUrl(value: string): ProxyUrl {
   }
   if (!url.hostname || !url.port) throw usageError(`--proxy ${value} needs a host and a port: socks5://HOST:PORT`);
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const credentials = url.username
-    ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }
-    : undefined;
+  const credentials = url.username ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined;
   return { host, port: Number(url.port), credentials, text: `socks5://${url.host}` };
 }
 

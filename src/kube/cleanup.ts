@@ -44,11 +44,12 @@ export async function cleanupSessions(opts: CleanupOptions): Promise<CleanupResu
 
   const removed: RemovedObject[] = [];
   const del = async (kind: RemovedObject['kind'], ns: string, name: string, session: string): Promise<void> => {
-    const path = kind === 'Job'
-      ? `/apis/batch/v1/namespaces/${encodeURIComponent(ns)}/jobs/${encodeURIComponent(name)}`
-      : kind === 'Lease'
-        ? leasePath(ns, name)
-        : `/api/v1/namespaces/${encodeURIComponent(ns)}/${kind === 'Pod' ? 'pods' : 'secrets'}/${encodeURIComponent(name)}`;
+    const path =
+      kind === 'Job'
+        ? `/apis/batch/v1/namespaces/${encodeURIComponent(ns)}/jobs/${encodeURIComponent(name)}`
+        : kind === 'Lease'
+          ? leasePath(ns, name)
+          : `/api/v1/namespaces/${encodeURIComponent(ns)}/${kind === 'Pod' ? 'pods' : 'secrets'}/${encodeURIComponent(name)}`;
     try {
       await access.client.delete(path, { query: { propagationPolicy: 'Background' }, timeoutMs });
       removed.push({ kind, namespace: ns, name, session });

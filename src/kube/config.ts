@@ -135,10 +135,14 @@ export function loadKubeAccess(options: KubeAccessOptions = {}): KubeAccess {
   }
   const cluster = kc.getCluster(ctx.cluster);
   if (!cluster) {
-    throw new KinjectError(`context "${contextName}" refers to cluster "${ctx.cluster}", which is not defined in ${sources.join(':')}; fix the kubeconfig or pick another --context`);
+    throw new KinjectError(
+      `context "${contextName}" refers to cluster "${ctx.cluster}", which is not defined in ${sources.join(':')}; fix the kubeconfig or pick another --context`,
+    );
   }
   if (ctx.user && !kc.getUser(ctx.user)) {
-    throw new KinjectError(`context "${contextName}" refers to user "${ctx.user}", which is not defined in ${sources.join(':')}; fix the kubeconfig or pick another --context`);
+    throw new KinjectError(
+      `context "${contextName}" refers to user "${ctx.user}", which is not defined in ${sources.join(':')}; fix the kubeconfig or pick another --context`,
+    );
   }
   kc.setCurrentContext(contextName);
 
@@ -167,15 +171,21 @@ export async function checkApiServer(access: KubeAccess, timeoutMs = DEFAULT_API
     return v?.gitVersion ?? 'unknown';
   } catch (err) {
     if (err instanceof KubeApiError && err.status === 401) {
-      throw new KinjectError(`the Kubernetes API server at ${access.server} rejected the credentials of context "${access.context}" (401 Unauthorized); check --context/--kubeconfig or log in again`, { cause: err });
+      throw new KinjectError(
+        `the Kubernetes API server at ${access.server} rejected the credentials of context "${access.context}" (401 Unauthorized); check --context/--kubeconfig or log in again`,
+        { cause: err },
+      );
     }
     if (err instanceof KubeApiError && err.status === 403) {
       // /version is normally public; a 403 still proves the server is there
       return 'unknown';
     }
-    const reason = err instanceof KubeApiError
-      ? (err.status === 0 ? `${err.reason === 'Timeout' ? 'timed out' : err.reason}: ${firstLine(err.message)}` : `HTTP ${err.status}: ${firstLine(err.message)}`)
-      : firstLine(String((err as Error)?.message ?? err));
+    const reason =
+      err instanceof KubeApiError
+        ? err.status === 0
+          ? `${err.reason === 'Timeout' ? 'timed out' : err.reason}: ${firstLine(err.message)}`
+          : `HTTP ${err.status}: ${firstLine(err.message)}`
+        : firstLine(String((err as Error)?.message ?? err));
     throw new KinjectError(`cannot reach the Kubernetes API server at ${access.server}: ${reason}; check --context/--kubeconfig`, { cause: err });
   }
 }

@@ -20,7 +20,8 @@ export async function fetchPodEnv(stream: Duplex, options: { timeoutMs?: number 
   try {
     const reply = await clientRequest(stream, CMD_ENV, { type: 'domain', host: ENV_HOST, port: 0 }, { timeoutMs });
     if (reply.reply !== REPLY.SUCCEEDED) {
-      const why = reply.reply === REPLY.COMMAND_NOT_SUPPORTED ? 'it does not support the env command (update the proxy pod bundle)' : `reply code ${reply.reply}`;
+      const why =
+        reply.reply === REPLY.COMMAND_NOT_SUPPORTED ? 'it does not support the env command (update the proxy pod bundle)' : `reply code ${reply.reply}`;
       throw new KinjectError(`cannot read the environment from the proxy pod: ${why}`);
     }
     const reader = new StreamReader(stream);

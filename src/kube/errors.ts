@@ -41,13 +41,12 @@ export function apiError(err: unknown, action: ApiAction): KinjectError {
     return new KinjectError(`${what} failed: ${errorMessage(err)}`, { cause: err });
   }
   if (err.status === 403) {
-    return new KinjectError(
-      `forbidden: cannot ${action.verb} ${action.resource}${where(action)} (${firstLine(err.message)}); ${RBAC_HINT}`,
-      { cause: err },
-    );
+    return new KinjectError(`forbidden: cannot ${action.verb} ${action.resource}${where(action)} (${firstLine(err.message)}); ${RBAC_HINT}`, { cause: err });
   }
   if (err.status === 401) {
-    return new KinjectError(`the Kubernetes API server rejected the credentials (401 Unauthorized); check --context/--kubeconfig or log in again`, { cause: err });
+    return new KinjectError(`the Kubernetes API server rejected the credentials (401 Unauthorized); check --context/--kubeconfig or log in again`, {
+      cause: err,
+    });
   }
   if (action.namespace && isNamespaceNotFound(err, action.namespace)) return namespaceNotFound(action.namespace, err);
   if (err.status === 0) {

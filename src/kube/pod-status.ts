@@ -20,8 +20,15 @@ export type PodState =
 const FATAL_WAITING = new Set(['ErrImageNeverPull', 'InvalidImageName']);
 /** Waiting reasons that may resolve (the image appears, the ConfigMap is created, ...). */
 const STALL_WAITING = new Set([
-  'ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError',
-  'CrashLoopBackOff', 'ImageInspectError', 'RegistryUnavailable', 'SignatureValidationFailed',
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'RunContainerError',
+  'CrashLoopBackOff',
+  'ImageInspectError',
+  'RegistryUnavailable',
+  'SignatureValidationFailed',
 ]);
 
 function oneLine(s: string | undefined): string {

@@ -55,7 +55,15 @@
 
 import { randomBytes } from 'node:crypto';
 import type {
-  V1Container, V1EnvVar, V1Job, V1PodSecurityContext, V1PodSpec, V1Secret, V1SecurityContext, V1Volume, V1VolumeMount,
+  V1Container,
+  V1EnvVar,
+  V1Job,
+  V1PodSecurityContext,
+  V1PodSpec,
+  V1Secret,
+  V1SecurityContext,
+  V1Volume,
+  V1VolumeMount,
 } from '@kubernetes/client-node';
 import { KinjectError } from '../errors.js';
 
@@ -200,17 +208,25 @@ function sessionAnnotations(o: ProxyJobOptions): Record<string, string> {
 
 export function proxyCommand(layout: ProxyLayout, exitWhenIdleSeconds: number, sftp = false): string[] {
   const command = [
-    'node', `${layout.mountDir}/${SECRET_KEY_SCRIPT}`,
-    '--listen', `127.0.0.1:${layout.port}`,
-    '--token-file', `${layout.mountDir}/${SECRET_KEY_TOKEN}`,
-    '--exit-when-idle', String(exitWhenIdleSeconds),
+    'node',
+    `${layout.mountDir}/${SECRET_KEY_SCRIPT}`,
+    '--listen',
+    `127.0.0.1:${layout.port}`,
+    '--token-file',
+    `${layout.mountDir}/${SECRET_KEY_TOKEN}`,
+    '--exit-when-idle',
+    String(exitWhenIdleSeconds),
   ];
   if (sftp) {
     command.push(
-      '--sftp-listen', `127.0.0.1:${layout.sftpPort}`,
-      '--sftp-host-key-file', `${layout.mountDir}/${SECRET_KEY_SFTP_HOST_KEY}`,
-      '--sftp-authorized-key-file', `${layout.mountDir}/${SECRET_KEY_SFTP_CLIENT_KEY}`,
-      '--sftp-exports-file', `${layout.mountDir}/${SECRET_KEY_SFTP_EXPORTS}`,
+      '--sftp-listen',
+      `127.0.0.1:${layout.sftpPort}`,
+      '--sftp-host-key-file',
+      `${layout.mountDir}/${SECRET_KEY_SFTP_HOST_KEY}`,
+      '--sftp-authorized-key-file',
+      `${layout.mountDir}/${SECRET_KEY_SFTP_CLIENT_KEY}`,
+      '--sftp-exports-file',
+      `${layout.mountDir}/${SECRET_KEY_SFTP_EXPORTS}`,
     );
   }
   return command;
@@ -229,9 +245,7 @@ function underPath(p: string, dir: string): boolean {
 export function proxyLayout(o: Pick<ProxyJobOptions, 'id' | 'target' | 'port' | 'sftp'>): ProxyLayout {
   const spec = o.target?.podSpec;
   const volumes = new Set((spec?.volumes ?? []).map((v) => v.name));
-  const mountPaths = [o.target?.container, ...(spec ? keptInitContainers(spec) : [])]
-    .flatMap((c) => c?.volumeMounts ?? [])
-    .map((m) => m.mountPath);
+  const mountPaths = [o.target?.container, ...(spec ? keptInitContainers(spec) : [])].flatMap((c) => c?.volumeMounts ?? []).map((m) => m.mountPath);
   let volumeName = 'kinject';
   for (let i = 1; volumes.has(volumeName); i++) volumeName = `kinject-${i}`;
   let mountDir = '/kinject';
@@ -302,8 +316,15 @@ function targetlessPodSpec(o: ProxyJobOptions, layout: ProxyLayout): V1PodSpec {
 }
 
 const DROPPED_POD_FIELDS = [
-  'nodeName', 'priority', 'preemptionPolicy', 'readinessGates', 'schedulingGates', 'ephemeralContainers',
-  'hostname', 'subdomain', 'activeDeadlineSeconds',
+  'nodeName',
+  'priority',
+  'preemptionPolicy',
+  'readinessGates',
+  'schedulingGates',
+  'ephemeralContainers',
+  'hostname',
+  'subdomain',
+  'activeDeadlineSeconds',
 ] as const;
 
 function targetPodSpec(o: ProxyJobOptions, layout: ProxyLayout, target: TargetTemplate): V1PodSpec {

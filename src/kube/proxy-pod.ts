@@ -32,8 +32,18 @@ import type { KubeAccess } from './config.js';
 import { KubeApiError } from './client.js';
 import { apiError, isStatus } from './errors.js';
 import {
-  DEFAULT_ACTIVE_DEADLINE_SECONDS, DEFAULT_PROXY_IMAGE, LABEL_SESSION, buildProxyJob, buildProxySecret, localClusterImage, newSessionId, newToken,
-  proxyLayout, sessionName, type ProxyJobOptions, type ProxyLayout,
+  DEFAULT_ACTIVE_DEADLINE_SECONDS,
+  DEFAULT_PROXY_IMAGE,
+  LABEL_SESSION,
+  buildProxyJob,
+  buildProxySecret,
+  localClusterImage,
+  newSessionId,
+  newToken,
+  proxyLayout,
+  sessionName,
+  type ProxyJobOptions,
+  type ProxyLayout,
 } from './proxy-job.js';
 import { eventState, podState, type PodState } from './pod-status.js';
 import { parseTarget, resolveTarget, type ResolvedTarget, type TargetRef } from './target.js';
@@ -161,17 +171,21 @@ export async function deleteProxyPod(access: KubeAccess, namespace: string, id: 
   const ns = encodeURIComponent(namespace);
   const until = Date.now() + timeoutMs;
   // each delete is retried (API server hiccup) until it succeeds, finds nothing, or time is up
-  const del = (path: string, query: Record<string, string> = { propagationPolicy: 'Background' }): Promise<void> => retry(async () => {
-    const left = until - Date.now();
-    if (left < 200) return;
-    try {
-      await access.client.delete(path, { query, timeoutMs: Math.min(5000, left) });
-    } catch (err) {
-      if (isStatus(err, 404)) return;
-      if (err instanceof KubeApiError && (err.status === 401 || err.status === 403)) return;
-      throw err;
-    }
-  }, { attempts: 20, delayMs: () => Math.min(500, Math.max(0, until - Date.now() - 200)) }).catch(() => {});
+  const del = (path: string, query: Record<string, string> = { propagationPolicy: 'Background' }): Promise<void> =>
+    retry(
+      async () => {
+        const left = until - Date.now();
+        if (left < 200) return;
+        try {
+          await access.client.delete(path, { query, timeoutMs: Math.min(5000, left) });
+        } catch (err) {
+          if (isStatus(err, 404)) return;
+          if (err instanceof KubeApiError && (err.status === 401 || err.status === 403)) return;
+          throw err;
+        }
+      },
+      { attempts: 20, delayMs: () => Math.min(500, Math.max(0, until - Date.now() - 200)) },
+    ).catch(() => {});
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     Promise.all([
@@ -229,9 +243,17 @@ export async function startProxyPod(opts: ProxyPodOptions, progress: Progress = 
   const fullDeadline = opts.activeDeadlineSeconds ?? DEFAULT_ACTIVE_DEADLINE_SECONDS;
   const startDeadline = Math.min(fullDeadline, Math.ceil(timeoutMs / 1000) + START_DEADLINE_GRACE_SECONDS);
   const jobBase: Omit<ProxyJobOptions, 'id'> = {
-    namespace, image, imagePullPolicy: opts.imagePullPolicy, token: newToken(), script, version: kinjectVersion,
-    user: localUser(), startedAt, target,
-    exitWhenIdleSeconds: opts.exitWhenIdleSeconds, activeDeadlineSeconds: startDeadline,
+    namespace,
+    image,
+    imagePullPolicy: opts.imagePullPolicy,
+    token: newToken(),
+    script,
+    version: kinjectVersion,
+    user: localUser(),
+    startedAt,
+    target,
+    exitWhenIdleSeconds: opts.exitWhenIdleSeconds,
+    activeDeadlineSeconds: startDeadline,
   };
 
   const state: StartState = { id: newSessionId(), created: false };
@@ -250,24 +272,47 @@ export async function startProxyPod(opts: ProxyPodOptions, progress: Progress = 
     checkAbort();
     const jobFor = (id: string) => jobWithLayout({ ...jobBase, id }, keys, exports);
     // the Lease right after the Job: from then on `kinject cleanup` elsewhere sees the session as live
-    const startLease = (job: { name: string; uid: string }) => keepSessionLease({
-      access, namespace, id: state.id, holder: `${localUser()} pid ${process.pid}`, graceSeconds: grace, job, warn: progress,
-    });
+    const startLease = (job: { name: string; uid: string }) =>
+      keepSessionLease({
+        access,
+        namespace,
+        id: state.id,
+        holder: `${localUser()} pid ${process.pid}`,
+        graceSeconds: grace,
+        job,
+        warn: progress,
+      });
     progress(`creating proxy pod ${sessionName(state.id)} in ${namespace}${target ? ` from ${target.display}` : ''}`);
     const { jobOpts, layout, jobUid } = await createProxyObjects(access, state, jobFor, startLease, checkAbort);
     const jobName = sessionName(state.id);
     const containerName = target?.container.name ?? 'proxy';
     const podName = await waitForPod({
-      access, namespace, id: state.id, jobUid, containerName, image, deadline, timeoutMs, signal, progress,
+      access,
+      namespace,
+      id: state.id,
+      jobUid,
+      containerName,
+      image,
+      deadline,
+      timeoutMs,
+      signal,
+      progress,
     });
     if (fullDeadline !== startDeadline) await raiseDeadline(access, jobName, fullDeadline);
     state.runningPod = podName;
     progress(`pod ready: ${podName}`);
-    const sftp: ProxyPodSftp | undefined = keys && jobOpts.sftp
-      ? { port: jobOpts.sftp.port, clientPrivateKey: keys.clientPrivateKey, hostPublicKey: keys.hostPublicKey, exports }
-      : undefined;
+    const sftp: ProxyPodSftp | undefined =
+      keys && jobOpts.sftp ? { port: jobOpts.sftp.port, clientPrivateKey: keys.clientPrivateKey, hostPublicKey: keys.hostPublicKey, exports } : undefined;
     return {
-      id: state.id, namespace, jobName, secretName: jobName, podName, token: jobBase.token, port: layout.port, image, target,
+      id: state.id,
+      namespace,
+      jobName,
+      secretName: jobName,
+      podName,
+      token: jobBase.token,
+      port: layout.port,
+      image,
+      target,
       ...(sftp ? { sftp } : {}),
       lease: state.lease!,
       close,
@@ -299,10 +344,11 @@ async function resolveStartTarget(opts: ProxyPodOptions): Promise<ResolvedTarget
 
 /** The volume exports to serve (volumes asked for, with a target) and, when there are any, a fresh key pair per side. */
 function sftpPlan(opts: ProxyPodOptions, target: ResolvedTarget | undefined): { exports: SftpExports; keys?: SessionKeys } {
-  const exports = opts.volumes && target
-    // (V1Volume is a class without an index signature, hence the cast to volume-list's PodSpecLike)
-    ? volumeExports(target.podSpec as unknown as PodSpecLike, target.container.name).map((e) => ({ path: e.path, readOnly: e.readOnly }))
-    : [];
+  const exports =
+    opts.volumes && target
+      ? // (V1Volume is a class without an index signature, hence the cast to volume-list's PodSpecLike)
+        volumeExports(target.podSpec as unknown as PodSpecLike, target.container.name).map((e) => ({ path: e.path, readOnly: e.readOnly }))
+      : [];
   return { exports, keys: exports.length ? generateSessionKeys(`kinject-${hostname()}`) : undefined };
 }
 
@@ -368,7 +414,9 @@ async function createProxyObjects(
 async function raiseDeadline(access: KubeAccess, jobName: string, seconds: number): Promise<void> {
   const namespace = access.namespace;
   try {
-    await access.client.patch(`/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs/${jobName}`, [{ op: 'replace', path: '/spec/activeDeadlineSeconds', value: seconds }]);
+    await access.client.patch(`/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs/${jobName}`, [
+      { op: 'replace', path: '/spec/activeDeadlineSeconds', value: seconds },
+    ]);
   } catch (err) {
     throw apiError(err, { verb: 'patch', resource: 'jobs.batch', namespace, name: jobName });
   }
@@ -454,11 +502,10 @@ async function waitForPod(a: WaitArgs): Promise<string> {
       if (es && (!state || state.kind === 'starting' || (es.kind === 'failed' && !pod))) state = es;
       if (!pod) {
         // the Job itself may have given up (deadline, failed pod already gone)
-        const job = await a.access.client.get<V1Job>(`/apis/batch/v1/namespaces/${ns}/jobs/${sessionName(a.id)}`, { timeoutMs: 5000 })
-          .catch((err: unknown) => {
-            if (isStatus(err, 404)) return null;
-            return undefined;
-          });
+        const job = await a.access.client.get<V1Job>(`/apis/batch/v1/namespaces/${ns}/jobs/${sessionName(a.id)}`, { timeoutMs: 5000 }).catch((err: unknown) => {
+          if (isStatus(err, 404)) return null;
+          return undefined;
+        });
         if (job === null) state = { kind: 'failed', reason: `Job ${sessionName(a.id)} was deleted` };
         const failed = job?.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
         if (failed) state = { kind: 'failed', reason: `Job failed: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim() };
@@ -472,8 +519,11 @@ async function waitForPod(a: WaitArgs): Promise<string> {
       say(state.progress);
     }
     if (Date.now() >= a.deadline) {
-      const why = lastStall ?? (state?.kind === 'starting' ? `still ${state.progress}` : pod ? `pod phase ${pod.status?.phase ?? 'unknown'}` : 'no pod was created');
-      throw new KinjectError(`proxy pod ${podName ?? sessionName(a.id)} in ${a.namespace} did not start within ${Math.round(a.timeoutMs / 1000)} s: ${why}; raise --timeout or fix the cause`);
+      const why =
+        lastStall ?? (state?.kind === 'starting' ? `still ${state.progress}` : pod ? `pod phase ${pod.status?.phase ?? 'unknown'}` : 'no pod was created');
+      throw new KinjectError(
+        `proxy pod ${podName ?? sessionName(a.id)} in ${a.namespace} did not start within ${Math.round(a.timeoutMs / 1000)} s: ${why}; raise --timeout or fix the cause`,
+      );
     }
     await sleep(Math.min(POLL_INTERVAL_MS, Math.max(0, a.deadline - Date.now())), a.signal);
   }

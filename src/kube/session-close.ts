@@ -21,7 +21,6 @@ export interface ClosedSession {
   byRunner: boolean;
 }
 
-
 async function jobGone(access: KubeAccess, namespace: string, id: string): Promise<boolean> {
   try {
     await access.client.get(`/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs/${sessionName(id)}`, { timeoutMs: 5000 });

@@ -77,7 +77,10 @@ export async function listSessions(opts: InventoryOptions): Promise<Inventory> {
     jobs = await list<V1Job>(access, `/apis/batch/v1${nsPath}/jobs`, selector, timeoutMs);
   } catch (err) {
     if (opts.allNamespaces && isStatus(err, 403)) {
-      throw new KinjectError(`forbidden: cannot list jobs in all namespaces (${(err as Error).message.split('\n')[0]}); run cleanup per namespace with -n, or use an account with cluster-wide list permission`, { cause: err });
+      throw new KinjectError(
+        `forbidden: cannot list jobs in all namespaces (${(err as Error).message.split('\n')[0]}); run cleanup per namespace with -n, or use an account with cluster-wide list permission`,
+        { cause: err },
+      );
     }
     throw apiError(err, { verb: 'list', resource: 'jobs.batch', namespace: scope });
   }
@@ -119,11 +122,14 @@ export async function listSessions(opts: InventoryOptions): Promise<Inventory> {
   const now = opts.now ?? new Date();
   const leasesVisible = leases !== undefined;
   for (const e of byKey.values()) {
-    e.liveness = sessionLiveness({
-      ...(e.job ? { job: jobFacts(e.job) } : {}),
-      ...(e.lease ? { lease: leaseFacts(e.lease) } : {}),
-      leasesVisible,
-    }, now);
+    e.liveness = sessionLiveness(
+      {
+        ...(e.job ? { job: jobFacts(e.job) } : {}),
+        ...(e.lease ? { lease: leaseFacts(e.lease) } : {}),
+        leasesVisible,
+      },
+      now,
+    );
   }
   const sessions = [...byKey.values()].sort((a, b) => `${a.namespace}/${a.id}`.localeCompare(`${b.namespace}/${b.id}`));
   return { sessions, leasesVisible, secretsVisible: secrets !== undefined };

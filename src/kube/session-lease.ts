@@ -28,8 +28,12 @@ export interface V1LeaseLike {
   apiVersion?: string;
   kind?: string;
   metadata?: {
-    name?: string; namespace?: string; resourceVersion?: string; creationTimestamp?: string;
-    labels?: Record<string, string>; annotations?: Record<string, string>;
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
     ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }[];
   };
   spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string };
@@ -57,7 +61,12 @@ export function graceSeconds(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 export function buildSessionLease(o: {
-  id: string; namespace: string; holder: string; graceSeconds: number; job: { name: string; uid: string }; now?: Date;
+  id: string;
+  namespace: string;
+  holder: string;
+  graceSeconds: number;
+  job: { name: string; uid: string };
+  now?: Date;
 }): V1LeaseLike {
   const now = microTime(o.now ?? new Date());
   return {
@@ -103,7 +112,6 @@ export interface LeaseKeeperOptions {
   warn: (msg: string) => void;
 }
 
-
 /**
  * Creates the session's Lease and keeps renewing it. If it cannot be created (no permission, an
  * API without leases) it warns once and returns a keeper that does nothing: the session then
@@ -120,7 +128,9 @@ export async function keepSessionLease(o: LeaseKeeperOptions): Promise<SessionLe
     lease = await client.post<V1LeaseLike>(leasePath(o.namespace), buildSessionLease(o), { timeoutMs: 10_000 });
   } catch (err) {
     const why = err instanceof KubeApiError && err.status === 403 ? 'forbidden' : (err as Error).message.split('\n')[0];
-    o.warn(`warning: cannot create the session's Lease ${where} (${why}): \`kinject cleanup\` by others keeps this session only while its pod runs; grant leases in rbac/kinject-role.yaml`);
+    o.warn(
+      `warning: cannot create the session's Lease ${where} (${why}): \`kinject cleanup\` by others keeps this session only while its pod runs; grant leases in rbac/kinject-role.yaml`,
+    );
     return { closed: new Promise<string>(() => {}), stop: async () => {} };
   }
 
@@ -169,7 +179,9 @@ export async function keepSessionLease(o: LeaseKeeperOptions): Promise<SessionLe
       failingSince ??= Date.now();
       if (!warned && Date.now() - failingSince > (o.graceSeconds * 1000) / 2) {
         warned = true;
-        o.warn(`warning: cannot renew the session's Lease ${where} (${(err as Error).message.split('\n')[0]}); \`kinject cleanup\` by others may end this session`);
+        o.warn(
+          `warning: cannot renew the session's Lease ${where} (${(err as Error).message.split('\n')[0]}); \`kinject cleanup\` by others may end this session`,
+        );
       }
     }
   };

@@ -85,7 +85,9 @@ export function pickContainer(podSpec: V1PodSpec, display: string, containerName
   const c = containers.find((x) => x.name === containerName);
   if (!c) {
     const init = (podSpec.initContainers ?? []).some((x) => x.name === containerName) ? ` ("${containerName}" is an init container)` : '';
-    throw new KinjectError(`container "${containerName}" not found in ${display}${init}; available containers: ${containers.map((x) => x.name).join(', ')}; check --container`);
+    throw new KinjectError(
+      `container "${containerName}" not found in ${display}${init}; available containers: ${containers.map((x) => x.name).join(', ')}; check --container`,
+    );
   }
   return c;
 }

@@ -6,7 +6,8 @@ const MIN_GLIBC = [2, 34];
 
 /** undefined when the prebuilt fits, else why not (one line, with the fix) */
 export function prebuiltShimProblem(glibc: string | null = glibcVersion()): string | undefined {
-  const fix = 'install kinject with its install script allowed so it builds the shim from source (`npm install -g --allow-scripts=kinject kinject`, needs gcc, make and python3)';
+  const fix =
+    'install kinject with its install script allowed so it builds the shim from source (`npm install -g --allow-scripts=kinject kinject`, needs gcc, make and python3)';
   if (!glibc) return `the prebuilt shim needs glibc and this system has none (musl?): ${fix}`;
   const [major, minor] = glibc.split('.').map(Number);
   if (major < MIN_GLIBC[0] || (major === MIN_GLIBC[0] && minor < MIN_GLIBC[1])) {

@@ -100,10 +100,9 @@ export class PodTunnel implements Upstream {
       warn: options.log?.warn ?? (() => {}),
     };
     this.client = options.client;
-    this.connect = options.connect ?? (() => openPortForward(
-      { kc: this.o.kc, namespace: this.o.namespace, pod: this.o.pod, port: this.o.port },
-      { timeoutMs: this.o.connectTimeoutMs },
-    ));
+    this.connect =
+      options.connect ??
+      (() => openPortForward({ kc: this.o.kc, namespace: this.o.namespace, pod: this.o.pod, port: this.o.port }, { timeoutMs: this.o.connectTimeoutMs }));
     this.podGone = options.podGone ?? (() => this.getPodGone());
     this.description = `pod ${options.namespace}/${options.pod}`;
     this.start();
@@ -280,16 +279,18 @@ export class PodTunnel implements Upstream {
   private checkPod(): void {
     if (this.podCheck || this.closed || Date.now() - this.lastPodCheck < POD_CHECK_MIN_INTERVAL_MS) return;
     this.lastPodCheck = Date.now();
-    this.podCheck = this.podGone().then(
-      (why) => {
-        if (why) this.setFatal(this.gone(why));
-      },
-      () => {
-        // could not tell (API server hiccup, no permission): keep retrying the tunnel
-      },
-    ).finally(() => {
-      this.podCheck = undefined;
-    });
+    this.podCheck = this.podGone()
+      .then(
+        (why) => {
+          if (why) this.setFatal(this.gone(why));
+        },
+        () => {
+          // could not tell (API server hiccup, no permission): keep retrying the tunnel
+        },
+      )
+      .finally(() => {
+        this.podCheck = undefined;
+      });
   }
 
   private async getPodGone(): Promise<string | undefined> {

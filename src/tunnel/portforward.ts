@@ -191,7 +191,11 @@ function upgradeError(err: unknown, label: string, target: PortForwardTarget): P
   const m = /Unexpected server response: (\d+)/.exec(msg);
   const status = m ? Number(m[1]) : 0;
   if (status === 403) {
-    return new PortForwardError(`forbidden: cannot open pods/portforward (get/create) for pod ${target.pod} in namespace "${target.namespace}"; grant the permissions in rbac/kinject-role.yaml`, 403, err);
+    return new PortForwardError(
+      `forbidden: cannot open pods/portforward (get/create) for pod ${target.pod} in namespace "${target.namespace}"; grant the permissions in rbac/kinject-role.yaml`,
+      403,
+      err,
+    );
   }
   if (status === 404) return new PortForwardError(`pod ${target.pod} not found in namespace "${target.namespace}" (port-forward)`, 404, err);
   if (status === 401) return new PortForwardError(`port-forward to ${label}: the API server rejected the credentials (401)`, 401, err);

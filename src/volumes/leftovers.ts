@@ -95,13 +95,17 @@ function sshfsServing(mountPoint: string): { pid: number; parentIsNode: boolean 
     let ppid = 0;
     try {
       ppid = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
     let parentIsNode = false;
     if (ppid > 1 && ppid !== process.pid) {
       try {
         const argv0 = readFileSync(`/proc/${ppid}/cmdline`, 'utf8').split('\0')[0] ?? '';
         parentIsNode = /(^|\/)(node|nodejs|kinject)$/.test(argv0);
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }
     return { pid, parentIsNode };
   }
@@ -131,12 +135,20 @@ export async function removeLeftoverMounts(options: CleanupOptions = {}): Promis
     if (m.sshfsPid && isSshfsFor(m.sshfsPid, m.mountPoint)) {
       for (let i = 0; i < 20 && processAlive(m.sshfsPid); i++) await sleep(50);
       if (processAlive(m.sshfsPid) && isSshfsFor(m.sshfsPid, m.mountPoint)) {
-        try { process.kill(m.sshfsPid, 'SIGTERM'); } catch { /* gone */ }
+        try {
+          process.kill(m.sshfsPid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
       }
     }
     removeMountRecord(m.mountPoint, env);
     if (dirname(m.mountPoint) === base) {
-      try { rmdirSync(m.mountPoint); } catch { /* not empty: leave it */ }
+      try {
+        rmdirSync(m.mountPoint);
+      } catch {
+        /* not empty: leave it */
+      }
     }
   }
   // Records whose mount is gone and whose kinject is dead: drop them (and their empty directory).
@@ -145,7 +157,11 @@ export async function removeLeftoverMounts(options: CleanupOptions = {}): Promis
     if (mounted.has(rec.mountDir) || processAlive(rec.pid)) continue;
     removeMountRecord(rec.mountDir, env);
     if (dirname(rec.mountDir) === base) {
-      try { rmdirSync(rec.mountDir); } catch { /* not empty or gone */ }
+      try {
+        rmdirSync(rec.mountDir);
+      } catch {
+        /* not empty or gone */
+      }
     }
   }
   return result;

@@ -15,7 +15,6 @@ import { HOST_KEY_ALIAS, SFTP_USER, knownHostsLine } from '../../protocol/ssh.js
 import { sleep } from '../util/sleep.js';
 import type { Logger } from '../log.js';
 
-
 export interface MountVolumesOptions {
   /** A local TCP port (on 127.0.0.1) that reaches the pod's SFTP server (a port-forward). */
   sshPort: number;
@@ -113,9 +112,17 @@ async function runBounded(cmd: string, args: string[], timeoutMs: number): Promi
       return;
     }
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stderr?.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString(); });
-    child.on('error', (err) => { clearTimeout(timer); resolve({ code: null, stderr: err.message }); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stderr: stderr.trim() }); });
+    child.stderr?.on('data', (d: Buffer) => {
+      if (stderr.length < 4096) stderr += d.toString();
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: null, stderr: err.message });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr: stderr.trim() });
+    });
   });
 }
 
@@ -124,14 +131,22 @@ export function summarizeSshfsError(stderr: string): string {
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(stderr)) {
     return 'Host key verification failed: the SFTP server is not the one of this session';
   }
-  const lines = stderr.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !/^@+$/.test(l));
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !/^@+$/.test(l));
   return lines.slice(-3).join('; ');
 }
 
 async function rootAnswers(root: string, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), timeoutMs); });
-  const probe = stat(root).then((st) => st.isDirectory(), () => false);
+  const timeout = new Promise<boolean>((r) => {
+    timer = setTimeout(() => r(false), timeoutMs);
+  });
+  const probe = stat(root).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
   const ok = await Promise.race([probe, timeout]);
   clearTimeout(timer);
   return ok;
@@ -241,8 +256,15 @@ export async function mountVolumes(options: MountVolumesOptions): Promise<Volume
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let spawnError: Error | undefined;
   const exitPromise = new Promise<void>((resolve) => {
-    child.on('exit', (code, signal) => { exited = { code, signal }; resolve(); });
-    child.on('error', (err) => { spawnError = err; exited = { code: null, signal: null }; resolve(); });
+    child.on('exit', (code, signal) => {
+      exited = { code, signal };
+      resolve();
+    });
+    child.on('error', (err) => {
+      spawnError = err;
+      exited = { code: null, signal: null };
+      resolve();
+    });
   });
   child.stderr?.on('data', (d: Buffer) => {
     const text = d.toString();
@@ -254,7 +276,11 @@ export async function mountVolumes(options: MountVolumesOptions): Promise<Volume
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     removeMountRecord(root, env);
     if (createdDir) {
-      try { rmdirSync(root); } catch { /* not empty or still busy: leave it */ }
+      try {
+        rmdirSync(root);
+      } catch {
+        /* not empty or still busy: leave it */
+      }
     }
   };
 

@@ -32,7 +32,12 @@ export function preflightVolumes(options: PreflightOptions = {}): PreflightResul
     if (!macfuse) missing.push('macFUSE');
     if (!missing.length) {
       // mount.ts watches /proc/self/mountinfo and unmounts with fusermount3: Linux only so far.
-      return { ok: false, missing: [], sshfs, warning: 'volumes are not mounted: kinject mounts volumes on Linux only for now (macOS support is not written yet); running without them' };
+      return {
+        ok: false,
+        missing: [],
+        sshfs,
+        warning: 'volumes are not mounted: kinject mounts volumes on Linux only for now (macOS support is not written yet); running without them',
+      };
     }
     return {
       ok: false,
@@ -42,7 +47,12 @@ export function preflightVolumes(options: PreflightOptions = {}): PreflightResul
     };
   }
   if (platform !== 'linux') {
-    return { ok: false, missing: ['FUSE'], sshfs, warning: `volumes are not mounted: kinject mounts volumes with sshfs on Linux and macOS only (this is ${platform}); running without them` };
+    return {
+      ok: false,
+      missing: ['FUSE'],
+      sshfs,
+      warning: `volumes are not mounted: kinject mounts volumes with sshfs on Linux and macOS only (this is ${platform}); running without them`,
+    };
   }
   const fusermount = existsOnPath('fusermount3', env);
   if (!fusermount) missing.push('fusermount3');

@@ -85,7 +85,9 @@ export function listMountRecords(env: NodeJS.ProcessEnv = process.env): MountRec
     try {
       const rec = JSON.parse(readFileSync(join(recordsDir(env), name), 'utf8')) as MountRecord;
       if (rec && typeof rec.mountDir === 'string') out.push(rec);
-    } catch { /* ignore a torn record */ }
+    } catch {
+      /* ignore a torn record */
+    }
   }
   return out;
 }

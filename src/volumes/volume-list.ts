@@ -61,7 +61,11 @@ export function volumeExports(spec: PodSpecLike, containerName?: string): Volume
   const containers = spec.containers ?? [];
   const container = containerName === undefined ? containers[0] : containers.find((c) => c.name === containerName);
   if (!container) {
-    throw new Error(containerName === undefined ? 'the pod spec has no containers' : `the pod spec has no container named ${JSON.stringify(containerName)} (it has: ${containers.map((c) => c.name).join(', ') || 'none'})`);
+    throw new Error(
+      containerName === undefined
+        ? 'the pod spec has no containers'
+        : `the pod spec has no container named ${JSON.stringify(containerName)} (it has: ${containers.map((c) => c.name).join(', ') || 'none'})`,
+    );
   }
   const volumes = new Map((spec.volumes ?? []).map((v) => [v.name, v as Record<string, unknown>]));
   const byPath = new Map<string, VolumeExport>();

@@ -37,7 +37,7 @@ function liveSession(t) {
 }
 
 async function started(t, child) {
-  t.ok(await until(() => oks(child) >= 1 || child.exitCode !== null, { timeoutMs: 150_000 }) && oks(child) >= 1, `session answers\n${child.err}`);
+  t.ok((await until(() => oks(child) >= 1 || child.exitCode !== null, { timeoutMs: 150_000 })) && oks(child) >= 1, `session answers\n${child.err}`);
   const id = sessionOf(child.err);
   t.ok(id, 'session id in the progress line');
   return id;
@@ -49,7 +49,10 @@ t.test('two live sessions keep working while a third process cleans up; cleanup 
   const [idA, idB] = [await started(t, a), await started(t, b)];
   const r = await kinject(['cleanup', '-n', NS], { kubeconfig });
   t.equal(r.code, 0, r.stderr);
-  for (const [id, child] of [[idA, a], [idB, b]]) {
+  for (const [id, child] of [
+    [idA, a],
+    [idB, b],
+  ]) {
     t.match(r.stdout, new RegExp(`^kept live session ${NS}/kinject-${id} of ${me}, pid ${child.pid}, renewed \\d+ s ago$`, 'm'));
   }
   t.notMatch(r.stdout, /^removed (Job|Secret|Pod|Lease) /m, 'nothing removed in the cluster'); // (local mounts of dead kinjects may go)
@@ -70,7 +73,13 @@ t.test('a SIGKILLed session is removed by the next cleanup once its grace has pa
   const child = spawnKinject(['run', '-n', NS, '--', 'sh', '-c', 'echo "pid=$$"; exec sleep 120'], { kubeconfig, env: graceEnv });
   t.ok(await until(() => /pid=\d+/.test(child.out), { timeoutMs: 150_000 }), `child started\n${child.err}`);
   const sleepPid = Number(/pid=(\d+)/.exec(child.out)[1]);
-  t.teardown(() => { try { process.kill(sleepPid, 'SIGKILL'); } catch { /* gone */ } });
+  t.teardown(() => {
+    try {
+      process.kill(sleepPid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
   const id = sessionOf(child.err);
   child.kill('SIGKILL');
   await child.exited;
@@ -123,7 +132,8 @@ t.test('two CI-style jobs in parallel, each cleanup then run: neither fails', as
   const dir = mkdtempSync(join(tmpdir(), 'kinject-ci-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const curl = 'curl -sS -m 5 -o /dev/null http://hello.kinject-demo/ || exit 20';
-  const session = (me, waitFor) => `"${kinjectBin}" run -n ${NS} -- sh -c 'touch ${dir}/${me}-up; i=0; until [ -f ${dir}/${waitFor} ] || [ $i -ge 600 ]; do ${curl}; sleep 0.2; i=$((i+1)); done; for j in 1 2 3 4 5; do ${curl}; sleep 0.3; done' || exit 30`;
+  const session = (me, waitFor) =>
+    `"${kinjectBin}" run -n ${NS} -- sh -c 'touch ${dir}/${me}-up; i=0; until [ -f ${dir}/${waitFor} ] || [ $i -ge 600 ]; do ${curl}; sleep 0.2; i=$((i+1)); done; for j in 1 2 3 4 5; do ${curl}; sleep 0.3; done' || exit 30`;
   const jobA = `"${kinjectBin}" cleanup -n ${NS} || exit 10; ${session('a', 'b-cleaned')}`;
   const jobB = `i=0; until [ -f ${dir}/a-up ] || [ $i -ge 600 ]; do sleep 0.2; i=$((i+1)); done; "${kinjectBin}" cleanup -n ${NS} || exit 10; touch ${dir}/b-cleaned; ${session('b', 'a-up')}`;
   const [one, two] = await Promise.all([runKinjectShell(jobA), runKinjectShell(jobB)]);
@@ -138,8 +148,13 @@ t.test('two CI-style jobs in parallel, each cleanup then run: neither fails', as
 /** a CI job: a shell script calling kinject (hard timeout 300 s) */
 function runKinjectShell(script) {
   return new Promise((resolve) => {
-    execFile('sh', ['-c', script], { timeout: 300_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, KUBECONFIG: kubeconfig } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      'sh',
+      ['-c', script],
+      { timeout: 300_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, KUBECONFIG: kubeconfig } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }

@@ -48,12 +48,23 @@ t.test('cleanup after a vanished client', async (t) => {
 
   // a Job left suspended (killed between create and unsuspend) and a stray labelled Secret
   const orphanId = newSessionId();
-  await access.client.post(`/apis/batch/v1/namespaces/${NS}/jobs`, buildProxyJob({
-    id: orphanId, namespace: NS, image: 'kinject.local/node:20', token: newToken(), script: 'x', version: 'test', user: 'e2e@test', startedAt: new Date(),
-  }));
+  await access.client.post(
+    `/apis/batch/v1/namespaces/${NS}/jobs`,
+    buildProxyJob({
+      id: orphanId,
+      namespace: NS,
+      image: 'kinject.local/node:20',
+      token: newToken(),
+      script: 'x',
+      version: 'test',
+      user: 'e2e@test',
+      startedAt: new Date(),
+    }),
+  );
   const strayId = newSessionId();
   await access.client.post(`/api/v1/namespaces/${NS}/secrets`, {
-    apiVersion: 'v1', kind: 'Secret',
+    apiVersion: 'v1',
+    kind: 'Secret',
     metadata: { name: `kinject-${strayId}`, labels: { 'app.kubernetes.io/managed-by': 'kinject', 'kinject.dev/session': strayId } },
     data: { token: Buffer.from('x').toString('base64') },
   });
@@ -61,13 +72,19 @@ t.test('cleanup after a vanished client', async (t) => {
   // within the grace the killed session (its Lease) and the new Job (being started) count as live;
   // the stray Secret (no Job, no Lease) does not
   const first = await cleanup({ access });
-  t.same(first.map((r) => `${r.kind}/${r.name}`), [`Secret/kinject-${strayId}`], 'removed at once: only the stray Secret');
+  t.same(
+    first.map((r) => `${r.kind}/${r.name}`),
+    [`Secret/kinject-${strayId}`],
+    'removed at once: only the stray Secret',
+  );
   // past the grace (30 s): the killed session's Lease is stale, the Job without a Lease has no pod
   const removed = await cleanup({ access, now: new Date(Date.now() + 120_000) });
   const names = removed.map((r) => `${r.kind}/${r.name}`).sort();
-  t.same(names, [
-    `Job/kinject-${info.id}`, `Job/kinject-${orphanId}`, `Secret/kinject-${info.id}`,
-  ].sort(), 'removed past the grace: both Jobs and the session Secret');
+  t.same(
+    names,
+    [`Job/kinject-${info.id}`, `Job/kinject-${orphanId}`, `Secret/kinject-${info.id}`].sort(),
+    'removed past the grace: both Jobs and the session Secret',
+  );
   t.ok(removed.every((r) => r.namespace === NS));
   await waitFor(async () => (await kinjectLeftovers(kubeconfig, NS)).length === 0, { timeoutMs: 60_000, what: 'everything gone' });
   t.pass('nothing left after cleanup');

@@ -37,16 +37,28 @@ t.test('bad inputs', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kinject-e2e-'));
   const dead = join(dir, 'dead.kubeconfig');
   writeFileSync(dead, readFileSync(kubeconfig, 'utf8').replace(/server: .*/, 'server: https://127.0.0.1:1'));
-  oneLine(t, await failure(connectKube({ kubeconfig: dead, timeoutMs: 2000 })), /^cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:1: ECONNREFUSED.*; check --context\/--kubeconfig$/);
+  oneLine(
+    t,
+    await failure(connectKube({ kubeconfig: dead, timeoutMs: 2000 })),
+    /^cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:1: ECONNREFUSED.*; check --context\/--kubeconfig$/,
+  );
 
   const access = await connectKube({ kubeconfig, namespace: 'kinject-demo' });
   t.teardown(() => access.client.close());
   // kinject-demo is shared with other tests: "nothing created" = no creation was even started
   const created = [];
   const progress = (m) => created.push(m);
-  oneLine(t, await failure(startProxyPod({ access, target: 'deployment/nope' }, progress)), /^deployment\/nope not found in namespace "kinject-demo"; check --target/);
+  oneLine(
+    t,
+    await failure(startProxyPod({ access, target: 'deployment/nope' }, progress)),
+    /^deployment\/nope not found in namespace "kinject-demo"; check --target/,
+  );
   oneLine(t, await failure(startProxyPod({ access, target: 'sts/nope' }, progress)), /^statefulset\/nope not found/);
-  oneLine(t, await failure(startProxyPod({ access, target: 'deployment/web', container: 'nope' }, progress)), /^container "nope" not found in deployment\/web; available containers: web; check --container$/);
+  oneLine(
+    t,
+    await failure(startProxyPod({ access, target: 'deployment/web', container: 'nope' }, progress)),
+    /^container "nope" not found in deployment\/web; available containers: web; check --container$/,
+  );
   oneLine(t, await failure(startProxyPod({ access, target: 'deployment/web', container: 'seed' }, progress)), /"seed" is an init container/);
   oneLine(t, await failure(startProxyPod({ access, target: 'cronjob/x' }, progress)), /unknown workload kind "cronjob"/);
   t.same(created, [], 'nothing created for bad targets');
@@ -65,9 +77,16 @@ t.test('image that cannot be pulled: fails at the timeout with the reason, leave
   const t0 = Date.now();
   const err = await failure(startProxyPod({ access, image: '127.0.0.1:1/kinject/nope:1', timeoutSeconds: 12 }, (m) => lines.push(m)));
   const took = Date.now() - t0;
-  oneLine(t, err, /^proxy pod kinject-\S+ in kinject-e2e-kube did not start within 12 s: .*(ErrImagePull|ImagePullBackOff).*127\.0\.0\.1:1\/kinject\/nope:1.*; raise --timeout or fix the cause$/);
+  oneLine(
+    t,
+    err,
+    /^proxy pod kinject-\S+ in kinject-e2e-kube did not start within 12 s: .*(ErrImagePull|ImagePullBackOff).*127\.0\.0\.1:1\/kinject\/nope:1.*; raise --timeout or fix the cause$/,
+  );
   t.ok(took >= 11_000 && took < 25_000, `failed at the timeout (${took} ms)`);
-  t.ok(lines.some((l) => /^waiting: .*(ErrImagePull|ImagePullBackOff)/.test(l)), 'the stall was reported as progress');
+  t.ok(
+    lines.some((l) => /^waiting: .*(ErrImagePull|ImagePullBackOff)/.test(l)),
+    'the stall was reported as progress',
+  );
   t.comment(lines.join('\n'));
   t.same(await kinjectLeftovers(kubeconfig, NS).then((l) => l.filter((x) => !x.startsWith('pod/'))), [], 'no Job or Secret left');
 });
@@ -133,12 +152,18 @@ t.test('stalls the cluster explains: unschedulable, missing ConfigMap key', asyn
   let lines = [];
   let err = await failure(startProxyPod({ access, target: 'deployment/unschedulable', timeoutSeconds: 6 }, (m) => lines.push(m)));
   oneLine(t, err, /did not start within 6 s: Unschedulable: 0\/1 nodes are available: .*node affinity\/selector.*; raise --timeout or fix the cause$/);
-  t.ok(lines.some((l) => l.startsWith('waiting: Unschedulable')), 'reported while waiting');
+  t.ok(
+    lines.some((l) => l.startsWith('waiting: Unschedulable')),
+    'reported while waiting',
+  );
 
   lines = [];
   err = await failure(startProxyPod({ access, target: 'deployment/missing-key', timeoutSeconds: 6 }, (m) => lines.push(m)));
   oneLine(t, err, /did not start within 6 s: container "app": CreateContainerConfigError: configmap "no-such-config" not found/);
-  await waitFor(async () => (await kinjectLeftovers(kubeconfig, NS)).filter((x) => !x.startsWith('pod/')).length === 0, { timeoutMs: 30_000, what: 'no Job/Secret left' });
+  await waitFor(async () => (await kinjectLeftovers(kubeconfig, NS)).filter((x) => !x.startsWith('pod/')).length === 0, {
+    timeoutMs: 30_000,
+    what: 'no Job/Secret left',
+  });
   t.pass('nothing left');
 });
 
@@ -148,11 +173,13 @@ t.test('interrupting the start deletes what was created', async (t) => {
   t.teardown(() => access.client.close());
   const ac = new AbortController();
   let id;
-  const err = await failure(startProxyPod({ access, signal: ac.signal, image: '127.0.0.1:1/kinject/nope:1', timeoutSeconds: 60 }, (m) => {
-    const m2 = /^creating proxy pod kinject-(\S+)/.exec(m);
-    if (m2) id = m2[1];
-    if (/starting container|waiting/.test(m)) ac.abort();
-  }));
+  const err = await failure(
+    startProxyPod({ access, signal: ac.signal, image: '127.0.0.1:1/kinject/nope:1', timeoutSeconds: 60 }, (m) => {
+      const m2 = /^creating proxy pod kinject-(\S+)/.exec(m);
+      if (m2) id = m2[1];
+      if (/starting container|waiting/.test(m)) ac.abort();
+    }),
+  );
   oneLine(t, err, /^interrupted while starting the proxy pod$/);
   t.ok(id, 'a session was being created');
   await waitFor(async () => (await kinjectLeftovers(kubeconfig, NS, id)).length === 0, { timeoutMs: 60_000, what: 'interrupted session gone' });
@@ -170,7 +197,11 @@ t.test('quota forbids the pod: fails at once with the quota message', async (t) 
   t.teardown(() => access.client.close());
   const t0 = Date.now();
   const err = await failure(startProxyPod({ access, timeoutSeconds: 60 }));
-  oneLine(t, err, /cannot start: ResourceQuota "no-pods" has no room for the proxy pod \(requested: pods=1, used: pods=0, limited: pods=0\); .*ask for a larger quota/);
+  oneLine(
+    t,
+    err,
+    /cannot start: ResourceQuota "no-pods" has no room for the proxy pod \(requested: pods=1, used: pods=0, limited: pods=0\); .*ask for a larger quota/,
+  );
   t.ok(Date.now() - t0 < 30_000, `failed without waiting for the timeout (${Date.now() - t0} ms)`);
   await waitFor(async () => (await kinjectLeftovers(kubeconfig, ns)).length === 0, { timeoutMs: 30_000, what: 'nothing left' });
   t.pass('nothing left');

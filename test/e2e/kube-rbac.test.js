@@ -19,27 +19,31 @@ async function saKubeconfig(adminKubeconfig) {
   const cluster = admin.kc.getCurrentCluster();
   admin.client.close();
   const file = join(mkdtempSync(join(tmpdir(), 'kinject-rbac-')), 'sa.kubeconfig');
-  writeFileSync(file, [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    `- name: ${cluster.name}`,
-    '  cluster:',
-    `    server: ${cluster.server}`,
-    `    certificate-authority: ${cluster.caFile}`,
-    'users:',
-    '- name: kinject-sa',
-    '  user:',
-    `    token: ${token}`,
-    'contexts:',
-    '- name: kinject-sa',
-    '  context:',
-    `    cluster: ${cluster.name}`,
-    '    user: kinject-sa',
-    `    namespace: ${NS}`,
-    'current-context: kinject-sa',
-    '',
-  ].join('\n'), { mode: 0o600 });
+  writeFileSync(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      `- name: ${cluster.name}`,
+      '  cluster:',
+      `    server: ${cluster.server}`,
+      `    certificate-authority: ${cluster.caFile}`,
+      'users:',
+      '- name: kinject-sa',
+      '  user:',
+      `    token: ${token}`,
+      'contexts:',
+      '- name: kinject-sa',
+      '  context:',
+      `    cluster: ${cluster.name}`,
+      '    user: kinject-sa',
+      `    namespace: ${NS}`,
+      'current-context: kinject-sa',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
   return file;
 }
 
@@ -48,10 +52,26 @@ t.test('a service account bound to exactly the kinject Role', async (t) => {
   await ensureNamespace(admin, NS);
   await kubectlOk(admin, ['-n', NS, 'apply', '-f', '-'], {
     input: JSON.stringify({
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'app' },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'app' },
       spec: {
-        replicas: 0, selector: { matchLabels: { app: 'app' } },
-        template: { metadata: { labels: { app: 'app' } }, spec: { containers: [{ name: 'app', image: 'kinject.local/toolbox:1', imagePullPolicy: 'Never', env: [{ name: 'FROM_TEMPLATE', value: 'yes' }], command: ['sleep', '3600'] }] } },
+        replicas: 0,
+        selector: { matchLabels: { app: 'app' } },
+        template: {
+          metadata: { labels: { app: 'app' } },
+          spec: {
+            containers: [
+              {
+                name: 'app',
+                image: 'kinject.local/toolbox:1',
+                imagePullPolicy: 'Never',
+                env: [{ name: 'FROM_TEMPLATE', value: 'yes' }],
+                command: ['sleep', '3600'],
+              },
+            ],
+          },
+        },
       },
     }),
   });

@@ -18,10 +18,22 @@ function sftpOver(t, stream, sftpInfo) {
   const hostBlob = ssh2.utils.parseKey(sftpInfo.hostPublicKey).getPublicSSH();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('SFTP login timed out')), 20_000);
-    conn.on('ready', () => conn.sftp((err, sftp) => { clearTimeout(timer); if (err) reject(err); else resolve(sftp); }));
-    conn.on('error', (err) => { clearTimeout(timer); reject(err); });
+    conn.on('ready', () =>
+      conn.sftp((err, sftp) => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(sftp);
+      }),
+    );
+    conn.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     conn.connect({
-      sock: stream, username: 'kinject', privateKey: sftpInfo.clientPrivateKey, readyTimeout: 20_000,
+      sock: stream,
+      username: 'kinject',
+      privateKey: sftpInfo.clientPrivateKey,
+      readyTimeout: 20_000,
       hostVerifier: (k) => Buffer.compare(k, hostBlob) === 0,
     });
   });
@@ -29,10 +41,12 @@ function sftpOver(t, stream, sftpInfo) {
 
 const call = (fn, ...args) => new Promise((resolve) => fn(...args, (err, ...res) => resolve({ err, res })));
 
-t.test('volumes: the pod serves web\'s mounts over SFTP through the tunnel', async (t) => {
+t.test("volumes: the pod serves web's mounts over SFTP through the tunnel", async (t) => {
   const { kubeconfig } = await ensureCluster();
-  await waitFor(async () => /\b1\b/.test(await kubectlOk(kubeconfig, ['-n', NS, 'get', 'deploy/web', '-o', 'jsonpath={.status.readyReplicas}'])),
-    { timeoutMs: 120_000, what: 'deployment web ready' });
+  await waitFor(async () => /\b1\b/.test(await kubectlOk(kubeconfig, ['-n', NS, 'get', 'deploy/web', '-o', 'jsonpath={.status.readyReplicas}'])), {
+    timeoutMs: 120_000,
+    what: 'deployment web ready',
+  });
   const access = await connectKube({ kubeconfig, namespace: NS });
   t.teardown(() => access.client.close());
   const session = await startProxyPod({ access, target: 'deployment/web', volumes: true, timeoutSeconds: 90 });

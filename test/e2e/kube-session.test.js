@@ -22,8 +22,10 @@ async function httpGetOver(stream, host, port, path = '/') {
 t.test('targetless session end to end', async (t) => {
   const { kubeconfig } = await ensureCluster();
   await ensureNamespace(kubeconfig, NS);
-  await waitFor(async () => /\b2\b/.test(await kubectlOk(kubeconfig, ['-n', 'kinject-demo', 'get', 'deploy/hello', '-o', 'jsonpath={.status.readyReplicas}'])),
-    { timeoutMs: 120_000, what: 'deployment hello ready' });
+  await waitFor(
+    async () => /\b2\b/.test(await kubectlOk(kubeconfig, ['-n', 'kinject-demo', 'get', 'deploy/hello', '-o', 'jsonpath={.status.readyReplicas}'])),
+    { timeoutMs: 120_000, what: 'deployment hello ready' },
+  );
 
   const access = await connectKube({ kubeconfig, namespace: NS });
   t.teardown(() => access.client.close());
@@ -82,7 +84,10 @@ t.test('targetless session end to end', async (t) => {
 
   // parallel use beyond the pool size
   const many = await Promise.all(Array.from({ length: 8 }, async () => httpGetOver(await pool.open(), 'hello.kinject-demo', 80)));
-  t.ok(many.every((b) => /hello from hello-/.test(b)), '8 parallel requests');
+  t.ok(
+    many.every((b) => /hello from hello-/.test(b)),
+    '8 parallel requests',
+  );
 
   // a raw port-forward stream without the pool, wrong token: refused by the pod server
   const raw = await openPortForward({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port });
@@ -153,7 +158,10 @@ t.test('pod deleted under a running pool: open() says the pod is gone', async (t
     }
   }
   t.equal(err?.name, 'KinjectError');
-  t.match(err?.message, new RegExp(`^the proxy pod ${NS}/${session.podName} is gone \\((deleted|being deleted|exited|failed.*|not found)\\); restart kinject$`));
+  t.match(
+    err?.message,
+    new RegExp(`^the proxy pod ${NS}/${session.podName} is gone \\((deleted|being deleted|exited|failed.*|not found)\\); restart kinject$`),
+  );
 });
 
 t.test('client vanishes without close(): the pod exits when idle and TTL removes everything', async (t) => {
@@ -168,7 +176,11 @@ t.test('client vanishes without close(): the pod exits when idle and TTL removes
   // the client "vanishes": its connections close, nobody deletes anything
   await pool.close();
   const t0 = Date.now();
-  await waitFor(async () => (await kinjectLeftovers(kubeconfig, NS, session.id)).length === 0, { timeoutMs: 90_000, intervalMs: 500, what: 'idle exit + TTL cleanup' });
+  await waitFor(async () => (await kinjectLeftovers(kubeconfig, NS, session.id)).length === 0, {
+    timeoutMs: 90_000,
+    intervalMs: 500,
+    what: 'idle exit + TTL cleanup',
+  });
   t.comment(`gone ${Date.now() - t0} ms after the last connection closed (idle 3 s)`);
   t.pass('Job, Pod and Secret removed by the cluster itself');
 });

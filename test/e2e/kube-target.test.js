@@ -35,9 +35,18 @@ function withoutPerPod(env) {
 
 t.test('target deployment/web', async (t) => {
   const { kubeconfig } = await ensureCluster();
-  await waitFor(async () => /\b1\b/.test(await kubectlOk(kubeconfig, ['-n', NS, 'get', 'deploy/web', '-o', 'jsonpath={.status.readyReplicas}'])),
-    { timeoutMs: 120_000, what: 'deployment web ready' });
-  const before = await kubectlOk(kubeconfig, ['-n', NS, 'get', 'deploy/web', '-o', 'jsonpath={.metadata.generation}/{.spec.template.spec.containers[0].image}']);
+  await waitFor(async () => /\b1\b/.test(await kubectlOk(kubeconfig, ['-n', NS, 'get', 'deploy/web', '-o', 'jsonpath={.status.readyReplicas}'])), {
+    timeoutMs: 120_000,
+    what: 'deployment web ready',
+  });
+  const before = await kubectlOk(kubeconfig, [
+    '-n',
+    NS,
+    'get',
+    'deploy/web',
+    '-o',
+    'jsonpath={.metadata.generation}/{.spec.template.spec.containers[0].image}',
+  ]);
 
   const access = await connectKube({ kubeconfig, namespace: NS });
   t.teardown(() => access.client.close());
@@ -48,15 +57,40 @@ t.test('target deployment/web', async (t) => {
   t.equal(session.target.container.name, 'web');
 
   const pod = JSON.parse(await kubectlOk(kubeconfig, ['-n', NS, 'get', 'pod', session.podName, '-o', 'json']));
-  t.same(pod.spec.containers.map((c) => c.name), ['web']);
-  t.same(pod.spec.initContainers.map((c) => c.name), ['seed']);
+  t.same(
+    pod.spec.containers.map((c) => c.name),
+    ['web'],
+  );
+  t.same(
+    pod.spec.initContainers.map((c) => c.name),
+    ['seed'],
+  );
   t.notOk(pod.metadata.labels.app, 'no workload labels: the web Service does not select the proxy pod');
-  const eps = await kubectlOk(kubeconfig, ['-n', NS, 'get', 'endpointslices', '-l', 'kubernetes.io/service-name=web', '-o', 'jsonpath={.items[*].endpoints[*].targetRef.name}']);
+  const eps = await kubectlOk(kubeconfig, [
+    '-n',
+    NS,
+    'get',
+    'endpointslices',
+    '-l',
+    'kubernetes.io/service-name=web',
+    '-o',
+    'jsonpath={.items[*].endpoints[*].targetRef.name}',
+  ]);
   t.notMatch(eps, session.podName, 'not an endpoint of the web Service');
 
   // files: the configMap volume and the emptyDir seeded by the init container
-  const files = await kubectlOk(kubeconfig, ['-n', NS, 'exec', session.podName, '-c', 'web', '--', 'node', '-e',
-    "const fs=require('fs');console.log(JSON.stringify({mode:fs.readFileSync('/etc/web/APP_MODE','utf8'),seed:fs.readFileSync('/data/seed.txt','utf8'),kinject:fs.readdirSync('/kinject').filter(f=>!f.startsWith('.')).sort()}))"]);
+  const files = await kubectlOk(kubeconfig, [
+    '-n',
+    NS,
+    'exec',
+    session.podName,
+    '-c',
+    'web',
+    '--',
+    'node',
+    '-e',
+    "const fs=require('fs');console.log(JSON.stringify({mode:fs.readFileSync('/etc/web/APP_MODE','utf8'),seed:fs.readFileSync('/data/seed.txt','utf8'),kinject:fs.readdirSync('/kinject').filter(f=>!f.startsWith('.')).sort()}))",
+  ]);
   const f = JSON.parse(files);
   t.equal(f.mode, 'demo');
   t.match(f.seed, /^seeded by init container at /);
@@ -64,13 +98,15 @@ t.test('target deployment/web', async (t) => {
 
   // the env the workload sees vs the env of the proxy pod's process
   const webEnv = parseEnvLines(await kubectlOk(kubeconfig, ['-n', NS, 'exec', 'deploy/web', '-c', 'web', '--', 'env']));
-  const proxyProcEnv = JSON.parse(await kubectlOk(kubeconfig, ['-n', NS, 'exec', session.podName, '-c', 'web', '--', 'node', '-e', 'console.log(JSON.stringify(process.env))']));
+  const proxyProcEnv = JSON.parse(
+    await kubectlOk(kubeconfig, ['-n', NS, 'exec', session.podName, '-c', 'web', '--', 'node', '-e', 'console.log(JSON.stringify(process.env))']),
+  );
   const expected = withoutPerPod(webEnv);
   t.same(withoutPerPod(workloadEnv(proxyProcEnv, session.target.container)), expected, 'proxy pod env = workload env (kubectl exec)');
   t.equal(expected.MULTI_LINE, 'line one\nline two with spaces\nline three = with equals\n', 'multi-line value from the ConfigMap');
   t.equal(expected.API_KEY, 'kinject-demo-api-key-7f3a9c', 'envFrom Secret');
   t.equal(expected.POD_NAMESPACE, 'kinject-demo', 'downward API');
-  t.equal(workloadEnv(proxyProcEnv, session.target.container).POD_NAME, session.podName, 'per-pod downward values are the proxy pod\'s');
+  t.equal(workloadEnv(proxyProcEnv, session.target.container).POD_NAME, session.podName, "per-pod downward values are the proxy pod's");
 
   // the same through the tunnel with SOCKS command 0xF2
   const pool = new PodTunnel({ kc: access.kc, namespace: NS, pod: session.podName, port: session.port, token: session.token });

@@ -30,13 +30,21 @@ for (const dir of ['/usr/local/bin', '/usr/bin', '/bin']) {
   }
 }
 // a kubeconfig nobody can read: certificates inlined
-fs.writeFileSync(path.join(tmp, 'kubeconfig'), execFileSync('kubectl', ['config', 'view', '--raw', '--flatten', '--kubeconfig', kubeconfig], { timeout: 30_000 }), { mode: 0o600 });
+fs.writeFileSync(
+  path.join(tmp, 'kubeconfig'),
+  execFileSync('kubectl', ['config', 'view', '--raw', '--flatten', '--kubeconfig', kubeconfig], { timeout: 30_000 }),
+  { mode: 0o600 },
+);
 
 function run(cmd, args, { timeoutMs = 120_000, cwd = repoRoot, env } = {}) {
   return new Promise((resolve) => {
     execFile(cmd, args, { cwd, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024, env }, (err, stdout, stderr) => {
       const timedOut = err?.killed && err.signal === 'SIGKILL';
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr: stderr + (timedOut ? `\n[killed after ${timeoutMs} ms]` : '') });
+      resolve({
+        code: err ? (typeof err.code === 'number' ? err.code : null) : 0,
+        stdout,
+        stderr: stderr + (timedOut ? `\n[killed after ${timeoutMs} ms]` : ''),
+      });
     });
   });
 }
@@ -44,8 +52,14 @@ function run(cmd, args, { timeoutMs = 120_000, cwd = repoRoot, env } = {}) {
 /** cmd as nobody, with a clean env: HOME, TMPDIR and npm's cache in tmp, PATH = prefix bins + nocc */
 function asUser(cmd, args, { prefix = path.join(tmp, 'prefix'), env = {}, timeoutMs } = {}) {
   const vars = {
-    HOME: home, TMPDIR: path.join(tmp, 'tmp'), PATH: `${path.join(prefix, 'bin')}:${nocc}`, LANG: 'C.UTF-8',
-    KUBECONFIG: path.join(tmp, 'kubeconfig'), npm_config_cache: path.join(home, '.npm'), npm_config_update_notifier: 'false', ...env,
+    HOME: home,
+    TMPDIR: path.join(tmp, 'tmp'),
+    PATH: `${path.join(prefix, 'bin')}:${nocc}`,
+    LANG: 'C.UTF-8',
+    KUBECONFIG: path.join(tmp, 'kubeconfig'),
+    npm_config_cache: path.join(home, '.npm'),
+    npm_config_update_notifier: 'false',
+    ...env,
   };
   const pairs = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
   return run('runuser', ['-u', user, '--', 'env', '-i', ...pairs, cmd, ...args], { cwd: home, timeoutMs });
@@ -59,20 +73,41 @@ execFileSync('chown', ['-R', `${user}:`, tmp]);
 
 t.test('the tarball holds what an install needs and nothing else', async (t) => {
   const files = info.files.map((f) => f.path);
-  for (const f of ['bin/kinject', 'bin/kubectl-kinject', 'bin/kubectl_complete-kinject', 'dist/kinject.mjs', 'dist/proxy-pod.cjs', 'prebuilds/linux-x64/libkinject.so',
-    'prebuilds/linux-arm64/libkinject.so', 'scripts/install-shim.js', 'schema/kinject.schema.json', 'binding.gyp', 'native/connect.c', 'rbac/kinject-role.yaml', 'README.md']) {
+  for (const f of [
+    'bin/kinject',
+    'bin/kubectl-kinject',
+    'bin/kubectl_complete-kinject',
+    'dist/kinject.mjs',
+    'dist/proxy-pod.cjs',
+    'prebuilds/linux-x64/libkinject.so',
+    'prebuilds/linux-arm64/libkinject.so',
+    'scripts/install-shim.js',
+    'schema/kinject.schema.json',
+    'binding.gyp',
+    'native/connect.c',
+    'rbac/kinject-role.yaml',
+    'README.md',
+  ]) {
     t.ok(files.includes(f), `has ${f}`);
   }
   const unwanted = files.filter((f) => /^(test|cluster|bench|src|proxy-pod|docs|build|node_modules|dist\/src)\//.test(f));
   t.same(unwanted, [], 'no tests, cluster scripts, bench, sources or build tree');
-  t.same(Object.keys(JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).dependencies ?? {}), [], 'no dependencies to fetch: the CLI is one bundle');
+  t.same(
+    Object.keys(JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).dependencies ?? {}),
+    [],
+    'no dependencies to fetch: the CLI is one bundle',
+  );
 });
 
 t.test('installed by nobody, offline, with no compiler on PATH, it runs against the cluster', async (t) => {
   for (const cc of ['gcc', 'cc', 'make', 'c99']) {
     t.not((await asUser('sh', ['-c', `command -v ${cc}`])).code, 0, `no ${cc} on the PATH`);
   }
-  const inst = await asUser('npm', ['install', '-g', '--offline', '--allow-scripts=kinject', '--no-audit', '--no-fund', '--prefix', path.join(tmp, 'prefix'), tarball], { timeoutMs: 300_000 });
+  const inst = await asUser(
+    'npm',
+    ['install', '-g', '--offline', '--allow-scripts=kinject', '--no-audit', '--no-fund', '--prefix', path.join(tmp, 'prefix'), tarball],
+    { timeoutMs: 300_000 },
+  );
   t.equal(inst.code, 0, `npm install -g: ${inst.stderr}`);
   const installed = path.join(tmp, 'prefix', 'lib', 'node_modules', 'kinject');
   t.notOk(fs.existsSync(path.join(installed, 'build')), 'nothing was compiled: the prebuilt shim is used');
@@ -104,9 +139,16 @@ t.test('installed by nobody, offline, with no compiler on PATH, it runs against 
 
 t.test('no usable prebuilt and no compiler: the install fails with one line saying what to install', async (t) => {
   const prefix = path.join(tmp, 'prefix-src');
-  const inst = await asUser('npm', ['install', '-g', '--offline', '--allow-scripts=kinject', '--no-audit', '--no-fund', '--prefix', prefix, tarball], { prefix, env: { KINJECT_BUILD_FROM_SOURCE: '1' }, timeoutMs: 300_000 });
+  const inst = await asUser('npm', ['install', '-g', '--offline', '--allow-scripts=kinject', '--no-audit', '--no-fund', '--prefix', prefix, tarball], {
+    prefix,
+    env: { KINJECT_BUILD_FROM_SOURCE: '1' },
+    timeoutMs: 300_000,
+  });
   t.not(inst.code, 0, 'npm install fails');
   const lines = inst.stderr.split('\n').filter((l) => /kinject: /.test(l));
   t.equal(lines.length, 1, `one line from kinject's install script: ${inst.stderr}`);
-  t.match(lines[0], /kinject: KINJECT_BUILD_FROM_SOURCE is set, and building the shim from source failed \(.*\): install a C compiler, make and python3 .*full log: /);
+  t.match(
+    lines[0],
+    /kinject: KINJECT_BUILD_FROM_SOURCE is set, and building the shim from source failed \(.*\): install a C compiler, make and python3 .*full log: /,
+  );
 });

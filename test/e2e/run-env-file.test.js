@@ -32,23 +32,32 @@ const image = `kinject.local/node:${process.versions.node.split('.')[0]}`;
 await ensureNamespace(kubeconfig, NS);
 await kubectlOk(kubeconfig, ['-n', NS, 'apply', '-f', '-'], {
   input: JSON.stringify({
-    apiVersion: 'v1', kind: 'List', items: [
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'values' }, type: 'Opaque', data: secret },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'values' }, data: config },
       {
-        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'app' },
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'app' },
         spec: {
-          replicas: 1, selector: { matchLabels: { app: 'app' } },
+          replicas: 1,
+          selector: { matchLabels: { app: 'app' } },
           template: {
             metadata: { labels: { app: 'app' } },
             spec: {
               terminationGracePeriodSeconds: 0,
-              containers: [{
-                name: 'app', image, imagePullPolicy: 'Never',
-                command: ['node', '-e', 'setInterval(() => {}, 1 << 30); process.on("SIGTERM", () => process.exit(0))'],
-                env: [{ name: 'PLAIN', value: 'plain value' }],
-                envFrom: [{ secretRef: { name: 'values' } }, { configMapRef: { name: 'values' } }],
-              }],
+              containers: [
+                {
+                  name: 'app',
+                  image,
+                  imagePullPolicy: 'Never',
+                  command: ['node', '-e', 'setInterval(() => {}, 1 << 30); process.on("SIGTERM", () => process.exit(0))'],
+                  env: [{ name: 'PLAIN', value: 'plain value' }],
+                  envFrom: [{ secretRef: { name: 'values' } }, { configMapRef: { name: 'values' } }],
+                },
+              ],
             },
           },
         },
@@ -59,7 +68,9 @@ await kubectlOk(kubeconfig, ['-n', NS, 'apply', '-f', '-'], {
 await kubectlOk(kubeconfig, ['-n', NS, 'rollout', 'status', 'deployment/app', '--timeout=180s'], { timeoutMs: 200_000 });
 
 // what the workload's own process sees
-const podEnv = JSON.parse(await kubectlOk(kubeconfig, ['-n', NS, 'exec', 'deploy/app', '--', 'node', '-e', 'process.stdout.write(JSON.stringify(process.env))']));
+const podEnv = JSON.parse(
+  await kubectlOk(kubeconfig, ['-n', NS, 'exec', 'deploy/app', '--', 'node', '-e', 'process.stdout.write(JSON.stringify(process.env))']),
+);
 const workloadKeys = [...keys, 'PLAIN'].filter((k) => k in podEnv);
 
 t.test('the pod sees the values as they are in the Secret and ConfigMap', async (t) => {
@@ -78,7 +89,9 @@ function sameAsPod(t, read, reader, { skipped = [], only = () => true } = {}) {
 async function run(t, syntax) {
   const file = join(dir, `${syntax}.env`);
   const json = join(dir, `${syntax}.json`);
-  const r = await kinject(['run', '-n', NS, '--target', 'deployment/app', '--env-file', file, '--env-syntax', syntax, '--env-json', json, '--', 'true'], { kubeconfig });
+  const r = await kinject(['run', '-n', NS, '--target', 'deployment/app', '--env-file', file, '--env-syntax', syntax, '--env-json', json, '--', 'true'], {
+    kubeconfig,
+  });
   t.equal(r.code, 0, r.stderr);
   t.same(await kinjectLeftovers(kubeconfig, NS, sessionOf(r.stderr)), [], 'no proxy pod left');
   sameAsPod(t, readJson(json), '--env-json');
@@ -91,13 +104,16 @@ t.test('--env-syntax dotenv (the default): npm dotenv and python-dotenv read wha
   for (const [reader, read] of Object.entries(readNpmDotenv(file))) sameAsPod(t, read, reader, { skipped });
   const warnings = stderr.split('\n').filter((l) => /warning: --env-file/.test(l));
   t.equal(warnings.length, 1, 'one warning line');
-  t.match(warnings[0], `: ${skipped.length} variables not written (the dotenv syntax cannot carry them exactly; they are written as comments, --env-json carries everything): ${skipped.sort().join(', ')}`);
+  t.match(
+    warnings[0],
+    `: ${skipped.length} variables not written (the dotenv syntax cannot carry them exactly; they are written as comments, --env-json carries everything): ${skipped.sort().join(', ')}`,
+  );
   for (const k of skipped) t.match(readFileSync(file, 'utf8'), `# ${JSON.stringify(k)} not written: no dotenv quoting carries its value exactly`);
   const portable = (k, v) => !/\\|\$\{/.test(v) && !(/['\r]/.test(v) && v.includes('"'));
   sameAsPod(t, await readPythonDotenv(file), 'python-dotenv', { skipped, only: portable });
 });
 
-t.test('--env-syntax compose: docker compose\'s env_file parser reads what the pod sees', async (t) => {
+t.test("--env-syntax compose: docker compose's env_file parser reads what the pod sees", async (t) => {
   const read = await composeReader(dir);
   const { file, stderr } = await run(t, 'compose');
   t.notMatch(stderr, 'warning', 'compose carries every value');

@@ -15,13 +15,18 @@ const OWN = await ownNamespace(t, kubeconfig, 'errors');
 const dir = mkdtempSync(join(tmpdir(), 'kinject-errors-'));
 // a kubeconfig whose API server nobody listens on (loopback, port 1)
 const deadConfig = join(dir, 'dead.kubeconfig');
-writeFileSync(deadConfig, [
-  'apiVersion: v1', 'kind: Config',
-  'clusters: [{name: dead, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
-  'users: [{name: dead, user: {token: x}}]',
-  'contexts: [{name: dead, context: {cluster: dead, user: dead}}]',
-  'current-context: dead', '',
-].join('\n'));
+writeFileSync(
+  deadConfig,
+  [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters: [{name: dead, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
+    'users: [{name: dead, user: {token: x}}]',
+    'contexts: [{name: dead, context: {cluster: dead, user: dead}}]',
+    'current-context: dead',
+    '',
+  ].join('\n'),
+);
 
 const oneLine = (t, r, pattern, what) => {
   t.not(r.code, 0, `${what}: non-zero exit`);
@@ -35,9 +40,17 @@ const cases = [
   ['unknown context', ['run', '--context', 'no-such-context', '--', 'true'], /^kinject: .*context "?no-such-context"?.*(available|check|--context)/],
   ['unknown namespace', ['run', '-n', 'no-such-namespace', '--', 'true'], /^kinject: .*namespace "?no-such-namespace"?.*(not found|does not exist)/],
   ['unknown workload', ['run', '-n', NS, '--target', 'deployment/no-such-app', '--', 'true'], /^kinject: .*deployment.*no-such-app.*not found/],
-  ['unknown container', ['run', '-n', NS, '--target', 'deployment/web', '--container', 'nope', '--', 'true'], /^kinject: container "nope" not found in .*web.*available containers: web/],
+  [
+    'unknown container',
+    ['run', '-n', NS, '--target', 'deployment/web', '--container', 'nope', '--', 'true'],
+    /^kinject: container "nope" not found in .*web.*available containers: web/,
+  ],
   ['unreachable API server', ['run', '--kubeconfig', deadConfig, '--', 'true'], /^kinject: cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:1/],
-  ['unknown method', ['run', '--method', 'vpn', '--', 'true'], /^kinject: option '--method <method>' argument 'vpn' is invalid\. Allowed choices are inject-tcp\. \(see --help\)$/],
+  [
+    'unknown method',
+    ['run', '--method', 'vpn', '--', 'true'],
+    /^kinject: option '--method <method>' argument 'vpn' is invalid\. Allowed choices are inject-tcp\. \(see --help\)$/,
+  ],
 ];
 
 for (const [what, args, pattern] of cases) {
@@ -47,7 +60,10 @@ for (const [what, args, pattern] of cases) {
 }
 
 t.test('an image that cannot be pulled: the reason, after --timeout, nothing left', async (t) => {
-  const r = await kinject(['run', '-n', OWN, '--proxy-image', 'kinject.local/does-not-exist:1', '--timeout', '20', '--', 'true'], { kubeconfig, timeoutMs: 90_000 });
+  const r = await kinject(['run', '-n', OWN, '--proxy-image', 'kinject.local/does-not-exist:1', '--timeout', '20', '--', 'true'], {
+    kubeconfig,
+    timeoutMs: 90_000,
+  });
   oneLine(t, r, /^kinject: .*(ErrImage|ImagePull|ErrImageNeverPull).*kinject\.local\/does-not-exist:1/, 'unpullable image');
   t.match(r.stderr, /creating proxy pod kinject-[a-z0-9]+ in /, 'it got as far as creating the pod');
   t.same(await kinjectLeftovers(kubeconfig, OWN), [], 'no proxy pod, Job or Secret left');

@@ -26,7 +26,10 @@ t.test('outside its namespace: one line naming the permission and the Role file'
   const r = await kinject(['run', '--kubeconfig', sa, '-n', 'default', '--', 'true']);
   t.not(r.code, 0);
   // after the progress line ("creating proxy pod ..."), exactly one error line
-  const lines = r.stderr.trim().split('\n').filter((l) => !/^kinject: creating proxy pod /.test(l));
+  const lines = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => !/^kinject: creating proxy pod /.test(l));
   t.equal(lines.length, 1, r.stderr);
   t.match(lines[0], /^kinject: .*forbidden.*rbac\/kinject-role\.yaml/);
 });

@@ -20,7 +20,9 @@ async function killedSession(t) {
   await child.exited;
   // kinject's child (the shell exec'd into `sleep`) outlives it: end it, which lets go of the pipes
   const sleepPid = Number(/ready pid=(\d+)/.exec(child.out)[1]);
-  try { process.kill(sleepPid, 'SIGKILL'); } catch {}
+  try {
+    process.kill(sleepPid, 'SIGKILL');
+  } catch {}
   for (const stream of [child.stdin, child.stdout, child.stderr]) stream.destroy();
   t.not((await kinjectLeftovers(kubeconfig, NS, session)).length, 0, 'right after SIGKILL the session is still there');
   return session;

@@ -16,7 +16,18 @@ const dir = mkdtempSync(join(tmpdir(), 'kinject-target-'));
 
 // the env a web pod's process really has (NUL-separated, so multi-line values survive)
 const execEnv = async () => {
-  const out = await kubectlOk(kubeconfig, ['-n', NS, 'exec', 'deploy/web', '-c', 'web', '--', 'node', '-e', 'process.stdout.write(JSON.stringify(process.env))']);
+  const out = await kubectlOk(kubeconfig, [
+    '-n',
+    NS,
+    'exec',
+    'deploy/web',
+    '-c',
+    'web',
+    '--',
+    'node',
+    '-e',
+    'process.stdout.write(JSON.stringify(process.env))',
+  ]);
   return JSON.parse(out);
 };
 // set by the image or the runtime, not by the workload's spec
@@ -25,13 +36,31 @@ const PER_POD = ['POD_NAME', 'POD_IP'];
 
 t.test('the child gets the env a web pod has', async (t) => {
   const podEnv = await execEnv();
-  const r = await kinject(['run', '-n', NS, '--target', 'deployment/web', '--env-file', join(dir, 'web.env'), '--env-json', join(dir, 'web.json'), '--',
-    'node', '-e', 'process.stdout.write(JSON.stringify(process.env))'], { kubeconfig });
+  const r = await kinject(
+    [
+      'run',
+      '-n',
+      NS,
+      '--target',
+      'deployment/web',
+      '--env-file',
+      join(dir, 'web.env'),
+      '--env-json',
+      join(dir, 'web.json'),
+      '--',
+      'node',
+      '-e',
+      'process.stdout.write(JSON.stringify(process.env))',
+    ],
+    { kubeconfig },
+  );
   t.equal(r.code, 0, r.stderr);
   const childEnv = JSON.parse(r.stdout);
-  const expected = Object.keys(podEnv).filter((k) => !RUNTIME.includes(k)).sort();
+  const expected = Object.keys(podEnv)
+    .filter((k) => !RUNTIME.includes(k))
+    .sort();
   const written = JSON.parse(readFileSync(join(dir, 'web.json'), 'utf8'));
-  t.same(Object.keys(written).sort(), expected, '--env-json holds exactly the workload\'s variables');
+  t.same(Object.keys(written).sort(), expected, "--env-json holds exactly the workload's variables");
   for (const key of expected) {
     if (PER_POD.includes(key)) {
       t.ok(childEnv[key], `${key} is set (its value differs per pod)`);
@@ -55,7 +84,12 @@ t.test('kinject env prints the same env in each format', async (t) => {
   const sh = await kinject(['env', '-n', NS, '--target', 'deployment/web', '--format', 'sh'], { kubeconfig });
   t.equal(sh.code, 0, sh.stderr);
   const { execFileSync } = await import('node:child_process');
-  const sourced = JSON.parse(execFileSync('sh', ['-c', `${sh.stdout}\nnode -e 'process.stdout.write(JSON.stringify(process.env))'`], { encoding: 'utf8', env: { PATH: process.env.PATH } }));
+  const sourced = JSON.parse(
+    execFileSync('sh', ['-c', `${sh.stdout}\nnode -e 'process.stdout.write(JSON.stringify(process.env))'`], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    }),
+  );
   for (const [key, value] of Object.entries(env)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
       t.match(sh.stdout, `# ${JSON.stringify(key)} not written: not a shell variable name`, `sh format names what it skips: ${key}`);

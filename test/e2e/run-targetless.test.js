@@ -14,14 +14,29 @@ const clusterIp = (await kubectlOk(kubeconfig, ['-n', NS, 'get', 'svc', 'hello',
 const podIp = (await kubectlOk(kubeconfig, ['-n', NS, 'get', 'pods', '-l', 'app=hello', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
 
 t.test('curl, node and python reach hello by short and full names, ClusterIP, pod IP, headless', async (t) => {
-  const urls = ['http://hello/', 'http://hello.kinject-demo/', 'http://hello.kinject-demo.svc.cluster.local/',
-    `http://${clusterIp}/`, `http://${podIp}/`, 'http://hello-headless/'];
-  const script = urls.map((u) => `curl -sS -m 10 ${u}; echo; node -e "fetch('${u}').then(r=>r.text()).then(b=>console.log(b.trim()))"; python3 -c "import urllib.request as u; print(u.urlopen('${u}', timeout=10).read().decode().strip())"`).join('; ');
+  const urls = [
+    'http://hello/',
+    'http://hello.kinject-demo/',
+    'http://hello.kinject-demo.svc.cluster.local/',
+    `http://${clusterIp}/`,
+    `http://${podIp}/`,
+    'http://hello-headless/',
+  ];
+  const script = urls
+    .map(
+      (u) =>
+        `curl -sS -m 10 ${u}; echo; node -e "fetch('${u}').then(r=>r.text()).then(b=>console.log(b.trim()))"; python3 -c "import urllib.request as u; print(u.urlopen('${u}', timeout=10).read().decode().strip())"`,
+    )
+    .join('; ');
   const r = await run(['sh', '-c', script]);
   t.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n').filter(Boolean);
   t.equal(lines.length, urls.length * 3, `one answer per program and URL:\n${r.stdout}`);
-  t.same(lines.filter((line) => !helloBody.test(line)), [], 'every answer is hello\'s');
+  t.same(
+    lines.filter((line) => !helloBody.test(line)),
+    [],
+    "every answer is hello's",
+  );
 });
 
 t.test('a pod IP goes through the proxy, not the host route the local cluster has', async (t) => {
@@ -34,7 +49,11 @@ t.test('a pod IP goes through the proxy, not the host route the local cluster ha
 });
 
 t.test('echo over raw TCP (not HTTP)', async (t) => {
-  const r = await run(['node', '-e', `const s=require('net').connect(7,'echo',()=>s.write('raw bytes\\n'));let d='';s.on('data',c=>{d+=c;if(d.endsWith('\\n')){process.stdout.write(d);s.destroy()}})`]);
+  const r = await run([
+    'node',
+    '-e',
+    `const s=require('net').connect(7,'echo',()=>s.write('raw bytes\\n'));let d='';s.on('data',c=>{d+=c;if(d.endsWith('\\n')){process.stdout.write(d);s.destroy()}})`,
+  ]);
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stdout, 'raw bytes\n');
 });
@@ -61,7 +80,7 @@ print(n)`;
 t.test('exit status passes through; progress goes to stderr only', async (t) => {
   const r = await run(['sh', '-c', 'echo out; exit 3']);
   t.equal(r.code, 3);
-  t.equal(r.stdout, 'out\n', 'stdout is the child\'s alone');
+  t.equal(r.stdout, 'out\n', "stdout is the child's alone");
   t.match(r.stderr, /creating proxy pod kinject-\w+ in kinject-demo/);
   t.match(r.stderr, /tunnel up/);
   const session = sessionOf(r.stderr);
@@ -88,8 +107,15 @@ t.test('SIGINT while the proxy pod starts: kinject removes it and exits 130', as
 });
 
 t.test('five runs in parallel do not interfere', async (t) => {
-  const runs = await Promise.all([1, 2, 3, 4, 5].map((i) =>
-    run(['sh', '-c', `curl -sS -m 10 http://hello/ >/dev/null && node -e "const s=require('net').connect(7,'echo',()=>s.write('run ${i}'));let d='';s.on('data',c=>{d+=c;if(d.length>=${`run ${i}`.length}){console.log(d);s.destroy()}})"`])));
+  const runs = await Promise.all(
+    [1, 2, 3, 4, 5].map((i) =>
+      run([
+        'sh',
+        '-c',
+        `curl -sS -m 10 http://hello/ >/dev/null && node -e "const s=require('net').connect(7,'echo',()=>s.write('run ${i}'));let d='';s.on('data',c=>{d+=c;if(d.length>=${`run ${i}`.length}){console.log(d);s.destroy()}})"`,
+      ]),
+    ),
+  );
   const sessions = new Set();
   runs.forEach((r, i) => {
     t.equal(r.code, 0, `run ${i + 1}: ${r.stderr}`);

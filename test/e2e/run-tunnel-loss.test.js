@@ -13,12 +13,16 @@ import { sessionOf, spawnKinject, until } from '../helpers/kinject-cli.js';
 
 const NS = 'kinject-demo';
 const { kubeconfig } = await ensureCluster();
-const apiPort = new URL(/server:\s*(\S+)/.exec(execFileSync('kubectl', ['--kubeconfig', kubeconfig, 'config', 'view', '--minify'], { encoding: 'utf8' }))[1]).port || '443';
+const apiPort =
+  new URL(/server:\s*(\S+)/.exec(execFileSync('kubectl', ['--kubeconfig', kubeconfig, 'config', 'view', '--minify'], { encoding: 'utf8' }))[1]).port || '443';
 
 /** local ports of pid's TCP connections to the API server */
 function apiConnections(pid) {
   const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( dport = :${apiPort} )`], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.includes(`pid=${pid},`)).map((l) => l.trim().split(/\s+/)[2].split(':').pop());
+  return out
+    .split('\n')
+    .filter((l) => l.includes(`pid=${pid},`))
+    .map((l) => l.trim().split(/\s+/)[2].split(':').pop());
 }
 
 t.test('the tunnel is cut: one line when lost, one when back, the next connection works', async (t) => {
@@ -38,7 +42,10 @@ t.test('the tunnel is cut: one line when lost, one when back, the next connectio
   for (const port of ports) execFileSync('ss', ['-K', 'dport', '=', apiPort, 'sport', '=', port], { stdio: 'ignore' });
   t.ok(await until(() => /is back/.test(child.err), { timeoutMs: 30_000 }), 'the tunnel came back');
   t.match(child.err, /kinject: the tunnel to the proxy pod kinject-demo\/kinject-\S+ was lost \(.+\); open connections were reset, reconnecting\n/);
-  t.ok(await until(() => child.out.includes('open connection closed'), { timeoutMs: 10_000 }), 'the connection open during the cut was reset, not left hanging');
+  t.ok(
+    await until(() => child.out.includes('open connection closed'), { timeoutMs: 10_000 }),
+    'the connection open during the cut was reset, not left hanging',
+  );
   writeFileSync(go, '');
   const end = await child.exited;
   t.equal(end.code, 0, child.err);

@@ -41,15 +41,22 @@ const config = JSON.parse(await kubectlOk(kubeconfig, ['-n', NS, 'get', 'configm
 const sshfsMounts = () => readMountInfo().filter((m) => m.fsType === 'fuse.sshfs');
 const mountedAt = (root) => sshfsMounts().some((m) => m.mountPoint === root);
 /** processes whose command line names this path (sshfs serving a mount) */
-const processesNaming = (path) => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-  try {
-    return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(path);
-  } catch {
-    return false;
-  }
-});
+const processesNaming = (path) =>
+  readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(path);
+      } catch {
+        return false;
+      }
+    });
 const killQuietly = (pid) => {
-  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
 };
 async function nothingLeft(t, stderr, root) {
   t.ok(root, 'the mount root was announced');
@@ -62,7 +69,9 @@ async function nothingLeft(t, stderr, root) {
 // Reads every file three ways (cat, node, python) at both paths, and tries two writes to the
 // read-only configMap; prints one JSON object.
 const probe = join(work, 'probe.cjs');
-writeFileSync(probe, `
+writeFileSync(
+  probe,
+  `
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const root = process.env.KINJECT_ROOT;
@@ -83,7 +92,8 @@ for (const p of ['/etc/web/APP_MODE', '/etc/web/new-file', root + '/etc/web/APP_
 }
 try { fs.mkdirSync('/etc/web/newdir'); out.writes.mkdir = 'made'; } catch (e) { out.writes.mkdir = e.code; }
 process.stdout.write(JSON.stringify(out));
-`);
+`,
+);
 
 t.test('configMap and seeded emptyDir through $KINJECT_ROOT and the in-cluster paths: cat, node, python', async (t) => {
   const r = await kinject(['run', '-n', NS, '--target', 'deployment/web', '--', 'node', probe], { kubeconfig });
@@ -131,15 +141,37 @@ t.test('a file written locally into /data is in the proxy pod, and one the pod w
   const [, root, pod] = /root=(\S+) pod=(\S+)/.exec(child.out) ?? [];
   t.match(pod, /^kinject-[a-z0-9]+-/, 'POD_NAME is the proxy pod (downward API)');
   // (the proxy image has node, not necessarily cat)
-  const inPod = await kubectlOk(kubeconfig, ['-n', NS, 'exec', pod, '-c', 'web', '--', 'node', '-e', "process.stdout.write(require('fs').readFileSync('/data/from-local.txt', 'utf8'))"]);
+  const inPod = await kubectlOk(kubeconfig, [
+    '-n',
+    NS,
+    'exec',
+    pod,
+    '-c',
+    'web',
+    '--',
+    'node',
+    '-e',
+    "process.stdout.write(require('fs').readFileSync('/data/from-local.txt', 'utf8'))",
+  ]);
   t.equal(inPod.trim(), token, 'kubectl exec in the proxy pod reads what the local process wrote');
-  await kubectlOk(kubeconfig, ['-n', NS, 'exec', pod, '-c', 'web', '--', 'node', '-e', "require('fs').writeFileSync('/data/from-pod.txt', 'written-in-the-pod\\n')"]);
-  t.ok(await until(() => child.out.includes('local sees:'), { timeoutMs: 15_000 }), 'the local process sees the pod\'s file');
+  await kubectlOk(kubeconfig, [
+    '-n',
+    NS,
+    'exec',
+    pod,
+    '-c',
+    'web',
+    '--',
+    'node',
+    '-e',
+    "require('fs').writeFileSync('/data/from-pod.txt', 'written-in-the-pod\\n')",
+  ]);
+  t.ok(await until(() => child.out.includes('local sees:'), { timeoutMs: 15_000 }), "the local process sees the pod's file");
   t.match(child.out, /local sees: written-in-the-pod/);
   t.ok(mountedAt(root), 'mounted while the child runs');
   child.kill('SIGINT');
   const end = await child.exited;
-  t.equal(end.code, 5, 'SIGINT went to the child; its exit status is kinject\'s');
+  t.equal(end.code, 5, "SIGINT went to the child; its exit status is kinject's");
   await nothingLeft(t, child.err, root);
 });
 
@@ -162,14 +194,31 @@ t.test('SIGINT during setup (while mounting) leaves nothing', async (t) => {
 t.test('--mount DIR mounts there and keeps DIR; --no-mount mounts nothing', async (t) => {
   const dir = join(work, 'volumes');
   mkdirSync(dir);
-  const r = await kinject(['run', '-n', NS, '--target', 'web', '--mount', dir, '--', 'sh', '-c', 'cat "$KINJECT_ROOT/etc/web/APP_MODE"; echo; cat /etc/web/APP_MODE'], { kubeconfig });
+  const r = await kinject(
+    ['run', '-n', NS, '--target', 'web', '--mount', dir, '--', 'sh', '-c', 'cat "$KINJECT_ROOT/etc/web/APP_MODE"; echo; cat /etc/web/APP_MODE'],
+    { kubeconfig },
+  );
   t.equal(r.code, 0, r.stderr);
   t.equal(mountRootOf(r.stderr), dir);
   t.equal(r.stdout, `${config.APP_MODE}\n${config.APP_MODE}`);
   t.notOk(mountedAt(dir), 'unmounted after the run');
   t.ok(existsSync(dir), 'a --mount directory the user made stays');
 
-  const none = await kinject(['run', '-n', NS, '--target', 'web', '--no-mount', '--', 'node', '-e', 'console.log(JSON.stringify([process.env.KINJECT_ROOT, process.env.KINJECT_MOUNTS, process.env.KINJECT_PATH_MAP, process.env.API_KEY]))'], { kubeconfig });
+  const none = await kinject(
+    [
+      'run',
+      '-n',
+      NS,
+      '--target',
+      'web',
+      '--no-mount',
+      '--',
+      'node',
+      '-e',
+      'console.log(JSON.stringify([process.env.KINJECT_ROOT, process.env.KINJECT_MOUNTS, process.env.KINJECT_PATH_MAP, process.env.API_KEY]))',
+    ],
+    { kubeconfig },
+  );
   t.equal(none.code, 0, none.stderr);
   t.same(JSON.parse(none.stdout), [null, null, null, 'kinject-demo-api-key-7f3a9c'], 'no volume variables; the env is there');
   t.notMatch(none.stderr, /volumes/, 'not a word about volumes');
@@ -185,20 +234,33 @@ t.test('without sshfs on PATH: one warning, and the run still works', async (t) 
   // what bin/kinject and the command need, and nothing else (no sshfs, no fusermount3)
   symlinkSync(process.execPath, join(bin, 'node'));
   for (const tool of ['sh', 'dirname', 'readlink', 'cat']) {
-    const real = process.env.PATH.split(':').map((d) => join(d, tool)).find((p) => existsSync(p));
+    const real = process.env.PATH.split(':')
+      .map((d) => join(d, tool))
+      .find((p) => existsSync(p));
     symlinkSync(real, join(bin, tool));
   }
   t.notOk(existsSync(join(bin, 'sshfs')), 'no sshfs on this PATH');
   const env = { PATH: bin };
-  const r = await kinject(['run', '-n', NS, '--target', 'web', '--', 'node', '-e', 'console.log(JSON.stringify([process.env.API_KEY, process.env.KINJECT_ROOT ?? null]))'], { kubeconfig, env });
+  const r = await kinject(
+    ['run', '-n', NS, '--target', 'web', '--', 'node', '-e', 'console.log(JSON.stringify([process.env.API_KEY, process.env.KINJECT_ROOT ?? null]))'],
+    { kubeconfig, env },
+  );
   t.equal(r.code, 0, r.stderr);
   t.same(JSON.parse(r.stdout), ['kinject-demo-api-key-7f3a9c', null], 'the workload env, no KINJECT_ROOT');
   const warnings = r.stderr.split('\n').filter((l) => /volumes/.test(l));
   t.equal(warnings.length, 1, `exactly one line about volumes:\n${r.stderr}`);
-  t.match(warnings[0], /^kinject: volumes are not mounted: sshfs.* missing \(install: sudo apt-get install sshfs.*\); running without them$/, 'says what is missing and how to install it');
+  t.match(
+    warnings[0],
+    /^kinject: volumes are not mounted: sshfs.* missing \(install: sudo apt-get install sshfs.*\); running without them$/,
+    'says what is missing and how to install it',
+  );
   // other people's sessions may mount at the same time: look for this session's mounts only
   const session = sessionOf(r.stderr);
-  t.same(sshfsMounts().filter((m) => m.mountPoint.includes(session)), [], 'nothing was mounted');
+  t.same(
+    sshfsMounts().filter((m) => m.mountPoint.includes(session)),
+    [],
+    'nothing was mounted',
+  );
   t.same(await kinjectLeftovers(kubeconfig, NS, session), []);
 
   const explicit = await kinject(['run', '-n', NS, '--target', 'web', '--mount', join(work, 'nope'), '--', 'true'], { kubeconfig, env });
@@ -208,7 +270,10 @@ t.test('without sshfs on PATH: one warning, and the run still works', async (t) 
 });
 
 t.test('SIGKILL: the mount and sshfs go by themselves, nobody acting; kinject cleanup removes the session', async (t) => {
-  const child = spawnKinject(['run', '-n', NS, '--target', 'web', '--', 'sh', '-c', 'echo "root=$KINJECT_ROOT pid=$$"; exec sleep 120'], { kubeconfig, env: graceEnv });
+  const child = spawnKinject(['run', '-n', NS, '--target', 'web', '--', 'sh', '-c', 'echo "root=$KINJECT_ROOT pid=$$"; exec sleep 120'], {
+    kubeconfig,
+    env: graceEnv,
+  });
   t.ok(await until(() => /pid=\d+/.test(child.out), { timeoutMs: 120_000 }), `child started\n${child.err}`);
   const [, root, sleepPid] = /root=(\S+) pid=(\d+)/.exec(child.out);
   t.teardown(() => killQuietly(Number(sleepPid)));
@@ -226,10 +291,17 @@ t.test('SIGKILL: the mount and sshfs go by themselves, nobody acting; kinject cl
   const r = await kinject(['cleanup', '-n', NS], { kubeconfig });
   t.equal(r.code, 0, r.stderr);
   t.notMatch(r.stdout, /removed mount/, 'no mount left for cleanup');
-  t.match(r.stdout, new RegExp(`^removed Job ${NS}/kinject-${session}$`, 'm'), 'the Job (were the pod server\'s idle exit not first)');
+  t.match(r.stdout, new RegExp(`^removed Job ${NS}/kinject-${session}$`, 'm'), "the Job (were the pod server's idle exit not first)");
   t.notOk(existsSync(root), 'the mount directory is removed');
-  t.same(readdirSync(base).filter((n) => n.startsWith('.keys-') && n.endsWith(`-${session}`)), [], 'the session key directory is removed');
-  t.ok(await until(async () => (await kinjectLeftovers(kubeconfig, NS, session)).length === 0, { timeoutMs: 30_000, intervalMs: 500 }), 'no Job, pod or Secret left');
+  t.same(
+    readdirSync(base).filter((n) => n.startsWith('.keys-') && n.endsWith(`-${session}`)),
+    [],
+    'the session key directory is removed',
+  );
+  t.ok(
+    await until(async () => (await kinjectLeftovers(kubeconfig, NS, session)).length === 0, { timeoutMs: 30_000, intervalMs: 500 }),
+    'no Job, pod or Secret left',
+  );
 });
 
 t.test('kinject cleanup removes a leftover mount even when the cluster cannot be reached', async (t) => {
@@ -244,13 +316,18 @@ t.test('kinject cleanup removes a leftover mount even when the cluster cannot be
   for (const stream of [child.stdin, child.stdout, child.stderr]) stream.destroy();
   t.ok(mountedAt(root), 'right after SIGKILL the mount is still there (no setpriv: sshfs outlives kinject)');
   const unreachable = join(work, 'unreachable.kubeconfig');
-  writeFileSync(unreachable, [
-    'apiVersion: v1', 'kind: Config',
-    'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]',
-    'users: [{name: u, user: {token: x}}]',
-    'contexts: [{name: x, context: {cluster: c, user: u, namespace: default}}]',
-    'current-context: x', '',
-  ].join('\n'));
+  writeFileSync(
+    unreachable,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]',
+      'users: [{name: u, user: {token: x}}]',
+      'contexts: [{name: x, context: {cluster: c, user: u, namespace: default}}]',
+      'current-context: x',
+      '',
+    ].join('\n'),
+  );
   const r = await kinject(['cleanup', '--kubeconfig', unreachable], {});
   t.equal(r.code, 1, 'the cluster part fails');
   t.match(r.stderr, /^kinject: cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:1/m);

@@ -29,7 +29,9 @@ let ensured;
 /** Is a cluster/up.sh running on this machine (ours or anyone's)? */
 function upRunning() {
   try {
-    return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').some((l) => /(^|\s|\/)cluster\/up\.sh(\s|$)/.test(l));
+    return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .some((l) => /(^|\s|\/)cluster\/up\.sh(\s|$)/.test(l));
   } catch {
     return false;
   }

@@ -46,7 +46,7 @@ export const DOTENV_UNCARRIABLE = {
 
 /** `n` random values (seeded, so a failure repeats) from the characters readers treat specially. */
 export function randomValues(n, seed = 12) {
-  const alphabet = ['\'', '"', '`', '\\', '$', '{', '}', '#', '=', ' ', '\t', '\n', '\r', 'a', 'n', 'r', 'Z', 'é', '✓', '\u2028', ':', '-'];
+  const alphabet = ["'", '"', '`', '\\', '$', '{', '}', '#', '=', ' ', '\t', '\n', '\r', 'a', 'n', 'r', 'Z', 'é', '✓', '\u2028', ':', '-'];
   let state = seed >>> 0;
   const next = () => {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;

@@ -10,7 +10,14 @@ import { createInboundRouter } from '../../dist/proxy-pod/inbound/router.js';
 export async function listen(t, server) {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  t.teardown(() => new Promise((r) => { server.close(() => r()); server.closeAllConnections?.(); setTimeout(r, 500).unref(); }));
+  t.teardown(
+    () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections?.();
+        setTimeout(r, 500).unref();
+      }),
+  );
   return server.address().port;
 }
 
@@ -18,13 +25,19 @@ export async function listen(t, server) {
 export function http1Side(side) {
   return http.createServer((req, res) => {
     let bodyBytes = 0;
-    req.on('data', (c) => { bodyBytes += c.length; });
+    req.on('data', (c) => {
+      bodyBytes += c.length;
+    });
     req.on('end', () => {
       if (req.url === '/stream') {
         res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-sum' });
         let i = 0;
         const tick = () => {
-          if (i++ < 5) { res.write(`${side}-chunk-${i}\n`); setTimeout(tick, 20); return; }
+          if (i++ < 5) {
+            res.write(`${side}-chunk-${i}\n`);
+            setTimeout(tick, 20);
+            return;
+          }
           res.addTrailers({ 'x-sum': `${side}-done` });
           res.end();
         };
@@ -52,11 +65,15 @@ export function http2Side(side) {
 }
 
 export function openTcp(port) {
-  return () => new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-    s.once('connect', () => { s.off('error', reject); resolve(s); });
-    s.once('error', reject);
-  });
+  return () =>
+    new Promise((resolve, reject) => {
+      const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+      s.once('connect', () => {
+        s.off('error', reject);
+        resolve(s);
+      });
+      s.once('error', reject);
+    });
 }
 
 /** a port nothing listens on */
@@ -81,7 +98,9 @@ export async function router(t, { clusterPort, localPort, headers = [{ name: 'x-
     onRecord: (rec) => records.push(rec),
   });
   let connections = 0;
-  r.server.on('connection', () => { connections++; });
+  r.server.on('connection', () => {
+    connections++;
+  });
   const port = await listen(t, r.server);
   t.teardown(() => r.destroy());
   return { port, warnings, records, connections: () => connections, router: r };

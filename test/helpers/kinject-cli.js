@@ -14,14 +14,19 @@ export const kinjectBin = join(repoRoot, 'bin', 'kinject');
 export function kinject(args, { kubeconfig, input, timeoutMs = 180_000, env } = {}) {
   return new Promise((resolve) => {
     const start = Date.now();
-    const child = execFile(kinjectBin, args, {
-      cwd: repoRoot,
-      timeout: timeoutMs,
-      maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}), ...env },
-    }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, signal: err?.signal ?? null, stdout, stderr, ms: Date.now() - start });
-    });
+    const child = execFile(
+      kinjectBin,
+      args,
+      {
+        cwd: repoRoot,
+        timeout: timeoutMs,
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}), ...env },
+      },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, signal: err?.signal ?? null, stdout, stderr, ms: Date.now() - start });
+      },
+    );
     child.stdin.end(input ?? '');
   });
 }

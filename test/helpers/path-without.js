@@ -7,10 +7,18 @@ export function pathWithout(name, dir) {
   mkdirSync(dir, { recursive: true });
   for (const from of process.env.PATH.split(':').filter(Boolean)) {
     let names = [];
-    try { names = readdirSync(from); } catch { continue; }
+    try {
+      names = readdirSync(from);
+    } catch {
+      continue;
+    }
     for (const n of names) {
       if (n === name || existsSync(join(dir, n))) continue;
-      try { symlinkSync(join(from, n), join(dir, n)); } catch { /* a dangling or duplicate name */ }
+      try {
+        symlinkSync(join(from, n), join(dir, n));
+      } catch {
+        /* a dangling or duplicate name */
+      }
     }
   }
   return dir;

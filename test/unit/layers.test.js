@@ -28,7 +28,10 @@ export function specifiers(source) {
     /^\s*import\s*['"]([^'"]+)['"]/gm, // import '...'
     /\bimport\s*\(\s*['"]([^'"]+)['"]/g, // import('...')
   ];
-  return res.flatMap((re) => [...code.matchAll(re)].map((m) => [m.index, m[1]])).sort((a, b) => a[0] - b[0]).map(([, spec]) => spec);
+  return res
+    .flatMap((re) => [...code.matchAll(re)].map((m) => [m.index, m[1]]))
+    .sort((a, b) => a[0] - b[0])
+    .map(([, spec]) => spec);
 }
 
 /** the repo path a relative specifier points at, or the bare specifier */
@@ -69,7 +72,12 @@ t.test('the rules catch the edges they name', async (t) => {
   t.notOk(forbidden('src/commands/proxy-server.ts', '../../proxy-pod/start.js'), 'the one command -> proxy-pod');
   t.ok(forbidden('src/session/cluster-session.ts', '../commands/options.js'), 'below commands -> commands');
   t.notOk(forbidden('src/commands/run.ts', './options.js'), 'commands -> commands');
-  t.same(specifiers("import a from './a.js';\n// import b from './b.js'\nexport * from '../c.js';\nconst d = await import('./d.js');\nimport {\n  e,\n} from './e.js';\nBuffer.from('not an import');"), ['./a.js', '../c.js', './d.js', './e.js']);
+  t.same(
+    specifiers(
+      "import a from './a.js';\n// import b from './b.js'\nexport * from '../c.js';\nconst d = await import('./d.js');\nimport {\n  e,\n} from './e.js';\nBuffer.from('not an import');",
+    ),
+    ['./a.js', '../c.js', './d.js', './e.js'],
+  );
 });
 
 t.test('no file has a forbidden import', async (t) => {
@@ -87,7 +95,12 @@ t.test('no file has a forbidden import', async (t) => {
 
 t.test('each kinject protocol constant is written once', async (t) => {
   const files = ROOTS.flatMap((r) => tsFiles(join(repoRoot, r)));
-  const sources = files.map((f) => [f, readFileSync(join(repoRoot, f), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '')]);
+  const sources = files.map((f) => [
+    f,
+    readFileSync(join(repoRoot, f), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/\/\/.*$/gm, ''),
+  ]);
   const where = (re) => sources.flatMap(([f, s]) => [...s.matchAll(re)].map(() => f));
   for (const code of ['0xf0', '0xf1', '0xf2', '0xf3', '0xf4']) {
     t.equal(where(new RegExp(`\\b${code}\\b`, 'gi')).length, 1, `${code} appears once`);

@@ -35,15 +35,28 @@ async function readAll(stream) {
 
 t.test('the pod opens channels: even ids, reaching the runner, echoed back with a half-close', async (t) => {
   const seen = [];
-  const { s } = await pair(t, { clientOnChannel: (ch) => { seen.push(ch.id); ch.pipe(ch); } });
-  const answers = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
-    const ch = s.open();
-    ch.end(`request ${i}`);
-    return (await readAll(ch)).toString();
-  }));
-  t.same(answers, Array.from({ length: 20 }, (_, i) => `request ${i}`));
+  const { s } = await pair(t, {
+    clientOnChannel: (ch) => {
+      seen.push(ch.id);
+      ch.pipe(ch);
+    },
+  });
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => {
+      const ch = s.open();
+      ch.end(`request ${i}`);
+      return (await readAll(ch)).toString();
+    }),
+  );
+  t.same(
+    answers,
+    Array.from({ length: 20 }, (_, i) => `request ${i}`),
+  );
   t.equal(seen.length, 20);
-  t.ok(seen.every((id) => id % 2 === 0 && id > 0), 'every pod-opened id is even');
+  t.ok(
+    seen.every((id) => id % 2 === 0 && id > 0),
+    'every pod-opened id is even',
+  );
   await waitUntil(() => s.channelCount === 0, 10_000, 'the pod forgets finished channels');
 });
 
@@ -54,10 +67,7 @@ t.test('both sides open at once: ids never collide, every channel gets its own b
     ch.end(`${tag}-${i}-${'x'.repeat(i * 997)}`);
     return (await readAll(ch)).toString() === `${tag}-${i}-${'x'.repeat(i * 997)}`;
   };
-  const results = await Promise.all([
-    ...Array.from({ length: 30 }, (_, i) => run(c, 'runner', i)),
-    ...Array.from({ length: 30 }, (_, i) => run(s, 'pod', i)),
-  ]);
+  const results = await Promise.all([...Array.from({ length: 30 }, (_, i) => run(c, 'runner', i)), ...Array.from({ length: 30 }, (_, i) => run(s, 'pod', i))]);
   t.ok(results.every(Boolean), 'all 60 channels echoed their own bytes');
 });
 

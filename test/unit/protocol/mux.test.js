@@ -58,7 +58,16 @@ t.test('frames: decoded the same whatever the chunking', async (t) => {
     const d = new FrameDecoder();
     const got = [];
     for (let i = 0; i < all.length; i += step) d.push(all.subarray(i, i + step), (f) => got.push(f));
-    t.same(got.map((f) => [f.type, f.channel, f.payload.length]), [[1, 1, 0], [2, 1, 5], [2, 3, 70_000], [4, 1, 0]], `chunks of ${step}`);
+    t.same(
+      got.map((f) => [f.type, f.channel, f.payload.length]),
+      [
+        [1, 1, 0],
+        [2, 1, 5],
+        [2, 3, 70_000],
+        [4, 1, 0],
+      ],
+      `chunks of ${step}`,
+    );
     t.equal(got[1].payload.toString(), 'hello');
   }
   const d = new FrameDecoder();
@@ -71,23 +80,30 @@ t.test('frames: decoded the same whatever the chunking', async (t) => {
 
 t.test('channels echo, 100 at once, each with its own bytes', async (t) => {
   const { c, s } = await pair(t);
-  const results = await Promise.all(Array.from({ length: 100 }, async (_, i) => {
-    const ch = c.open();
-    const body = Buffer.alloc(1000 + i * 997, i);
-    ch.end(body);
-    const back = await readAll(ch);
-    return back.equals(body);
-  }));
+  const results = await Promise.all(
+    Array.from({ length: 100 }, async (_, i) => {
+      const ch = c.open();
+      const body = Buffer.alloc(1000 + i * 997, i);
+      ch.end(body);
+      const back = await readAll(ch);
+      return back.equals(body);
+    }),
+  );
   t.ok(results.every(Boolean), 'every channel got its own bytes back');
-  await waitUntil(() => c.channelCount === 0 && s.channelCount === 0, 10_000,
-    () => `finished channels forgotten (client keeps ${c.channelCount}, server ${s.channelCount})`);
+  await waitUntil(
+    () => c.channelCount === 0 && s.channelCount === 0,
+    10_000,
+    () => `finished channels forgotten (client keeps ${c.channelCount}, server ${s.channelCount})`,
+  );
 });
 
 t.test('half-close both ways: the server answers after our end, then ends', async (t) => {
   const { c } = await pair(t, {
     onChannel: (ch) => {
       let n = 0;
-      ch.on('data', (d) => { n += d.length; });
+      ch.on('data', (d) => {
+        n += d.length;
+      });
       ch.on('end', () => ch.end(`got ${n}`));
     },
   });
@@ -102,8 +118,13 @@ t.test('the server ends first; we can still send', async (t) => {
       ch.write('hello');
       ch.end();
       let n = 0;
-      ch.on('data', (d) => { n += d.length; });
-      ch.on('end', () => { ch.destroy(); t.equal(n, 5000, 'server read what we sent after its end'); });
+      ch.on('data', (d) => {
+        n += d.length;
+      });
+      ch.on('end', () => {
+        ch.destroy();
+        t.equal(n, 5000, 'server read what we sent after its end');
+      });
     },
   });
   const ch = c.open();
@@ -116,7 +137,13 @@ t.test('the server ends first; we can still send', async (t) => {
 t.test('reset: destroy() on one side closes the other without an end', async (t) => {
   let serverCh;
   const got = new Promise((resolve) => {
-    pair(t, { onChannel: (ch) => { serverCh = ch; ch.on('data', () => {}); resolve(); } }).then((p) => {
+    pair(t, {
+      onChannel: (ch) => {
+        serverCh = ch;
+        ch.on('data', () => {});
+        resolve();
+      },
+    }).then((p) => {
       const ch = p.c.open();
       ch.write('x');
       t.context.client = ch;
@@ -134,7 +161,11 @@ t.test('flow control: a stalled reader holds back its writer only', async (t) =>
   let stalled;
   const { c, s } = await pair(t, {
     onChannel: (ch) => {
-      if (!stalled) { stalled = ch; ch.pause(); return; }
+      if (!stalled) {
+        stalled = ch;
+        ch.pause();
+        return;
+      }
       ch.pipe(ch);
     },
   });
@@ -150,7 +181,9 @@ t.test('flow control: a stalled reader holds back its writer only', async (t) =>
   t.equal((await readAll(fast)).toString(), 'still flowing', 'another channel is not held up');
   // the reader resumes: everything arrives
   let n = 0;
-  stalled.on('data', (d) => { n += d.length; });
+  stalled.on('data', (d) => {
+    n += d.length;
+  });
   stalled.resume();
   slow.end();
   await once(stalled, 'end');
@@ -172,8 +205,19 @@ t.test('the shared stream closes: every channel is closed, open() then throws', 
 
 t.test('pings: answered and counted on both sides; an unanswering peer ends the session', async (t) => {
   let pings = 0;
-  const { c, s } = await pair(t, { client: { pingMs: 50 }, server: { onPing: () => { pings++; } } });
-  await waitUntil(() => c.pongs >= 4 && pings >= 4 && s.pongs >= 4, 10_000, () => `4 pings answered both ways (pongs ${c.pongs}/${s.pongs}, pings seen ${pings})`);
+  const { c, s } = await pair(t, {
+    client: { pingMs: 50 },
+    server: {
+      onPing: () => {
+        pings++;
+      },
+    },
+  });
+  await waitUntil(
+    () => c.pongs >= 4 && pings >= 4 && s.pongs >= 4,
+    10_000,
+    () => `4 pings answered both ways (pongs ${c.pongs}/${s.pongs}, pings seen ${pings})`,
+  );
   t.ok(c.alive && s.alive, 'the answered session lives on');
 
   // a peer that never answers
@@ -199,7 +243,13 @@ t.test('protocol: data for an unknown channel gets a reset; OPEN from the wrong 
 
 t.test('shutdown: the server is told and answers; an unanswering peer times out', async (t) => {
   let told = 0;
-  const { c } = await pair(t, { server: { onShutdown: () => { told++; } } });
+  const { c } = await pair(t, {
+    server: {
+      onShutdown: () => {
+        told++;
+      },
+    },
+  });
   t.equal(await c.shutdown(2000), true, 'answered');
   t.equal(told, 1, 'the server heard it once');
   t.notOk(c.alive, 'the client session is closed after it');
@@ -222,7 +272,9 @@ t.test('stress: 300 channels, random sizes, pauses and close orders; every byte 
   let serverClosed = 0;
   const { c, s } = await pair(t, {
     onChannel: (ch) => {
-      ch.on('close', () => { serverClosed++; });
+      ch.on('close', () => {
+        serverClosed++;
+      });
       // the server: echo, sometimes pausing a while (flow control), ending when the client ended
       const pauseMs = rand(4) === 0 ? 20 + rand(60) : 0;
       if (pauseMs) {
@@ -252,21 +304,33 @@ t.test('stress: 300 channels, random sizes, pauses and close orders; every byte 
   });
   const ok = await Promise.all(runs);
   t.equal(ok.filter(Boolean).length, 300, 'all 300 echoed exactly');
-  await waitUntil(() => c.channelCount === 0 && s.channelCount === 0 && serverClosed === 300, 10_000,
-    () => `finished channels forgotten (client keeps ${c.channelCount}, server ${s.channelCount}, closed ${serverClosed})`);
+  await waitUntil(
+    () => c.channelCount === 0 && s.channelCount === 0 && serverClosed === 300,
+    10_000,
+    () => `finished channels forgotten (client keeps ${c.channelCount}, server ${s.channelCount}, closed ${serverClosed})`,
+  );
 
   // resets in the middle of transfers: the other side sees a close, the session lives on
-  await Promise.all(Array.from({ length: 50 }, async () => {
-    const ch = c.open();
-    ch.on('data', () => {});
-    ch.write(Buffer.alloc(200_000));
-    await sleep(rand(20));
-    ch.destroy();
-    await once(ch, 'close');
-  }));
-  await waitUntil(() => serverClosed === 350, 10_000, () => `the server sees all 50 resets (${serverClosed - 300} so far)`);
-  await waitUntil(() => c.channelCount === 0 && s.channelCount === 0, 10_000,
-    () => `reset channels forgotten (client keeps ${c.channelCount}, server ${s.channelCount})`);
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      const ch = c.open();
+      ch.on('data', () => {});
+      ch.write(Buffer.alloc(200_000));
+      await sleep(rand(20));
+      ch.destroy();
+      await once(ch, 'close');
+    }),
+  );
+  await waitUntil(
+    () => serverClosed === 350,
+    10_000,
+    () => `the server sees all 50 resets (${serverClosed - 300} so far)`,
+  );
+  await waitUntil(
+    () => c.channelCount === 0 && s.channelCount === 0,
+    10_000,
+    () => `reset channels forgotten (client keeps ${c.channelCount}, server ${s.channelCount})`,
+  );
   t.ok(c.alive && s.alive, 'the session is fine');
   const last = c.open();
   last.end('after all that');

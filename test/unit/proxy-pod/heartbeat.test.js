@@ -26,8 +26,16 @@ async function startServer(t, extra = {}) {
   const lines = [];
   let exitedAt = null;
   const server = await startProxyServer({
-    host: '127.0.0.1', port: 0, token: TOKEN, exitWhenIdleSeconds: 0.4, heartbeatGraceSeconds: 1,
-    log: (l) => lines.push(l), onIdleExit: () => { exitedAt = Date.now(); }, ...extra,
+    host: '127.0.0.1',
+    port: 0,
+    token: TOKEN,
+    exitWhenIdleSeconds: 0.4,
+    heartbeatGraceSeconds: 1,
+    log: (l) => lines.push(l),
+    onIdleExit: () => {
+      exitedAt = Date.now();
+    },
+    ...extra,
   });
   t.teardown(() => server.close());
   return { server, lines, port: server.address.port, exited: () => exitedAt };
@@ -39,7 +47,12 @@ function makePool(t, port, extra = {}) {
   const debug = [];
   let vanished = false;
   const pool = new PodTunnel({
-    kc: new KubeConfig(), namespace: 'ns', pod: 'kinject-hb', port, token: TOKEN, heartbeatMs: 100,
+    kc: new KubeConfig(),
+    namespace: 'ns',
+    pod: 'kinject-hb',
+    port,
+    token: TOKEN,
+    heartbeatMs: 100,
     connect: async () => {
       if (vanished) throw new Error('the runner is gone');
       const s = net.connect(port, '127.0.0.1');
@@ -98,7 +111,11 @@ t.test('heartbeats keep the server up around quiet and orphaned connections; wit
   // drops and nothing reconnects; the orphaned connection stays open in the "pod"
   cut();
   await waitUntil(() => exited() !== null, 20_000, 'the server exits after the pool is gone');
-  t.match(lines.join('\n'), /no heartbeat, new connection or client data for 1 s \(1 connection\(s\) still open\), exiting/, 'exited for want of heartbeats, with the orphan still open');
+  t.match(
+    lines.join('\n'),
+    /no heartbeat, new connection or client data for 1 s \(1 connection\(s\) still open\), exiting/,
+    'exited for want of heartbeats, with the orphan still open',
+  );
   if (!stray.closed) await once(stray, 'close');
   t.pass('the orphan is closed by the exit');
 });
@@ -118,7 +135,13 @@ t.test('an SSH session with keepalives (sshfs ServerAlive) counts as activity af
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'f.txt'), 'x');
   const keys = generateSessionKeys('hb');
-  const sftpServer = await startSftpServer({ host: '127.0.0.1', port: 0, hostKey: keys.hostPrivateKey, authorizedKey: keys.clientPublicKey, exports: [{ path: dir, readOnly: true }] });
+  const sftpServer = await startSftpServer({
+    host: '127.0.0.1',
+    port: 0,
+    hostKey: keys.hostPrivateKey,
+    authorizedKey: keys.clientPublicKey,
+    exports: [{ path: dir, readOnly: true }],
+  });
   t.teardown(() => sftpServer.close());
   const { port, exited, lines } = await startServer(t, { activitySources: [sftpServer] });
   // one heartbeat stream puts the server into heartbeat mode, then it goes away
@@ -155,7 +178,9 @@ async function fakePodServer(t, reply) {
       requests.push(out.request.command);
       s.write(serializeReply(reply));
       if (reply !== 0) s.end();
-    } catch { s.destroy(); }
+    } catch {
+      s.destroy();
+    }
   });
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');
@@ -170,8 +195,11 @@ t.test('pool: the session is reopened when the tunnel drops, and pings are answe
   await waitUntil(() => pool.heartbeatsAnswered > 0, 20_000, 'a heartbeat answered');
   const before = pool.heartbeatsAnswered;
   for (const s of sockets) s.destroy(); // the port-forward breaks
-  await waitUntil(() => pool.sessionsOpened === 2 && pool.heartbeatsAnswered > before + 3, 20_000,
-    () => `heartbeats answered again over a second session (${before} -> ${pool.heartbeatsAnswered}, sessions ${pool.sessionsOpened})`);
+  await waitUntil(
+    () => pool.sessionsOpened === 2 && pool.heartbeatsAnswered > before + 3,
+    20_000,
+    () => `heartbeats answered again over a second session (${before} -> ${pool.heartbeatsAnswered}, sessions ${pool.sessionsOpened})`,
+  );
   t.equal(pool.sessionsOpened, 2, 'reopened once, and pings answered again');
 });
 

@@ -8,11 +8,23 @@ import { IdleWatch } from '../../../dist/proxy-pod/idle.js';
 import { SocketActivity } from '../../../dist/proxy-pod/activity.js';
 
 function fake() {
-  const src = { open: 0, count: 0, connections() { return this.open; }, activity() { return this.count; } };
+  const src = {
+    open: 0,
+    count: 0,
+    connections() {
+      return this.open;
+    },
+    activity() {
+      return this.count;
+    },
+  };
   const clock = { t: 1000, now: () => clock.t };
   const idle = [];
   const watch = new IdleWatch({ idleMs: 30_000, sources: [src], onIdle: (r) => idle.push(r), now: clock.now, tickMs: 0 });
-  const at = (ms) => { clock.t = 1000 + ms; return watch.check(); };
+  const at = (ms) => {
+    clock.t = 1000 + ms;
+    return watch.check();
+  };
   return { src, watch, idle, at };
 }
 
@@ -27,10 +39,12 @@ t.test('no heartbeat: idle = no open connection for idleMs, counted from start',
 
 t.test('no heartbeat: an open (quiet) connection keeps it up; idleMs after it closed, idle', async (t) => {
   const { src, idle, at } = fake();
-  src.open = 1; src.count = 1;
+  src.open = 1;
+  src.count = 1;
   t.equal(at(1000), false);
   t.equal(at(600_000), false, 'ten minutes with a quiet connection');
-  src.open = 0; src.count = 2; // closed
+  src.open = 0;
+  src.count = 2; // closed
   t.equal(at(601_000), false);
   t.equal(at(630_999), false);
   t.equal(at(631_000), true);
@@ -39,7 +53,8 @@ t.test('no heartbeat: an open (quiet) connection keeps it up; idleMs after it cl
 
 t.test('after a heartbeat: open connections alone no longer keep it up (grace: 60 s by default)', async (t) => {
   const { src, watch, idle, at } = fake();
-  src.open = 3; src.count = 3;
+  src.open = 3;
+  src.count = 3;
   at(1000);
   watch.heartbeat();
   t.ok(watch.heartbeatMode);
@@ -58,9 +73,11 @@ t.test('after a heartbeat: open connections alone no longer keep it up (grace: 6
 
 t.test('after a heartbeat: with every connection closed, idleMs as before', async (t) => {
   const { src, watch, idle, at } = fake();
-  src.open = 5; src.count = 5;
+  src.open = 5;
+  src.count = 5;
   watch.heartbeat();
-  src.open = 0; src.count = 10; // the runner closed its tunnel
+  src.open = 0;
+  src.count = 10; // the runner closed its tunnel
   t.equal(at(2000), false);
   t.equal(at(31_999), false);
   t.equal(at(32_000), true);
@@ -82,7 +99,8 @@ t.test('graceMs can be set', async (t) => {
 
 t.test('after a heartbeat: client bytes and new connections count as activity', async (t) => {
   const { src, watch, idle, at } = fake();
-  src.open = 1; src.count = 1;
+  src.open = 1;
+  src.count = 1;
   watch.heartbeat();
   // no heartbeats any more, but a connection carries traffic (an sshfs ServerAlive every 15 s)
   const firedAt = [];
@@ -117,7 +135,11 @@ t.test('stop() ends the watch; the default timer polls on its own', async (t) =>
 t.test('SocketActivity: opens, closes and received bytes move the counter; sent bytes do not', async (t) => {
   const act = new SocketActivity();
   const accepted = [];
-  const server = net.createServer((s) => { act.add(s); accepted.push(s); s.on('error', () => {}); });
+  const server = net.createServer((s) => {
+    act.add(s);
+    accepted.push(s);
+    s.on('error', () => {});
+  });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   t.teardown(() => server.close());
   const c = net.connect(server.address().port, '127.0.0.1');

@@ -25,26 +25,31 @@ function withTimeout(promise, ms, what) {
   let timer;
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), ms); }),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), ms);
+    }),
   ]);
 }
 
 /** Connects, writes `bytes`, returns everything received until the server closes (bounded). */
 function rawSession(port, bytes, ms = 5000) {
-  return withTimeout(new Promise((resolve, reject) => {
-    const chunks = [];
-    const s = net.connect(port, LOOP, () => s.write(bytes));
-    s.on('data', (d) => chunks.push(d));
-    s.on('error', (e) => (e.code === 'ECONNRESET' ? resolve(Buffer.concat(chunks)) : reject(e)));
-    s.on('close', () => resolve(Buffer.concat(chunks)));
-  }), ms, 'raw session');
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const chunks = [];
+      const s = net.connect(port, LOOP, () => s.write(bytes));
+      s.on('data', (d) => chunks.push(d));
+      s.on('error', (e) => (e.code === 'ECONNRESET' ? resolve(Buffer.concat(chunks)) : reject(e)));
+      s.on('close', () => resolve(Buffer.concat(chunks)));
+    }),
+    ms,
+    'raw session',
+  );
 }
 
 const b = (...parts) => Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(p))));
 const str = (s) => Buffer.from(s, 'utf8');
 /** Greeting offering user/pass only + RFC 1929 request, byte by byte. */
-const authBytes = (user = 'kinject', pass = TOKEN) =>
-  b([0x05, 0x01, 0x02], [0x01, Buffer.byteLength(user)], str(user), [Buffer.byteLength(pass)], str(pass));
+const authBytes = (user = 'kinject', pass = TOKEN) => b([0x05, 0x01, 0x02], [0x01, Buffer.byteLength(user)], str(user), [Buffer.byteLength(pass)], str(pass));
 const OK_PREFIX = Buffer.from([0x05, 0x02, 0x01, 0x00]); // method choice 2, auth status 0
 const domainReq = (cmd, name, port) => b([0x05, cmd, 0x00, 0x03, Buffer.byteLength(name)], str(name), [port >> 8, port & 0xff]);
 const ipv4Req = (cmd, ip, port) => b([0x05, cmd, 0x00, 0x01], ip.split('.').map(Number), [port >> 8, port & 0xff]);
@@ -69,7 +74,10 @@ function socksConnect(port, host, destPort, auth = { userId: 'kinject', password
 /** The same through a socket we opened with allowHalfOpen (the socks client's own is not). */
 async function socksConnectHalfOpen(port, host, destPort) {
   const existing = net.connect({ port, host: LOOP, allowHalfOpen: true });
-  await new Promise((resolve, reject) => { existing.once('connect', resolve); existing.once('error', reject); });
+  await new Promise((resolve, reject) => {
+    existing.once('connect', resolve);
+    existing.once('error', reject);
+  });
   return SocksClient.createConnection({
     proxy: { host: LOOP, port, type: 5, userId: 'kinject', password: TOKEN },
     command: 'connect',
@@ -80,23 +88,34 @@ async function socksConnectHalfOpen(port, host, destPort) {
 }
 
 function readAll(socket, ms = 5000) {
-  return withTimeout(new Promise((resolve, reject) => {
-    const chunks = [];
-    socket.on('data', (d) => chunks.push(d));
-    socket.on('end', () => resolve(Buffer.concat(chunks)));
-    socket.on('error', reject);
-  }), ms, 'readAll');
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const chunks = [];
+      socket.on('data', (d) => chunks.push(d));
+      socket.on('end', () => resolve(Buffer.concat(chunks)));
+      socket.on('error', reject);
+    }),
+    ms,
+    'readAll',
+  );
 }
 
 /** Connects, writes `bytes`, resolves with the first `n` bytes received (bounded), then closes. */
 function firstBytes(port, bytes, n, ms = 5000) {
   const s = net.connect(port, LOOP, () => s.write(bytes));
-  return withTimeout(new Promise((resolve, reject) => {
-    let got = Buffer.alloc(0);
-    s.on('data', (d) => { got = Buffer.concat([got, d]); if (got.length >= n) resolve(got.subarray(0, n)); });
-    s.on('error', reject);
-    s.on('close', () => reject(new Error(`closed after ${got.length} of ${n} bytes`)));
-  }), ms, 'first bytes').finally(() => s.destroy());
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      let got = Buffer.alloc(0);
+      s.on('data', (d) => {
+        got = Buffer.concat([got, d]);
+        if (got.length >= n) resolve(got.subarray(0, n));
+      });
+      s.on('error', reject);
+      s.on('close', () => reject(new Error(`closed after ${got.length} of ${n} bytes`)));
+    }),
+    ms,
+    'first bytes',
+  ).finally(() => s.destroy());
 }
 
 // ---------- fixtures ----------
@@ -108,7 +127,9 @@ const echo6Port = await listen(echo6, '::1');
 // "count then answer": reads until the client's end, then answers and ends (half-close)
 const counter = net.createServer({ allowHalfOpen: true }, (c) => {
   let n = 0;
-  c.on('data', (d) => { n += d.length; });
+  c.on('data', (d) => {
+    n += d.length;
+  });
   c.on('end', () => setTimeout(() => c.end(`got ${n} bytes`), 50));
 });
 const counterPort = await listen(counter);
@@ -116,13 +137,21 @@ const counterPort = await listen(counter);
 const web = http.createServer((req, res) => res.end(`hello from ${req.url}`));
 const webPort = await listen(web);
 // a port with nothing listening
-const closedPort = await (async () => { const s = net.createServer(); const p = await listen(s); await new Promise((r) => s.close(r)); return p; })();
+const closedPort = await (async () => {
+  const s = net.createServer();
+  const p = await listen(s);
+  await new Promise((r) => s.close(r));
+  return p;
+})();
 
 const notFound = (what) => Object.assign(new Error(`ENOTFOUND ${what}`), { code: 'ENOTFOUND' });
 const fakeNames = {
   'echo.test': [{ address: LOOP, family: 4 }],
   'echo6.test': [{ address: '::1', family: 6 }],
-  'db.prod.svc': [{ address: 'fd00::5', family: 6 }, { address: '10.1.2.3', family: 4 }],
+  'db.prod.svc': [
+    { address: 'fd00::5', family: 6 },
+    { address: '10.1.2.3', family: 4 },
+  ],
   'v6only.test': [{ address: 'fd00::6', family: 6 }],
 };
 const fakeResolver = {
@@ -179,9 +208,14 @@ t.test('socks client: wrong password and wrong username are refused', async (t) 
 });
 
 t.test('curl --socks5-hostname with -U, and a socks5h:// URL with credentials', async (t) => {
-  const run = (args) => withTimeout(new Promise((resolve) => {
-    execFile('curl', ['-sS', '--max-time', '10', ...args], (err, stdout, stderr) => resolve({ err, stdout, stderr }));
-  }), 15000, 'curl');
+  const run = (args) =>
+    withTimeout(
+      new Promise((resolve) => {
+        execFile('curl', ['-sS', '--max-time', '10', ...args], (err, stdout, stderr) => resolve({ err, stdout, stderr }));
+      }),
+      15000,
+      'curl',
+    );
   const a = await run(['--socks5-hostname', `${LOOP}:${sys.address.port}`, '-U', `kinject:${TOKEN}`, `http://localhost:${webPort}/one`]);
   t.equal(a.err, null, a.stderr);
   t.equal(a.stdout, 'hello from /one');
@@ -208,15 +242,19 @@ t.test('raw: wrong token -> auth failure status, then close (no request is serve
 });
 
 t.test('raw: pipelined handshake, optimistic data, half-close', async (t) => {
-  const out = await withTimeout(new Promise((resolve, reject) => {
-    const chunks = [];
-    const s = net.connect({ port: sys.address.port, host: LOOP, allowHalfOpen: true }, () => {
-      s.end(b(authBytes(), ipv4Req(0x01, LOOP, counterPort), 'abcdef')); // everything, then FIN
-    });
-    s.on('data', (d) => chunks.push(d));
-    s.on('end', () => resolve(Buffer.concat(chunks)));
-    s.on('error', reject);
-  }), 5000, 'pipelined');
+  const out = await withTimeout(
+    new Promise((resolve, reject) => {
+      const chunks = [];
+      const s = net.connect({ port: sys.address.port, host: LOOP, allowHalfOpen: true }, () => {
+        s.end(b(authBytes(), ipv4Req(0x01, LOOP, counterPort), 'abcdef')); // everything, then FIN
+      });
+      s.on('data', (d) => chunks.push(d));
+      s.on('end', () => resolve(Buffer.concat(chunks)));
+      s.on('error', reject);
+    }),
+    5000,
+    'pipelined',
+  );
   const rest = afterAuth(t, out);
   t.same(rest.subarray(0, 4), [0x05, 0x00, 0x00, 0x01], 'CONNECT succeeded, BND is IPv4');
   t.same(rest.subarray(4, 8), [127, 0, 0, 1]);
@@ -224,15 +262,19 @@ t.test('raw: pipelined handshake, optimistic data, half-close', async (t) => {
 });
 
 t.test('an end that arrives while the server is still connecting is passed on', async (t) => {
-  const out = await withTimeout(new Promise((resolve, reject) => {
-    const chunks = [];
-    const s = net.connect({ port: fake.address.port, host: LOOP, allowHalfOpen: true }, () => {
-      s.end(b(authBytes(), domainReq(0x01, 'delay.test', counterPort))); // request and FIN, no payload
-    });
-    s.on('data', (d) => chunks.push(d));
-    s.on('end', () => resolve(Buffer.concat(chunks)));
-    s.on('error', reject);
-  }), 5000, 'end during connect');
+  const out = await withTimeout(
+    new Promise((resolve, reject) => {
+      const chunks = [];
+      const s = net.connect({ port: fake.address.port, host: LOOP, allowHalfOpen: true }, () => {
+        s.end(b(authBytes(), domainReq(0x01, 'delay.test', counterPort))); // request and FIN, no payload
+      });
+      s.on('data', (d) => chunks.push(d));
+      s.on('end', () => resolve(Buffer.concat(chunks)));
+      s.on('error', reject);
+    }),
+    5000,
+    'end during connect',
+  );
   const rest = afterAuth(t, out);
   t.equal(rest[1], 0, 'CONNECT succeeded');
   t.equal(rest.subarray(10).toString(), 'got 0 bytes', 'the target saw our end');
@@ -251,7 +293,9 @@ t.test('half-close the other way: the server ends first, the client keeps sendin
   const early = net.createServer({ allowHalfOpen: true }, (c) => {
     c.end('bye first');
     c.on('data', (d) => seen.push(d));
-    c.on('end', () => { seen.push(Buffer.from('|end')); });
+    c.on('end', () => {
+      seen.push(Buffer.from('|end'));
+    });
   });
   const port = await listen(early);
   t.teardown(() => early.close());
@@ -261,7 +305,7 @@ t.test('half-close the other way: the server ends first, the client keeps sendin
   t.equal(got.toString(), 'bye first');
   socket.end('still talking');
   await waitUntil(() => Buffer.concat(seen).toString() === 'still talking|end', 10_000, 'data after half-close');
-  t.pass('data sent after the peer\'s end still arrived, then our end');
+  t.pass("data sent after the peer's end still arrived, then our end");
 });
 
 t.test('64 MiB round trip through an echo server is intact (backpressure)', async (t) => {
@@ -272,11 +316,18 @@ t.test('64 MiB round trip through an echo server is intact (backpressure)', asyn
   const received = crypto.createHash('sha256');
   let receivedBytes = 0;
   let maxBuffered = 0;
-  const done = withTimeout(new Promise((resolve, reject) => {
-    socket.on('data', (d) => { received.update(d); receivedBytes += d.length; });
-    socket.on('end', resolve);
-    socket.on('error', reject);
-  }), 120000, '64 MiB echo');
+  const done = withTimeout(
+    new Promise((resolve, reject) => {
+      socket.on('data', (d) => {
+        received.update(d);
+        receivedBytes += d.length;
+      });
+      socket.on('end', resolve);
+      socket.on('error', reject);
+    }),
+    120000,
+    '64 MiB echo',
+  );
   const seed = crypto.randomBytes(chunk);
   for (let off = 0, i = 0; off < total; off += chunk, i++) {
     const piece = Buffer.from(seed);
@@ -355,7 +406,9 @@ t.test('CONNECT failures: refused 5, unknown name 4, timeout 6, with log lines',
 
 t.test('raw ENV (0xF2): reply 0, 4-byte length, JSON of the process environment, then close', async (t) => {
   process.env.KINJECT_TEST_ENV_VALUE = 'line1\nline2 "quoted" ünïcode';
-  t.teardown(() => { delete process.env.KINJECT_TEST_ENV_VALUE; });
+  t.teardown(() => {
+    delete process.env.KINJECT_TEST_ENV_VALUE;
+  });
   const out = afterAuth(t, await rawSession(sys.address.port, b(authBytes(), domainReq(0xf2, 'env', 0))));
   t.same(out.subarray(0, 10), [0x05, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0]);
   const len = out.readUInt32BE(10);
@@ -400,7 +453,16 @@ t.test('without a token: loopback only, and no-auth is accepted there', async (t
 t.test('exit when idle (in process, injected exit)', async (t) => {
   let exited = 0;
   const lines = [];
-  const srv = await startProxyServer({ host: LOOP, port: 0, token: TOKEN, exitWhenIdleSeconds: 0.4, log: (l) => lines.push(l), onIdleExit: () => { exited++; } });
+  const srv = await startProxyServer({
+    host: LOOP,
+    port: 0,
+    token: TOKEN,
+    exitWhenIdleSeconds: 0.4,
+    log: (l) => lines.push(l),
+    onIdleExit: () => {
+      exited++;
+    },
+  });
   t.teardown(() => srv.close());
   const s = net.connect(srv.address.port, LOOP);
   await new Promise((r) => s.once('connect', r));

@@ -6,8 +6,15 @@ import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { createRequire } from 'node:module';
 import {
-  CMD, REPLY, StreamReader, clientHandshake, clientRequest, parseGreeting, parseRequest,
-  serializeMethodChoice, serializeReply,
+  CMD,
+  REPLY,
+  StreamReader,
+  clientHandshake,
+  clientRequest,
+  parseGreeting,
+  parseRequest,
+  serializeMethodChoice,
+  serializeReply,
 } from '../../../../dist/protocol/socks5/index.js';
 
 const require = createRequire(import.meta.url);
@@ -33,10 +40,18 @@ function connectTo(port) {
 function readBytes(stream, n, ms = 3000) {
   return new Promise((resolve, reject) => {
     let got = Buffer.alloc(0);
-    const timer = setTimeout(() => { stream.off('data', onData); reject(new Error(`timeout: ${got.length}/${n} bytes`)); }, ms);
+    const timer = setTimeout(() => {
+      stream.off('data', onData);
+      reject(new Error(`timeout: ${got.length}/${n} bytes`));
+    }, ms);
     const onData = (d) => {
       got = Buffer.concat([got, d]);
-      if (got.length >= n) { clearTimeout(timer); stream.off('data', onData); stream.pause(); resolve(got); }
+      if (got.length >= n) {
+        clearTimeout(timer);
+        stream.off('data', onData);
+        stream.pause();
+        resolve(got);
+      }
     };
     stream.on('data', onData);
   });
@@ -46,7 +61,12 @@ function readBytes(stream, n, ms = 3000) {
 const echo = net.createServer((c) => c.pipe(c));
 const echoPort = await listen(echo);
 // A port with nothing listening.
-const closedPort = await (async () => { const s = net.createServer(); const p = await listen(s); await new Promise((r) => s.close(r)); return p; })();
+const closedPort = await (async () => {
+  const s = net.createServer();
+  const p = await listen(s);
+  await new Promise((r) => s.close(r));
+  return p;
+})();
 
 async function startSocksv5(auth) {
   const srv = socksv5.createServer((info, accept) => accept());
@@ -57,7 +77,11 @@ async function startSocksv5(auth) {
 
 const open = await startSocksv5(socksv5.auth.None());
 const locked = await startSocksv5(socksv5.auth.UserPassword((user, pass, cb) => cb(user === 'kinject' && pass === 'sesame')));
-t.teardown(async () => { echo.close(); await open.close(); await locked.close(); });
+t.teardown(async () => {
+  echo.close();
+  await open.close();
+  await locked.close();
+});
 
 t.test('no-auth handshake + CONNECT by IPv4 to an echo server', async (t) => {
   const s = await connectTo(open.port);
@@ -115,9 +139,20 @@ t.test('refused destination: the (short) failure reply is returned as code 5', a
 /** A raw fake server driven by a script of (parser, response) steps. */
 async function fakeServer(onConn) {
   const conns = new Set();
-  const srv = net.createServer((c) => { conns.add(c); c.on('error', () => {}); onConn(c); });
+  const srv = net.createServer((c) => {
+    conns.add(c);
+    c.on('error', () => {});
+    onConn(c);
+  });
   const port = await listen(srv);
-  return { port, close: () => new Promise((r) => { for (const c of conns) c.destroy(); srv.close(r); }) };
+  return {
+    port,
+    close: () =>
+      new Promise((r) => {
+        for (const c of conns) c.destroy();
+        srv.close(r);
+      }),
+  };
 }
 
 t.test('bytes that follow the reply in the same segment stay readable', async (t) => {
@@ -139,7 +174,10 @@ t.test('bytes that follow the reply in the same segment stay readable', async (t
 });
 
 t.test('a server that picks an unoffered method is refused', async (t) => {
-  const fake = await fakeServer((c) => { c.on('error', () => {}); c.write(serializeMethodChoice(0x00)); });
+  const fake = await fakeServer((c) => {
+    c.on('error', () => {});
+    c.write(serializeMethodChoice(0x00));
+  });
   t.teardown(fake.close);
   const s = await connectTo(fake.port);
   t.teardown(() => s.destroy());

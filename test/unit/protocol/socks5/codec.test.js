@@ -116,8 +116,17 @@ t.test('replies', async (t) => {
   t.equal(s.isSuccess(s.parseReply(fail).value), false);
   t.equal(s.isSuccess(s.parseReply(s.serializeReply(0)).value), true);
   t.throws(() => s.parseReply(hex('05 00 00 07 00')), { code: 'ESOCKS5_PROTOCOL' });
-  t.equal((() => { try { s.parseReply(hex('05 00 00 07 00')); } catch (e) { return e.replyCode; } })(), undefined,
-    'a bad ATYP in a reply carries no reply code');
+  t.equal(
+    (() => {
+      try {
+        s.parseReply(hex('05 00 00 07 00'));
+      } catch (e) {
+        return e.replyCode;
+      }
+    })(),
+    undefined,
+    'a bad ATYP in a reply carries no reply code',
+  );
   t.throws(() => s.serializeReply(256), { code: 'ESOCKS5_INVALID' });
 });
 

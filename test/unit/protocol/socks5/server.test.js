@@ -15,18 +15,21 @@ const TOKEN = 'a'.repeat(64);
 async function handshakeServer(t, options, seen) {
   const server = net.createServer((socket) => {
     socket.on('error', () => {});
-    serverHandshake(socket, options).then((outcome) => {
-      seen.push(outcome);
-      if (outcome.accepted) {
-        outcome.reader.release();
-        socket.end(serializeReply(REPLY.SUCCEEDED, { type: 'ipv4', host: '10.0.0.1', port: 4242 }));
-      } else {
-        socket.end(outcome.reply);
-      }
-    }, (err) => {
-      seen.push(err);
-      socket.destroy();
-    });
+    serverHandshake(socket, options).then(
+      (outcome) => {
+        seen.push(outcome);
+        if (outcome.accepted) {
+          outcome.reader.release();
+          socket.end(serializeReply(REPLY.SUCCEEDED, { type: 'ipv4', host: '10.0.0.1', port: 4242 }));
+        } else {
+          socket.end(outcome.reply);
+        }
+      },
+      (err) => {
+        seen.push(err);
+        socket.destroy();
+      },
+    );
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => server.close());

@@ -23,7 +23,16 @@ function request(port, { path = '/', method = 'GET', headers = {}, agent, body }
     const req = http.request({ host: '127.0.0.1', port, path, method, headers, agent }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, raw: res.rawHeaders, body: Buffer.concat(chunks).toString(), trailers: res.trailers, reused: req.reusedSocket }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode,
+          headers: res.headers,
+          raw: res.rawHeaders,
+          body: Buffer.concat(chunks).toString(),
+          trailers: res.trailers,
+          reused: req.reusedSocket,
+        }),
+      );
     });
     req.setTimeout(15_000, () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
@@ -40,8 +49,15 @@ t.test('keep-alive: one connection, the header alternating, each request goes to
     const res = await request(r.port, { agent, path: `/n${i}`, headers: i % 2 ? { 'x-dev': 'alice' } : {} });
     got.push([JSON.parse(res.body).side, res.reused]);
   }
-  t.same(got.map((g) => g[0]), ['cluster', 'local', 'cluster', 'local', 'cluster', 'local', 'cluster', 'local']);
-  t.same(got.slice(1).map((g) => g[1]), Array(7).fill(true), 'the client reused its socket');
+  t.same(
+    got.map((g) => g[0]),
+    ['cluster', 'local', 'cluster', 'local', 'cluster', 'local', 'cluster', 'local'],
+  );
+  t.same(
+    got.slice(1).map((g) => g[1]),
+    Array(7).fill(true),
+    'the client reused its socket',
+  );
   t.equal(r.connections(), 1, 'one connection reached the router');
   t.equal(r.records.length, 4, 'only the intercepted requests are recorded');
 });
@@ -60,21 +76,33 @@ t.test('curl with and without the header; a wrong value and the path prefix', { 
 
 t.test('pass-through leaves the request and the response as they were', { timeout: 30_000 }, async (t) => {
   const r = await sides(t);
-  const res = await request(r.port, { method: 'POST', path: '/p?q=1', headers: { 'X-Case-Kept': 'v', 'content-type': 'text/plain', 'content-length': 5 }, body: 'hello' });
+  const res = await request(r.port, {
+    method: 'POST',
+    path: '/p?q=1',
+    headers: { 'X-Case-Kept': 'v', 'content-type': 'text/plain', 'content-length': 5 },
+    body: 'hello',
+  });
   const seen = JSON.parse(res.body);
   t.equal(seen.side, 'cluster');
   t.equal(seen.url, '/p?q=1');
   t.equal(seen.bodyBytes, 5);
   const names = seen.headers.filter((_, i) => i % 2 === 0);
   t.ok(names.includes('X-Case-Kept'), 'the header name case is kept');
-  t.same(names.filter((n) => ['X-Case-Kept', 'content-type', 'content-length'].includes(n)), ['X-Case-Kept', 'content-type', 'content-length'], 'in their order');
+  t.same(
+    names.filter((n) => ['X-Case-Kept', 'content-type', 'content-length'].includes(n)),
+    ['X-Case-Kept', 'content-type', 'content-length'],
+    'in their order',
+  );
   t.ok(res.raw.includes('X-Mixed-Case'), 'response header case kept');
   t.equal(res.headers['x-side'], 'cluster');
 });
 
 t.test('streamed bodies both ways and trailers, on each side', { timeout: 30_000 }, async (t) => {
   const r = await sides(t);
-  for (const [side, headers] of [['cluster', {}], ['local', { 'x-dev': 'alice' }]]) {
+  for (const [side, headers] of [
+    ['cluster', {}],
+    ['local', { 'x-dev': 'alice' }],
+  ]) {
     const res = await request(r.port, { path: '/stream', headers });
     t.equal(res.body.split('\n').filter(Boolean).length, 5, `${side}: five chunks`);
     t.same(res.trailers, { 'x-sum': `${side}-done` }, `${side}: the trailer arrived`);
@@ -82,7 +110,9 @@ t.test('streamed bodies both ways and trailers, on each side', { timeout: 30_000
     const up = await new Promise((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port: r.port, method: 'PUT', path: '/up', headers }, (res) => {
         let b = '';
-        res.on('data', (c) => { b += c; });
+        res.on('data', (c) => {
+          b += c;
+        });
         res.on('end', () => resolve(JSON.parse(b)));
       });
       req.on('error', reject);
@@ -103,10 +133,20 @@ t.test('streamed bodies both ways and trailers, on each side', { timeout: 30_000
 t.test('100-continue: the client is told to go on, the body arrives (curl and node)', { timeout: 30_000 }, async (t) => {
   const r = await sides(t);
   for (const headers of [[], ['-H', 'x-dev: alice']]) {
-    const { stdout } = await run('curl', ['-sS', '--max-time', '10', '-H', 'Expect: 100-continue', '--data-binary', 'x'.repeat(2000), ...headers, `http://127.0.0.1:${r.port}/c`], { timeout: 15_000 });
+    const { stdout } = await run(
+      'curl',
+      ['-sS', '--max-time', '10', '-H', 'Expect: 100-continue', '--data-binary', 'x'.repeat(2000), ...headers, `http://127.0.0.1:${r.port}/c`],
+      { timeout: 15_000 },
+    );
     t.equal(JSON.parse(stdout).bodyBytes, 2000);
   }
-  const req = http.request({ host: '127.0.0.1', port: r.port, method: 'POST', path: '/c', headers: { expect: '100-continue', 'content-length': 3, 'x-dev': 'alice' } });
+  const req = http.request({
+    host: '127.0.0.1',
+    port: r.port,
+    method: 'POST',
+    path: '/c',
+    headers: { expect: '100-continue', 'content-length': 3, 'x-dev': 'alice' },
+  });
   const cont = once(req, 'continue');
   const resP = once(req, 'response');
   await cont;
@@ -134,7 +174,9 @@ t.test('local process down: 502 with one line, one warning, the cluster still se
 t.test('Upgrade: h2c is not taken: served as HTTP/1.1, request by request', { timeout: 30_000 }, async (t) => {
   const r = await sides(t);
   const args = ['-sS', '--max-time', '10', '--http2', '-w', '\\n%{http_version}\\n'];
-  const { stdout } = await run('curl', [...args, `http://127.0.0.1:${r.port}/a`, '-H', 'x-dev: alice', '--next', ...args, `http://127.0.0.1:${r.port}/b`], { timeout: 15_000 });
+  const { stdout } = await run('curl', [...args, `http://127.0.0.1:${r.port}/a`, '-H', 'x-dev: alice', '--next', ...args, `http://127.0.0.1:${r.port}/b`], {
+    timeout: 15_000,
+  });
   const lines = stdout.split('\n');
   t.equal(JSON.parse(lines[0]).side, 'local');
   t.equal(lines[1].trim(), '1.1');

@@ -18,8 +18,12 @@ function get(session, path, headers = {}) {
     req.setTimeout(15_000, () => req.close(http2.constants.NGHTTP2_CANCEL));
     let status = 0;
     let body = '';
-    req.on('response', (h) => { status = h[':status']; });
-    req.on('data', (c) => { body += c; });
+    req.on('response', (h) => {
+      status = h[':status'];
+    });
+    req.on('data', (c) => {
+      body += c;
+    });
     req.on('end', () => resolve({ status, body }));
     req.on('error', reject);
     req.end();
@@ -33,8 +37,14 @@ t.test('h2c: streams interleaved on one session, each routed on its own', { time
   const session = http2.connect(`http://127.0.0.1:${r.port}`);
   t.teardown(() => session.close());
   const got = await Promise.all(Array.from({ length: 12 }, (_, i) => get(session, `/s${i}`, i % 3 === 0 ? { 'x-dev': 'alice' } : {})));
-  t.same(got.map((g) => JSON.parse(g.body).side), Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? 'local' : 'cluster')));
-  t.same(got.map((g) => JSON.parse(g.body).path), Array.from({ length: 12 }, (_, i) => `/s${i}`));
+  t.same(
+    got.map((g) => JSON.parse(g.body).side),
+    Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? 'local' : 'cluster')),
+  );
+  t.same(
+    got.map((g) => JSON.parse(g.body).path),
+    Array.from({ length: 12 }, (_, i) => `/s${i}`),
+  );
   t.equal(r.connections(), 1, 'one connection');
   t.equal(r.records.length, 4);
   t.match(r.records[0], { protocol: 'h2c', status: 200, decision: { to: 'local' } });
@@ -44,7 +54,8 @@ t.test('curl --http2-prior-knowledge with and without the header', { timeout: 30
   const clusterPort = await listen(t, http2Side('cluster'));
   const localPort = await listen(t, http2Side('local'));
   const r = await router(t, { clusterPort, localPort });
-  const curl = async (...args) => JSON.parse((await run('curl', ['-sS', '--max-time', '10', '--http2-prior-knowledge', ...args], { timeout: 15_000 })).stdout).side;
+  const curl = async (...args) =>
+    JSON.parse((await run('curl', ['-sS', '--max-time', '10', '--http2-prior-knowledge', ...args], { timeout: 15_000 })).stdout).side;
   t.equal(await curl(`http://127.0.0.1:${r.port}/x`, '-H', 'x-dev: alice'), 'local');
   t.equal(await curl(`http://127.0.0.1:${r.port}/x`), 'cluster');
 });
@@ -87,7 +98,9 @@ async function grpcSide(t, side) {
       cb(null, Buffer.from(`${side}:${call.request}`));
     },
   });
-  const port = await new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const port = await new Promise((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
   t.teardown(() => server.forceShutdown());
   return port;
 }
@@ -97,11 +110,12 @@ t.test('gRPC (grpc-js): metadata routes the call, status trailers come back from
   const Client = grpc.makeGenericClientConstructor(SAY, 'Echo');
   const client = new Client(`127.0.0.1:${r.port}`, grpc.credentials.createInsecure());
   t.teardown(() => client.close());
-  const call = (text, md = {}) => new Promise((resolve) => {
-    const meta = new grpc.Metadata();
-    for (const [k, v] of Object.entries(md)) meta.set(k, v);
-    client.say(Buffer.from(text), meta, { deadline: Date.now() + 15_000 }, (err, res) => resolve(err ? `error ${err.code} ${err.details}` : res.toString()));
-  });
+  const call = (text, md = {}) =>
+    new Promise((resolve) => {
+      const meta = new grpc.Metadata();
+      for (const [k, v] of Object.entries(md)) meta.set(k, v);
+      client.say(Buffer.from(text), meta, { deadline: Date.now() + 15_000 }, (err, res) => resolve(err ? `error ${err.code} ${err.details}` : res.toString()));
+    });
   t.equal(await call('hi', { 'x-dev': 'alice' }), 'local:hi');
   t.equal(await call('hi'), 'cluster:hi');
   t.equal(await call('hi', { 'x-dev': 'bob' }), 'cluster:hi');

@@ -13,7 +13,10 @@ async function wsSide(t, side) {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await once(wss, 'listening');
   wss.on('connection', (ws, req) => ws.on('message', (m) => ws.send(`${side}:${m}:${req.headers['x-dev'] ?? '-'}`)));
-  t.teardown(() => { for (const c of wss.clients) c.terminate(); wss.close(); });
+  t.teardown(() => {
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+  });
   return wss.address().port;
 }
 
@@ -21,8 +24,17 @@ function talk(port, headers) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/chat`, { headers, handshakeTimeout: 10_000 });
     ws.on('open', () => ws.send('ping'));
-    ws.on('message', (m) => { ws.close(); resolve(m.toString()); });
-    ws.on('unexpected-response', (_req, res) => { let b = ''; res.on('data', (c) => { b += c; }); res.on('end', () => resolve(`${res.statusCode} ${b}`)); });
+    ws.on('message', (m) => {
+      ws.close();
+      resolve(m.toString());
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      let b = '';
+      res.on('data', (c) => {
+        b += c;
+      });
+      res.on('end', () => resolve(`${res.statusCode} ${b}`));
+    });
     ws.on('error', reject);
   });
 }
@@ -79,13 +91,18 @@ t.test('local side switched off (runner gone): matching requests and global conn
   const clusterPort = await listen(t, http1Side('cluster'));
   const localPort = await listen(t, http1Side('local'));
   const r = await router(t, { clusterPort, localPort });
-  const side = (port) => new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, headers: { 'x-dev': 'alice' }, agent: false }, (res) => {
-      let b = '';
-      res.on('data', (c) => { b += c; });
-      res.on('end', () => resolve(JSON.parse(b).side));
-    }).on('error', reject);
-  });
+  const side = (port) =>
+    new Promise((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, headers: { 'x-dev': 'alice' }, agent: false }, (res) => {
+          let b = '';
+          res.on('data', (c) => {
+            b += c;
+          });
+          res.on('end', () => resolve(JSON.parse(b).side));
+        })
+        .on('error', reject);
+    });
   t.equal(await side(r.port), 'local');
   r.router.setLocalEnabled(false);
   t.equal(await side(r.port), 'cluster', 'personal: production while the runner is away');
@@ -93,7 +110,14 @@ t.test('local side switched off (runner gone): matching requests and global conn
   t.equal(await side(r.port), 'local', 'and back');
   t.equal(r.warnings.length, 0, 'no warning: nothing failed');
   // global intercept with the local side off: the connection reaches the pass-through target
-  const g = createInboundRouter({ rules: { headers: [] }, openLocal: openTcp(await closedPort()), localLabel: 'x', passThrough: { host: '127.0.0.1', port: clusterPort }, onWarning: () => {}, localEnabled: false });
+  const g = createInboundRouter({
+    rules: { headers: [] },
+    openLocal: openTcp(await closedPort()),
+    localLabel: 'x',
+    passThrough: { host: '127.0.0.1', port: clusterPort },
+    onWarning: () => {},
+    localEnabled: false,
+  });
   t.teardown(() => g.destroy());
   t.equal(await side(await listen(t, g.server)), 'cluster', 'global: raw relay to the cluster side');
 });

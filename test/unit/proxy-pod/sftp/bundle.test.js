@@ -55,15 +55,25 @@ fs.copyFileSync(path.join(root, 'dist/proxy-pod.cjs'), cjs);
 fs.copyFileSync(path.join(root, 'dist/proxy-pod.js'), esm);
 
 const sftpArgs = (over = {}) => {
-  const a = { '--sftp-listen': '127.0.0.1:0', '--sftp-host-key-file': files.hostKey, '--sftp-authorized-key-file': files.clientKey, '--sftp-exports-file': files.exportsFile, ...over };
-  return Object.entries(a).filter(([, v]) => v !== undefined).flat();
+  const a = {
+    '--sftp-listen': '127.0.0.1:0',
+    '--sftp-host-key-file': files.hostKey,
+    '--sftp-authorized-key-file': files.clientKey,
+    '--sftp-exports-file': files.exportsFile,
+    ...over,
+  };
+  return Object.entries(a)
+    .filter(([, v]) => v !== undefined)
+    .flat();
 };
 
 function within(promise, ms, what) {
   let timer;
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), ms); }),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), ms);
+    }),
   ]);
 }
 
@@ -71,18 +81,28 @@ function within(promise, ms, what) {
 function startPod(t, file, args) {
   const child = spawn(process.execPath, [file, ...args], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
   const state = { child, stderr: '', exit: null, port: null, sftpPort: null };
-  state.exited = new Promise((resolve) => child.on('exit', (code, signal) => { state.exit = { code, signal }; resolve(state.exit); }));
+  state.exited = new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      state.exit = { code, signal };
+      resolve(state.exit);
+    }),
+  );
   state.ready = new Promise((resolve) => {
     child.stderr.on('data', (d) => {
       state.stderr += d;
       const sftp = /^kinject-proxy: sftp listening on 127\.0\.0\.1:(\d+)$/m.exec(state.stderr);
       const socks = /^kinject-proxy: listening on 127\.0\.0\.1:(\d+)$/m.exec(state.stderr);
       if (sftp) state.sftpPort = Number(sftp[1]);
-      if (socks && state.port === null) { state.port = Number(socks[1]); resolve(state); }
+      if (socks && state.port === null) {
+        state.port = Number(socks[1]);
+        resolve(state);
+      }
     });
     state.exited.then(() => resolve(state));
   });
-  t.teardown(() => { if (state.exit === null) child.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (state.exit === null) child.kill('SIGKILL');
+  });
   return state;
 }
 
@@ -90,14 +110,22 @@ function sftpSession(t, port) {
   const conn = new ssh2.Client();
   t.teardown(() => conn.end());
   const hostBlob = ssh2.utils.parseKey(keys.hostPublicKey).getPublicSSH();
-  return within(new Promise((resolve, reject) => {
-    conn.on('ready', () => conn.sftp((err, sftp) => (err ? reject(err) : resolve({ conn, sftp }))));
-    conn.on('error', reject);
-    conn.connect({
-      host: '127.0.0.1', port, username: 'kinject', privateKey: keys.clientPrivateKey, readyTimeout: 8000,
-      hostVerifier: (k) => Buffer.compare(k, hostBlob) === 0,
-    });
-  }), 10000, 'sftp session');
+  return within(
+    new Promise((resolve, reject) => {
+      conn.on('ready', () => conn.sftp((err, sftp) => (err ? reject(err) : resolve({ conn, sftp }))));
+      conn.on('error', reject);
+      conn.connect({
+        host: '127.0.0.1',
+        port,
+        username: 'kinject',
+        privateKey: keys.clientPrivateKey,
+        readyTimeout: 8000,
+        hostVerifier: (k) => Buffer.compare(k, hostBlob) === 0,
+      });
+    }),
+    10000,
+    'sftp session',
+  );
 }
 
 const call = (fn, ...args) => new Promise((resolve) => fn(...args, (err, ...res) => resolve({ err, res })));
@@ -110,7 +138,10 @@ t.test('bundle size: well under the Secret cap', async (t) => {
   t.match(fs.readFileSync(esm, 'utf8').slice(0, 600), /const require = __kRequire\(import\.meta\.url\)/, 'ESM banner defines require');
 });
 
-for (const [name, file] of [['cjs bundle as proxy-pod.js', cjs], ['esm bundle as proxy-pod.mjs', esm]]) {
+for (const [name, file] of [
+  ['cjs bundle as proxy-pod.js', cjs],
+  ['esm bundle as proxy-pod.mjs', esm],
+]) {
   t.test(`${name}: starts without node_modules and serves the exported file`, async (t) => {
     const pod = await within(startPod(t, file, ['--listen', '127.0.0.1:0', '--token-file', files.token, ...sftpArgs()]).ready, 15000, 'startup');
     t.ok(pod.port && pod.sftpPort, pod.stderr.trim());
@@ -165,7 +196,11 @@ t.test('unreadable or bad SFTP files: one clear line, exit 1', async (t) => {
 });
 
 t.test('--exit-when-idle: an open SFTP session keeps the server up; it exits after the session ends', async (t) => {
-  const pod = await within(startPod(t, cjs, ['--listen', '127.0.0.1:0', '--token-file', files.token, '--exit-when-idle', '1', ...sftpArgs()]).ready, 15000, 'startup');
+  const pod = await within(
+    startPod(t, cjs, ['--listen', '127.0.0.1:0', '--token-file', files.token, '--exit-when-idle', '1', ...sftpArgs()]).ready,
+    15000,
+    'startup',
+  );
   const { conn, sftp } = await sftpSession(t, pod.sftpPort);
   await new Promise((r) => setTimeout(r, 2000));
   t.equal(pod.exit, null, 'still running after 2 s with the SFTP session open (and quiet)');

@@ -37,12 +37,20 @@ async function connect(t, port, { key, username = 'kinject', hostKey }) {
     conn.on('ready', () => {
       conn.sftp((err, sftp) => {
         clearTimeout(timer);
-        if (err) reject(err); else resolve(sftp);
+        if (err) reject(err);
+        else resolve(sftp);
       });
     });
-    conn.on('error', (err) => { clearTimeout(timer); reject(err); });
+    conn.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     conn.connect({
-      host: '127.0.0.1', port, username, privateKey: key, readyTimeout: 8000,
+      host: '127.0.0.1',
+      port,
+      username,
+      privateKey: key,
+      readyTimeout: 8000,
       hostVerifier: (k) => (hostKey ? Buffer.compare(k, hostKey) === 0 : true),
     });
   });
@@ -53,10 +61,19 @@ const call = (fn, ...args) => new Promise((resolve) => fn(...args, (err, ...res)
 const base = podTree();
 const keys = generateSessionKeys('test');
 const server = await startSftpServer({
-  host: '127.0.0.1', port: 0, hostKey: keys.hostPrivateKey, authorizedKey: keys.clientPublicKey,
-  exports: [{ path: join(base, 'data'), readOnly: false }, { path: join(base, 'etc/web'), readOnly: true }],
+  host: '127.0.0.1',
+  port: 0,
+  hostKey: keys.hostPrivateKey,
+  authorizedKey: keys.clientPublicKey,
+  exports: [
+    { path: join(base, 'data'), readOnly: false },
+    { path: join(base, 'etc/web'), readOnly: true },
+  ],
 });
-t.teardown(async () => { await server.close(); rmSync(base, { recursive: true, force: true }); });
+t.teardown(async () => {
+  await server.close();
+  rmSync(base, { recursive: true, force: true });
+});
 const hostBlob = ssh2.utils.parseKey(keys.hostPublicKey).getPublicSSH();
 const P = (p) => join(base, p);
 
@@ -95,11 +112,17 @@ t.test('only the sftp subsystem: no exec, shell or port forwarding', async (t) =
     conn.on('ready', resolve).on('error', reject);
     conn.connect({ host: '127.0.0.1', port: server.address.port, username: 'kinject', privateKey: keys.clientPrivateKey, readyTimeout: 8000 });
   });
-  const exec = await new Promise((resolve) => conn.exec('id', (err, stream) => {
-    if (err) return resolve(err);
-    let out = '';
-    stream.on('data', (d) => { out += d; }).on('close', () => resolve(out ? `ran: ${out}` : 'closed'));
-  }));
+  const exec = await new Promise((resolve) =>
+    conn.exec('id', (err, stream) => {
+      if (err) return resolve(err);
+      let out = '';
+      stream
+        .on('data', (d) => {
+          out += d;
+        })
+        .on('close', () => resolve(out ? `ran: ${out}` : 'closed'));
+    }),
+  );
   t.not(typeof exec === 'string' && exec.startsWith('ran'), true, 'exec does not run anything');
   t.ok(exec instanceof Error, `exec refused (${exec})`);
   const shell = await new Promise((resolve) => conn.shell((err) => resolve(err)));
@@ -176,16 +199,16 @@ t.test('read-only export refuses every write with PERMISSION_DENIED', async (t) 
   const ro = P('etc/web');
   const attempts = {
     'open for write': call(sftp.open.bind(sftp), `${ro}/app.conf`, 'w'),
-    'create': call(sftp.open.bind(sftp), `${ro}/new`, 'wx'),
-    'append': call(sftp.open.bind(sftp), `${ro}/app.conf`, 'a'),
-    'mkdir': call(sftp.mkdir.bind(sftp), `${ro}/d`),
-    'remove': call(sftp.unlink.bind(sftp), `${ro}/app.conf`),
-    'rename': call(sftp.rename.bind(sftp), `${ro}/app.conf`, `${ro}/x`),
+    create: call(sftp.open.bind(sftp), `${ro}/new`, 'wx'),
+    append: call(sftp.open.bind(sftp), `${ro}/app.conf`, 'a'),
+    mkdir: call(sftp.mkdir.bind(sftp), `${ro}/d`),
+    remove: call(sftp.unlink.bind(sftp), `${ro}/app.conf`),
+    rename: call(sftp.rename.bind(sftp), `${ro}/app.conf`, `${ro}/x`),
     'rename into': call(sftp.rename.bind(sftp), P('data/hello.txt'), `${ro}/hello.txt`),
-    'chmod': call(sftp.chmod.bind(sftp), `${ro}/app.conf`, 0o777),
-    'utimes': call(sftp.utimes.bind(sftp), `${ro}/app.conf`, 1, 1),
-    'rmdir': call(sftp.rmdir.bind(sftp), `${ro}/..data`),
-    'symlink': call(sftp.symlink.bind(sftp), 'app.conf', `${ro}/l`),
+    chmod: call(sftp.chmod.bind(sftp), `${ro}/app.conf`, 0o777),
+    utimes: call(sftp.utimes.bind(sftp), `${ro}/app.conf`, 1, 1),
+    rmdir: call(sftp.rmdir.bind(sftp), `${ro}/..data`),
+    symlink: call(sftp.symlink.bind(sftp), 'app.conf', `${ro}/l`),
   };
   for (const [what, p] of Object.entries(attempts)) {
     const { err } = await p;
@@ -241,8 +264,15 @@ t.test('a single-file export (a subPath mount) and a nested export', async (t) =
   writeFileSync(P('etc/nginx/other.conf'), 'hidden');
   mkdirSync(P('data/sub'), { recursive: true });
   const s2 = await startSftpServer({
-    host: '127.0.0.1', port: 0, hostKey: keys.hostPrivateKey, authorizedKey: keys.clientPublicKey,
-    exports: [{ path: conf, readOnly: true }, { path: P('data'), readOnly: true }, { path: P('data/sub'), readOnly: false }],
+    host: '127.0.0.1',
+    port: 0,
+    hostKey: keys.hostPrivateKey,
+    authorizedKey: keys.clientPublicKey,
+    exports: [
+      { path: conf, readOnly: true },
+      { path: P('data'), readOnly: true },
+      { path: P('data/sub'), readOnly: false },
+    ],
   });
   t.teardown(() => s2.close());
   const sftp = await connect(t, s2.address.port, { key: keys.clientPrivateKey });

@@ -71,7 +71,9 @@ t.test('cleanup stack: newest first, once, failures do not stop the rest', async
   const stack = new CleanupStack();
   const order = [];
   stack.add('a', () => order.push('a'));
-  stack.add('b', () => { throw new Error('boom'); });
+  stack.add('b', () => {
+    throw new Error('boom');
+  });
   stack.add('c', async () => order.push('c'));
   const logged = [];
   await Promise.all([stack.unwind((m) => logged.push(m)), stack.unwind()]);

@@ -10,9 +10,12 @@ import { kinjectBin } from '../../../../test/helpers/kinject-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kinject-completion-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const run = (cmd, args, env = {}) => new Promise((resolve) => {
-  execFile(cmd, args, { timeout: 30_000, env: { PATH: process.env.PATH, HOME: dir, ZDOTDIR: dir, ...env } }, (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
-});
+const run = (cmd, args, env = {}) =>
+  new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 30_000, env: { PATH: process.env.PATH, HOME: dir, ZDOTDIR: dir, ...env } }, (err, stdout, stderr) =>
+      resolve({ code: err ? err.code : 0, stdout, stderr }),
+    );
+  });
 const script = async (shell) => {
   const r = await run(kinjectBin, ['completion', shell]);
   t.equal(r.code, 0, r.stderr);
@@ -24,7 +27,10 @@ const script = async (shell) => {
 t.test('bash', async (t) => {
   const file = await script('bash');
   const complete = async (...words) => {
-    const r = await run('bash', ['-c', `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _kinject; printf '%s\\n' "\${COMPREPLY[@]}"`]);
+    const r = await run('bash', [
+      '-c',
+      `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _kinject; printf '%s\\n' "\${COMPREPLY[@]}"`,
+    ]);
     t.equal(r.code, 0, r.stderr);
     return r.stdout.trim().split('\n').filter(Boolean);
   };
@@ -34,7 +40,7 @@ t.test('bash', async (t) => {
   t.same(await complete('kinject', 'run', '--env-precedence', ''), ['cluster', 'local']);
   t.same(await complete('kinject', 'env', '--format', ''), ['dotenv', 'compose', 'sh', 'json']);
   t.same(await complete('kinject', 'completion', ''), ['bash', 'zsh', 'fish', '--help']);
-  t.same(await complete('kinject', 'run', '-n', 'shop', '--', 'bas'), (await complete('kinject', 'run', '--', 'bas')), 'after --: commands');
+  t.same(await complete('kinject', 'run', '-n', 'shop', '--', 'bas'), await complete('kinject', 'run', '--', 'bas'), 'after --: commands');
   t.ok((await complete('kinject', 'run', '--', 'bas')).includes('bash'));
   t.same(await complete('kinject', 'run', '--target', ''), [], 'no guessing for a workload');
 });
@@ -44,7 +50,10 @@ t.test('fish', async (t) => {
   const complete = async (line) => {
     const r = await run('fish', ['-c', `source ${file}; complete -C '${line}'`]);
     t.equal(r.code, 0, r.stderr);
-    return r.stdout.trim().split('\n').map((l) => l.split('\t')[0]);
+    return r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t')[0]);
   };
   t.same(await complete('kinject ru'), ['run']);
   t.same(await complete('kinject run --env-precedence '), ['cluster', 'local']);

@@ -21,16 +21,26 @@ fs.writeFileSync(tokenFile, 'cli-token-123\n');
 function startPod(args, file = BUNDLE, cwd = root) {
   const child = spawn(process.execPath, [file, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const state = { child, stderr: '', exit: null, port: null };
-  state.exited = new Promise((resolve) => child.on('exit', (code, signal) => { state.exit = { code, signal }; resolve(state.exit); }));
+  state.exited = new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      state.exit = { code, signal };
+      resolve(state.exit);
+    }),
+  );
   state.ready = new Promise((resolve) => {
     child.stderr.on('data', (d) => {
       state.stderr += d;
       const m = /listening on (?:\[[^\]]+\]|[^:\s]+):(\d+)/.exec(state.stderr);
-      if (m && state.port === null) { state.port = Number(m[1]); resolve(state); }
+      if (m && state.port === null) {
+        state.port = Number(m[1]);
+        resolve(state);
+      }
     });
     state.exited.then(() => resolve(state));
   });
-  t.teardown(() => { if (state.exit === null) child.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (state.exit === null) child.kill('SIGKILL');
+  });
   return state;
 }
 
@@ -38,18 +48,24 @@ function within(promise, ms, what) {
   let timer;
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), ms); }),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), ms);
+    }),
   ]);
 }
 
 function rawSession(port, bytes) {
-  return within(new Promise((resolve, reject) => {
-    const chunks = [];
-    const s = net.connect(port, '127.0.0.1', () => s.write(bytes));
-    s.on('data', (d) => chunks.push(d));
-    s.on('error', reject);
-    s.on('close', () => resolve(Buffer.concat(chunks)));
-  }), 5000, 'raw session');
+  return within(
+    new Promise((resolve, reject) => {
+      const chunks = [];
+      const s = net.connect(port, '127.0.0.1', () => s.write(bytes));
+      s.on('data', (d) => chunks.push(d));
+      s.on('error', reject);
+      s.on('close', () => resolve(Buffer.concat(chunks)));
+    }),
+    5000,
+    'raw session',
+  );
 }
 
 const auth = (pass) => Buffer.concat([Buffer.from([5, 1, 2, 1, 7]), Buffer.from('kinject'), Buffer.from([pass.length]), Buffer.from(pass)]);

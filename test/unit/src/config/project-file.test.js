@@ -18,7 +18,8 @@ mkdirSync(deep, { recursive: true });
 function cli(args, cwd, env = {}) {
   return new Promise((resolve) => {
     execFile(kinjectBin, args, { cwd, timeout: 30_000, env: { PATH: process.env.PATH, HOME: root, ...env } }, (err, stdout, stderr) =>
-      resolve({ code: err ? err.code : 0, stdout, stderr }));
+      resolve({ code: err ? err.code : 0, stdout, stderr }),
+    );
   });
 }
 const write = (name, text) => writeFileSync(join(root, 'app', name), text);
@@ -47,7 +48,7 @@ t.test('found in a parent; settings with their lines; paths made absolute', asyn
   t.match(r.stdout, /^target\s+-\s+\(not set\)$/m);
 
   const ignored = await cli(['--no-project-file', 'config', '--kubeconfig', '/dev/null'], deep);
-  t.match(ignored.stdout, /^project file    none/m, '--no-project-file');
+  t.match(ignored.stdout, /^project file {4}none/m, '--no-project-file');
   t.match(ignored.stdout, /^timeout\s+120\s+\(default\)$/m);
 });
 
@@ -72,7 +73,9 @@ t.test('a bad file: one line naming file, line and key, exit 2, for every comman
   ];
   for (const [name, text, error] of cases) {
     write(name, text);
-    for (const args of name === '.kinject.json' || /namspace/.test(text) ? [['config'], ['run', '--', 'true'], ['env'], ['cleanup']] : [['run', '--', 'true']]) {
+    for (const args of name === '.kinject.json' || /namspace/.test(text)
+      ? [['config'], ['run', '--', 'true'], ['env'], ['cleanup']]
+      : [['run', '--', 'true']]) {
       const r = await cli(args, deep);
       t.equal(r.code, 2, `${args[0]} with ${JSON.stringify(text)}: exit 2`);
       const lines = r.stderr.trimEnd().split('\n');

@@ -41,17 +41,26 @@ function sameAsWritten(t, read, env, skipped, reader, { only = () => true } = {}
 
 t.test('dotenv: every npm dotenv parser reads every value back; the rest are comments', async (t) => {
   const { file, written } = write('dotenv', ALL);
-  t.same(written.skipped.filter((k) => k in TRICKY_ENV), [], 'every tricky value is written');
+  t.same(
+    written.skipped.filter((k) => k in TRICKY_ENV),
+    [],
+    'every tricky value is written',
+  );
   for (const key of Object.keys(DOTENV_UNCARRIABLE)) t.ok(written.skipped.includes(key), `${key} is skipped`);
   for (const [reader, read] of Object.entries(readNpmDotenv(file))) sameAsWritten(t, read, ALL, written.skipped, reader);
   t.notMatch(written.text, 'C:\\new', 'a skipped value does not leak into the comment');
   t.match(written.text, /^# "ALL_QUOTES_HASH" not written: no dotenv quoting carries its value exactly$/m);
   const warning = skippedWarning(written, 'dotenv', '--env-file x.env');
   t.equal(warning.split('\n').length, 1, 'one warning line');
-  t.match(warning, /^warning: --env-file x\.env: \d+ variables not written .*--env-json carries everything\): ALL_QUOTES_BACKSLASH_N, ALL_QUOTES_HASH, CR_QUOTE_HASH, QUOTE_BACKTICK_ENDS_IN_BACKSLASH, R/);
+  t.match(
+    warning,
+    /^warning: --env-file x\.env: \d+ variables not written .*--env-json carries everything\): ALL_QUOTES_BACKSLASH_N, ALL_QUOTES_HASH, CR_QUOTE_HASH, QUOTE_BACKTICK_ENDS_IN_BACKSLASH, R/,
+  );
   t.equal(skippedWarning(formatEnvFile(TRICKY_ENV, 'dotenv'), 'dotenv', 'x'), undefined, 'no warning when all is written');
-  t.equal(skippedWarning(formatEnvFile({ 'a.b': 'x' }, 'sh'), 'sh', 'kinject env', '--format json'),
-    'warning: kinject env: 1 variable not written (the sh syntax cannot carry it exactly; it is written as a comment, --format json carries everything): a.b');
+  t.equal(
+    skippedWarning(formatEnvFile({ 'a.b': 'x' }, 'sh'), 'sh', 'kinject env', '--format json'),
+    'warning: kinject env: 1 variable not written (the sh syntax cannot carry it exactly; it is written as a comment, --format json carries everything): a.b',
+  );
 });
 
 t.test('dotenv: what it skips, no quoting or bare form carries whatever follows (it is not skipped needlessly)', async (t) => {
@@ -64,8 +73,9 @@ t.test('dotenv: what it skips, no quoting or bare form carries whatever follows 
     for (const form of [`'${value}'`, `"${value}"`, `"${esc(value)}"`, `\`${value}\``, value, `'${esc(value)}'`]) {
       for (const p of parsers) {
         // a form carries the value only if it does so whatever line comes next
-        const next = ['', "L='after'\n", "L='\nx'\n", 'L="\nx"\n', 'L=`\nx`\n', 'L=\'x\n\'\n'];
-        if (next.every((line) => p.parse(`K=${form}\n${line}`).K === value)) t.fail(`${key}: ${JSON.stringify(form)} would have carried ${JSON.stringify(value)}`);
+        const next = ['', "L='after'\n", "L='\nx'\n", 'L="\nx"\n', 'L=`\nx`\n', "L='x\n'\n"];
+        if (next.every((line) => p.parse(`K=${form}\n${line}`).K === value))
+          t.fail(`${key}: ${JSON.stringify(form)} would have carried ${JSON.stringify(value)}`);
       }
     }
   }
@@ -101,7 +111,7 @@ t.test('dotenv: node --env-file reads the same values, but for CR and values quo
   for (const k of checked) if (read[k] !== env[k]) t.equal(read[k], env[k], `node --env-file: ${k} = ${JSON.stringify(env[k])}`);
 });
 
-t.test('compose: docker compose\'s env_file parser reads every value back', async (t) => {
+t.test("compose: docker compose's env_file parser reads every value back", async (t) => {
   const read = await composeReader(dir);
   const { file, written } = write('compose', ALL);
   t.same(written.skipped, [], 'compose carries every value');
@@ -113,7 +123,13 @@ t.test('compose: docker compose\'s env_file parser reads every value back', asyn
 
 t.test('sh: bash and dash sourcing the file with set -a get every value', async (t) => {
   const { file, written } = write('sh', ALL);
-  t.same(written.skipped, Object.keys(ALL).filter((k) => !SH_NAME.test(k)).sort(), 'only keys that are not shell names are skipped');
+  t.same(
+    written.skipped,
+    Object.keys(ALL)
+      .filter((k) => !SH_NAME.test(k))
+      .sort(),
+    'only keys that are not shell names are skipped',
+  );
   for (const shell of ['bash', 'dash']) {
     const read = await readShell(shell, file);
     sameAsWritten(t, read, ALL, written.skipped, shell);
@@ -136,16 +152,21 @@ t.test('empty env and unknown syntax', async (t) => {
 
 t.test('kinject run: --env-syntax without --env-file, or an unknown syntax, is a one-line usage error', async (t) => {
   const { execFile } = await import('node:child_process');
-  const kinject = (args) => new Promise((resolve) => {
-    execFile(join(repoRoot, 'bin', 'kinject'), args, { timeout: 60_000, env: { ...process.env, KUBECONFIG: '/nonexistent' } },
-      (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stderr }));
-  });
+  const kinject = (args) =>
+    new Promise((resolve) => {
+      execFile(join(repoRoot, 'bin', 'kinject'), args, { timeout: 60_000, env: { ...process.env, KUBECONFIG: '/nonexistent' } }, (err, stdout, stderr) =>
+        resolve({ code: err ? err.code : 0, stderr }),
+      );
+    });
   const noFile = await kinject(['run', '--target', 'web', '--env-syntax', 'sh', '--', 'true']);
   t.equal(noFile.code, 2);
   t.equal(noFile.stderr, 'kinject: --env-syntax is the syntax of --env-file: add --env-file FILE\n');
   const unknown = await kinject(['run', '--target', 'web', '--env-file', join(dir, 'x.env'), '--env-syntax', 'yaml', '--', 'true']);
   t.equal(unknown.code, 2);
-  t.match(unknown.stderr, /^kinject: option '--env-syntax <syntax>' argument 'yaml' is invalid\. Allowed choices are dotenv, compose, sh, json\. \(see --help\)\n$/);
+  t.match(
+    unknown.stderr,
+    /^kinject: option '--env-syntax <syntax>' argument 'yaml' is invalid\. Allowed choices are dotenv, compose, sh, json\. \(see --help\)\n$/,
+  );
   const envFormat = await kinject(['env', '--target', 'web', '--format', 'yaml']);
   t.equal(envFormat.code, 2);
   t.match(envFormat.stderr, /Allowed choices are dotenv, compose, sh, json/);

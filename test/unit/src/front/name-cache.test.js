@@ -22,10 +22,27 @@ t.test('answers are reused until the TTL, then asked again', async (t) => {
 t.test('"no such name" is cached, failures are not', async (t) => {
   const cache = new NameCache({ ttlMs: 5000, maxEntries: 10 });
   let asked = 0;
-  t.equal(await cache.get('nope', async () => { asked++; return undefined; }), undefined);
-  t.equal(await cache.get('nope', async () => { asked++; return 'x'; }), undefined);
+  t.equal(
+    await cache.get('nope', async () => {
+      asked++;
+      return undefined;
+    }),
+    undefined,
+  );
+  t.equal(
+    await cache.get('nope', async () => {
+      asked++;
+      return 'x';
+    }),
+    undefined,
+  );
   t.equal(asked, 1);
-  await t.rejects(cache.get('flaky', async () => { throw new Error('tunnel down'); }), /tunnel down/);
+  await t.rejects(
+    cache.get('flaky', async () => {
+      throw new Error('tunnel down');
+    }),
+    /tunnel down/,
+  );
   t.equal(await cache.get('flaky', async () => '10.1.1.1'), '10.1.1.1');
 });
 
@@ -33,8 +50,14 @@ t.test('concurrent questions share one lookup', async (t) => {
   const cache = new NameCache({ ttlMs: 5000, maxEntries: 10 });
   let asked = 0;
   let release;
-  const gate = new Promise((r) => { release = r; });
-  const lookup = async () => { asked++; await gate; return '10.0.0.9'; };
+  const gate = new Promise((r) => {
+    release = r;
+  });
+  const lookup = async () => {
+    asked++;
+    await gate;
+    return '10.0.0.9';
+  };
   const all = Promise.all([cache.get('web', lookup), cache.get('web', lookup), cache.get('web', lookup)]);
   release();
   t.same(await all, ['10.0.0.9', '10.0.0.9', '10.0.0.9']);
@@ -46,7 +69,13 @@ t.test('the oldest entries go when full; ttl 0 caches nothing', async (t) => {
   for (const name of ['a', 'b', 'c']) await cache.get(name, async () => name);
   t.equal(cache.size, 2);
   let asked = 0;
-  t.equal(await cache.get('a', async () => { asked++; return 'a2'; }), 'a2');
+  t.equal(
+    await cache.get('a', async () => {
+      asked++;
+      return 'a2';
+    }),
+    'a2',
+  );
   t.equal(asked, 1);
   const none = new NameCache({ ttlMs: 0, maxEntries: 2 });
   await none.get('a', async () => 'a');
@@ -66,7 +95,10 @@ function countingUpstream() {
       fromClient.once('data', () => toClient.write(serializeReply(REPLY.SUCCEEDED, { type: 'ipv4', host: `10.9.0.${n}`, port: 0 })));
       const duplex = new (await import('node:stream')).Duplex({
         read() {},
-        write(chunk, _enc, cb) { fromClient.write(chunk); cb(); },
+        write(chunk, _enc, cb) {
+          fromClient.write(chunk);
+          cb();
+        },
       });
       toClient.on('data', (d) => duplex.push(d));
       return duplex;

@@ -76,7 +76,11 @@ t.test('front refuses a wrong token and clients without auth', async (t) => {
   const front = await startFront({ upstream, resolver: createResolver(upstream), token: 'right', log: quietLog });
   t.teardown(() => front.close());
   t.match(await fetchThrough(front.address.port, 'right', '127.0.0.1', httpPort), /hello through the front/, 'the right token reaches the target');
-  await t.rejects(fetchThrough(front.address.port, 'wrong', '127.0.0.1', httpPort), { message: /Socks5 Authentication failed/ }, 'wrong token: authentication refused');
+  await t.rejects(
+    fetchThrough(front.address.port, 'wrong', '127.0.0.1', httpPort),
+    { message: /Socks5 Authentication failed/ },
+    'wrong token: authentication refused',
+  );
   await t.rejects(
     SocksClient.createConnection({
       proxy: { host: '127.0.0.1', port: front.address.port, type: 5 },
@@ -100,7 +104,10 @@ t.test('an unreachable --proxy is one clear error', async (t) => {
 
 t.test('proxy URLs', async (t) => {
   t.match(parseProxyUrl('socks5://u:p%40ss@example.internal:1080'), {
-    host: 'example.internal', port: 1080, credentials: { username: 'u', password: 'p@ss' }, text: 'socks5://example.internal:1080',
+    host: 'example.internal',
+    port: 1080,
+    credentials: { username: 'u', password: 'p@ss' },
+    text: 'socks5://example.internal:1080',
   });
   t.match(parseProxyUrl('[::1]:9050'), { host: '::1', port: 9050 });
   t.throws(() => parseProxyUrl('http://x:1'), /only socks5/);

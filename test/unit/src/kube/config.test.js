@@ -25,9 +25,18 @@ function kubeconfig(name, { contexts, current, server = 'https://127.0.0.1:6443'
       return [`- name: ${c}`, '  cluster:', `    server: ${url}`, ...(url.startsWith('http:') ? ['    insecure-skip-tls-verify: true'] : [])];
     }),
     'users:',
-    ...contexts.map((c) => c.user).filter((u, i, a) => u && a.indexOf(u) === i).flatMap((u) => [`- name: ${u}`, '  user:', `    token: tok-${u}`]),
+    ...contexts
+      .map((c) => c.user)
+      .filter((u, i, a) => u && a.indexOf(u) === i)
+      .flatMap((u) => [`- name: ${u}`, '  user:', `    token: tok-${u}`]),
     'contexts:',
-    ...contexts.flatMap((c) => [`- name: ${c.name}`, '  context:', `    cluster: ${c.cluster}`, ...(c.user ? [`    user: ${c.user}`] : []), ...(c.namespace ? [`    namespace: ${c.namespace}`] : [])]),
+    ...contexts.flatMap((c) => [
+      `- name: ${c.name}`,
+      '  context:',
+      `    cluster: ${c.cluster}`,
+      ...(c.user ? [`    user: ${c.user}`] : []),
+      ...(c.namespace ? [`    namespace: ${c.namespace}`] : []),
+    ]),
     ...(current ? [`current-context: ${current}`] : []),
   ].join('\n');
   writeFileSync(file, text + '\n');
@@ -35,12 +44,18 @@ function kubeconfig(name, { contexts, current, server = 'https://127.0.0.1:6443'
 }
 
 const a = kubeconfig('a.yaml', {
-  contexts: [{ name: 'dev', cluster: 'c-dev', user: 'u1', namespace: 'team' }, { name: 'shared', cluster: 'c-a', user: 'u1' }],
+  contexts: [
+    { name: 'dev', cluster: 'c-dev', user: 'u1', namespace: 'team' },
+    { name: 'shared', cluster: 'c-a', user: 'u1' },
+  ],
   current: 'dev',
   server: (c) => `https://${c}.example:6443`,
 });
 const b = kubeconfig('b.yaml', {
-  contexts: [{ name: 'prod', cluster: 'c-prod', user: 'u2' }, { name: 'shared', cluster: 'c-b', user: 'u2' }],
+  contexts: [
+    { name: 'prod', cluster: 'c-prod', user: 'u2' },
+    { name: 'shared', cluster: 'c-b', user: 'u2' },
+  ],
   current: 'prod',
   server: (c) => `https://${c}.example:6443`,
 });
@@ -69,7 +84,10 @@ t.test('KUBECONFIG list: missing files skipped, first wins', async (t) => {
 t.test('~/.kube/config and in-cluster', async (t) => {
   const home = join(dir, 'home');
   mkdirSync(join(home, '.kube'), { recursive: true });
-  writeFileSync(join(home, '.kube', 'config'), `apiVersion: v1\nclusters:\n- name: h\n  cluster:\n    server: https://home.example\ncontexts:\n- name: home\n  context:\n    cluster: h\ncurrent-context: home\n`);
+  writeFileSync(
+    join(home, '.kube', 'config'),
+    `apiVersion: v1\nclusters:\n- name: h\n  cluster:\n    server: https://home.example\ncontexts:\n- name: home\n  context:\n    cluster: h\ncurrent-context: home\n`,
+  );
   t.equal(loadKubeAccess({ env: {}, homeDir: home }).context, 'home');
 
   const root = join(dir, 'root');
@@ -82,8 +100,10 @@ t.test('~/.kube/config and in-cluster', async (t) => {
   process.env.KUBERNETES_SERVICE_HOST = '10.0.0.1';
   process.env.KUBERNETES_SERVICE_PORT = '443';
   t.teardown(() => {
-    if (saved.h === undefined) delete process.env.KUBERNETES_SERVICE_HOST; else process.env.KUBERNETES_SERVICE_HOST = saved.h;
-    if (saved.p === undefined) delete process.env.KUBERNETES_SERVICE_PORT; else process.env.KUBERNETES_SERVICE_PORT = saved.p;
+    if (saved.h === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
+    else process.env.KUBERNETES_SERVICE_HOST = saved.h;
+    if (saved.p === undefined) delete process.env.KUBERNETES_SERVICE_PORT;
+    else process.env.KUBERNETES_SERVICE_PORT = saved.p;
   });
   const acc = loadKubeAccess({ env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' }, homeDir: join(dir, 'nohome'), inClusterRoot: root });
   t.same(acc.sources, ['in-cluster']);
@@ -103,7 +123,10 @@ t.test('one-line errors', async (t) => {
     t.match(err?.message, re);
     t.notMatch(err?.message ?? '', /\n/);
   };
-  oneLine(() => loadKubeAccess({ kubeconfig: a, context: 'nope', env: {} }), /^context "nope" not found in .*a\.yaml; available contexts: dev, shared; check --context$/);
+  oneLine(
+    () => loadKubeAccess({ kubeconfig: a, context: 'nope', env: {} }),
+    /^context "nope" not found in .*a\.yaml; available contexts: dev, shared; check --context$/,
+  );
   oneLine(() => loadKubeAccess({ kubeconfig: join(dir, 'missing.yaml'), env: {} }), /kubeconfig .*missing\.yaml does not exist; check --kubeconfig/);
   oneLine(() => loadKubeAccess({ env: {}, homeDir: join(dir, 'nohome') }), /^no Kubernetes configuration found .*pass --kubeconfig, set KUBECONFIG/);
   oneLine(() => loadKubeAccess({ env: { KUBECONFIG: join(dir, 'missing.yaml') } }), /^no Kubernetes configuration found/);
@@ -125,8 +148,10 @@ t.test('API server check (loopback)', async (t) => {
   probe.close();
   await once(probe, 'close');
   const dead = kubeconfig('dead.yaml', { contexts: [{ name: 'd', cluster: 'cd', user: 'u' }], current: 'd', server: `http://127.0.0.1:${port}` });
-  await t.rejects(checkApiServer(loadKubeAccess({ kubeconfig: dead, env: {} }), 2000),
-    { name: 'KinjectError', message: new RegExp(`^cannot reach the Kubernetes API server at http://127\\.0\\.0\\.1:${port}: ECONNREFUSED: .*; check --context/--kubeconfig$`) });
+  await t.rejects(checkApiServer(loadKubeAccess({ kubeconfig: dead, env: {} }), 2000), {
+    name: 'KinjectError',
+    message: new RegExp(`^cannot reach the Kubernetes API server at http://127\\.0\\.0\\.1:${port}: ECONNREFUSED: .*; check --context/--kubeconfig$`),
+  });
 
   let seenAuth;
   const server = http.createServer((req, res) => {
@@ -136,7 +161,15 @@ t.test('API server check (loopback)', async (t) => {
       res.end(JSON.stringify({ gitVersion: 'v1.34.4' }));
     } else if (req.url.startsWith('/api/v1/namespaces/team')) {
       res.statusCode = 404;
-      res.end(JSON.stringify({ kind: 'Status', reason: 'NotFound', message: 'namespaces "team" not found', details: { name: 'team', kind: 'namespaces' }, code: 404 }));
+      res.end(
+        JSON.stringify({
+          kind: 'Status',
+          reason: 'NotFound',
+          message: 'namespaces "team" not found',
+          details: { name: 'team', kind: 'namespaces' },
+          code: 404,
+        }),
+      );
     } else if (req.url.startsWith('/api/v1/namespaces/')) {
       res.end(JSON.stringify({ kind: 'Namespace' }));
     } else {
@@ -147,7 +180,11 @@ t.test('API server check (loopback)', async (t) => {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.teardown(() => server.close());
-  const live = kubeconfig('live.yaml', { contexts: [{ name: 'l', cluster: 'cl', user: 'ul', namespace: 'team' }], current: 'l', server: `http://127.0.0.1:${server.address().port}` });
+  const live = kubeconfig('live.yaml', {
+    contexts: [{ name: 'l', cluster: 'cl', user: 'ul', namespace: 'team' }],
+    current: 'l',
+    server: `http://127.0.0.1:${server.address().port}`,
+  });
   const acc = loadKubeAccess({ kubeconfig: live, env: {} });
   t.equal(await checkApiServer(acc), 'v1.34.4');
   t.equal(seenAuth, 'Bearer tok-ul', 'credentials from the kubeconfig');

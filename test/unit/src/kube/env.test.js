@@ -19,10 +19,23 @@ t.test('workloadEnv drops what the proxy image and runtime add', async (t) => {
     HELLO_SERVICE_PORT: '80',
   };
   t.same(workloadEnv(podEnv), { GREETING: 'hello', HELLO_SERVICE_PORT: '80', KUBERNETES_SERVICE_HOST: '10.215.0.1' });
-  const spec = { env: [{ name: 'HOME', value: '/srv' }, { name: 'TERM', value: 'dumb' }] };
-  t.same(workloadEnv({ ...podEnv, HOME: '/srv', TERM: 'dumb' }, spec), {
-    GREETING: 'hello', HELLO_SERVICE_PORT: '80', HOME: '/srv', KUBERNETES_SERVICE_HOST: '10.215.0.1', TERM: 'dumb',
-  }, 'named explicitly in the spec: kept');
+  const spec = {
+    env: [
+      { name: 'HOME', value: '/srv' },
+      { name: 'TERM', value: 'dumb' },
+    ],
+  };
+  t.same(
+    workloadEnv({ ...podEnv, HOME: '/srv', TERM: 'dumb' }, spec),
+    {
+      GREETING: 'hello',
+      HELLO_SERVICE_PORT: '80',
+      HOME: '/srv',
+      KUBERNETES_SERVICE_HOST: '10.215.0.1',
+      TERM: 'dumb',
+    },
+    'named explicitly in the spec: kept',
+  );
   t.same(Object.keys(workloadEnv({ b: '1', a: '2', C: '3' })), ['C', 'a', 'b'], 'sorted');
 });
 
@@ -34,7 +47,12 @@ t.test('workloadEnv restores renamed variables', async (t) => {
     KINJECT_ENV_OTHER: 'not one of ours',
     X: '1',
   };
-  const spec = { env: [{ name: 'PATH', value: '/app/bin:/usr/bin' }, { name: 'NODE_OPTIONS', value: '--require /app/trace.js' }] };
+  const spec = {
+    env: [
+      { name: 'PATH', value: '/app/bin:/usr/bin' },
+      { name: 'NODE_OPTIONS', value: '--require /app/trace.js' },
+    ],
+  };
   t.same(workloadEnv(podEnv, spec), { NODE_OPTIONS: '--require /app/trace.js', PATH: '/app/bin:/usr/bin', X: '1' });
 });
 

@@ -3,8 +3,15 @@
 // seeded by an init container, a second container, probes, ports, a service account).
 import t from 'tap';
 import {
-  buildProxyJob, buildProxySecret, proxyLayout, newSessionId, newToken, sessionName, localClusterImage,
-  DEFAULT_PROXY_IMAGE, MAX_SCRIPT_BYTES,
+  buildProxyJob,
+  buildProxySecret,
+  proxyLayout,
+  newSessionId,
+  newToken,
+  sessionName,
+  localClusterImage,
+  DEFAULT_PROXY_IMAGE,
+  MAX_SCRIPT_BYTES,
 } from '../../../../dist/src/kube/proxy-job.js';
 
 const base = {
@@ -23,7 +30,11 @@ function webTemplate() {
     serviceAccountName: 'web-sa',
     automountServiceAccountToken: true,
     nodeSelector: { disk: 'ssd' },
-    affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }] } } },
+    affinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }] },
+      },
+    },
     tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'web', effect: 'NoSchedule' }],
     imagePullSecrets: [{ name: 'regcred' }],
     securityContext: { fsGroup: 2000, runAsUser: 0 },
@@ -34,7 +45,13 @@ function webTemplate() {
     readinessGates: [{ conditionType: 'x' }],
     hostname: 'web-0',
     initContainers: [
-      { name: 'seed', image: 'busybox', command: ['sh', '-c', 'echo hi > /data/seed'], volumeMounts: [{ name: 'data', mountPath: '/data' }], resources: { limits: { cpu: '50m', memory: '16Mi' } } },
+      {
+        name: 'seed',
+        image: 'busybox',
+        command: ['sh', '-c', 'echo hi > /data/seed'],
+        volumeMounts: [{ name: 'data', mountPath: '/data' }],
+        resources: { limits: { cpu: '50m', memory: '16Mi' } },
+      },
       { name: 'mesh', image: 'envoy', restartPolicy: 'Always' },
     ],
     containers: [
@@ -79,7 +96,11 @@ function webTemplate() {
 
 t.test('ids, tokens, names', async (t) => {
   const ids = Array.from({ length: 200 }, () => newSessionId());
-  t.same(ids.filter((id) => !/^[a-z][a-z0-9]{7}$/.test(id)), [], '200 ids, each a letter then 7 letters or digits');
+  t.same(
+    ids.filter((id) => !/^[a-z][a-z0-9]{7}$/.test(id)),
+    [],
+    '200 ids, each a letter then 7 letters or digits',
+  );
   t.ok(new Set(ids).size > 190, 'ids are random');
   t.match(newToken(), /^[0-9a-f]{64}$/);
   t.equal(sessionName('x1'), 'kinject-x1');
@@ -96,7 +117,10 @@ t.test('targetless job', async (t) => {
   t.equal(job.metadata.namespace, 'staging');
   t.same(job.metadata.labels, { 'app.kubernetes.io/managed-by': 'kinject', 'kinject.dev/session': 'abc12345', 'app.kubernetes.io/name': 'kinject-proxy' });
   t.same(job.metadata.annotations, {
-    'kinject.dev/version': '0.1.0', 'kinject.dev/user': 'dev@laptop', 'kinject.dev/started-at': '2026-11-22T02:30:00.000Z', 'kinject.dev/target': 'none',
+    'kinject.dev/version': '0.1.0',
+    'kinject.dev/user': 'dev@laptop',
+    'kinject.dev/started-at': '2026-11-22T02:30:00.000Z',
+    'kinject.dev/target': 'none',
   });
   const spec = job.spec;
   t.equal(spec.suspend, true);
@@ -118,15 +142,27 @@ t.test('targetless job', async (t) => {
   t.same(c.command, ['node', '/kinject/proxy-pod.js', '--listen', '127.0.0.1:1080', '--token-file', '/kinject/token', '--exit-when-idle', '30']);
   t.equal(c.args, undefined);
   t.equal(c.ports, undefined, 'no ports exposed');
-  t.same(c.resources, { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '128Mi' } }, 'requests and limits, cpu and memory (quotas and LimitRanges that demand them admit it)');
+  t.same(
+    c.resources,
+    { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '128Mi' } },
+    'requests and limits, cpu and memory (quotas and LimitRanges that demand them admit it)',
+  );
   // Pod Security "restricted": every field it checks, at the level it checks it
   t.match(c.securityContext, {
-    runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+    runAsNonRoot: true,
+    runAsUser: 1000,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
   });
   t.notOk(c.securityContext.capabilities.add, 'no capability added');
   t.match(pod.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
   for (const f of ['hostNetwork', 'hostPID', 'hostIPC']) t.notOk(pod[f], `no ${f}`);
-  t.ok(pod.volumes.every((v) => v.secret), 'only a secret volume (no hostPath)');
+  t.ok(
+    pod.volumes.every((v) => v.secret),
+    'only a secret volume (no hostPath)',
+  );
   t.same(c.volumeMounts, [{ name: 'kinject', mountPath: '/kinject', readOnly: true }]);
   t.same(pod.volumes, [{ name: 'kinject', secret: { secretName: 'kinject-abc12345', defaultMode: 0o444 } }]);
   t.equal(c.env, undefined);
@@ -146,7 +182,9 @@ t.test('secret', async (t) => {
   t.equal(s.metadata.name, 'kinject-abc12345');
   t.equal(s.metadata.namespace, 'staging');
   t.equal(s.metadata.labels['app.kubernetes.io/managed-by'], 'kinject');
-  t.same(s.metadata.ownerReferences, [{ apiVersion: 'batch/v1', kind: 'Job', name: 'kinject-abc12345', uid: 'uid-1', controller: false, blockOwnerDeletion: false }]);
+  t.same(s.metadata.ownerReferences, [
+    { apiVersion: 'batch/v1', kind: 'Job', name: 'kinject-abc12345', uid: 'uid-1', controller: false, blockOwnerDeletion: false },
+  ]);
   t.equal(s.immutable, true);
   t.equal(Buffer.from(s.data['proxy-pod.js'], 'base64').toString(), 'console.log("pod")');
   t.equal(Buffer.from(s.data.token, 'base64').toString(), 'f'.repeat(64));
@@ -161,7 +199,11 @@ t.test('from a web-like template', async (t) => {
   t.equal(JSON.stringify(template), frozen, 'the template is not modified');
   t.equal(job.metadata.annotations['kinject.dev/target'], 'deployment/web');
   const pod = job.spec.template.spec;
-  t.same(Object.keys(job.spec.template.metadata.labels).sort(), ['app.kubernetes.io/managed-by', 'app.kubernetes.io/name', 'kinject.dev/session'], 'no workload labels');
+  t.same(
+    Object.keys(job.spec.template.metadata.labels).sort(),
+    ['app.kubernetes.io/managed-by', 'app.kubernetes.io/name', 'kinject.dev/session'],
+    'no workload labels',
+  );
 
   // kept from the template
   t.equal(pod.serviceAccountName, 'web-sa');
@@ -177,7 +219,11 @@ t.test('from a web-like template', async (t) => {
   t.equal(pod.restartPolicy, 'Never');
   t.ok(pod.terminationGracePeriodSeconds <= 5);
   for (const f of ['nodeName', 'priority', 'readinessGates', 'hostname']) t.notOk(f in pod, `${f} dropped`);
-  t.same(pod.initContainers.map((c) => c.name), ['seed'], 'init container kept, native sidecar dropped');
+  t.same(
+    pod.initContainers.map((c) => c.name),
+    ['seed'],
+    'init container kept, native sidecar dropped',
+  );
   t.same(pod.initContainers[0], template.initContainers[0], 'init container unchanged');
   t.equal(pod.containers.length, 1, 'other containers dropped');
 
@@ -185,11 +231,26 @@ t.test('from a web-like template', async (t) => {
   t.equal(c.name, 'web');
   t.equal(c.image, 'node:22-alpine');
   t.same(c.command.slice(0, 2), ['node', '/kinject/proxy-pod.js']);
-  for (const f of ['args', 'ports', 'readinessProbe', 'livenessProbe', 'startupProbe', 'lifecycle', 'workingDir', 'stdin', 'tty']) t.notOk(f in c, `${f} removed`);
-  t.same(c.resources, { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '128Mi' } }, 'kinject\'s requests and limits, not the workload\'s 2 CPU / 4Gi');
+  for (const f of ['args', 'ports', 'readinessProbe', 'livenessProbe', 'startupProbe', 'lifecycle', 'workingDir', 'stdin', 'tty'])
+    t.notOk(f in c, `${f} removed`);
+  t.same(
+    c.resources,
+    { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '128Mi' } },
+    "kinject's requests and limits, not the workload's 2 CPU / 4Gi",
+  );
   t.same(pod.initContainers[0].resources, { limits: { cpu: '50m', memory: '16Mi' } }, 'the init container keeps its own resources');
-  t.match(c.securityContext, { runAsNonRoot: true, runAsUser: 4242, seccompProfile: { type: 'RuntimeDefault' }, allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } });
-  t.same(c.env.map((e) => e.name), ['GREETING', 'MULTI', 'POD_NAME', 'KINJECT_ENV_NODE_OPTIONS', 'KINJECT_ENV_PATH']);
+  t.match(c.securityContext, {
+    runAsNonRoot: true,
+    runAsUser: 4242,
+    seccompProfile: { type: 'RuntimeDefault' },
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    capabilities: { drop: ['ALL'] },
+  });
+  t.same(
+    c.env.map((e) => e.name),
+    ['GREETING', 'MULTI', 'POD_NAME', 'KINJECT_ENV_NODE_OPTIONS', 'KINJECT_ENV_PATH'],
+  );
   t.same(c.env[1], template.containers[0].env[1], 'valueFrom kept');
   t.same(c.envFrom, [{ secretRef: { name: 'web-secret' } }]);
   const mounts = Object.fromEntries(c.volumeMounts.map((m) => [m.mountPath, m.name]));
@@ -224,7 +285,8 @@ t.test('mount dir and port choices', async (t) => {
 t.test('uid: template non-zero uid kept, root replaced', async (t) => {
   const mk = (podSc, cSc) => {
     const spec = { securityContext: podSc, containers: [{ name: 'a', image: 'x', securityContext: cSc }] };
-    return buildProxyJob({ ...base, target: { display: 'd/a', podSpec: spec, container: spec.containers[0] } }).spec.template.spec.containers[0].securityContext;
+    return buildProxyJob({ ...base, target: { display: 'd/a', podSpec: spec, container: spec.containers[0] } }).spec.template.spec.containers[0]
+      .securityContext;
   };
   t.equal(mk(undefined, undefined).runAsUser, 1000);
   t.equal(mk({ runAsUser: 0 }, { runAsUser: 0 }).runAsUser, 1000);
@@ -237,7 +299,10 @@ const sftp = {
   port: 1081,
   hostPrivateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----',
   clientPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB client\n',
-  exports: [{ path: '/etc/web', readOnly: true }, { path: '/data', readOnly: false, volume: 'data', kind: 'emptyDir' }],
+  exports: [
+    { path: '/etc/web', readOnly: true },
+    { path: '/data', readOnly: false, volume: 'data', kind: 'emptyDir' },
+  ],
 };
 
 t.test('with sftp: four more flags, three more Secret keys', async (t) => {
@@ -246,25 +311,47 @@ t.test('with sftp: four more flags, three more Secret keys', async (t) => {
   const job = buildProxyJob({ ...base, target, sftp });
   const c = job.spec.template.spec.containers[0];
   t.same(c.command, [
-    'node', '/kinject/proxy-pod.js', '--listen', '127.0.0.1:1080', '--token-file', '/kinject/token', '--exit-when-idle', '30',
-    '--sftp-listen', '127.0.0.1:1081',
-    '--sftp-host-key-file', '/kinject/sftp-host-key',
-    '--sftp-authorized-key-file', '/kinject/sftp-client-key.pub',
-    '--sftp-exports-file', '/kinject/sftp-exports.json',
+    'node',
+    '/kinject/proxy-pod.js',
+    '--listen',
+    '127.0.0.1:1080',
+    '--token-file',
+    '/kinject/token',
+    '--exit-when-idle',
+    '30',
+    '--sftp-listen',
+    '127.0.0.1:1081',
+    '--sftp-host-key-file',
+    '/kinject/sftp-host-key',
+    '--sftp-authorized-key-file',
+    '/kinject/sftp-client-key.pub',
+    '--sftp-exports-file',
+    '/kinject/sftp-exports.json',
   ]);
   t.equal(job.spec.template.spec.containers.length, 1);
-  t.same(proxyLayout({ ...base, target, sftp: { ...sftp, port: 2222 } }).sftpPort, 2222, 'the sftp option\'s port wins');
+  t.same(proxyLayout({ ...base, target, sftp: { ...sftp, port: 2222 } }).sftpPort, 2222, "the sftp option's port wins");
 
   const s = buildProxySecret({ ...base, sftp }, { name: 'kinject-abc12345', uid: 'uid-1' });
   const text = (k) => Buffer.from(s.data[k], 'base64').toString();
   t.same(Object.keys(s.data).sort(), ['proxy-pod.js', 'sftp-client-key.pub', 'sftp-exports.json', 'sftp-host-key', 'token']);
   t.equal(text('sftp-host-key'), `${sftp.hostPrivateKey}\n`, 'host key with a final newline');
   t.equal(text('sftp-client-key.pub'), 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB client\n');
-  t.same(JSON.parse(text('sftp-exports.json')), [{ path: '/etc/web', readOnly: true }, { path: '/data', readOnly: false }], 'only path and readOnly travel');
+  t.same(
+    JSON.parse(text('sftp-exports.json')),
+    [
+      { path: '/etc/web', readOnly: true },
+      { path: '/data', readOnly: false },
+    ],
+    'only path and readOnly travel',
+  );
 });
 
 t.test('with sftp in a moved mount dir and on hostNetwork', async (t) => {
-  const spec = { hostNetwork: true, containers: [{ name: 'a', image: 'x', volumeMounts: [{ name: 'v', mountPath: '/kinject' }] }], volumes: [{ name: 'v', emptyDir: {} }] };
+  const spec = {
+    hostNetwork: true,
+    containers: [{ name: 'a', image: 'x', volumeMounts: [{ name: 'v', mountPath: '/kinject' }] }],
+    volumes: [{ name: 'v', emptyDir: {} }],
+  };
   const target = { display: 'pod/a', podSpec: spec, container: spec.containers[0] };
   const layout = proxyLayout({ id: 'q1', target });
   const job = buildProxyJob({ ...base, id: 'q1', target, sftp: { ...sftp, port: layout.sftpPort } }, layout);

@@ -15,13 +15,24 @@ function fakeAccess() {
       posted.push({ path, body });
       return path.endsWith('/jobs') ? { ...body, metadata: { ...body.metadata, uid: 'job-uid' } } : body;
     },
-    async patch() { return {}; },
-    async delete() { return {}; },
+    async patch() {
+      return {};
+    },
+    async delete() {
+      return {};
+    },
     async get(path) {
       if (path.endsWith('/pods')) {
         const job = posted.find((p) => p.path.endsWith('/jobs'))?.body;
         const name = job.spec.template.spec.containers[0].name;
-        return { items: [{ metadata: { name: `${job.metadata.name}-x1`, uid: 'pod-uid' }, status: { phase: 'Running', containerStatuses: [{ name, state: { running: {} } }] } }] };
+        return {
+          items: [
+            {
+              metadata: { name: `${job.metadata.name}-x1`, uid: 'pod-uid' },
+              status: { phase: 'Running', containerStatuses: [{ name, state: { running: {} } }] },
+            },
+          ],
+        };
       }
       return { items: [] };
     },
@@ -31,8 +42,20 @@ function fakeAccess() {
 
 function webTarget(extra = {}) {
   const podSpec = {
-    volumes: [{ name: 'config', configMap: { name: 'web-config' } }, { name: 'data', emptyDir: {} }],
-    containers: [{ name: 'web', image: 'web', volumeMounts: [{ name: 'config', mountPath: '/etc/web' }, { name: 'data', mountPath: '/data' }] }],
+    volumes: [
+      { name: 'config', configMap: { name: 'web-config' } },
+      { name: 'data', emptyDir: {} },
+    ],
+    containers: [
+      {
+        name: 'web',
+        image: 'web',
+        volumeMounts: [
+          { name: 'config', mountPath: '/etc/web' },
+          { name: 'data', mountPath: '/data' },
+        ],
+      },
+    ],
     ...extra,
   };
   return { ref: { kind: 'deployment', name: 'web' }, display: 'deployment/web', podSpec, container: podSpec.containers[0] };
@@ -52,7 +75,10 @@ t.test('volumes with a target: keys split between the Secret and Session.sftp', 
   ];
   t.same(Object.keys(session.sftp).sort(), ['clientPrivateKey', 'exports', 'hostPublicKey', 'port']);
   t.equal(session.sftp.port, 1081);
-  t.same([...session.sftp.exports].sort((a, b) => a.path.localeCompare(b.path)), [...exports].sort((a, b) => a.path.localeCompare(b.path)));
+  t.same(
+    [...session.sftp.exports].sort((a, b) => a.path.localeCompare(b.path)),
+    [...exports].sort((a, b) => a.path.localeCompare(b.path)),
+  );
   for (const e of session.sftp.exports) t.same(Object.keys(e).sort(), ['path', 'readOnly'], 'plain {path, readOnly}');
 
   const secret = secretOf(posted);
@@ -76,7 +102,17 @@ t.test('no sftp without volumes, without a target, or without anything to export
   const cases = [
     ['volumes not asked for', { target: webTarget() }],
     ['no target', { volumes: true }],
-    ['a target without mounts', { volumes: true, target: (() => { const x = webTarget({ automountServiceAccountToken: false }); x.container.volumeMounts = []; return x; })() }],
+    [
+      'a target without mounts',
+      {
+        volumes: true,
+        target: (() => {
+          const x = webTarget({ automountServiceAccountToken: false });
+          x.container.volumeMounts = [];
+          return x;
+        })(),
+      },
+    ],
   ];
   for (const [what, opts] of cases) {
     const { access, posted } = fakeAccess();

@@ -20,7 +20,10 @@ function fakeApi({ forbidCreate = false } = {}) {
     let body = '';
     for await (const c of req) body += c;
     requests.push(`${req.method} ${req.url.split('?')[0]}`);
-    const send = (code, obj) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(obj)); };
+    const send = (code, obj) => {
+      res.writeHead(code, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(obj));
+    };
     const m = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/?]+))?/.exec(req.url);
     if (!m) return send(404, { kind: 'Status', code: 404, reason: 'NotFound', message: 'no route' });
     const name = m[2];
@@ -34,10 +37,14 @@ function fakeApi({ forbidCreate = false } = {}) {
     const cur = leases.get(name);
     if (!cur) return send(404, { kind: 'Status', code: 404, reason: 'NotFound', message: `leases "${name}" not found` });
     if (req.method === 'GET') return send(200, cur);
-    if (req.method === 'DELETE') { leases.delete(name); return send(200, { kind: 'Status', status: 'Success' }); }
+    if (req.method === 'DELETE') {
+      leases.delete(name);
+      return send(200, { kind: 'Status', status: 'Success' });
+    }
     if (req.method === 'PUT') {
       const o = JSON.parse(body);
-      if (o.metadata.resourceVersion !== cur.metadata.resourceVersion) return send(409, { kind: 'Status', code: 409, reason: 'Conflict', message: 'the object has been modified' });
+      if (o.metadata.resourceVersion !== cur.metadata.resourceVersion)
+        return send(409, { kind: 'Status', code: 409, reason: 'Conflict', message: 'the object has been modified' });
       o.metadata.resourceVersion = String(rv++);
       leases.set(name, o);
       return send(200, o);
@@ -54,22 +61,33 @@ async function setup(t, options) {
   t.teardown(() => api.server.close());
   const dir = mkdtempSync(join(tmpdir(), 'kinject-lease-'));
   const file = join(dir, 'kubeconfig');
-  writeFileSync(file, [
-    'apiVersion: v1', 'kind: Config',
-    `clusters: [{name: c, cluster: {server: "http://127.0.0.1:${api.server.address().port}", insecure-skip-tls-verify: true}}]`,
-    'users: [{name: u, user: {token: x}}]',
-    'contexts: [{name: x, context: {cluster: c, user: u, namespace: team}}]',
-    'current-context: x', '',
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{name: c, cluster: {server: "http://127.0.0.1:${api.server.address().port}", insecure-skip-tls-verify: true}}]`,
+      'users: [{name: u, user: {token: x}}]',
+      'contexts: [{name: x, context: {cluster: c, user: u, namespace: team}}]',
+      'current-context: x',
+      '',
+    ].join('\n'),
+  );
   const access = loadKubeAccess({ kubeconfig: file, env: {} });
   t.teardown(() => access.client.close());
   return { api, access };
 }
 
-const keeper = (access, warnings = []) => keepSessionLease({
-  access, namespace: 'team', id: 'ab12cd34', holder: 'ann@box pid 42', graceSeconds: 3, job: { name: 'kinject-ab12cd34', uid: 'u-1' },
-  warn: (m) => warnings.push(m),
-});
+const keeper = (access, warnings = []) =>
+  keepSessionLease({
+    access,
+    namespace: 'team',
+    id: 'ab12cd34',
+    holder: 'ann@box pid 42',
+    graceSeconds: 3,
+    job: { name: 'kinject-ab12cd34', uid: 'u-1' },
+    warn: (m) => warnings.push(m),
+  });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const within = (p, ms) => Promise.race([p, sleep(ms).then(() => 'timeout')]);
 

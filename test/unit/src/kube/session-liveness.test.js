@@ -17,7 +17,11 @@ t.test('with a Lease: live within the grace it states, not after', async (t) => 
   t.match(sessionLiveness({ job: job(), lease: lease(31) }, now), { live: false, why: 'not renewed for 31 s (grace 30 s)' });
   t.equal(sessionLiveness({ job: job(), lease: lease(5, 4) }, now).live, false, 'a short grace from the Lease');
   t.equal(sessionLiveness({ job: job(), lease: lease(-20) }, now).live, true, 'renewed "in the future" (clock skew) is fresh');
-  t.equal(sessionLiveness({ job: job({ active: 0, finished: true }), lease: lease(1) }, now).live, true, 'a fresh Lease wins over a finished Job (the runner lives)');
+  t.equal(
+    sessionLiveness({ job: job({ active: 0, finished: true }), lease: lease(1) }, now).live,
+    true,
+    'a fresh Lease wins over a finished Job (the runner lives)',
+  );
   t.equal(sessionLiveness({ lease: lease(1) }, now).live, true, 'a fresh Lease without its Job (being deleted) is not touched');
   t.equal(sessionLiveness({ job: job(), lease: lease(1, undefined) }, now, 30).live, true, 'no duration: the default grace');
   t.equal(sessionLiveness({ job: job(), lease: { holder: 'x pid 1' } }, now).live, false, 'never renewed');
@@ -46,7 +50,14 @@ t.test('holder and description', async (t) => {
 });
 
 t.test('the Lease kinject creates, read back', async (t) => {
-  const lease = buildSessionLease({ id: 'ab12cd34', namespace: 'team', holder: 'ann@box pid 42', graceSeconds: 30, job: { name: 'kinject-ab12cd34', uid: 'u-1' }, now });
+  const lease = buildSessionLease({
+    id: 'ab12cd34',
+    namespace: 'team',
+    holder: 'ann@box pid 42',
+    graceSeconds: 30,
+    job: { name: 'kinject-ab12cd34', uid: 'u-1' },
+    now,
+  });
   t.equal(lease.metadata.name, 'kinject-ab12cd34');
   t.same(lease.metadata.labels, { 'app.kubernetes.io/managed-by': 'kinject', 'kinject.dev/session': 'ab12cd34', 'app.kubernetes.io/name': 'kinject-proxy' });
   t.match(lease.metadata.ownerReferences, [{ kind: 'Job', name: 'kinject-ab12cd34', uid: 'u-1', blockOwnerDeletion: false }]);

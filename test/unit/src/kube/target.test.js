@@ -41,9 +41,17 @@ t.test('bad targets are usage errors', async (t) => {
 });
 
 t.test('pickContainer', async (t) => {
-  const spec = { initContainers: [{ name: 'seed', image: 'x' }], containers: [{ name: 'web', image: 'a' }, { name: 'log', image: 'b' }] };
+  const spec = {
+    initContainers: [{ name: 'seed', image: 'x' }],
+    containers: [
+      { name: 'web', image: 'a' },
+      { name: 'log', image: 'b' },
+    ],
+  };
   t.equal(pickContainer(spec, 'deployment/web').name, 'web', 'first by default');
   t.equal(pickContainer(spec, 'deployment/web', 'log').name, 'log');
-  t.throws(() => pickContainer(spec, 'deployment/web', 'nope'), { message: 'container "nope" not found in deployment/web; available containers: web, log; check --container' });
+  t.throws(() => pickContainer(spec, 'deployment/web', 'nope'), {
+    message: 'container "nope" not found in deployment/web; available containers: web, log; check --container',
+  });
   t.throws(() => pickContainer(spec, 'deployment/web', 'seed'), /"seed" is an init container/);
 });

@@ -38,7 +38,10 @@ t.test('prebuiltShimProblem', async (t) => {
   t.equal(prebuiltShimProblem('2.34'), undefined);
   t.equal(prebuiltShimProblem('2.36'), undefined);
   t.equal(prebuiltShimProblem('3.0'), undefined);
-  t.match(prebuiltShimProblem('2.31'), /^the prebuilt shim needs glibc >= 2\.34 and this system has 2\.31: install kinject with its install script allowed .*--allow-scripts=kinject/);
+  t.match(
+    prebuiltShimProblem('2.31'),
+    /^the prebuilt shim needs glibc >= 2\.34 and this system has 2\.31: install kinject with its install script allowed .*--allow-scripts=kinject/,
+  );
   t.match(prebuiltShimProblem(null), /needs glibc and this system has none \(musl\?\)/);
   t.equal(prebuiltShimProblem(), undefined, 'this machine (glibc >= 2.34) takes it');
 });

@@ -24,7 +24,11 @@ const TOKEN = 'a'.repeat(64);
 writeFileSync(join(dir, 'token'), TOKEN);
 
 async function startPodServer(t) {
-  const child = spawn(process.execPath, [join(root, 'dist/proxy-pod.cjs'), '--listen', '127.0.0.1:0', '--token-file', join(dir, 'token'), '--exit-when-idle', '30'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [join(root, 'dist/proxy-pod.cjs'), '--listen', '127.0.0.1:0', '--token-file', join(dir, 'token'), '--exit-when-idle', '30'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let err = '';
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`pod server did not start: ${err}`)), 5000);
@@ -93,17 +97,27 @@ t.test('one stream carries every request, many at once', async (t) => {
   t.equal(pool.description, 'pod ns/kinject-test');
   t.match(await get(await pool.open(), httpPort, '/one'), /hello from local \/one/);
   const many = await Promise.all(Array.from({ length: 50 }, (_, i) => pool.open().then((x) => get(x, httpPort, `/p${i}`))));
-  t.same(many.map((body) => /\/p\d+$/.exec(body)?.[0]), many.map((_, i) => `/p${i}`), '50 channels at once, each got its own answer');
-  const names = await Promise.all(['localhost', 'localhost'].map(async (host) => {
-    const s = await pool.open();
-    const r = await clientRequest(s, CMD.RESOLVE, { type: 'domain', host, port: 0 }, { timeoutMs: 5000 });
-    s.destroy();
-    return r.bound.host;
-  }));
+  t.same(
+    many.map((body) => /\/p\d+$/.exec(body)?.[0]),
+    many.map((_, i) => `/p${i}`),
+    '50 channels at once, each got its own answer',
+  );
+  const names = await Promise.all(
+    ['localhost', 'localhost'].map(async (host) => {
+      const s = await pool.open();
+      const r = await clientRequest(s, CMD.RESOLVE, { type: 'domain', host, port: 0 }, { timeoutMs: 5000 });
+      s.destroy();
+      return r.bound.host;
+    }),
+  );
   t.match(names, ['127.0.0.1', '127.0.0.1'], 'RESOLVE through channels');
   t.equal(counts.connects, 1, 'a single connection to the pod server for all of it');
   t.equal(pool.sessionsOpened, 1);
-  await waitUntil(() => pool.openChannels === 0, 10_000, () => `finished channels are forgotten (${pool.openChannels} open)`);
+  await waitUntil(
+    () => pool.openChannels === 0,
+    10_000,
+    () => `finished channels are forgotten (${pool.openChannels} open)`,
+  );
 });
 
 t.test('half-close travels through the tunnel: the server answers after our end', async (t) => {
@@ -151,10 +165,14 @@ t.test('the stream drops: open channels are reset, a new session is opened', asy
   t.equal(data.toString(), 'ping');
   again.destroy();
   t.equal(sockets.length, 2, 'reconnected once');
-  t.match(warnings, [
-    /^the tunnel to the proxy pod ns\/kinject-test was lost \(the tunnel stream (closed|ended)\); open connections were reset, reconnecting$/,
-    /^the tunnel to the proxy pod ns\/kinject-test is back$/,
-  ], 'one line when lost, one when back');
+  t.match(
+    warnings,
+    [
+      /^the tunnel to the proxy pod ns\/kinject-test was lost \(the tunnel stream (closed|ended)\); open connections were reset, reconnecting$/,
+      /^the tunnel to the proxy pod ns\/kinject-test is back$/,
+    ],
+    'one line when lost, one when back',
+  );
 });
 
 t.test('wrong token: open() fails with a clear error', async (t) => {
@@ -202,7 +220,9 @@ t.test('unreachable pod server: retried with backoff, open() times out with the 
 t.test('close() tells the pod server to exit (SHUTDOWN); it does, at once', async (t) => {
   const { child, port, exited } = await startPodServer(t);
   let err = '';
-  child.stderr.on('data', (d) => { err += d; });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
   const { pool } = makePool(port);
   await pool.ready(5000);
   const t0 = Date.now();

@@ -6,7 +6,21 @@
 import t from 'tap';
 import { spawn, execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, readFileSync, readdirSync, rmSync, existsSync, chmodSync, chownSync, createReadStream, statSync, mkdirSync as mkdir } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  writeFileSync,
+  symlinkSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  existsSync,
+  chmodSync,
+  chownSync,
+  createReadStream,
+  statSync,
+  mkdirSync as mkdir,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -28,9 +42,10 @@ if (!pre.ok) {
   process.exit(1);
 }
 
-const run = (cmd, args, opts = {}) => new Promise((resolve) => {
-  execFile(cmd, args, { timeout: 30000, encoding: 'utf8', ...opts }, (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
-});
+const run = (cmd, args, opts = {}) =>
+  new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 30000, encoding: 'utf8', ...opts }, (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
+  });
 const fuseMounts = () => readMountInfo().filter((m) => m.fsType.startsWith('fuse'));
 
 const work = mkdtempSync(join(tmpdir(), 'kinject-vol-'));
@@ -57,39 +72,61 @@ writeFileSync(knownHosts, knownHostsLine(keys.hostPublicKey));
 const runtime = join(work, 'runtime');
 mkdir(runtime, { mode: 0o700 });
 const env = { ...process.env, XDG_RUNTIME_DIR: runtime };
-const exportsList = [{ path: join(pod, 'data'), readOnly: false }, { path: join(pod, 'etc/web'), readOnly: true }];
+const exportsList = [
+  { path: join(pod, 'data'), readOnly: false },
+  { path: join(pod, 'etc/web'), readOnly: true },
+];
 // The server runs in its own process: this one makes blocking fs calls on the mount (a server
 // in the same event loop could not answer them).
 const serverScript = join(work, 'server.mjs');
-writeFileSync(serverScript, `
+writeFileSync(
+  serverScript,
+  `
   import { startSftpServer } from ${JSON.stringify(pathToFileURL(join(process.cwd(), 'dist/proxy-pod/sftp/index.js')).href)};
   const o = JSON.parse(process.env.SFTP_OPTIONS);
   const s = await startSftpServer({ ...o, host: '127.0.0.1', port: Number(process.env.SFTP_PORT || 0), log: (l) => process.stderr.write(l + '\\n') });
   process.stdout.write(s.address.port + '\\n');
-`);
+`,
+);
 async function startServerProc(wantPort = 0) {
   const proc = spawn(process.execPath, [serverScript], {
-    env: { ...process.env, SFTP_PORT: String(wantPort), SFTP_OPTIONS: JSON.stringify({ hostKey: keys.hostPrivateKey, authorizedKey: keys.clientPublicKey, exports: exportsList }) },
+    env: {
+      ...process.env,
+      SFTP_PORT: String(wantPort),
+      SFTP_OPTIONS: JSON.stringify({ hostKey: keys.hostPrivateKey, authorizedKey: keys.clientPublicKey, exports: exportsList }),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
-  proc.stderr.on('data', (d) => { err += d; });
+  proc.stderr.on('data', (d) => {
+    err += d;
+  });
   const gotPort = await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`SFTP server did not start: ${err}`)), 15000);
     proc.stdout.on('data', (d) => {
       out += d;
       const m = /^(\d+)\n/.exec(out);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
     });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`SFTP server exited ${code}: ${err}`)); });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`SFTP server exited ${code}: ${err}`));
+    });
   });
   return { proc, port: gotPort };
 }
 const first = await startServerProc();
 const port = first.port;
 let serverProc = first.proc;
-const server = { close: async () => { serverProc.kill('SIGTERM'); } };
+const server = {
+  close: async () => {
+    serverProc.kill('SIGTERM');
+  },
+};
 const logLines = [];
 const log = { debug: (m) => logLines.push(m), warn: (m) => logLines.push(`WARN ${m}`) };
 
@@ -103,8 +140,13 @@ t.teardown(async () => {
 t.test('mount, use with cat / node / python, write, read-only, hidden, escapes, unmount', async (t) => {
   const mountDir = join(runtime, 'kinject-test', 'session-a');
   const m = await mountVolumes({
-    sshPort: port, clientKeyPath: keyPath, knownHostsPath: knownHosts, mountDir,
-    exports: exportsList.map((e) => e.path), log, env,
+    sshPort: port,
+    clientKeyPath: keyPath,
+    knownHostsPath: knownHosts,
+    mountDir,
+    exports: exportsList.map((e) => e.path),
+    log,
+    env,
   });
   t.teardown(() => m.unmount());
   t.equal(m.root, mountDir);
@@ -138,7 +180,11 @@ t.test('mount, use with cat / node / python, write, read-only, hidden, escapes, 
     ['remove', () => rmSync(L('etc/web/app.conf'))],
   ]) {
     let code;
-    try { fn(); } catch (err) { code = err.code; }
+    try {
+      fn();
+    } catch (err) {
+      code = err.code;
+    }
     t.ok(code === 'EACCES' || code === 'EROFS', `read-only export refuses ${what} (${code})`);
   }
   t.equal(readFileSync(join(ts, 'app.conf'), 'utf8'), 'listen 8080\n', 'the read-only file is unchanged');
@@ -148,13 +194,20 @@ t.test('mount, use with cat / node / python, write, read-only, hidden, escapes, 
   t.same(readdirSync(mountDir), [pod.split('/')[1]], 'the root lists only the way to the exports');
   for (const name of ['abs-escape', 'rel-escape']) {
     let code;
-    try { readFileSync(L(`data/${name}`)); } catch (err) { code = err.code; }
+    try {
+      readFileSync(L(`data/${name}`));
+    } catch (err) {
+      code = err.code;
+    }
     t.equal(code, 'EACCES', `a symlink escaping the exports is refused (${name})`);
   }
 
   await m.unmount();
   t.notOk(findMount(mountDir), 'unmounted');
-  t.notOk(fuseMounts().some((x) => x.mountPoint.startsWith(work)), 'no FUSE mount left');
+  t.notOk(
+    fuseMounts().some((x) => x.mountPoint.startsWith(work)),
+    'no FUSE mount left',
+  );
   t.notOk(existsSync(mountDir), 'the mount directory it created is gone');
   await m.unmount();
   t.pass('a second unmount is a no-op');
@@ -163,7 +216,12 @@ t.test('mount, use with cat / node / python, write, read-only, hidden, escapes, 
 });
 
 function alive(pid) {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 t.test('a 100 MiB file reads through the mount intact', async (t) => {
@@ -178,8 +236,12 @@ t.test('a 100 MiB file reads through the mount intact', async (t) => {
   let bytes = 0;
   await new Promise((resolve, reject) => {
     createReadStream(join(mountDir, pod, 'data/big.bin'), { highWaterMark: 1024 * 1024 })
-      .on('data', (c) => { hash.update(c); bytes += c.length; })
-      .on('end', resolve).on('error', reject);
+      .on('data', (c) => {
+        hash.update(c);
+        bytes += c.length;
+      })
+      .on('end', resolve)
+      .on('error', reject);
   });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   t.equal(bytes, data.length);
@@ -196,16 +258,24 @@ t.test('reconnect: the server (the tunnel) goes away and comes back; the mount c
   const L = (p) => join(mountDir, pod, p);
   t.equal((await run('cat', [L('data/hello.txt')])).stdout, 'hello from the pod\n');
   const old = serverProc;
-  await new Promise((r) => { old.once('exit', r); old.kill('SIGKILL'); });
+  await new Promise((r) => {
+    old.once('exit', r);
+    old.kill('SIGKILL');
+  });
   const down = await run('cat', [L('data/hello.txt')], { timeout: 20000 });
   t.not(down.code, 0, `while it is down a read fails rather than hangs (${down.stderr.trim()})`);
   const again = await startServerProc(port);
   serverProc = again.proc;
   let back;
-  await waitUntil(async () => {
-    back = await run('cat', [L('data/hello.txt')]);
-    return back.code === 0;
-  }, 30_000, () => `a read after the server is back (${back?.stderr.trim()})`, 250);
+  await waitUntil(
+    async () => {
+      back = await run('cat', [L('data/hello.txt')]);
+      return back.code === 0;
+    },
+    30_000,
+    () => `a read after the server is back (${back?.stderr.trim()})`,
+    250,
+  );
   t.equal(back.stdout, 'hello from the pod\n', 'reads work again after sshfs reconnects');
   t.ok(findMount(mountDir), 'still the same mount');
   await m.unmount();
@@ -232,20 +302,34 @@ t.test('wrong client key or wrong host key: the mount fails with a reason and le
   t.notOk(findMount(mountDir));
 });
 
-t.test('the default mount place must be the user\'s own private directory', async (t) => {
+t.test("the default mount place must be the user's own private directory", async (t) => {
   const rt = join(work, 'runtime-foreign');
   const base = join(rt, `kinject-${process.getuid()}`);
   mkdirSync(base, { recursive: true, mode: 0o777 });
   chmodSync(base, 0o777);
   await t.rejects(
-    mountVolumes({ sshPort: port, clientKeyPath: keyPath, knownHostsPath: knownHosts, mountDir: join(base, 's1'), exports: [], env: { ...env, XDG_RUNTIME_DIR: rt } }),
+    mountVolumes({
+      sshPort: port,
+      clientKeyPath: keyPath,
+      knownHostsPath: knownHosts,
+      mountDir: join(base, 's1'),
+      exports: [],
+      env: { ...env, XDG_RUNTIME_DIR: rt },
+    }),
     /accessible by other users/,
   );
   if (process.getuid() === 0) {
     chmodSync(base, 0o700);
     chownSync(base, 65534, 65534);
     await t.rejects(
-      mountVolumes({ sshPort: port, clientKeyPath: keyPath, knownHostsPath: knownHosts, mountDir: join(base, 's1'), exports: [], env: { ...env, XDG_RUNTIME_DIR: rt } }),
+      mountVolumes({
+        sshPort: port,
+        clientKeyPath: keyPath,
+        knownHostsPath: knownHosts,
+        mountDir: join(base, 's1'),
+        exports: [],
+        env: { ...env, XDG_RUNTIME_DIR: rt },
+      }),
       /belongs to uid 65534, not to you/,
     );
   }
@@ -255,7 +339,9 @@ t.test('the default mount place must be the user\'s own private directory', asyn
 // A separate process plays kinject: it mounts, says READY, and stays until killed.
 function startMounter(t, mountDir, extraEnv = {}, spawnOpts = {}) {
   const script = join(work, `mounter-${Math.random().toString(36).slice(2)}.mjs`);
-  writeFileSync(script, `
+  writeFileSync(
+    script,
+    `
     import { mountVolumes } from ${JSON.stringify(pathToFileURL(join(process.cwd(), 'dist/src/volumes/mount.js')).href)};
     const a = JSON.parse(process.argv[2]);
     const m = await mountVolumes(a);
@@ -270,18 +356,29 @@ function startMounter(t, mountDir, extraEnv = {}, spawnOpts = {}) {
       process.exit(0);
     }
     setInterval(() => {}, 1000);
-  `);
+  `,
+  );
   chmodSync(script, 0o644);
   const args = JSON.parse(JSON.stringify({ sshPort: port, clientKeyPath: keyPath, knownHostsPath: knownHosts, mountDir, exports: [], ...extraEnv.args }));
   const child = spawn(spawnOpts.command ?? process.execPath, [...(spawnOpts.prefix ?? []), script, JSON.stringify(args)], {
-    env: { ...env, ...extraEnv.env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...env, ...extraEnv.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  t.teardown(() => { try { child.kill('SIGKILL'); } catch {} });
+  t.teardown(() => {
+    try {
+      child.kill('SIGKILL');
+    } catch {}
+  });
   let out = '';
   let err = '';
-  child.stderr.on('data', (d) => { err += d; });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
   const lines = new Promise((resolve) => {
-    child.stdout.on('data', (d) => { out += d; if (/READY .*\n/.test(out) && (!args.thenUnmount || /DONE .*\n/.test(out))) resolve(out); });
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (/READY .*\n/.test(out) && (!args.thenUnmount || /DONE .*\n/.test(out))) resolve(out);
+    });
     child.on('exit', () => resolve(out));
     setTimeout(() => resolve(out), 30000).unref();
   });
@@ -310,16 +407,29 @@ t.test('leftovers: a SIGKILLed kinject without setpriv leaves its mount; cleanup
   t.match(await dead.lines, /READY/, `dead mounter ready ${dead.stderr()}`);
   const deadSshfs = JSON.parse(/READY (.*)\n/.exec(await dead.lines)[1]).pid;
   dead.child.kill('SIGKILL');
-  await new Promise((r) => dead.child.exitCode !== null || dead.child.signalCode ? r() : dead.child.once('exit', r));
+  await new Promise((r) => (dead.child.exitCode !== null || dead.child.signalCode ? r() : dead.child.once('exit', r)));
   t.ok(findMount(deadDir), 'the killed kinject left its mount behind');
   // Only this test's mounts: never touch a real session's.
   const mountInfo = () => readMountInfo().filter((m) => m.mountPoint.startsWith(work));
   await waitUntil(() => findKinjectMounts({ env, mountInfo }).some((f) => f.mountPoint === deadDir && !f.live), 20_000, 'the killed session is seen as dead');
   const found = findKinjectMounts({ env, mountInfo });
-  t.same(found.filter((f) => f.mountPoint.startsWith(base)).map((f) => [f.mountPoint, f.live]).sort(), [[deadDir, false], [liveDir, true]]);
+  t.same(
+    found
+      .filter((f) => f.mountPoint.startsWith(base))
+      .map((f) => [f.mountPoint, f.live])
+      .sort(),
+    [
+      [deadDir, false],
+      [liveDir, true],
+    ],
+  );
 
   const res = await removeLeftoverMounts({ env, log, mountInfo });
-  t.same(res.removed.filter((p) => p.startsWith(work)), [deadDir], 'the dead one is removed');
+  t.same(
+    res.removed.filter((p) => p.startsWith(work)),
+    [deadDir],
+    'the dead one is removed',
+  );
   t.ok(res.skipped.includes(liveDir), 'the live one is left alone');
   t.same(res.failed, []);
   t.notOk(findMount(deadDir), 'no longer mounted');
@@ -330,16 +440,31 @@ t.test('leftovers: a SIGKILLed kinject without setpriv leaves its mount; cleanup
   // Without its record (as if made under another XDG_RUNTIME_DIR) the live mount is still
   // recognised as live: its sshfs is the child of a running Node process.
   const otherEnv = { ...env, XDG_RUNTIME_DIR: join(work, 'runtime-elsewhere') };
-  t.same(findKinjectMounts({ env: otherEnv, mountInfo }).map((f) => [f.mountPoint, f.live]), [[liveDir, true]], 'live without a record');
+  t.same(
+    findKinjectMounts({ env: otherEnv, mountInfo }).map((f) => [f.mountPoint, f.live]),
+    [[liveDir, true]],
+    'live without a record',
+  );
   t.same((await removeLeftoverMounts({ env: otherEnv, log, mountInfo })).skipped, [liveDir]);
 
   live.child.kill('SIGKILL');
-  await new Promise((r) => live.child.exitCode !== null || live.child.signalCode ? r() : live.child.once('exit', r));
-  await waitUntil(() => findKinjectMounts({ env: otherEnv, mountInfo }).some((f) => f.mountPoint === liveDir && !f.live), 20_000, 'the killed live session is seen as dead');
-  t.same(findKinjectMounts({ env: otherEnv, mountInfo }).map((f) => [f.mountPoint, f.live]), [[liveDir, false]], 'an orphaned sshfs without a record is a leftover');
+  await new Promise((r) => (live.child.exitCode !== null || live.child.signalCode ? r() : live.child.once('exit', r)));
+  await waitUntil(
+    () => findKinjectMounts({ env: otherEnv, mountInfo }).some((f) => f.mountPoint === liveDir && !f.live),
+    20_000,
+    'the killed live session is seen as dead',
+  );
+  t.same(
+    findKinjectMounts({ env: otherEnv, mountInfo }).map((f) => [f.mountPoint, f.live]),
+    [[liveDir, false]],
+    'an orphaned sshfs without a record is a leftover',
+  );
   const res2 = await removeLeftoverMounts({ env, log, mountInfo });
   t.ok(res2.removed.includes(liveDir), 'once its kinject is gone it is removed too');
-  t.notOk(fuseMounts().some((x) => x.mountPoint.startsWith(work)), 'no FUSE mount of ours left');
+  t.notOk(
+    fuseMounts().some((x) => x.mountPoint.startsWith(work)),
+    'no FUSE mount of ours left',
+  );
 });
 
 t.test('an unprivileged user can mount (via the setuid fusermount3), read, write, unmount', async (t) => {
@@ -353,8 +478,13 @@ t.test('an unprivileged user can mount (via the setuid fusermount3), read, write
   // containers), first check that preflight says so, then grant this one user access with an ACL
   // for the duration of the test (the saved ACL is restored after).
   if ((statSync('/dev/fuse').mode & 0o006) !== 0o006) {
-    const r = await run(asUser[0], [...asUser.slice(1), process.execPath, '--input-type=module', '-e',
-      `import { preflightVolumes } from ${JSON.stringify(pathToFileURL(join(process.cwd(), 'dist/src/volumes/preflight.js')).href)}; process.stdout.write(JSON.stringify(preflightVolumes()));`]);
+    const r = await run(asUser[0], [
+      ...asUser.slice(1),
+      process.execPath,
+      '--input-type=module',
+      '-e',
+      `import { preflightVolumes } from ${JSON.stringify(pathToFileURL(join(process.cwd(), 'dist/src/volumes/preflight.js')).href)}; process.stdout.write(JSON.stringify(preflightVolumes()));`,
+    ]);
     const res = JSON.parse(r.stdout || '{}');
     t.equal(res.ok, false, `preflight as uid ${uid} reports no access to /dev/fuse`);
     t.match(res.warning, /access to \/dev\/fuse.*chmod 666/);
@@ -379,10 +509,15 @@ t.test('an unprivileged user can mount (via the setuid fusermount3), read, write
   writeFileSync(key, keys.clientPrivateKey, { mode: 0o600 });
   chownSync(key, uid, uid);
   const mountDir = join(home, 'mnt');
-  const m = startMounter(t, mountDir, {
-    env: { XDG_RUNTIME_DIR: home, HOME: home },
-    args: { clientKeyPath: key, thenUnmount: true, readPath: join(mountDir, pod, 'etc/web/app.conf'), writePath: join(mountDir, pod, 'data/by-nobody.txt') },
-  }, { command: asUser[0], prefix: [...asUser.slice(1), process.execPath] });
+  const m = startMounter(
+    t,
+    mountDir,
+    {
+      env: { XDG_RUNTIME_DIR: home, HOME: home },
+      args: { clientKeyPath: key, thenUnmount: true, readPath: join(mountDir, pod, 'etc/web/app.conf'), writePath: join(mountDir, pod, 'data/by-nobody.txt') },
+    },
+    { command: asUser[0], prefix: [...asUser.slice(1), process.execPath] },
+  );
   const out = await m.lines;
   t.match(out, /READY/, `mounted as uid ${uid} ${m.stderr()}`);
   const done = /DONE (.*)\n/.exec(out);
@@ -390,7 +525,7 @@ t.test('an unprivileged user can mount (via the setuid fusermount3), read, write
   if (done) {
     const r = JSON.parse(done[1]);
     t.equal(r.read, 'listen 8080\n');
-    t.equal(r.owner, uid, 'idmap=user: the pod user\'s files show as the local user\'s');
+    t.equal(r.owner, uid, "idmap=user: the pod user's files show as the local user's");
   }
   t.equal(readFileSync(join(pod, 'data/by-nobody.txt'), 'utf8'), 'from an unprivileged user\n');
   t.notOk(findMount(mountDir), 'unmounted');

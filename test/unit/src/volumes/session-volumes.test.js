@@ -29,15 +29,20 @@ const runtime = join(work, 'runtime');
 mkdirSync(runtime, { mode: 0o700 });
 const env = { ...process.env, XDG_RUNTIME_DIR: runtime };
 const base = join(runtime, `kinject-${process.getuid()}`);
-const run = (cmd, args) => new Promise((resolve) => {
-  execFile(cmd, args, { timeout: 30_000, encoding: 'utf8' }, (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
-});
+const run = (cmd, args) =>
+  new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 30_000, encoding: 'utf8' }, (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
+  });
 const logger = () => {
   const lines = { info: [], warn: [], debug: [] };
   return { lines, info: (m) => lines.info.push(m), warn: (m) => lines.warn.push(m), debug: (m) => lines.debug.push(m) };
 };
 const okPreflight = () => ({ ok: true, missing: [] });
-const noSshfs = () => ({ ok: false, missing: ['sshfs'], warning: 'volumes are not mounted: sshfs is missing (install: sudo apt-get install sshfs); running without them' });
+const noSshfs = () => ({
+  ok: false,
+  missing: ['sshfs'],
+  warning: 'volumes are not mounted: sshfs is missing (install: sudo apt-get install sshfs); running without them',
+});
 
 // ---- a stand-in pod: SFTP server + kinject's SOCKS5 proxy server, in a child process ----
 const pod = join(work, 'pod');
@@ -48,17 +53,26 @@ writeFileSync(join(pod, 'etc/web/app.conf'), 'listen 8080\n');
 const keys = generateSessionKeys('unit');
 const TOKEN = 'unit-token';
 const podScript = join(work, 'pod.mjs');
-writeFileSync(podScript, `
+writeFileSync(
+  podScript,
+  `
   import { startSftpServer } from ${JSON.stringify(pathToFileURL(join(process.cwd(), 'dist/proxy-pod/sftp/index.js')).href)};
   import { startProxyServer } from ${JSON.stringify(pathToFileURL(join(process.cwd(), 'dist/proxy-pod/server.js')).href)};
   const o = JSON.parse(process.env.POD_OPTIONS);
   const sftp = await startSftpServer({ ...o.sftp, host: '127.0.0.1', port: 0, log: () => {} });
   const proxy = await startProxyServer({ host: '127.0.0.1', port: 0, token: o.token, log: () => {} });
   process.stdout.write(JSON.stringify({ sftpPort: sftp.address.port, proxyPort: proxy.address.port }) + '\\n');
-`);
-const exportsList = [{ path: join(pod, 'data'), readOnly: false }, { path: join(pod, 'etc/web'), readOnly: true }];
+`,
+);
+const exportsList = [
+  { path: join(pod, 'data'), readOnly: false },
+  { path: join(pod, 'etc/web'), readOnly: true },
+];
 const podProc = spawn(process.execPath, [podScript], {
-  env: { ...process.env, POD_OPTIONS: JSON.stringify({ token: TOKEN, sftp: { hostKey: keys.hostPrivateKey, authorizedKey: keys.clientPublicKey, exports: exportsList } }) },
+  env: {
+    ...process.env,
+    POD_OPTIONS: JSON.stringify({ token: TOKEN, sftp: { hostKey: keys.hostPrivateKey, authorizedKey: keys.clientPublicKey, exports: exportsList } }),
+  },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 t.teardown(() => podProc.kill());
@@ -98,16 +112,25 @@ t.test('planVolumes: flags and preflight', async (t) => {
   }
   const skipped = planVolumes({ target: 'web' }, noSshfs);
   t.same(skipped, { request: false, warning: noSshfs().warning }, 'preflight failure: no SFTP server, a warning');
-  t.throws(() => planVolumes({ target: 'web', mount: '/tmp/x' }, noSshfs), { message: '--mount /tmp/x: cannot mount volumes: sshfs is missing (install: sudo apt-get install sshfs)', exitCode: 1 },
-    'explicit --mount: the same is an error');
+  t.throws(
+    () => planVolumes({ target: 'web', mount: '/tmp/x' }, noSshfs),
+    { message: '--mount /tmp/x: cannot mount volumes: sshfs is missing (install: sudo apt-get install sshfs)', exitCode: 1 },
+    'explicit --mount: the same is an error',
+  );
   let called = false;
-  planVolumes({ target: 'web', mount: false }, () => { called = true; return okPreflight(); });
+  planVolumes({ target: 'web', mount: false }, () => {
+    called = true;
+    return okPreflight();
+  });
   t.notOk(called, '--no-mount does not look for sshfs');
 });
 
 t.test('the preflight warning is shown only for a workload with volumes', async (t) => {
   const plan = { request: false, warning: 'volumes are not mounted: x' };
-  const withVolumes = { podSpec: { containers: [{ name: 'web', volumeMounts: [{ name: 'c', mountPath: '/etc/web' }] }], volumes: [{ name: 'c', configMap: {} }] }, container: { name: 'web' } };
+  const withVolumes = {
+    podSpec: { containers: [{ name: 'web', volumeMounts: [{ name: 'c', mountPath: '/etc/web' }] }], volumes: [{ name: 'c', configMap: {} }] },
+    container: { name: 'web' },
+  };
   const without = { podSpec: { automountServiceAccountToken: false, containers: [{ name: 'web' }] }, container: { name: 'web' } };
   const a = logger();
   warnIfVolumesSkipped(plan, withVolumes, a);
@@ -140,10 +163,17 @@ t.test('session key files: private, removed, stale ones cleaned up', async (t) =
   mkdirSync(join(base, `.keys-${dead.pid}-zzz`), { mode: 0o700 });
   mkdirSync(join(base, `.warn-${dead.pid}-yyy`), { mode: 0o700 });
   mkdirSync(join(base, `.warn-${process.pid}-live`), { mode: 0o700 });
-  t.same(removeStaleSessionDirs(env).sort(), [join(base, `.keys-${dead.pid}-zzz`), join(base, `.warn-${dead.pid}-yyy`)], 'keys and warning marks of a kinject that is gone');
+  t.same(
+    removeStaleSessionDirs(env).sort(),
+    [join(base, `.keys-${dead.pid}-zzz`), join(base, `.warn-${dead.pid}-yyy`)],
+    'keys and warning marks of a kinject that is gone',
+  );
   t.ok(existsSync(join(base, `.warn-${process.pid}-live`)), 'a running one keeps its marks');
   rmSync(join(base, `.warn-${process.pid}-live`), { recursive: true });
-  t.same(readdirSync(base).filter((n) => n.startsWith('.keys-')), []);
+  t.same(
+    readdirSync(base).filter((n) => n.startsWith('.keys-')),
+    [],
+  );
 });
 
 t.test('forwarder: each connection is a CONNECT through the upstream, same port throughout', async (t) => {
@@ -183,7 +213,13 @@ t.test('forwarder: each connection is a CONNECT through the upstream, same port 
 });
 
 t.test('forwarder: a refused CONNECT in the pod closes the local connection', async (t) => {
-  const closedPort = await new Promise((r) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
+  const closedPort = await new Promise((r) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => r(p));
+    });
+  });
   const debug = [];
   const fwd = await startSftpForwarder({ upstream, targetPort: closedPort, log: { debug: (m) => debug.push(m) } });
   t.teardown(() => fwd.close());
@@ -196,10 +232,11 @@ t.test('forwarder: a refused CONNECT in the pod closes the local connection', as
 const pre = preflightVolumes();
 const fuseReason = pre.ok ? undefined : `${pre.warning} (set KINJECT_TEST_SKIP_FUSE=1 to skip)`;
 const skipFuse = !pre.ok && process.env.KINJECT_TEST_SKIP_FUSE === '1';
-const fuseTest = (name, fn) => t.test(name, { skip: skipFuse && pre.warning }, async (t) => {
-  if (fuseReason && !skipFuse) return t.fail(fuseReason);
-  return fn(t);
-});
+const fuseTest = (name, fn) =>
+  t.test(name, { skip: skipFuse && pre.warning }, async (t) => {
+    if (fuseReason && !skipFuse) return t.fail(fuseReason);
+    return fn(t);
+  });
 const sftp = { port: ports.sftpPort, clientPrivateKey: keys.clientPrivateKey, hostPublicKey: keys.hostPublicKey, exports: exportsList };
 const kinjectMounts = () => readMountInfo().filter((m) => m.fsType === 'fuse.sshfs' && m.mountPoint.startsWith(runtime));
 
@@ -207,7 +244,9 @@ fuseTest('mountSessionVolumes: mounted through the forwarder, env for the child,
   const cleanup = new CleanupStack();
   let mountedWhenTunnelClosed;
   let root;
-  cleanup.add('tunnel', () => { mountedWhenTunnelClosed = findMount(root) !== undefined; });
+  cleanup.add('tunnel', () => {
+    mountedWhenTunnelClosed = findMount(root) !== undefined;
+  });
   const log = logger();
   const v = await mountSessionVolumes({ sftp, upstream, sessionId: 'unit1', plan: { request: true }, cleanup, log, env });
   root = v.root;
@@ -232,7 +271,11 @@ fuseTest('mountSessionVolumes: mounted through the forwarder, env for the child,
   t.equal(mountedWhenTunnelClosed, false, 'the mount was gone before the tunnel step ran');
   t.notOk(findMount(v.root), 'unmounted');
   t.notOk(existsSync(v.root), 'the mount directory it made is removed');
-  t.same(readdirSync(base).filter((n) => n.startsWith('.keys-')), [], 'the key directory is removed');
+  t.same(
+    readdirSync(base).filter((n) => n.startsWith('.keys-')),
+    [],
+    'the key directory is removed',
+  );
 });
 
 fuseTest('mountSessionVolumes: --mount DIR is used and kept', async (t) => {
@@ -258,12 +301,18 @@ fuseTest('mountSessionVolumes: a failed mount is a warning, or an error with --m
 
   const dir = join(work, 'explicit-fail');
   const cleanup2 = new CleanupStack();
-  await t.rejects(mountSessionVolumes({ sftp: wrongHost, upstream, sessionId: 'unit4', plan: { request: true, mountDir: dir }, cleanup: cleanup2, log: logger(), env }),
-    { message: `--mount ${dir}: mounting the volumes failed: Host key verification failed: the SFTP server is not the one of this session` });
+  await t.rejects(
+    mountSessionVolumes({ sftp: wrongHost, upstream, sessionId: 'unit4', plan: { request: true, mountDir: dir }, cleanup: cleanup2, log: logger(), env }),
+    { message: `--mount ${dir}: mounting the volumes failed: Host key verification failed: the SFTP server is not the one of this session` },
+  );
   await cleanup2.unwind();
   t.same(kinjectMounts(), [], 'no mount left');
   t.notOk(existsSync(dir), 'the directory it made is removed');
-  t.same(readdirSync(base).filter((n) => n.startsWith('.keys-') || n.startsWith('unit')), [], 'no key or mount directory left');
+  t.same(
+    readdirSync(base).filter((n) => n.startsWith('.keys-') || n.startsWith('unit')),
+    [],
+    'no key or mount directory left',
+  );
 });
 
 fuseTest('mountSessionVolumes: an abort during the mount stops sshfs and leaves nothing', async (t) => {
@@ -272,7 +321,12 @@ fuseTest('mountSessionVolumes: an abort during the mount stops sshfs and leaves 
   const log = logger();
   let spawned = false;
   // abort right as sshfs is started (mountVolumes logs its command line just before)
-  log.debug = (m) => { if (/^volumes: \S*sshfs /.test(m)) { spawned = true; ac.abort(new Error('SIGINT received')); } };
+  log.debug = (m) => {
+    if (/^volumes: \S*sshfs /.test(m)) {
+      spawned = true;
+      ac.abort(new Error('SIGINT received'));
+    }
+  };
   const p = mountSessionVolumes({ sftp, upstream, sessionId: 'unit5', plan: { request: true }, cleanup, log, env, signal: ac.signal });
   const start = Date.now();
   await t.rejects(p, { message: 'SIGINT received' }, 'rejects with the abort reason');
@@ -283,6 +337,14 @@ fuseTest('mountSessionVolumes: an abort during the mount stops sshfs and leaves 
   const ps = await run('pgrep', ['-f', 'unit5']);
   t.equal(ps.stdout.trim(), '', 'no sshfs left');
 
-  const none = await mountSessionVolumes({ sftp: { ...sftp, exports: [] }, upstream, sessionId: 'unit6', plan: { request: true }, cleanup, log: logger(), env });
+  const none = await mountSessionVolumes({
+    sftp: { ...sftp, exports: [] },
+    upstream,
+    sessionId: 'unit6',
+    plan: { request: true },
+    cleanup,
+    log: logger(),
+    env,
+  });
   t.equal(none, undefined, 'no exports: nothing to mount');
 });

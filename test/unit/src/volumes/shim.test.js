@@ -14,17 +14,23 @@ import { findMount } from '../../../../dist/src/volumes/mountinfo.js';
 
 const lib = join(process.cwd(), 'build/Release/libkinject.so');
 const POD_PATH = '/srv/kinject-web';
-const why = process.getuid() !== 0 ? 'needs root for unshare -m'
-  : !existsSync(lib) ? `no ${lib} (npm run build:native)`
-  : !preflightVolumes().ok ? preflightVolumes().warning
-  : existsSync(POD_PATH) ? `${POD_PATH} exists on this machine`
-  : undefined;
+const why =
+  process.getuid() !== 0
+    ? 'needs root for unshare -m'
+    : !existsSync(lib)
+      ? `no ${lib} (npm run build:native)`
+      : !preflightVolumes().ok
+        ? preflightVolumes().warning
+        : existsSync(POD_PATH)
+          ? `${POD_PATH} exists on this machine`
+          : undefined;
 if (why) {
   t.skip(`volumes with the shim not tried: ${why}`);
 } else {
-  const run = (cmd, args, env) => new Promise((resolve) => {
-    execFile(cmd, args, { env, encoding: 'utf8', timeout: 20000 }, (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
-  });
+  const run = (cmd, args, env) =>
+    new Promise((resolve) => {
+      execFile(cmd, args, { env, encoding: 'utf8', timeout: 20000 }, (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
+    });
   const work = mkdtempSync(join(tmpdir(), 'kinject-volshim-'));
   const web = join(work, 'web');
   mkdirSync(join(web, '..2026_11_22_03_30_00.1'), { recursive: true });
@@ -37,32 +43,69 @@ if (why) {
   writeFileSync(join(work, 'id'), keys.clientPrivateKey, { mode: 0o600 });
   writeFileSync(join(work, 'known_hosts'), knownHostsLine(keys.hostPublicKey));
   const script = join(work, 'pod.mjs');
-  writeFileSync(script, `
+  writeFileSync(
+    script,
+    `
     import { startSftpServer, sftpOptionsFromFiles } from ${JSON.stringify(pathToFileURL(join(process.cwd(), 'dist/proxy-pod/sftp/index.js')).href)};
     const s = await startSftpServer(sftpOptionsFromFiles({ host: '127.0.0.1', port: 0, hostKeyFile: ${JSON.stringify(join(work, 'host_key'))},
       authorizedKeyFile: ${JSON.stringify(join(work, 'client.pub'))}, exportsJson: JSON.stringify([{ path: ${JSON.stringify(POD_PATH)}, readOnly: true }]) }));
     process.stdout.write(s.address.port + '\\n');
-  `);
+  `,
+  );
   chmodSync(script, 0o644);
   // The pod: a private mount namespace with a tmpfs on /srv and the tree bound at POD_PATH.
-  const pod = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c',
-    `mount -t tmpfs kinject-test /srv && mkdir -p ${POD_PATH} && mount --bind "$1" ${POD_PATH} && exec "$2" "$3"`, 'sh', web, process.execPath, script],
-  { stdio: ['ignore', 'pipe', 'pipe'] });
+  const pod = spawn(
+    'unshare',
+    [
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      `mount -t tmpfs kinject-test /srv && mkdir -p ${POD_PATH} && mount --bind "$1" ${POD_PATH} && exec "$2" "$3"`,
+      'sh',
+      web,
+      process.execPath,
+      script,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let podErr = '';
-  pod.stderr.on('data', (d) => { podErr += d; });
+  pod.stderr.on('data', (d) => {
+    podErr += d;
+  });
   const port = await new Promise((resolve) => {
     let out = '';
     const timer = setTimeout(() => resolve(undefined), 15000);
-    pod.stdout.on('data', (d) => { out += d; const m = /^(\d+)\n/.exec(out); if (m) { clearTimeout(timer); resolve(Number(m[1])); } });
-    pod.on('exit', () => { clearTimeout(timer); resolve(undefined); });
+    pod.stdout.on('data', (d) => {
+      out += d;
+      const m = /^(\d+)\n/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    pod.on('exit', () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
   });
-  t.teardown(() => { pod.kill('SIGTERM'); rmSync(work, { recursive: true, force: true }); });
+  t.teardown(() => {
+    pod.kill('SIGTERM');
+    rmSync(work, { recursive: true, force: true });
+  });
 
-  t.test('a process under the shim reads the pod\'s volume at its in-cluster path', async (t) => {
+  t.test("a process under the shim reads the pod's volume at its in-cluster path", async (t) => {
     t.ok(port, `the pod's SFTP server runs ${podErr}`);
     if (!port) return;
     t.notOk(existsSync(POD_PATH), `${POD_PATH} does not exist locally`);
-    const m = await mountVolumes({ sshPort: port, clientKeyPath: join(work, 'id'), knownHostsPath: join(work, 'known_hosts'), mountDir: join(work, 'mnt'), exports: [POD_PATH] });
+    const m = await mountVolumes({
+      sshPort: port,
+      clientKeyPath: join(work, 'id'),
+      knownHostsPath: join(work, 'known_hosts'),
+      mountDir: join(work, 'mnt'),
+      exports: [POD_PATH],
+    });
     t.teardown(() => m.unmount());
     const venv = volumeEnv(m.root, [POD_PATH]);
     t.equal(venv.KINJECT_PATH_MAP, `${POD_PATH}=${join(work, 'mnt')}${POD_PATH}`);

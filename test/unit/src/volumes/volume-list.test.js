@@ -46,21 +46,34 @@ const webPod = {
 
 t.test('volume list of a web-like pod', async (t) => {
   const list = volumeExports(webPod, 'web');
-  t.same(list.map((e) => [e.path, e.readOnly, e.kind]), [
-    ['/archive', true, 'persistentVolumeClaim'],
-    ['/data', false, 'persistentVolumeClaim'],
-    ['/etc/bundle', true, 'projected'],
-    ['/etc/nginx/nginx.conf', true, 'configMap'],
-    ['/etc/podinfo', true, 'downwardAPI'],
-    ['/etc/tls', true, 'secret'],
-    ['/etc/web', true, 'configMap'],
-    ['/srv/shared', true, 'nfs'],
-    ['/var/cache/web', false, 'emptyDir'],
-    [SERVICE_ACCOUNT_PATH, true, 'projected'],
-  ]);
-  t.notOk(list.some((e) => e.path.startsWith('/kinject')), "the proxy's own mount is skipped");
-  t.same(volumeExports(webPod).map((e) => e.path), list.map((e) => e.path), 'the first container by default');
-  t.same(volumeExports(webPod, 'sidecar').map((e) => e.path), ['/sidecar-data', SERVICE_ACCOUNT_PATH]);
+  t.same(
+    list.map((e) => [e.path, e.readOnly, e.kind]),
+    [
+      ['/archive', true, 'persistentVolumeClaim'],
+      ['/data', false, 'persistentVolumeClaim'],
+      ['/etc/bundle', true, 'projected'],
+      ['/etc/nginx/nginx.conf', true, 'configMap'],
+      ['/etc/podinfo', true, 'downwardAPI'],
+      ['/etc/tls', true, 'secret'],
+      ['/etc/web', true, 'configMap'],
+      ['/srv/shared', true, 'nfs'],
+      ['/var/cache/web', false, 'emptyDir'],
+      [SERVICE_ACCOUNT_PATH, true, 'projected'],
+    ],
+  );
+  t.notOk(
+    list.some((e) => e.path.startsWith('/kinject')),
+    "the proxy's own mount is skipped",
+  );
+  t.same(
+    volumeExports(webPod).map((e) => e.path),
+    list.map((e) => e.path),
+    'the first container by default',
+  );
+  t.same(
+    volumeExports(webPod, 'sidecar').map((e) => e.path),
+    ['/sidecar-data', SERVICE_ACCOUNT_PATH],
+  );
   t.throws(() => volumeExports(webPod, 'nope'), /no container named "nope" \(it has: web, sidecar\)/);
 });
 
@@ -71,8 +84,14 @@ t.test('service-account token only when automounted; an explicit mount of it is 
     containers: [{ name: 'c', volumeMounts: [{ name: 'tok', mountPath: SERVICE_ACCOUNT_PATH }] }],
     volumes: [{ name: 'tok', projected: { sources: [] } }],
   });
-  t.same(explicit.map((e) => [e.path, e.volume]), [[SERVICE_ACCOUNT_PATH, 'tok']]);
-  t.same(volumeExports({ containers: [{ name: 'bare' }] }).map((e) => e.path), [SERVICE_ACCOUNT_PATH]);
+  t.same(
+    explicit.map((e) => [e.path, e.volume]),
+    [[SERVICE_ACCOUNT_PATH, 'tok']],
+  );
+  t.same(
+    volumeExports({ containers: [{ name: 'bare' }] }).map((e) => e.path),
+    [SERVICE_ACCOUNT_PATH],
+  );
 });
 
 t.test('child env: KINJECT_ROOT, KINJECT_MOUNTS, KINJECT_PATH_MAP', async (t) => {
@@ -80,9 +99,11 @@ t.test('child env: KINJECT_ROOT, KINJECT_MOUNTS, KINJECT_PATH_MAP', async (t) =>
   const env = volumeEnv('/run/user/1000/kinject-1000/s1', ['/etc/web', '/data/', '/data/sub', '/odd:path', '/etc/web'], (w) => warnings.push(w));
   t.equal(env.KINJECT_ROOT, '/run/user/1000/kinject-1000/s1');
   t.equal(env.KINJECT_MOUNTS, '/etc/web:/data:/data/sub');
-  t.equal(env.KINJECT_PATH_MAP,
+  t.equal(
+    env.KINJECT_PATH_MAP,
     '/data/sub=/run/user/1000/kinject-1000/s1/data/sub:/etc/web=/run/user/1000/kinject-1000/s1/etc/web:/data=/run/user/1000/kinject-1000/s1/data',
-    'deepest first, so the first matching prefix wins');
+    'deepest first, so the first matching prefix wins',
+  );
   t.equal(warnings.length, 1);
   t.match(warnings[0], /odd:path/);
   t.throws(() => volumeEnv('/tmp/a=b', ['/x']), /cannot carry/);
@@ -117,7 +138,10 @@ t.test('preflight: one warning line naming what is missing and how to install it
 });
 
 t.test('preflight with the real PATH minus sshfs (a real process environment)', async (t) => {
-  const withoutSshfs = (process.env.PATH ?? '').split(':').filter((d) => d && !existsSync(join(d, 'sshfs'))).join(':');
+  const withoutSshfs = (process.env.PATH ?? '')
+    .split(':')
+    .filter((d) => d && !existsSync(join(d, 'sshfs')))
+    .join(':');
   const r = preflightVolumes({ env: { PATH: withoutSshfs }, platform: 'linux' });
   t.notOk(r.ok);
   t.ok(r.missing.includes('sshfs'));
@@ -138,7 +162,10 @@ t.test('mountinfo parsing: escapes, fstype, source, user_id', async (t) => {
 });
 
 t.test('pod side: the JSON export list is checked', async (t) => {
-  t.same(parseExports('[{"path":"/etc/web","readOnly":true},{"path":"/data"}]'), [{ path: '/etc/web', readOnly: true }, { path: '/data', readOnly: false }]);
+  t.same(parseExports('[{"path":"/etc/web","readOnly":true},{"path":"/data"}]'), [
+    { path: '/etc/web', readOnly: true },
+    { path: '/data', readOnly: false },
+  ]);
   t.throws(() => parseExports('{'), /not JSON/);
   t.throws(() => parseExports('{}'), /must be a JSON array/);
   t.throws(() => parseExports('[{"path":"etc"}]'), /#0: "path" must be an absolute path/);
