@@ -23,6 +23,7 @@ import { forwardSignals, onForwardedSignals } from '../child/signals.js';
 import { shimEnvironment } from '../child/shim-env.js';
 import { makeWarnDir } from '../child/warn-dir.js';
 import { startChild } from '../child/spawn.js';
+import { newSessionId, registerSession, type RegisteredSession } from '../session/registry.js';
 import { planVolumes, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
 import { seconds, type TargetFlags } from './options.js';
 
@@ -50,12 +51,17 @@ class Interrupted extends Error {
 export async function runCommand(command: string, args: string[], options: RunOptions): Promise<number> {
   checkFlags(options);
   const volumePlan = planVolumes(options);
+  let record: RegisteredSession | undefined;
   const log = options.output === 'json' ? createJsonLogger(options.verbose) : createLogger(options.verbose);
+  const onTunnelState = (state: 'lost' | 'up', reason?: string) => record?.setTunnel(state, reason);
   const cleanup = new CleanupStack();
   const setup = new AbortController();
   const stopInterrupts = interruptSetupOnSignals(setup, log);
   try {
-    const { upstream, env: workloadEnv, volumes, closed } = await connectUpstream(options, volumePlan, cleanup, log, setup.signal);
+    const connected = await connectUpstream(options, volumePlan, cleanup, log, setup.signal, onTunnelState);
+    const { upstream, env: workloadEnv, volumes, closed } = connected;
+    const session = (record = registerRunSession(connected, command, args, options));
+    cleanup.add('session record', () => session.remove());
     if (workloadEnv) {
       const warning = writeEnvFiles(workloadEnv, { envFile: options.envFile, syntax: options.envSyntax, json: options.envJson });
       if (warning) log.warn(warning);
@@ -120,13 +126,23 @@ function checkFlags(options: RunOptions): void {
 
 interface Connected {
   upstream: Upstream;
+  /** a cluster session: its id, context and proxy pod */
+  proxyPod?: { id: string; namespace: string; podName: string; target?: { display: string } };
+  context?: string;
   env?: Env;
   volumes?: SessionVolumes;
   /** a cluster session: resolves when someone else ended it */
   closed?: Promise<string>;
 }
 
-async function connectUpstream(options: RunOptions, volumePlan: VolumePlan, cleanup: CleanupStack, log: Logger, signal: AbortSignal): Promise<Connected> {
+async function connectUpstream(
+  options: RunOptions,
+  volumePlan: VolumePlan,
+  cleanup: CleanupStack,
+  log: Logger,
+  signal: AbortSignal,
+  onTunnelState: (state: 'lost' | 'up', reason?: string) => void,
+): Promise<Connected> {
   if (options.proxy !== undefined) {
     const upstream = await connectSocksUpstream(parseProxyUrl(options.proxy));
     cleanup.add('upstream', () => upstream.close());
@@ -135,7 +151,23 @@ async function connectUpstream(options: RunOptions, volumePlan: VolumePlan, clea
   }
   const timeoutSeconds = seconds(options.timeout, '--timeout');
   const { openClusterSession } = await import('../session/cluster-session.js');
-  return openClusterSession({ ...options, timeoutSeconds }, cleanup, log, signal, volumePlan);
+  return openClusterSession({ ...options, timeoutSeconds, onTunnelState }, cleanup, log, signal, volumePlan);
+}
+
+/** The session's record in the local registry (session/registry.ts), for `kinject session list`. */
+function registerRunSession(c: Connected, command: string, args: string[], options: RunOptions): RegisteredSession {
+  const pod = c.proxyPod;
+  return registerSession({
+    id: pod?.id ?? newSessionId(),
+    kind: 'run',
+    context: c.context,
+    namespaces: pod ? [pod.namespace] : [],
+    target: pod?.target?.display,
+    proxyPod: pod ? `${pod.namespace}/${pod.podName}` : undefined,
+    command: [command, ...args],
+    tunnel: 'up',
+    details: options.proxy !== undefined ? { upstream: c.upstream.description } : undefined,
+  });
 }
 
 /** Before the child exists, a signal aborts the setup; the caller cleans up and exits 128 + signal. */

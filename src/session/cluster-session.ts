@@ -14,6 +14,8 @@ import { mountSessionVolumes, warnIfVolumesSkipped, type SessionVolumes, type Vo
 
 export interface ClusterSession {
   proxyPod: ProxyPod;
+  /** the kubeconfig context in use */
+  context: string;
   upstream: Upstream;
   /** the workload's env (only with --target) */
   env?: Env;
@@ -33,6 +35,8 @@ export interface ClusterSessionOptions {
   proxyImage?: string;
   /** give up when the proxy pod is not ready after this long */
   timeoutSeconds: number;
+  /** the tunnel was lost / is back (tunnel/pod-tunnel.ts onState) */
+  onTunnelState?: (state: 'lost' | 'up', reason?: string) => void;
 }
 
 export async function openClusterSession(
@@ -62,6 +66,7 @@ export async function openClusterSession(
     port: proxyPod.port,
     token: proxyPod.token,
     log,
+    onState: flags.onTunnelState,
   });
   tunnel = upstream;
   cleanup.add('tunnel', () => upstream.close());
@@ -81,5 +86,5 @@ export async function openClusterSession(
   } else if (volumePlan.request && proxyPod.target) {
     log.debug('volumes: the proxy pod serves no volumes');
   }
-  return { proxyPod, upstream, env, volumes, closed: proxyPod.lease.closed };
+  return { proxyPod, context: access.context, upstream, env, volumes, closed: proxyPod.lease.closed };
 }

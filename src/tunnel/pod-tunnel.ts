@@ -46,6 +46,8 @@ export interface PodTunnelOptions {
   connect?: () => Promise<Duplex>;
   /** says whether the pod is gone: a reason, or undefined while it lives (default: GET the pod) */
   podGone?: () => Promise<string | undefined>;
+  /** called when the tunnel is lost (with why) and when it is back (the session's record, session/registry.ts) */
+  onState?: (state: 'lost' | 'up', reason?: string) => void;
 }
 
 interface Waiter {
@@ -63,9 +65,13 @@ const SHUTDOWN_WAIT_MS = 1500;
 export class PodTunnel implements Upstream {
   readonly resolveSupported = true;
   readonly description: string;
-  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'log' | 'connect' | 'podGone'>> & { debug: (m: string) => void; warn: (m: string) => void };
+  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'log' | 'connect' | 'podGone' | 'onState'>> & {
+    debug: (m: string) => void;
+    warn: (m: string) => void;
+  };
   private readonly connect: () => Promise<Duplex>;
   private readonly podGone: () => Promise<string | undefined>;
+  private readonly onState: (state: 'lost' | 'up', reason?: string) => void;
   private client: KubeClient | undefined;
   private ownClient = false;
   private session: MuxSession | undefined;
@@ -104,6 +110,7 @@ export class PodTunnel implements Upstream {
       options.connect ??
       (() => openPortForward({ kc: this.o.kc, namespace: this.o.namespace, pod: this.o.pod, port: this.o.port }, { timeoutMs: this.o.connectTimeoutMs }));
     this.podGone = options.podGone ?? (() => this.getPodGone());
+    this.onState = options.onState ?? (() => {});
     this.description = `pod ${options.namespace}/${options.pod}`;
     this.start();
   }
@@ -222,6 +229,7 @@ export class PodTunnel implements Upstream {
     if (this.lost) {
       this.lost = false;
       this.o.warn(`the tunnel to the proxy pod ${this.o.namespace}/${this.o.pod} is back`);
+      this.onState('up');
     }
     session.once('close', (why: Error) => {
       this.pongsBefore += session.pongs;
@@ -231,6 +239,7 @@ export class PodTunnel implements Upstream {
       if (!this.lost) {
         this.lost = true;
         this.o.warn(`the tunnel to the proxy pod ${this.o.namespace}/${this.o.pod} was lost (${why.message}); open connections were reset, reconnecting`);
+        this.onState('lost', why.message);
       }
       // one that ended at once counts as a failed open (backoff), so a broken pod is not hammered
       if (Date.now() - startedAt < SHORT_SESSION_MS) return this.onFailure(why);

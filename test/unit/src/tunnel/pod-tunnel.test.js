@@ -149,7 +149,8 @@ t.test('the stream drops: open channels are reset, a new session is opened', asy
   await once(echo, 'listening');
   t.teardown(() => echo.close());
   const warnings = [];
-  const { pool, sockets } = makePool(port, { log: { warn: (m) => warnings.push(m) } });
+  const states = [];
+  const { pool, sockets } = makePool(port, { log: { warn: (m) => warnings.push(m) }, onState: (state, reason) => states.push([state, reason]) });
   t.teardown(() => pool.close());
   const s = await pool.open();
   t.equal((await clientRequest(s, CMD.CONNECT, { type: 'ipv4', host: '127.0.0.1', port: echo.address().port }, { timeoutMs: 5000 })).reply, 0);
@@ -172,6 +173,14 @@ t.test('the stream drops: open channels are reset, a new session is opened', asy
       /^the tunnel to the proxy pod ns\/kinject-test is back$/,
     ],
     'one line when lost, one when back',
+  );
+  t.match(
+    states,
+    [
+      ['lost', /^the tunnel stream (closed|ended)$/],
+      ['up', undefined],
+    ],
+    'onState: lost with why, then up',
   );
 });
 
