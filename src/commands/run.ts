@@ -60,7 +60,8 @@ export async function runCommand(command: string, args: string[], options: RunOp
   try {
     const connected = await connectUpstream(options, volumePlan, cleanup, log, setup.signal, onTunnelState);
     const { upstream, env: workloadEnv, volumes, closed } = connected;
-    const session = (record = registerRunSession(connected, command, args, options));
+    const session = registerRunSession(connected, command, args, options);
+    record = session;
     cleanup.add('session record', () => session.remove());
     if (workloadEnv) {
       const warning = writeEnvFiles(workloadEnv, { envFile: options.envFile, syntax: options.envSyntax, json: options.envJson });
