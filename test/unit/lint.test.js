@@ -7,9 +7,14 @@ import { repoRoot } from '../helpers/repo.js';
 
 t.test('biome check (lint + format) finds no error in src/, proxy-pod/, protocol/, scripts/, test/, bench/', async (t) => {
   const r = await new Promise((resolve) => {
-    execFile('npx', ['biome', 'check', '--diagnostic-level=error', '--max-diagnostics=50'], { cwd: repoRoot, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` });
-    });
+    execFile(
+      'npx',
+      ['biome', 'check', '--diagnostic-level=error', '--max-diagnostics=50'],
+      { cwd: repoRoot, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` });
+      },
+    );
   });
   t.equal(
     r.code,
