@@ -1,5 +1,6 @@
 // The shell script that runs first in the new user + network + mount namespace, as the namespace's
-// root (the user's own uid outside): it puts kinject's resolv.conf over /etc/resolv.conf, hides
+// root (the user's own uid outside): it puts kinject's resolv.conf over /etc/resolv.conf (and
+// removes the file from the host at once: the mount keeps it, so not even a SIGKILL leaves it), hides
 // the host's local resolver sockets (systemd-resolved, nscd: reached through the file system, they
 // would answer with the host's DNS), bind-mounts the volumes at their in-cluster paths, tells
 // kinject it is ready (fd 3), waits until the network is up (kinject writes a line back), then
@@ -13,6 +14,7 @@ unshare=$1 mount=$2 uid=$3 gid=$4 resolv=$5
 shift 5
 fail() { echo "kinject: netns: $*" >&2; exit 125; }
 "$mount" --bind "$resolv" /etc/resolv.conf 2>/dev/null || fail "cannot put the cluster's resolv.conf over /etc/resolv.conf"
+rm -f "$resolv" && rmdir "$(dirname "$resolv")" 2>/dev/null || true
 for d in /run/systemd/resolve /run/nscd /var/run/nscd; do
   if [ -d "$d" ] && [ ! -L "$d" ]; then "$mount" -t tmpfs -o size=4k,mode=0755 kinject-hidden "$d" 2>/dev/null || fail "cannot hide $d"; fi
 done
