@@ -167,7 +167,7 @@ static void check_binary(const char *path) {
   if (setid)
     kj_warn("kinject: warning: %s is %s: the loader drops LD_PRELOAD, so its network calls bypass kinject", path, setid);
   else
-    kj_warn("kinject: warning: %s is a %s binary: its network calls bypass kinject", path, kind);
+    kj_warn("kinject: warning: %s is a %s binary: its network calls bypass kinject (run it with --method netns to capture them)", path, kind);
 }
 
 /* PATH search as execvp does, for the check only: writes into buf, returns buf or NULL */

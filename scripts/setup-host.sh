@@ -4,7 +4,8 @@
 set -euo pipefail
 want=(curl iproute2 sshfs fuse3 acl gcc libc6-dev python3 python3-dotenv dash busybox-static
   openjdk-17-jdk-headless redis-tools redis-server libjemalloc2 libtcmalloc-minimal4
-  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user binutils make zsh fish)
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user binutils make zsh fish
+  slirp4netns)
 # 32-bit binaries for test/native/binary-kinds.test.js, from the i686 cross gcc (gcc-multilib
 # conflicts with the arm64 cross gcc that the prebuilt shims need: apt would remove one for the other)
 [ "$(dpkg --print-architecture)" = amd64 ] && want+=(gcc-i686-linux-gnu libc6-dev-i386-cross)
@@ -12,6 +13,11 @@ missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
 done
+# kinject run --method netns (slirp4netns) opens /dev/net/tun as the user: distributions' udev makes
+# it 0666, a container without udev may leave it 0600
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ] && [ "$(id -u)" -eq 0 ]; then
+  chmod 0666 /dev/net/tun
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup-host: missing packages: ${missing[*]} (install them with apt-get as root)" >&2

@@ -129,9 +129,9 @@ const align4 = (n: number) => (n + 3) & ~3;
 export function bypassWarning(path: string, kind: BinaryKind): string | undefined {
   switch (kind) {
     case 'static':
-      return `warning: ${path} is a statically linked binary: its network calls bypass kinject`;
+      return `warning: ${path} is a statically linked binary: its network calls bypass kinject (run it with --method netns to capture them)`;
     case 'go':
-      return `warning: ${path} is a Go binary: its network calls bypass kinject`;
+      return `warning: ${path} is a Go binary: its network calls bypass kinject (run it with --method netns to capture them)`;
     case 'setuid':
       return `warning: ${path} is setuid/setgid: the loader drops LD_PRELOAD, so its network calls bypass kinject`;
     default:

@@ -5,7 +5,15 @@ import { ENV_SYNTAXES } from '../env-file/index.js';
 
 export function addRunFlags(command: Command): Command {
   return command
-    .addOption(new Option('--method <method>', 'how the process is connected').choices(['inject-tcp']).default('inject-tcp'))
+    .addOption(
+      new Option(
+        '--method <method>',
+        'how the process is connected: inject-tcp (the preload shim) or netns (a user + network namespace: also Go and static binaries)',
+      )
+        .choices(['inject-tcp', 'netns'])
+        .default('inject-tcp'),
+    )
+    .option('--host-loopback', "with --method netns: let the command reach the host's loopback at 10.0.2.2 (off by default)")
     .option('--proxy <url>', 'use this SOCKS5 server instead of a cluster: socks5://[user:pass@]HOST:PORT')
     .option('--local-names <list>', 'comma-separated names resolved locally, not in the cluster (.suffix matches a domain)')
     .option(

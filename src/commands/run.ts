@@ -11,6 +11,7 @@ import { startDnsServer } from '../dns/server.js';
 import { startFront } from '../front/server.js';
 import { createResolver } from '../front/resolver.js';
 import { connectSocksUpstream, parseProxyUrl } from '../front/socks-upstream.js';
+import type { ChildProcess } from 'node:child_process';
 import type { Upstream } from '../front/upstream.js';
 import type { Env } from '../kube/env.js';
 import type { EnvSyntax } from '../env-file/index.js';
@@ -26,6 +27,8 @@ import { startChild } from '../child/spawn.js';
 import { newSessionId, registerSession, type RegisteredSession } from '../session/registry.js';
 import { planVolumes, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
 import { seconds, type TargetFlags } from './options.js';
+import { checkNetnsHost } from '../netns/preflight.js';
+import { startNetnsRun } from '../netns/run-netns.js';
 
 export interface RunOptions extends TargetFlags {
   method: string;
@@ -40,6 +43,8 @@ export interface RunOptions extends TargetFlags {
   mount?: string | boolean;
   /** --output: text (default) or json (one JSON object a line on stderr) */
   output?: string;
+  /** --host-loopback (--method netns): 10.0.2.2 reaches the host's loopback */
+  hostLoopback?: boolean;
 }
 
 class Interrupted extends Error {
@@ -50,6 +55,7 @@ class Interrupted extends Error {
 
 export async function runCommand(command: string, args: string[], options: RunOptions): Promise<number> {
   checkFlags(options);
+  const netnsTools = options.method === 'netns' ? checkNetnsHost() : undefined;
   const volumePlan = planVolumes(options);
   let record: RegisteredSession | undefined;
   const log = options.output === 'json' ? createJsonLogger(options.verbose) : createLogger(options.verbose);
@@ -77,7 +83,8 @@ export async function runCommand(command: string, args: string[], options: RunOp
     const warnDir = makeWarnDir();
     if (warnDir) cleanup.add('warning marks', () => warnDir.remove());
 
-    const env = shimEnvironment(mergeEnv(process.env, workloadEnv, options.envPrecedence), {
+    const merged = mergeEnv(process.env, workloadEnv, options.envPrecedence);
+    const env = shimEnvironment(merged, {
       socks: front.address,
       token,
       dns: dns.address,
@@ -90,8 +97,25 @@ export async function runCommand(command: string, args: string[], options: RunOp
       env.KINJECT_ROOT = volumes.env.KINJECT_ROOT;
       env.KINJECT_MOUNTS = volumes.env.KINJECT_MOUNTS;
     }
-    warnIfUncapturable(command, env.PATH, log);
-    const child = await startChild(command, args, env);
+    let child: ChildProcess;
+    if (netnsTools) {
+      const shimEnv = shimEnvironment(process.env, { socks: front.address, token, dns: dns.address, localNames: [], verbose: options.verbose });
+      const mounts = volumes ? { root: volumes.env.KINJECT_ROOT, mounts: volumes.env.KINJECT_MOUNTS } : undefined;
+      child = await startNetnsRun({
+        tools: netnsTools,
+        command,
+        args,
+        env: merged,
+        shimEnv,
+        hostLoopback: !!options.hostLoopback,
+        volumes: mounts,
+        cleanup,
+        log,
+      });
+    } else {
+      warnIfUncapturable(command, env.PATH, log);
+      child = await startChild(command, args, env);
+    }
     stopInterrupts(); // from here on, signals go to the child and kinject waits for it
     const stopForwarding = forwardSignals(child);
     const { end, closed: closedBy } = await waitUnlessClosed(child, closed, log.warn);
@@ -119,6 +143,9 @@ function checkFlags(options: RunOptions): void {
   }
   if ((options.envFile || options.envJson) && !options.target) {
     throw usageError('--env-file and --env-json write the env of --target: add --target WORKLOAD');
+  }
+  if (options.hostLoopback && options.method !== 'netns') {
+    throw usageError("--host-loopback is for --method netns (with inject-tcp the host's loopback is reached as 127.0.0.1)");
   }
   if (options.envSyntax && !options.envFile) {
     throw usageError('--env-syntax is the syntax of --env-file: add --env-file FILE');

@@ -219,7 +219,11 @@ t.test('a static binary run many times in the tree: one warning for the run, no 
   const r = await kinject('sh', ['-c', `for i in 1 2 3; do ${bin}; sh -c ${bin}; done`]);
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stdout, 'st\n'.repeat(6));
-  t.equal(r.stderr, `kinject: warning: ${bin} is a static binary: its network calls bypass kinject\n`, 'once for six runs in four processes');
+  t.equal(
+    r.stderr,
+    `kinject: warning: ${bin} is a static binary: its network calls bypass kinject (run it with --method netns to capture them)\n`,
+    'once for six runs in four processes',
+  );
   const base = `/tmp/kinject-${world.user.uid}`;
   const marks = fs.existsSync(base) ? fs.readdirSync(base).filter((n) => n.startsWith('.warn-')) : [];
   t.same(marks, [], 'the marks directory went with the run');

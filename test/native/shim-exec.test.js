@@ -65,7 +65,7 @@ t.test('a static C binary: warning, then it runs', async (t) => {
   const bin = path.join(dir, 'static-hello');
   const r = await world.exec('sh', ['-c', bin], { shim: true });
   t.equal(r.stdout, 'static hello\n');
-  t.equal(r.stderr, `kinject: warning: ${bin} is a static binary: its network calls bypass kinject\n`);
+  t.equal(r.stderr, `kinject: warning: ${bin} is a static binary: its network calls bypass kinject (run it with --method netns to capture them)\n`);
   const viaPath = await world.exec('sh', ['-c', 'static-hello'], { shim: true, env: { PATH: `${dir}:/usr/bin:/bin` } });
   t.match(viaPath.stderr, `kinject: warning: ${bin} is a static binary`, 'found through PATH (execvp)');
   const once = await world.exec(world.python3, ['-c', `import subprocess\nfor i in range(3): subprocess.run(["${bin}"])`], { shim: true });
@@ -97,7 +97,11 @@ t.test('KINJECT_WARN_DIR: one warning per binary for the whole tree, whichever p
   const script = `${bin}; ${bin}; sh -c ${bin}; ${path.join(dir, 'static-w-link')}`;
   const r = await world.exec('sh', ['-c', script], { shim: true, env: { KINJECT_WARN_DIR: marks } });
   t.equal(r.stdout, 'w\n'.repeat(4));
-  t.equal(r.stderr, `kinject: warning: ${bin} is a static binary: its network calls bypass kinject\n`, 'once, from four processes and two names');
+  t.equal(
+    r.stderr,
+    `kinject: warning: ${bin} is a static binary: its network calls bypass kinject (run it with --method netns to capture them)\n`,
+    'once, from four processes and two names',
+  );
   t.equal(fs.readdirSync(marks).length, 1, 'one mark');
   const again = await world.exec('sh', ['-c', bin], { shim: true, env: { KINJECT_WARN_DIR: marks } });
   t.equal(again.stderr, '', 'a mark left by an earlier process counts');
@@ -134,7 +138,7 @@ t.test('a Go binary: warning, then it runs', { skip: world.go ? false : 'go is n
   fs.chmodSync(bin, 0o755);
   const r = await world.exec('sh', ['-c', bin], { shim: true });
   t.equal(r.stdout, 'go hello\n');
-  t.equal(r.stderr, `kinject: warning: ${bin} is a Go binary: its network calls bypass kinject\n`);
+  t.equal(r.stderr, `kinject: warning: ${bin} is a Go binary: its network calls bypass kinject (run it with --method netns to capture them)\n`);
 });
 
 t.test('a setuid binary: warning, then it runs', async (t) => {

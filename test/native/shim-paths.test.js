@@ -275,7 +275,10 @@ t.test('exec of binaries in a volume: the static-binary check reads the mapped f
   t.equal(cc.code, 0, cc.stderr);
   const r = await run('sh', ['-c', `${IN.data}/bin/static-hello`]);
   t.equal(r.stdout, 'static hello\n');
-  t.equal(r.stderr, `kinject: warning: ${IN.data}/bin/static-hello is a static binary: its network calls bypass kinject\n`);
+  t.equal(
+    r.stderr,
+    `kinject: warning: ${IN.data}/bin/static-hello is a static binary: its network calls bypass kinject (run it with --method netns to capture them)\n`,
+  );
   const py = await run(python3 || 'python3', ['-c', `import subprocess; subprocess.run(["${IN.data}/bin/hello.sh"])`]);
   t.equal(py.stdout, 'hello from a volume script\n', `python subprocess of a script in a volume: ${py.stderr}`);
   fs.rmSync(bin);
@@ -291,7 +294,10 @@ t.test('exec of binaries in a volume: the static-binary check reads the mapped f
   const nested2 = await run('sh', ['-c', `${vin}/static-hello; cat ${vin}/note`], { env: { KINJECT_PATH_MAP: `${vin}=${vlocal}` } });
   t.equal(nested.stdout, 'static hello\n');
   t.equal(nested2.stdout, 'static hello\nnote\n');
-  t.equal(nested2.stderr, `kinject: warning: ${vin}/static-hello is a static binary: its network calls bypass kinject\n`);
+  t.equal(
+    nested2.stderr,
+    `kinject: warning: ${vin}/static-hello is a static binary: its network calls bypass kinject (run it with --method netns to capture them)\n`,
+  );
 });
 
 t.test("dlopen of a library in a volume; a bare name still uses the caller's RUNPATH", { skip: !hasGcc() && 'no gcc' }, async (t) => {

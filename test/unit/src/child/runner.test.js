@@ -25,7 +25,10 @@ t.test('binary check tells dynamic, static, Go and scripts apart', async (t) => 
   execFileSync('gcc', ['-static', '-o', join(dir, 'stat'), join(dir, 'm.c')]);
   t.equal(classifyBinary(join(dir, 'dyn')), 'dynamic');
   t.equal(classifyBinary(join(dir, 'stat')), 'static');
-  t.match(bypassWarning(join(dir, 'stat'), 'static'), /statically linked binary: its network calls bypass kinject/);
+  t.match(
+    bypassWarning(join(dir, 'stat'), 'static'),
+    /statically linked binary: its network calls bypass kinject \(run it with --method netns to capture them\)/,
+  );
   writeFileSync(join(dir, 'script.sh'), '#!/bin/sh\necho hi\n');
   chmodSync(join(dir, 'script.sh'), 0o755);
   t.equal(classifyBinary(join(dir, 'script.sh')), 'not-elf');
