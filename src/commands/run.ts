@@ -28,6 +28,8 @@ import { seconds, type TargetFlags } from './options.js';
 
 export interface RunOptions extends TargetFlags {
   method: string;
+  /** --transport: auto (default), direct or port-forward (tunnel/transport.ts) */
+  transport?: string;
   proxy?: string;
   localNames?: string;
   verbose: boolean;
