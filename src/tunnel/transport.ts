@@ -2,7 +2,8 @@
 //  - port-forward: the API server's port-forward (portforward.ts), as always;
 //  - direct: a mutually authenticated TLS connection to the pod's IP (protocol/direct-tls.ts);
 //  - auto (default): direct when a probe at start (a TLS handshake, DIRECT_PROBE_MS) succeeds,
-//    else port-forward.
+//    else port-forward. A refused connection is retried for up to 10 s (the pod IP answers, the
+//    pod server is still starting); a timeout or any other error is not.
 // Once direct fails later (the mux session over it ended and a new direct connection cannot be
 // made), the transport switches to port-forward for the rest of the session, with one warning
 // line; PodTunnel (pod-tunnel.ts) calls connect() for every new mux session and so simply
@@ -21,6 +22,8 @@ export type TransportKind = 'direct' | 'port-forward';
 
 /** How long the start probe and each direct connection may take (TCP connect + TLS handshake). */
 export const DIRECT_PROBE_MS = 2000;
+/** How long the start probe retries a refused connection (the pod server starting up). */
+const REFUSED_RETRY_MS = 10_000;
 
 export interface DirectTarget {
   host: string;
@@ -71,12 +74,19 @@ export class Transport {
     if (!this.o.direct) {
       this.reason = 'the pod has no IP';
     } else {
-      try {
-        this.spare = await this.connectDirect();
-        this.kind = 'direct';
-        return this.kind;
-      } catch (err) {
-        this.reason = (err as Error).message;
+      // refused: the pod IP answers but the pod server is not listening yet (its container has
+      // just started): the path works, try again for a while
+      const until = Date.now() + REFUSED_RETRY_MS;
+      for (;;) {
+        try {
+          this.spare = await this.connectDirect();
+          this.kind = 'direct';
+          return this.kind;
+        } catch (err) {
+          this.reason = (err as Error).message;
+          if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || Date.now() > until) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
       }
     }
     if (this.o.mode === 'direct') {
