@@ -70,7 +70,8 @@ export class Transport {
 
   /** At start: probe the direct path unless port-forward was asked for. --transport direct fails when it does not work. */
   async choose(): Promise<TransportKind> {
-    if (this.o.mode === 'port-forward') return (this.kind = 'port-forward');
+    this.kind = 'port-forward';
+    if (this.o.mode === 'port-forward') return this.kind;
     if (!this.o.direct) {
       this.reason = 'the pod has no IP';
     } else {
@@ -96,7 +97,7 @@ export class Transport {
       );
     }
     this.o.debug?.(`transport: direct not reachable (${this.reason}), using port-forward`);
-    return (this.kind = 'port-forward');
+    return this.kind;
   }
 
   /** One raw stream to the pod server, over the current transport (switching to port-forward when direct fails). */
