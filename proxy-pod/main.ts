@@ -2,6 +2,7 @@
 //   node proxy-pod.js --listen HOST:PORT [--token-file FILE] [--exit-when-idle SECONDS]
 //     [--connect-timeout SECONDS] [--verbose]
 //     [--sftp-listen HOST:PORT --sftp-host-key-file FILE --sftp-authorized-key-file FILE --sftp-exports-file FILE]
+//     [--direct-listen HOST:PORT --direct-cert-file FILE --direct-key-file FILE --direct-client-cert-file FILE]
 // Prints `kinject-proxy: listening on HOST:PORT` on stderr once ready (after `kinject-proxy: sftp
 // listening on HOST:PORT` with the SFTP flags, which go all four or none); SIGTERM/SIGINT exit 0.
 // Bad usage exits 2, unreadable files and other failures exit 1.
@@ -10,10 +11,13 @@ import { startProxyServers, StartError } from './start.js';
 
 const USAGE =
   'usage: proxy-pod --listen HOST:PORT [--token-file FILE] [--exit-when-idle SECONDS] [--connect-timeout SECONDS] [--verbose]' +
-  ' [--sftp-listen HOST:PORT --sftp-host-key-file FILE --sftp-authorized-key-file FILE --sftp-exports-file FILE]';
+  ' [--sftp-listen HOST:PORT --sftp-host-key-file FILE --sftp-authorized-key-file FILE --sftp-exports-file FILE]' +
+  ' [--direct-listen HOST:PORT --direct-cert-file FILE --direct-key-file FILE --direct-client-cert-file FILE]';
 
 const SFTP_FLAGS = ['--sftp-listen', '--sftp-host-key-file', '--sftp-authorized-key-file', '--sftp-exports-file'] as const;
 type SftpFlag = (typeof SFTP_FLAGS)[number];
+const DIRECT_FLAGS = ['--direct-listen', '--direct-cert-file', '--direct-key-file', '--direct-client-cert-file'] as const;
+type DirectFlag = (typeof DIRECT_FLAGS)[number];
 
 function die(message: string, status: number): never {
   process.stderr.write(`kinject-proxy: ${message}\n`);
@@ -21,9 +25,18 @@ function die(message: string, status: number): never {
 }
 
 function parseArgs(argv: string[]) {
-  const out: { listen?: string; tokenFile?: string; idle?: number; connectTimeout?: number; verbose: boolean; sftp: Partial<Record<SftpFlag, string>> } = {
+  const out: {
+    listen?: string;
+    tokenFile?: string;
+    idle?: number;
+    connectTimeout?: number;
+    verbose: boolean;
+    sftp: Partial<Record<SftpFlag, string>>;
+    direct: Partial<Record<DirectFlag, string>>;
+  } = {
     verbose: false,
     sftp: {},
+    direct: {},
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -59,6 +72,12 @@ function parseArgs(argv: string[]) {
       case '--sftp-exports-file':
         out.sftp[name] = takeValue();
         break;
+      case '--direct-listen':
+      case '--direct-cert-file':
+      case '--direct-key-file':
+      case '--direct-client-cert-file':
+        out.direct[name] = takeValue();
+        break;
       case '--verbose':
       case '-v':
         out.verbose = true;
@@ -86,10 +105,23 @@ function sftpOptions(given: Partial<Record<SftpFlag, string>>) {
   };
 }
 
+function directOptions(given: Partial<Record<DirectFlag, string>>) {
+  const missing = DIRECT_FLAGS.filter((f) => given[f] === undefined);
+  if (missing.length === DIRECT_FLAGS.length) return undefined;
+  if (missing.length) die(`${DIRECT_FLAGS.join(', ')} go together (missing ${missing.join(', ')})\n${USAGE}`, 2);
+  return {
+    listen: given['--direct-listen']!,
+    certFile: given['--direct-cert-file']!,
+    keyFile: given['--direct-key-file']!,
+    clientCertFile: given['--direct-client-cert-file']!,
+  };
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (!args.listen) die(`--listen is required\n${USAGE}`, 2);
   const sftp = sftpOptions(args.sftp);
+  const direct = directOptions(args.direct);
   try {
     await startProxyServers({
       listen: args.listen,
@@ -98,6 +130,7 @@ async function main(): Promise<void> {
       connectTimeoutSeconds: args.connectTimeout,
       verbose: args.verbose,
       sftp,
+      direct,
     });
   } catch (err) {
     if (err instanceof StartError) die(err.message, err.status);

@@ -3,6 +3,8 @@
 // server's and the SFTP server's connections and the heartbeats). Also used by `kinject proxy-server`.
 
 import { createServer, isIPv4, isIPv6 } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { directServerOptions, peerIsPinned, pemFingerprint, type DirectTlsIdentity } from '../protocol/direct-tls.js';
 import { handleClient, type ClientContext } from './client.js';
 import { systemResolver, type Resolver } from './resolver.js';
 import { SocketActivity, type ActivitySource } from './activity.js';
@@ -29,12 +31,21 @@ export interface ProxyServerOptions {
   handshakeTimeoutMs?: number;
   /** Name resolution for RESOLVE, RESOLVE_PTR and CONNECT by name (default: the system's). */
   resolver?: Resolver;
+  /** The direct transport's listener on the pod IP (mutual TLS, pinned certificates; needs a token). */
+  direct?: DirectListenOptions;
   /** Called after an exit (idle, or the runner's SHUTDOWN) was logged and the server closed; default process.exit(0). */
   onIdleExit?: () => void;
 }
 
+export interface DirectListenOptions extends DirectTlsIdentity {
+  host: string;
+  port: number;
+}
+
 export interface ProxyServer {
   address: { host: string; port: number };
+  /** the direct listener's address, when there is one */
+  directAddress?: { host: string; port: number };
   /** Number of open client connections. */
   connections(): number;
   /** Stops listening and destroys open connections. */
@@ -100,9 +111,33 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     });
   });
 
+  let direct: TlsServer | undefined;
+  if (options.direct) {
+    if (token === undefined) throw new Error('refusing the direct listener without a token');
+    const pinned = pemFingerprint(options.direct.peerCert);
+    direct = createTlsServer({ ...directServerOptions(options.direct), allowHalfOpen: true }, (socket) => {
+      // rejectUnauthorized already refused anyone without the pinned certificate as trust anchor
+      if (!peerIsPinned(socket, pinned)) {
+        log(`${PREFIX}direct: refused ${socket.remoteAddress}: not the session's client certificate`);
+        socket.destroy();
+        return;
+      }
+      socket.setNoDelay(true);
+      clients.add(socket);
+      handleClient(socket, ctx).catch((err: unknown) => {
+        log(`${PREFIX}internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        socket.destroy();
+      });
+    });
+    direct.on('tlsClientError', (err, socket) => {
+      if (options.verbose) log(`${PREFIX}direct: refused ${socket.remoteAddress}: ${err.message}`);
+    });
+  }
+
   const close = () =>
     new Promise<void>((resolve) => {
       idle?.stop();
+      direct?.close();
       for (const s of clients.sockets()) s.destroy();
       if (!server.listening) return resolve();
       server.close(() => resolve());
@@ -127,11 +162,28 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     });
   });
   server.on('error', (err) => log(`${PREFIX}server error: ${err.message}`));
+  if (direct && options.direct) {
+    const d = direct;
+    const where = options.direct;
+    await new Promise<void>((resolve, reject) => {
+      d.once('error', reject);
+      d.listen({ host: where.host, port: where.port }, () => {
+        d.off('error', reject);
+        resolve();
+      });
+    }).catch((err: Error) => {
+      server.close();
+      throw err;
+    });
+    d.on('error', (err) => log(`${PREFIX}direct listener error: ${err.message}`));
+  }
   if (idleSeconds !== undefined) {
     idle = new IdleWatch({ idleMs: idleSeconds * 1000, graceMs: graceSeconds * 1000, sources: [clients, ...(options.activitySources ?? [])], onIdle });
   }
 
   const addr = server.address();
   const address = addr && typeof addr === 'object' ? { host: addr.address, port: addr.port } : { host, port: options.port };
-  return { address, connections: () => clients.connections(), close };
+  const daddr = direct?.address();
+  const directAddress = daddr && typeof daddr === 'object' ? { host: daddr.address, port: daddr.port } : undefined;
+  return { address, ...(directAddress ? { directAddress } : {}), connections: () => clients.connections(), close };
 }

@@ -3,7 +3,9 @@
 // HOST:PORT` on stderr once ready (tests and the tunnel wait for that line), exits 0 on
 // SIGTERM/SIGINT. With `sftp` it first starts the SFTP server for the volumes (keys and export
 // list from files) and prints `kinject-proxy: sftp listening on HOST:PORT`, so it is up before
-// anyone can reach the SOCKS port; its connections count for --exit-when-idle. Problems are
+// anyone can reach the SOCKS port; its connections count for --exit-when-idle. With `direct` it
+// also listens on the pod IP with mutual TLS (the direct transport) and prints `kinject-proxy:
+// direct (mutual TLS) listening on HOST:PORT` before the SOCKS line. Problems are
 // thrown as StartError with the exit status to use (2 usage, 1 anything else).
 import { readFileSync } from 'node:fs';
 import { startProxyServer } from './server.js';
@@ -30,7 +32,17 @@ export interface StartSftpOptions {
   exportsFile: string;
 }
 
+export interface StartDirectOptions {
+  /** HOST:PORT on the pod IP */
+  listen: string;
+  /** the listener's certificate and private key, and the one client certificate it accepts */
+  certFile: string;
+  keyFile: string;
+  clientCertFile: string;
+}
+
 export interface StartOptions {
+  direct?: StartDirectOptions;
   listen: string;
   tokenFile?: string;
   exitWhenIdleSeconds?: number;
@@ -88,6 +100,14 @@ async function startSftp(o: StartSftpOptions): Promise<SftpServer> {
 export async function startProxyServers(options: StartOptions): Promise<void> {
   const listen = listenArg(options.listen, '--listen');
   if (options.sftp) listenArg(options.sftp.listen, '--sftp-listen'); // usage errors before any other
+  const direct = options.direct
+    ? {
+        ...listenArg(options.direct.listen, '--direct-listen'),
+        cert: readText(options.direct.certFile, 'direct certificate file'),
+        key: readText(options.direct.keyFile, 'direct key file'),
+        peerCert: readText(options.direct.clientCertFile, 'direct client certificate file'),
+      }
+    : undefined;
   let token: string | undefined;
   if (options.tokenFile !== undefined) {
     try {
@@ -110,11 +130,14 @@ export async function startProxyServers(options: StartOptions): Promise<void> {
     activitySources: sftp ? [sftp] : [],
     connectTimeoutMs: options.connectTimeoutSeconds !== undefined ? options.connectTimeoutSeconds * 1000 : undefined,
     verbose: options.verbose,
+    direct,
   }).catch(async (err: Error) => {
     await sftp?.close();
     throw new StartError(err.message, 1);
   });
   const { host, port } = server.address;
+  if (server.directAddress)
+    process.stderr.write(`kinject-proxy: direct (mutual TLS) listening on ${formatHostPort(server.directAddress.host, server.directAddress.port)}\n`);
   process.stderr.write(`kinject-proxy: listening on ${formatHostPort(host, port)}\n`);
   const stop = (signal: string) => {
     if (options.verbose) process.stderr.write(`kinject-proxy: ${signal}, exiting\n`);

@@ -1,7 +1,7 @@
 // `kinject run --output json`: kinject's stderr lines as JSON objects, one a line, for scripts and
 // CI. Every line has "time" (ISO 8601), "event" and "message"; known progress lines get their own
 // event name and fields:
-//   pod-created {pod, namespace, target?}  pod-ready {pod}  tunnel-up {pod}  volumes-mounted {root}
+//   pod-created {pod, namespace, target?}  pod-ready {pod}  tunnel-up {pod, transport?}  volumes-mounted {root}
 //   tunnel-lost / tunnel-back {pod}  child-exit {code, signal?}  cleanup-done
 // other progress is "progress", warnings and errors "warning", --verbose diagnostics "debug".
 import type { Logger } from './log.js';
@@ -9,7 +9,7 @@ import type { Logger } from './log.js';
 const PATTERNS: [RegExp, string, string[]][] = [
   [/^creating proxy pod (\S+) in (\S+?)(?: from (\S+))?$/, 'pod-created', ['pod', 'namespace', 'target']],
   [/^pod ready: (\S+)$/, 'pod-ready', ['pod']],
-  [/^tunnel up to (\S+)$/, 'tunnel-up', ['pod']],
+  [/^tunnel up to (\S+)(?: via (direct|port-forward)\b.*)?$/, 'tunnel-up', ['pod', 'transport']],
   [/^volumes mounted at (\S+): /, 'volumes-mounted', ['root']],
   [/^the tunnel to the proxy pod (\S+) was lost/, 'tunnel-lost', ['pod']],
   [/^the tunnel to the proxy pod (\S+) is back/, 'tunnel-back', ['pod']],

@@ -2,7 +2,10 @@
 // (kinject, kubectl port-forward, and from inside a pod: the floor), bulk throughput (through the
 // echo service), 1,000 sequential HTTP requests, 50 concurrent connections, start time of
 // `kinject run -- true` (with its phases, from the times kinject's progress lines arrive), a
-// 100 MiB file read through the volume mount, and kinject's peak RSS.
+// 100 MiB file read through the volume mount, and kinject's peak RSS. kinject's figures are taken
+// over both transports (--transport port-forward: the keys without prefix; --transport direct:
+// the direct_* keys), right after each other; `wrk` and `ab` against hello through kinject (both
+// transports) and kubectl port-forward (suites/load-tools.js).
 //
 // Every step is bounded in time; a step that fails records null and a note instead of stopping
 // the rest (a benchmark reports numbers, it does not test).
@@ -13,6 +16,11 @@ import { run, lastJson } from '../lib/process.js';
 import { startPortForward } from '../lib/port-forward.js';
 import { median, percentile } from '../lib/stats.js';
 import { machineBusySeconds, processCpuSeconds } from '../lib/cpu.js';
+import { loadTools } from './load-tools.js';
+
+/** kinject's transports (--transport): the keys without prefix are port-forward's, as before direct existed */
+const PF = ['--transport', 'port-forward'];
+const DIRECT = ['--transport', 'direct'];
 
 const NS = 'kinject-demo';
 
@@ -55,9 +63,14 @@ export async function clusterBenchmarks({ root, kinject, kubeconfig, quick, log 
   };
   const direct = async (args, timeoutMs = 240000) => lastJson((await run(process.execPath, args, { timeoutMs })).stdout);
 
-  const kin = await step('connect latency: kinject', () => viaKinject([client('connect-latency.cjs'), 'hello', '80', String(n.connects)]));
+  const kin = await step('connect latency: kinject', () => viaKinject([client('connect-latency.cjs'), 'hello', '80', String(n.connects)], { extra: PF }));
   out.connect_p50_ms = kin && median(kin.samples);
   out.connect_p99_ms = kin && percentile(kin.samples, 99);
+  const kd = await step('connect latency: kinject direct', () =>
+    viaKinject([client('connect-latency.cjs'), 'hello', '80', String(n.connects)], { extra: DIRECT }),
+  );
+  out.direct_connect_p50_ms = kd && median(kd.samples);
+  out.direct_connect_p99_ms = kd && percentile(kd.samples, 99);
 
   let hello;
   let echo;
@@ -79,9 +92,14 @@ export async function clusterBenchmarks({ root, kinject, kubeconfig, quick, log 
     // and the whole machine's (the cluster's API server, kubelet, containerd and pods share it)
     const kcpu = {};
     const tk = await step(`throughput: kinject, ${n.mib} MiB through the echo service`, () =>
-      busy(kcpu, () => viaKinject([client('throughput.cjs'), 'echo', '7', String(n.mib)], { rssKey: 'throughput', cpu: kcpu })),
+      busy(kcpu, () => viaKinject([client('throughput.cjs'), 'echo', '7', String(n.mib)], { extra: PF, rssKey: 'throughput', cpu: kcpu })),
     );
     out.throughput_mibs = tk?.mibs ?? null;
+    const dcpu = {};
+    const td = await step(`throughput: kinject direct, ${n.mib} MiB`, () =>
+      busy(dcpu, () => viaKinject([client('throughput.cjs'), 'echo', '7', String(n.mib)], { extra: DIRECT, rssKey: 'throughput', cpu: dcpu })),
+    );
+    out.direct_throughput_mibs = td?.mibs ?? null;
     const pcpu = {};
     const pfCpuBefore = echo ? processCpuSeconds(echo.pid) : null;
     const tp = await step(`throughput: kubectl port-forward, ${n.mib} MiB`, () =>
@@ -91,15 +109,21 @@ export async function clusterBenchmarks({ root, kinject, kubeconfig, quick, log 
     out.pf_throughput_mibs = tp?.mibs ?? null;
     const perGib = (seconds) => ((tk || tp) && Number.isFinite(seconds) ? seconds / (n.mib / 1024) : null);
     out.throughput_cpu_s_per_gib = tk ? perGib(kcpu.kinject) : null;
+    out.direct_throughput_cpu_s_per_gib = td ? perGib(dcpu.kinject) : null;
+    out.direct_throughput_machine_cpu_s_per_gib = td ? perGib(dcpu.machine) : null;
     out.pf_throughput_cpu_s_per_gib = tp && pfCpuBefore !== null && pfCpuAfter !== null ? perGib(pfCpuAfter - pfCpuBefore) : null;
     out.throughput_machine_cpu_s_per_gib = tk ? perGib(kcpu.machine) : null;
     out.pf_throughput_machine_cpu_s_per_gib = tp ? perGib(pcpu.machine) : null;
 
     const sk = await step(`${n.seq} sequential HTTP requests: kinject`, () =>
-      viaKinject([client('http-requests.cjs'), 'hello', '80', String(n.seq), '1'], { rssKey: 'http' }),
+      viaKinject([client('http-requests.cjs'), 'hello', '80', String(n.seq), '1'], { extra: PF, rssKey: 'http' }),
     );
     out.seq1000_s = sk?.seconds ?? null;
     out.seq1000_failures = sk?.failures ?? null;
+    const sd = await step(`${n.seq} sequential HTTP requests: kinject direct`, () =>
+      viaKinject([client('http-requests.cjs'), 'hello', '80', String(n.seq), '1'], { extra: DIRECT, rssKey: 'http' }),
+    );
+    out.direct_seq1000_s = sd?.seconds ?? null;
     const sp = await step(`${n.seq} sequential HTTP requests: kubectl port-forward`, () =>
       viaPf(hello, (port) => [client('http-requests.cjs'), '127.0.0.1', port, String(n.seq), '1']),
     );
@@ -107,15 +131,22 @@ export async function clusterBenchmarks({ root, kinject, kubeconfig, quick, log 
     out.pf_seq1000_failures = sp?.failures ?? null;
 
     const ck = await step(`${n.conc} HTTP requests, 50 concurrent: kinject`, () =>
-      viaKinject([client('http-requests.cjs'), 'hello', '80', String(n.conc), '50'], { rssKey: 'http' }),
+      viaKinject([client('http-requests.cjs'), 'hello', '80', String(n.conc), '50'], { extra: PF, rssKey: 'http' }),
     );
     out.concurrent50_s = ck?.seconds ?? null;
     out.concurrent50_failures = ck?.failures ?? null;
+    const cd = await step(`${n.conc} HTTP requests, 50 concurrent: kinject direct`, () =>
+      viaKinject([client('http-requests.cjs'), 'hello', '80', String(n.conc), '50'], { extra: DIRECT, rssKey: 'http' }),
+    );
+    out.direct_concurrent50_s = cd?.seconds ?? null;
+    out.direct_concurrent50_failures = cd?.failures ?? null;
     const cp = await step(`${n.conc} HTTP requests, 50 concurrent: kubectl port-forward`, () =>
       viaPf(hello, (port) => [client('http-requests.cjs'), '127.0.0.1', port, String(n.conc), '50']),
     );
     out.pf_concurrent50_s = cp?.seconds ?? null;
     out.pf_concurrent50_failures = cp?.failures ?? null;
+
+    Object.assign(out, await loadTools({ kinject, env, ns: NS, hello, quick, step }));
   } finally {
     hello?.stop();
     echo?.stop();
@@ -137,7 +168,7 @@ export async function clusterBenchmarks({ root, kinject, kubeconfig, quick, log 
         ['target', ['--target', 'deployment/web']],
       ]) {
         try {
-          const r = await run(kinject, ['run', '-n', NS, ...extra, '--', 'true'], { env, timeoutMs: 60000 });
+          const r = await run(kinject, ['run', '-n', NS, ...PF, ...extra, '--', 'true'], { env, timeoutMs: 60000 });
           rss.start = Math.max(rss.start, r.peakRssMb);
           starts[key].push({ s: r.ms / 1000, phases: startPhases(r.lines, r.ms) });
         } catch (err) {
@@ -162,7 +193,7 @@ export async function clusterBenchmarks({ root, kinject, kubeconfig, quick, log 
   // a 100 MiB file read through the sshfs mount of deployment/web's volumes (null while
   // `kinject run --target` mounts nothing: the client then reports why)
   const vol = await step(`volume: ${n.volumeMib} MiB written, then read 3 × cold through the mount`, () =>
-    viaKinject([client('volume-read.cjs'), String(n.volumeMib), '/data', '3'], { extra: ['--target', 'deployment/web'], timeoutMs: 180000 }),
+    viaKinject([client('volume-read.cjs'), String(n.volumeMib), '/data', '3'], { extra: [...PF, '--target', 'deployment/web'], timeoutMs: 180000 }),
   );
   out.volume_read_100mib_mibs = vol?.read_mibs ?? null;
   out.volume_write_100mib_mibs = vol?.write_mibs ?? null;

@@ -14,6 +14,14 @@ export function addRunFlags(command: Command): Command {
         .default('inject-tcp'),
     )
     .option('--host-loopback', "with --method netns: let the command reach the host's loopback at 10.0.2.2 (off by default)")
+    .addOption(
+      new Option(
+        '--transport <how>',
+        "how to reach the proxy pod: direct (mutual TLS to the pod's IP), port-forward (through the API server), auto (direct when the pod IP answers at start, else port-forward)",
+      )
+        .choices(['auto', 'direct', 'port-forward'])
+        .default('auto'),
+    )
     .option('--proxy <url>', 'use this SOCKS5 server instead of a cluster: socks5://[user:pass@]HOST:PORT')
     .option('--local-names <list>', 'comma-separated names resolved locally, not in the cluster (.suffix matches a domain)')
     .option(

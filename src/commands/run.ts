@@ -32,6 +32,8 @@ import { startNetnsRun } from '../netns/run-netns.js';
 
 export interface RunOptions extends TargetFlags {
   method: string;
+  /** --transport: auto (default), direct or port-forward (tunnel/transport.ts) */
+  transport?: string;
   proxy?: string;
   localNames?: string;
   verbose: boolean;

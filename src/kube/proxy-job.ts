@@ -4,7 +4,9 @@
 //    hex), owned by the Job (ownerReference, controller=false, blockOwnerDeletion=false) so that
 //    deleting the Job garbage-collects it. Mounted read-only at /kinject. With volumes (`sftp`
 //    option) also `sftp-host-key` (the SFTP server's private host key), `sftp-client-key.pub`
-//    (the one client key it accepts) and `sftp-exports.json` (the paths it serves).
+//    (the one client key it accepts) and `sftp-exports.json` (the paths it serves). With the
+//    direct transport (`direct` option) also `direct-server.crt`, `direct-server.key` and
+//    `direct-client.crt` (the pod's TLS certificate and key, the one client certificate it accepts).
 //  * Job kinject-<id>: created with suspend=true, backoffLimit 0, ttlSecondsAfterFinished 0 and
 //    activeDeadlineSeconds (default 86400 = 24 h, the last guard against a session nobody ends;
 //    proxy-pod.ts creates the Job with a short start deadline and raises it once the pod runs).
@@ -14,6 +16,9 @@
 //    the Secret's mount). No ports are exposed and no Service exists: the only way in is a
 //    port-forward, which needs pods/portforward permission, plus the token (and for SFTP, which
 //    the runner reaches by a SOCKS CONNECT to the pod's loopback, also the session's client key).
+//    With `direct` the pod server also listens on its pod IP (`--direct-listen
+//    [$(KINJECT_POD_IP)]:<port + 2>`, the IP from the downward API) with mutual TLS: reaching it
+//    needs the session's client certificate, then the token (docs/design.md, "Direct transport").
 //
 // Lifetime when kinject vanishes without cleaning up (kill -9, laptop lid): the port-forward
 // websockets close and the runner's heartbeats stop (docs/design.md); the pod server exits N
@@ -87,6 +92,11 @@ export const SECRET_KEY_TOKEN = 'token';
 export const SECRET_KEY_SFTP_HOST_KEY = 'sftp-host-key';
 export const SECRET_KEY_SFTP_CLIENT_KEY = 'sftp-client-key.pub';
 export const SECRET_KEY_SFTP_EXPORTS = 'sftp-exports.json';
+export const SECRET_KEY_DIRECT_CERT = 'direct-server.crt';
+export const SECRET_KEY_DIRECT_KEY = 'direct-server.key';
+export const SECRET_KEY_DIRECT_CLIENT_CERT = 'direct-client.crt';
+/** The downward-API env var with the pod's IP, for --direct-listen. */
+export const POD_IP_ENV = 'KINJECT_POD_IP';
 /**
  * Default proxy image for real clusters: the official Node.js image, current LTS line, alpine
  * variant. Official and widely mirrored (pull-through caches usually have it), small (~45 MB
@@ -170,6 +180,15 @@ export interface ProxyJobOptions {
   activeDeadlineSeconds?: number;
   /** volumes: run the SFTP server too (its port on the pod's loopback, keys, exported paths) */
   sftp?: ProxySftpOptions;
+  /** the direct transport: the pod server also listens on its pod IP with mutual TLS */
+  direct?: ProxyDirectOptions;
+}
+
+export interface ProxyDirectOptions {
+  /** PEM: the pod's certificate and private key, the one client certificate it accepts */
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
 }
 
 export interface ProxySftpOptions {
@@ -191,6 +210,8 @@ export interface ProxyLayout {
   port: number;
   /** the SFTP server's port on the pod's loopback: port + 1, a random high port with hostNetwork */
   sftpPort: number;
+  /** the direct listener's port on the pod IP: port + 2, a random high port with hostNetwork */
+  directPort: number;
 }
 
 export function sessionLabels(id: string): Record<string, string> {
@@ -206,7 +227,7 @@ function sessionAnnotations(o: ProxyJobOptions): Record<string, string> {
   };
 }
 
-export function proxyCommand(layout: ProxyLayout, exitWhenIdleSeconds: number, sftp = false): string[] {
+export function proxyCommand(layout: ProxyLayout, exitWhenIdleSeconds: number, sftp = false, direct = false): string[] {
   const command = [
     'node',
     `${layout.mountDir}/${SECRET_KEY_SCRIPT}`,
@@ -227,6 +248,18 @@ export function proxyCommand(layout: ProxyLayout, exitWhenIdleSeconds: number, s
       `${layout.mountDir}/${SECRET_KEY_SFTP_CLIENT_KEY}`,
       '--sftp-exports-file',
       `${layout.mountDir}/${SECRET_KEY_SFTP_EXPORTS}`,
+    );
+  }
+  if (direct) {
+    command.push(
+      '--direct-listen',
+      `[$(${POD_IP_ENV})]:${layout.directPort}`,
+      '--direct-cert-file',
+      `${layout.mountDir}/${SECRET_KEY_DIRECT_CERT}`,
+      '--direct-key-file',
+      `${layout.mountDir}/${SECRET_KEY_DIRECT_KEY}`,
+      '--direct-client-cert-file',
+      `${layout.mountDir}/${SECRET_KEY_DIRECT_CLIENT_CERT}`,
     );
   }
   return command;
@@ -252,7 +285,9 @@ export function proxyLayout(o: Pick<ProxyJobOptions, 'id' | 'target' | 'port' | 
   if (mountPaths.some((p) => underPath(p, mountDir))) mountDir = `/kinject-${o.id}`;
   const port = o.port ?? (spec?.hostNetwork ? randomHighPort() : DEFAULT_PROXY_PORT);
   const sftpPort = o.sftp?.port ?? (spec?.hostNetwork ? randomHighPort(port) : port + 1);
-  return { mountDir, volumeName, port, sftpPort };
+  let directPort = port + 2;
+  while (spec?.hostNetwork && (directPort === port + 2 || directPort === sftpPort)) directPort = randomHighPort(port);
+  return { mountDir, volumeName, port, sftpPort, directPort };
 }
 
 function positiveUid(...uids: (number | undefined)[]): number | undefined {
@@ -287,13 +322,17 @@ function proxyContainer(o: ProxyJobOptions, layout: ProxyLayout, from?: V1Contai
     name: from?.name ?? 'proxy',
     image: o.image,
     imagePullPolicy: o.imagePullPolicy ?? 'IfNotPresent',
-    command: proxyCommand(layout, o.exitWhenIdleSeconds ?? DEFAULT_EXIT_WHEN_IDLE_SECONDS, o.sftp !== undefined),
+    command: proxyCommand(layout, o.exitWhenIdleSeconds ?? DEFAULT_EXIT_WHEN_IDLE_SECONDS, o.sftp !== undefined, o.direct !== undefined),
     resources: structuredClone(PROXY_RESOURCES),
     securityContext: proxySecurityContext(from, podSc),
     volumeMounts: [...(from?.volumeMounts ?? []), mount],
   };
   const env = renameProxyEnv(from?.env);
-  if (env?.length) c.env = env;
+  if (o.direct) {
+    // last, so a template's own KINJECT_POD_IP cannot shadow it
+    const podIp = { name: POD_IP_ENV, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } };
+    c.env = [...(env ?? []).filter((e) => e.name !== POD_IP_ENV), podIp];
+  } else if (env?.length) c.env = env;
   if (from?.envFrom?.length) c.envFrom = from.envFrom;
   return c;
 }
@@ -377,7 +416,10 @@ export function buildProxyJob(o: ProxyJobOptions, layout: ProxyLayout = proxyLay
 }
 
 /** The session's Secret, owned by the (already created) Job. */
-export function buildProxySecret(o: Pick<ProxyJobOptions, 'id' | 'namespace' | 'token' | 'script' | 'sftp'>, job: { name: string; uid: string }): V1Secret {
+export function buildProxySecret(
+  o: Pick<ProxyJobOptions, 'id' | 'namespace' | 'token' | 'script' | 'sftp' | 'direct'>,
+  job: { name: string; uid: string },
+): V1Secret {
   const script = typeof o.script === 'string' ? Buffer.from(o.script, 'utf8') : o.script;
   if (script.length > MAX_SCRIPT_BYTES) {
     throw new KinjectError(`the proxy pod bundle is ${script.length} bytes, over the ${MAX_SCRIPT_BYTES}-byte Secret limit; rebuild it with npm run build:pod`);
@@ -397,6 +439,7 @@ export function buildProxySecret(o: Pick<ProxyJobOptions, 'id' | 'namespace' | '
       [SECRET_KEY_SCRIPT]: script.toString('base64'),
       [SECRET_KEY_TOKEN]: Buffer.from(o.token, 'utf8').toString('base64'),
       ...(o.sftp ? sftpSecretData(o.sftp) : {}),
+      ...(o.direct ? directSecretData(o.direct) : {}),
     },
   };
 }
@@ -408,5 +451,14 @@ function sftpSecretData(sftp: ProxySftpOptions): Record<string, string> {
     [SECRET_KEY_SFTP_HOST_KEY]: b64(sftp.hostPrivateKey.endsWith('\n') ? sftp.hostPrivateKey : `${sftp.hostPrivateKey}\n`),
     [SECRET_KEY_SFTP_CLIENT_KEY]: b64(`${sftp.clientPublicKey.trim()}\n`),
     [SECRET_KEY_SFTP_EXPORTS]: b64(exportsJson),
+  };
+}
+
+function directSecretData(d: ProxyDirectOptions): Record<string, string> {
+  const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+  return {
+    [SECRET_KEY_DIRECT_CERT]: b64(d.serverCert),
+    [SECRET_KEY_DIRECT_KEY]: b64(d.serverKey),
+    [SECRET_KEY_DIRECT_CLIENT_CERT]: b64(d.clientCert),
   };
 }

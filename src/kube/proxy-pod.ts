@@ -20,6 +20,10 @@
 // (volumeExports); when there are any, a fresh key pair per side is made here (generateSessionKeys),
 // the pod also runs the SFTP server on its loopback, and the ProxyPod carries what the runner
 // needs to mount them with sshfs (`sftp`: port, client private key, host public key, exports).
+//
+// Direct transport (`direct: true`): a fresh TLS certificate per side (direct/session-certs.ts)
+// goes into the Secret, the pod also listens on its pod IP with mutual TLS, and the ProxyPod
+// carries the pod IP, the port and the runner's half (`direct`) for tunnel/direct-connect.ts.
 
 import { readFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
@@ -81,6 +85,8 @@ export interface ProxyPodOptions {
   signal?: AbortSignal;
   /** serve the target container's volume mounts over SFTP (default false; needs a target) */
   volumes?: boolean;
+  /** the direct transport: make a per-session TLS certificate pair and have the pod listen on its pod IP (default false) */
+  direct?: boolean;
   /** the session's Lease grace (session-lease.ts; default $KINJECT_SESSION_GRACE_SECONDS or 30) */
   graceSeconds?: number;
 }
@@ -97,7 +103,20 @@ export interface ProxyPodSftp {
   exports: { path: string; readOnly: boolean }[];
 }
 
+/** What the runner needs for the direct transport (ProxyPod.direct; tunnel/direct-connect.ts). */
+export interface ProxyPodDirect {
+  /** the pod's IP (status.podIP) and the direct listener's port on it */
+  host: string;
+  port: number;
+  /** PEM: the runner's certificate and key, the pod's certificate (pinned) */
+  clientCert: string;
+  clientKey: string;
+  serverCert: string;
+}
+
 export interface ProxyPod {
+  /** set when the direct transport was asked for and the pod has an IP */
+  direct?: ProxyPodDirect;
   id: string;
   namespace: string;
   jobName: string;
@@ -238,6 +257,8 @@ export async function startProxyPod(opts: ProxyPodOptions, progress: Progress = 
   const script = opts.script ?? (await loadProxyScript());
   const image = opts.image || localClusterImage(access.context) || localClusterImage(access.cluster) || DEFAULT_PROXY_IMAGE;
   const { exports, keys } = sftpPlan(opts, target);
+  // loaded only when asked for: the X.509 library is not small
+  const certs = opts.direct ? await (await import('../direct/session-certs.js')).generateSessionCerts(localUser()) : undefined;
   // Until the pod runs, the Job's deadline is short: a start that kinject abandons (killed, or
   // close() cannot reach the API server) ends by itself. Raised to the full value once running.
   const fullDeadline = opts.activeDeadlineSeconds ?? DEFAULT_ACTIVE_DEADLINE_SECONDS;
@@ -254,6 +275,7 @@ export async function startProxyPod(opts: ProxyPodOptions, progress: Progress = 
     target,
     exitWhenIdleSeconds: opts.exitWhenIdleSeconds,
     activeDeadlineSeconds: startDeadline,
+    ...(certs ? { direct: { serverCert: certs.server.cert, serverKey: certs.server.key, clientCert: certs.client.cert } } : {}),
   };
 
   const state: StartState = { id: newSessionId(), created: false };
@@ -301,6 +323,11 @@ export async function startProxyPod(opts: ProxyPodOptions, progress: Progress = 
     if (fullDeadline !== startDeadline) await raiseDeadline(access, jobName, fullDeadline);
     state.runningPod = podName;
     progress(`pod ready: ${podName}`);
+    const podIp = certs ? await readPodIp(access, namespace, podName) : undefined;
+    const direct: ProxyPodDirect | undefined =
+      certs && podIp
+        ? { host: podIp, port: layout.directPort, clientCert: certs.client.cert, clientKey: certs.client.key, serverCert: certs.server.cert }
+        : undefined;
     const sftp: ProxyPodSftp | undefined =
       keys && jobOpts.sftp ? { port: jobOpts.sftp.port, clientPrivateKey: keys.clientPrivateKey, hostPublicKey: keys.hostPublicKey, exports } : undefined;
     return {
@@ -314,6 +341,7 @@ export async function startProxyPod(opts: ProxyPodOptions, progress: Progress = 
       image,
       target,
       ...(sftp ? { sftp } : {}),
+      ...(direct ? { direct } : {}),
       lease: state.lease!,
       close,
     };
@@ -340,6 +368,16 @@ async function resolveStartTarget(opts: ProxyPodOptions): Promise<ResolvedTarget
   if (!opts.target) return undefined;
   const ref = typeof opts.target === 'string' ? parseTarget(opts.target) : opts.target;
   return resolveTarget(opts.access.client, opts.access.namespace, ref, opts.container);
+}
+
+/** The running pod's IP, or undefined when it has none or the GET fails (then there is no direct transport). */
+async function readPodIp(access: KubeAccess, namespace: string, podName: string): Promise<string | undefined> {
+  try {
+    const pod = await access.client.get<V1Pod>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(podName)}`, { timeoutMs: 5000 });
+    return pod?.status?.podIP || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The volume exports to serve (volumes asked for, with a target) and, when there are any, a fresh key pair per side. */

@@ -1,12 +1,15 @@
 // A kinject session in a cluster: the proxy pod (a Job) and the one multiplexed tunnel to it, both
 // registered on the cleanup stack the moment they exist; with --target, the workload's env as the
 // pod sees it and, when the volume plan asks for them, the workload's volumes mounted locally
-// (volumes/session-volumes.ts).
+// (volumes/session-volumes.ts). The tunnel's transport (--transport: direct to the pod IP or the
+// API server's port-forward) is chosen here (tunnel/transport.ts) and named in the "tunnel up" line.
 // Loaded lazily by `kinject run`: @kubernetes/client-node takes ~0.5 s to load.
 import { connectKube } from '../kube/config.js';
 import { fetchPodEnv, workloadEnv, type Env } from '../kube/env.js';
 import { startProxyPod, type ProxyPod } from '../kube/proxy-pod.js';
 import { createPodUpstream, type PodTunnel } from '../tunnel/index.js';
+import { openPortForward } from '../tunnel/portforward.js';
+import { Transport, type TransportMode } from '../tunnel/transport.js';
 import type { Upstream } from '../front/upstream.js';
 import type { Logger } from '../log.js';
 import type { CleanupStack } from '../child/cleanup-stack.js';
@@ -37,6 +40,8 @@ export interface ClusterSessionOptions {
   timeoutSeconds: number;
   /** the tunnel was lost / is back (tunnel/pod-tunnel.ts onState) */
   onTunnelState?: (state: 'lost' | 'up', reason?: string) => void;
+  /** --transport (default port-forward here; `kinject run` defaults to auto) */
+  transport?: string;
 }
 
 export async function openClusterSession(
@@ -47,16 +52,38 @@ export async function openClusterSession(
   volumePlan: VolumePlan = { request: false },
 ): Promise<ClusterSession> {
   const { timeoutSeconds } = flags;
+  const mode = (flags.transport ?? 'port-forward') as TransportMode;
   const access = await connectKube({ kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace });
   signal.throwIfAborted();
   const proxyPod = await startProxyPod(
-    { access, target: flags.target, container: flags.container, image: flags.proxyImage, timeoutSeconds, signal, volumes: volumePlan.request },
+    {
+      access,
+      target: flags.target,
+      container: flags.container,
+      image: flags.proxyImage,
+      timeoutSeconds,
+      signal,
+      volumes: volumePlan.request,
+      direct: mode !== 'port-forward',
+    },
     log.info,
   );
   // the tunnel closes first (the stack runs backwards): by then its SHUTDOWN told the pod server
   // to exit, and the pod can go at once
   let tunnel: PodTunnel | undefined;
   cleanup.add(`proxy pod ${proxyPod.podName}`, () => proxyPod.close({ podExited: tunnel?.podExited ?? false }));
+  signal.throwIfAborted();
+  const podLabel = `${proxyPod.namespace}/${proxyPod.podName}`;
+  const transport = new Transport({
+    mode,
+    direct: proxyPod.direct,
+    podLabel,
+    portForward: () => openPortForward({ kc: access.kc, namespace: proxyPod.namespace, pod: proxyPod.podName, port: proxyPod.port }, { timeoutMs: 10_000 }),
+    warn: log.warn,
+    debug: log.debug,
+  });
+  cleanup.add('transport probe', () => transport.close());
+  await transport.choose();
   signal.throwIfAborted();
   const upstream = createPodUpstream({
     kc: access.kc,
@@ -67,6 +94,7 @@ export async function openClusterSession(
     token: proxyPod.token,
     log,
     onState: flags.onTunnelState,
+    connect: () => transport.connect(),
   });
   tunnel = upstream;
   cleanup.add('tunnel', () => upstream.close());
@@ -76,7 +104,7 @@ export async function openClusterSession(
   } else {
     await upstream.ready(); // the tunnel works end to end
   }
-  log.info(`tunnel up to ${proxyPod.podName}`);
+  log.info(`tunnel up to ${proxyPod.podName} via ${transport.describe()}`);
   signal.throwIfAborted();
   warnIfVolumesSkipped(volumePlan, proxyPod.target, log);
   let volumes: SessionVolumes | undefined;
