@@ -1,20 +1,21 @@
 // A kinject session in a cluster: the proxy pod (a Job) and the one multiplexed tunnel to it, both
 // registered on the cleanup stack the moment they exist; with --target, the workload's env as the
 // pod sees it and, when the volume plan asks for them, the workload's volumes mounted locally
-// (volumes/session-volumes.ts).
+// (volumes/session-volumes.ts). A lost pod is replaced (self-healing.ts).
 // Loaded lazily by `kinject run`: @kubernetes/client-node takes ~0.5 s to load.
 import { connectKube } from '../kube/config.js';
 import { fetchPodEnv, workloadEnv, type Env } from '../kube/env.js';
 import { startProxyPod, type ProxyPod } from '../kube/proxy-pod.js';
-import { createPodUpstream, type PodTunnel } from '../tunnel/index.js';
-import type { Upstream } from '../front/upstream.js';
+import { createPodUpstream } from '../tunnel/index.js';
+import { SelfHealingUpstream } from './self-healing.js';
 import type { Logger } from '../log.js';
 import type { CleanupStack } from '../child/cleanup-stack.js';
 import { mountSessionVolumes, warnIfVolumesSkipped, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
 
 export interface ClusterSession {
+  /** the first proxy pod (upstream.currentPod is the one in use) */
   proxyPod: ProxyPod;
-  upstream: Upstream;
+  upstream: SelfHealingUpstream;
   /** the workload's env (only with --target) */
   env?: Env;
   /** the mounted volumes (only with --target and a plan that asks for them) */
@@ -45,26 +46,32 @@ export async function openClusterSession(
   const { timeoutSeconds } = flags;
   const access = await connectKube({ kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace });
   signal.throwIfAborted();
-  const proxyPod = await startProxyPod(
-    { access, target: flags.target, container: flags.container, image: flags.proxyImage, timeoutSeconds, signal, volumes: volumePlan.request },
-    log.info,
-  );
+  const podOptions = { access, target: flags.target, container: flags.container, image: flags.proxyImage, timeoutSeconds, volumes: volumePlan.request };
+  const proxyPod = await startProxyPod({ ...podOptions, signal }, log.info);
+  // a lost pod is replaced by one made the same way: the resolved target (a copy of the same
+  // workload, the same env) and the same SFTP keys (sshfs reconnects); its progress is debug only
+  const startPod = (s: AbortSignal) => startProxyPod({ ...podOptions, target: proxyPod.target, keys: proxyPod.sftp?.keys, signal: s }, log.debug);
+  const upstream = new SelfHealingUpstream({
+    pod: proxyPod,
+    startPod,
+    log,
+    tunnelTo: (pod, hooks) =>
+      createPodUpstream({
+        kc: access.kc,
+        client: access.client,
+        namespace: pod.namespace,
+        pod: pod.podName,
+        port: pod.port,
+        token: pod.token,
+        log: { debug: log.debug, warn: hooks.warn },
+        onGone: hooks.onGone,
+      }),
+  });
   // the tunnel closes first (the stack runs backwards): by then its SHUTDOWN told the pod server
   // to exit, and the pod can go at once
-  let tunnel: PodTunnel | undefined;
-  cleanup.add(`proxy pod ${proxyPod.podName}`, () => proxyPod.close({ podExited: tunnel?.podExited ?? false }));
-  signal.throwIfAborted();
-  const upstream = createPodUpstream({
-    kc: access.kc,
-    client: access.client,
-    namespace: proxyPod.namespace,
-    pod: proxyPod.podName,
-    port: proxyPod.port,
-    token: proxyPod.token,
-    log,
-  });
-  tunnel = upstream;
+  cleanup.add(`proxy pod ${proxyPod.podName}`, () => upstream.closePod());
   cleanup.add('tunnel', () => upstream.close());
+  signal.throwIfAborted();
   let env: Env | undefined;
   if (proxyPod.target) {
     env = workloadEnv(await fetchPodEnv(await upstream.open()), proxyPod.target.container);
@@ -76,10 +83,19 @@ export async function openClusterSession(
   warnIfVolumesSkipped(volumePlan, proxyPod.target, log);
   let volumes: SessionVolumes | undefined;
   if (volumePlan.request && proxyPod.sftp) {
-    volumes = await mountSessionVolumes({ sftp: proxyPod.sftp, upstream, sessionId: proxyPod.id, plan: volumePlan, cleanup, log, signal });
+    volumes = await mountSessionVolumes({
+      sftp: proxyPod.sftp,
+      sftpPort: () => upstream.currentPod.sftp?.port ?? proxyPod.sftp!.port,
+      upstream,
+      sessionId: proxyPod.id,
+      plan: volumePlan,
+      cleanup,
+      log,
+      signal,
+    });
     signal.throwIfAborted();
   } else if (volumePlan.request && proxyPod.target) {
     log.debug('volumes: the proxy pod serves no volumes');
   }
-  return { proxyPod, upstream, env, volumes, closed: proxyPod.lease.closed };
+  return { proxyPod, upstream, env, volumes, closed: upstream.closed };
 }

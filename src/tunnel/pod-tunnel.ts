@@ -46,6 +46,11 @@ export interface PodTunnelOptions {
   connect?: () => Promise<Duplex>;
   /** says whether the pod is gone: a reason, or undefined while it lives (default: GET the pod) */
   podGone?: () => Promise<string | undefined>;
+  /**
+   * Called once, before open() callers are told, when the pod is found gone (deleted, exited,
+   * failed): the session (session/self-healing.ts) makes a new pod instead of failing.
+   */
+  onGone?: (err: KinjectError) => void;
 }
 
 interface Waiter {
@@ -63,9 +68,13 @@ const SHUTDOWN_WAIT_MS = 1500;
 export class PodTunnel implements Upstream {
   readonly resolveSupported = true;
   readonly description: string;
-  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'log' | 'connect' | 'podGone'>> & { debug: (m: string) => void; warn: (m: string) => void };
+  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'log' | 'connect' | 'podGone' | 'onGone'>> & {
+    debug: (m: string) => void;
+    warn: (m: string) => void;
+  };
   private readonly connect: () => Promise<Duplex>;
   private readonly podGone: () => Promise<string | undefined>;
+  private readonly onGone: ((err: KinjectError) => void) | undefined;
   private client: KubeClient | undefined;
   private ownClient = false;
   private session: MuxSession | undefined;
@@ -104,6 +113,7 @@ export class PodTunnel implements Upstream {
       options.connect ??
       (() => openPortForward({ kc: this.o.kc, namespace: this.o.namespace, pod: this.o.pod, port: this.o.port }, { timeoutMs: this.o.connectTimeoutMs }));
     this.podGone = options.podGone ?? (() => this.getPodGone());
+    this.onGone = options.onGone;
     this.description = `pod ${options.namespace}/${options.pod}`;
     this.start();
   }
@@ -254,7 +264,7 @@ export class PodTunnel implements Upstream {
       return;
     }
     if (err instanceof PortForwardError && err.status === 404) {
-      this.setFatal(new KinjectError(`the proxy pod ${this.o.namespace}/${this.o.pod} is gone (not found); restart kinject`, { cause: err }));
+      this.setFatal(new KinjectError(`the proxy pod ${this.o.namespace}/${this.o.pod} is gone (not found); restart kinject`, { cause: err }), true);
       return;
     }
     if (err.name === 'Socks5Error' && (err as { code?: string }).code === 'ESOCKS5_AUTH') {
@@ -282,7 +292,7 @@ export class PodTunnel implements Upstream {
     this.podCheck = this.podGone()
       .then(
         (why) => {
-          if (why) this.setFatal(this.gone(why));
+          if (why) this.setFatal(this.gone(why), true);
         },
         () => {
           // could not tell (API server hiccup, no permission): keep retrying the tunnel
@@ -317,9 +327,10 @@ export class PodTunnel implements Upstream {
     return new KinjectError(`the proxy pod ${this.o.namespace}/${this.o.pod} is gone (${why}); restart kinject`);
   }
 
-  private setFatal(err: KinjectError): void {
+  private setFatal(err: KinjectError, gone = false): void {
     if (this.fatal || this.closed) return;
     this.fatal = err;
+    if (gone) this.onGone?.(err);
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.session?.destroy(err);
