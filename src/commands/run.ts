@@ -25,6 +25,7 @@ import { shimEnvironment } from '../child/shim-env.js';
 import { makeWarnDir } from '../child/warn-dir.js';
 import { startChild } from '../child/spawn.js';
 import { newSessionId, registerSession, type RegisteredSession } from '../session/registry.js';
+import { startGuardian } from '../child/guardian.js';
 import { planVolumes, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
 import { seconds, type TargetFlags } from './options.js';
 import { checkNetnsHost } from '../netns/preflight.js';
@@ -118,6 +119,8 @@ export async function runCommand(command: string, args: string[], options: RunOp
       warnIfUncapturable(command, env.PATH, log);
       child = await startChild(command, args, env);
     }
+    const guardian = startGuardian(child.pid, log); // ends the child if kinject is SIGKILLed
+    child.once('exit', () => guardian.release());
     stopInterrupts(); // from here on, signals go to the child and kinject waits for it
     const stopForwarding = forwardSignals(child);
     const { end, closed: closedBy } = await waitUnlessClosed(child, closed, log.warn);

@@ -89,6 +89,8 @@ export interface ProxyPodOptions {
   direct?: boolean;
   /** the session's Lease grace (session-lease.ts; default $KINJECT_SESSION_GRACE_SECONDS or 30) */
   graceSeconds?: number;
+  /** the SFTP key pair to use instead of a fresh one (a replacement pod: sshfs reconnects with the keys it has) */
+  keys?: SessionKeys;
 }
 
 /** What the runner needs to mount the target's volumes with sshfs (ProxyPod.sftp). */
@@ -101,6 +103,8 @@ export interface ProxyPodSftp {
   hostPublicKey: string;
   /** the in-cluster paths the server exports */
   exports: { path: string; readOnly: boolean }[];
+  /** the whole key pair (to give a replacement pod the same keys) */
+  keys: SessionKeys;
 }
 
 /** What the runner needs for the direct transport (ProxyPod.direct; tunnel/direct-connect.ts). */
@@ -329,7 +333,7 @@ export async function startProxyPod(opts: ProxyPodOptions, progress: Progress = 
         ? { host: podIp, port: layout.directPort, clientCert: certs.client.cert, clientKey: certs.client.key, serverCert: certs.server.cert }
         : undefined;
     const sftp: ProxyPodSftp | undefined =
-      keys && jobOpts.sftp ? { port: jobOpts.sftp.port, clientPrivateKey: keys.clientPrivateKey, hostPublicKey: keys.hostPublicKey, exports } : undefined;
+      keys && jobOpts.sftp ? { port: jobOpts.sftp.port, clientPrivateKey: keys.clientPrivateKey, hostPublicKey: keys.hostPublicKey, exports, keys } : undefined;
     return {
       id: state.id,
       namespace,
@@ -387,7 +391,7 @@ function sftpPlan(opts: ProxyPodOptions, target: ResolvedTarget | undefined): { 
       ? // (V1Volume is a class without an index signature, hence the cast to volume-list's PodSpecLike)
         volumeExports(target.podSpec as unknown as PodSpecLike, target.container.name).map((e) => ({ path: e.path, readOnly: e.readOnly }))
       : [];
-  return { exports, keys: exports.length ? generateSessionKeys(`kinject-${hostname()}`) : undefined };
+  return { exports, keys: exports.length ? (opts.keys ?? generateSessionKeys(`kinject-${hostname()}`)) : undefined };
 }
 
 /** The Job's options and the pod's layout for one id (the SFTP port comes from the layout). */

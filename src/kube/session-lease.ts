@@ -97,6 +97,12 @@ export function leaseFacts(lease: V1LeaseLike): LeaseFacts {
 export interface SessionLease {
   /** resolves with a one-line reason once someone else ended the session; never rejects */
   closed: Promise<string>;
+  /**
+   * once `closed` resolved: true when the Lease carried a closed-by mark (ended on purpose by
+   * `kinject session close` / `cleanup --include-live`), false when the Lease was just gone
+   * (its Job deleted, e.g. after its pod was lost: session/self-healing.ts makes a new one)
+   */
+  readonly closedByMark?: boolean;
   /** stops renewing and deletes the Lease (best effort, never throws) */
   stop(): Promise<void>;
 }
@@ -141,8 +147,10 @@ export async function keepSessionLease(o: LeaseKeeperOptions): Promise<SessionLe
   let failingSince: number | undefined;
   let warned = false;
   const closedBy = (l: V1LeaseLike | undefined): string | undefined => l?.metadata?.annotations?.[ANNOTATION_CLOSED_BY];
-  const end = (why: string) => {
+  let byMark = false;
+  const end = (why: string, mark = false) => {
     stopped = true;
+    byMark = mark;
     resolveClosed(why);
   };
 
@@ -164,7 +172,7 @@ export async function keepSessionLease(o: LeaseKeeperOptions): Promise<SessionLe
           const current = await client.get<V1LeaseLike>(path, { timeoutMs: 5000 });
           const by = closedBy(current);
           if (by) {
-            end(`session ${where} was closed by ${by}`);
+            end(`session ${where} was closed by ${by}`, true);
             return;
           }
           lease = current;
@@ -196,6 +204,9 @@ export async function keepSessionLease(o: LeaseKeeperOptions): Promise<SessionLe
 
   return {
     closed,
+    get closedByMark() {
+      return byMark;
+    },
     async stop() {
       stopped = true;
       try {

@@ -1,25 +1,27 @@
 // A kinject session in a cluster: the proxy pod (a Job) and the one multiplexed tunnel to it, both
 // registered on the cleanup stack the moment they exist; with --target, the workload's env as the
 // pod sees it and, when the volume plan asks for them, the workload's volumes mounted locally
-// (volumes/session-volumes.ts). The tunnel's transport (--transport: direct to the pod IP or the
-// API server's port-forward) is chosen here (tunnel/transport.ts) and named in the "tunnel up" line.
+// (volumes/session-volumes.ts). A lost pod is replaced (self-healing.ts). The tunnel's transport
+// (--transport: direct to the pod IP or the API server's port-forward) is chosen per pod here
+// (tunnel/transport.ts) and named in the "tunnel up" line.
 // Loaded lazily by `kinject run`: @kubernetes/client-node takes ~0.5 s to load.
 import { connectKube } from '../kube/config.js';
 import { fetchPodEnv, workloadEnv, type Env } from '../kube/env.js';
 import { startProxyPod, type ProxyPod } from '../kube/proxy-pod.js';
-import { createPodUpstream, type PodTunnel } from '../tunnel/index.js';
+import { createPodUpstream } from '../tunnel/index.js';
 import { openPortForward } from '../tunnel/portforward.js';
 import { Transport, type TransportMode } from '../tunnel/transport.js';
-import type { Upstream } from '../front/upstream.js';
+import { SelfHealingUpstream } from './self-healing.js';
 import type { Logger } from '../log.js';
 import type { CleanupStack } from '../child/cleanup-stack.js';
 import { mountSessionVolumes, warnIfVolumesSkipped, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
 
 export interface ClusterSession {
+  /** the first proxy pod (upstream.currentPod is the one in use) */
   proxyPod: ProxyPod;
   /** the kubeconfig context in use */
   context: string;
-  upstream: Upstream;
+  upstream: SelfHealingUpstream;
   /** the workload's env (only with --target) */
   env?: Env;
   /** the mounted volumes (only with --target and a plan that asks for them) */
@@ -55,64 +57,97 @@ export async function openClusterSession(
   const mode = (flags.transport ?? 'port-forward') as TransportMode;
   const access = await connectKube({ kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace });
   signal.throwIfAborted();
-  const proxyPod = await startProxyPod(
-    {
-      access,
-      target: flags.target,
-      container: flags.container,
-      image: flags.proxyImage,
-      timeoutSeconds,
-      signal,
-      volumes: volumePlan.request,
-      direct: mode !== 'port-forward',
+  const podOptions = {
+    access,
+    target: flags.target,
+    container: flags.container,
+    image: flags.proxyImage,
+    timeoutSeconds,
+    volumes: volumePlan.request,
+    direct: mode !== 'port-forward',
+  };
+  const proxyPod = await startProxyPod({ ...podOptions, signal }, log.info);
+  // a lost pod is replaced by one made the same way: the resolved target (a copy of the same
+  // workload, the same env) and the same SFTP keys (sshfs reconnects); its progress is debug only
+  const startPod = (s: AbortSignal) => startProxyPod({ ...podOptions, target: proxyPod.target, keys: proxyPod.sftp?.keys, signal: s }, log.debug);
+  // each pod gets its own transport: the first is probed before the tunnel starts (and
+  // --transport direct fails the start when it does not work); a replacement's is probed before
+  // its tunnel's first connection, and falls back to port-forward when direct does not answer
+  const transports: Transport[] = [];
+  cleanup.add('transport probe', () => {
+    for (const t of transports) t.close();
+  });
+  const transportTo = (pod: ProxyPod) => {
+    const t = new Transport({
+      mode,
+      direct: pod.direct,
+      podLabel: `${pod.namespace}/${pod.podName}`,
+      portForward: () => openPortForward({ kc: access.kc, namespace: pod.namespace, pod: pod.podName, port: pod.port }, { timeoutMs: 10_000 }),
+      warn: log.warn,
+      debug: log.debug,
+    });
+    transports.push(t);
+    return t;
+  };
+  const first = transportTo(proxyPod);
+  await first.choose();
+  signal.throwIfAborted();
+  const upstream = new SelfHealingUpstream({
+    pod: proxyPod,
+    startPod,
+    log,
+    tunnelTo: (pod, hooks) => {
+      const transport = pod === proxyPod ? first : transportTo(pod);
+      const chosen = pod === proxyPod ? Promise.resolve() : transport.choose().then(
+        () => {},
+        () => {},
+      );
+      return createPodUpstream({
+        kc: access.kc,
+        client: access.client,
+        namespace: pod.namespace,
+        pod: pod.podName,
+        port: pod.port,
+        token: pod.token,
+        log: { debug: log.debug, warn: hooks.warn },
+        onGone: hooks.onGone,
+        onState: flags.onTunnelState,
+        connect: async () => {
+          await chosen;
+          return transport.connect();
+        },
+      });
     },
-    log.info,
-  );
+  });
   // the tunnel closes first (the stack runs backwards): by then its SHUTDOWN told the pod server
   // to exit, and the pod can go at once
-  let tunnel: PodTunnel | undefined;
-  cleanup.add(`proxy pod ${proxyPod.podName}`, () => proxyPod.close({ podExited: tunnel?.podExited ?? false }));
-  signal.throwIfAborted();
-  const podLabel = `${proxyPod.namespace}/${proxyPod.podName}`;
-  const transport = new Transport({
-    mode,
-    direct: proxyPod.direct,
-    podLabel,
-    portForward: () => openPortForward({ kc: access.kc, namespace: proxyPod.namespace, pod: proxyPod.podName, port: proxyPod.port }, { timeoutMs: 10_000 }),
-    warn: log.warn,
-    debug: log.debug,
-  });
-  cleanup.add('transport probe', () => transport.close());
-  await transport.choose();
-  signal.throwIfAborted();
-  const upstream = createPodUpstream({
-    kc: access.kc,
-    client: access.client,
-    namespace: proxyPod.namespace,
-    pod: proxyPod.podName,
-    port: proxyPod.port,
-    token: proxyPod.token,
-    log,
-    onState: flags.onTunnelState,
-    connect: () => transport.connect(),
-  });
-  tunnel = upstream;
+  cleanup.add(`proxy pod ${proxyPod.podName}`, () => upstream.closePod());
   cleanup.add('tunnel', () => upstream.close());
+  signal.throwIfAborted();
   let env: Env | undefined;
   if (proxyPod.target) {
     env = workloadEnv(await fetchPodEnv(await upstream.open()), proxyPod.target.container);
   } else {
     await upstream.ready(); // the tunnel works end to end
   }
-  log.info(`tunnel up to ${proxyPod.podName} via ${transport.describe()}`);
+  log.info(`tunnel up to ${proxyPod.podName} via ${first.describe()}`);
   signal.throwIfAborted();
   warnIfVolumesSkipped(volumePlan, proxyPod.target, log);
   let volumes: SessionVolumes | undefined;
   if (volumePlan.request && proxyPod.sftp) {
-    volumes = await mountSessionVolumes({ sftp: proxyPod.sftp, upstream, sessionId: proxyPod.id, plan: volumePlan, cleanup, log, signal });
+    volumes = await mountSessionVolumes({
+      sftp: proxyPod.sftp,
+      sftpPort: () => upstream.currentPod.sftp?.port ?? proxyPod.sftp!.port,
+      upstream,
+      sessionId: proxyPod.id,
+      plan: volumePlan,
+      cleanup,
+      log,
+      signal,
+    });
     signal.throwIfAborted();
   } else if (volumePlan.request && proxyPod.target) {
     log.debug('volumes: the proxy pod serves no volumes');
   }
-  return { proxyPod, context: access.context, upstream, env, volumes, closed: proxyPod.lease.closed };
+  return { proxyPod, context: access.context, upstream, env, volumes, closed: upstream.closed };
 }

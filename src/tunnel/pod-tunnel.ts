@@ -46,8 +46,13 @@ export interface PodTunnelOptions {
   connect?: () => Promise<Duplex>;
   /** says whether the pod is gone: a reason, or undefined while it lives (default: GET the pod) */
   podGone?: () => Promise<string | undefined>;
-  /** called when the tunnel is lost (with why) and when it is back (the session's record, session/registry.ts) */
+  /** called when the tunnel is lost (with why) and whenever a session is up (the session's record, session/registry.ts) */
   onState?: (state: 'lost' | 'up', reason?: string) => void;
+  /**
+   * Called once, before open() callers are told, when the pod is found gone (deleted, exited,
+   * failed): the session (session/self-healing.ts) makes a new pod instead of failing.
+   */
+  onGone?: (err: KinjectError) => void;
 }
 
 interface Waiter {
@@ -65,13 +70,14 @@ const SHUTDOWN_WAIT_MS = 1500;
 export class PodTunnel implements Upstream {
   readonly resolveSupported = true;
   readonly description: string;
-  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'log' | 'connect' | 'podGone' | 'onState'>> & {
+  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'log' | 'connect' | 'podGone' | 'onState' | 'onGone'>> & {
     debug: (m: string) => void;
     warn: (m: string) => void;
   };
   private readonly connect: () => Promise<Duplex>;
   private readonly podGone: () => Promise<string | undefined>;
   private readonly onState: (state: 'lost' | 'up', reason?: string) => void;
+  private readonly onGone: ((err: KinjectError) => void) | undefined;
   private client: KubeClient | undefined;
   private ownClient = false;
   private session: MuxSession | undefined;
@@ -111,6 +117,7 @@ export class PodTunnel implements Upstream {
       (() => openPortForward({ kc: this.o.kc, namespace: this.o.namespace, pod: this.o.pod, port: this.o.port }, { timeoutMs: this.o.connectTimeoutMs }));
     this.podGone = options.podGone ?? (() => this.getPodGone());
     this.onState = options.onState ?? (() => {});
+    this.onGone = options.onGone;
     this.description = `pod ${options.namespace}/${options.pod}`;
     this.start();
   }
@@ -229,8 +236,8 @@ export class PodTunnel implements Upstream {
     if (this.lost) {
       this.lost = false;
       this.o.warn(`the tunnel to the proxy pod ${this.o.namespace}/${this.o.pod} is back`);
-      this.onState('up');
     }
+    this.onState('up'); // every session up (a replacement pod's tunnel starts "not lost")
     session.once('close', (why: Error) => {
       this.pongsBefore += session.pongs;
       if (this.session === session) this.session = undefined;
@@ -263,7 +270,7 @@ export class PodTunnel implements Upstream {
       return;
     }
     if (err instanceof PortForwardError && err.status === 404) {
-      this.setFatal(new KinjectError(`the proxy pod ${this.o.namespace}/${this.o.pod} is gone (not found); restart kinject`, { cause: err }));
+      this.setFatal(new KinjectError(`the proxy pod ${this.o.namespace}/${this.o.pod} is gone (not found); restart kinject`, { cause: err }), true);
       return;
     }
     if (err.name === 'Socks5Error' && (err as { code?: string }).code === 'ESOCKS5_AUTH') {
@@ -291,7 +298,7 @@ export class PodTunnel implements Upstream {
     this.podCheck = this.podGone()
       .then(
         (why) => {
-          if (why) this.setFatal(this.gone(why));
+          if (why) this.setFatal(this.gone(why), true);
         },
         () => {
           // could not tell (API server hiccup, no permission): keep retrying the tunnel
@@ -326,9 +333,10 @@ export class PodTunnel implements Upstream {
     return new KinjectError(`the proxy pod ${this.o.namespace}/${this.o.pod} is gone (${why}); restart kinject`);
   }
 
-  private setFatal(err: KinjectError): void {
+  private setFatal(err: KinjectError, gone = false): void {
     if (this.fatal || this.closed) return;
     this.fatal = err;
+    if (gone) this.onGone?.(err);
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.session?.destroy(err);

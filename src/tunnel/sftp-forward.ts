@@ -17,8 +17,8 @@ const CONNECT_TIMEOUT_MS = 20_000;
 export interface SftpForwarderOptions {
   /** the session's upstream: open() gives an authenticated SOCKS5 stream ready for one request */
   upstream: Pick<Upstream, 'open'>;
-  /** the SFTP server's port on the pod's loopback */
-  targetPort: number;
+  /** the SFTP server's port on the pod's loopback (a function: asked per connection, a replacement pod may use another) */
+  targetPort: number | (() => number);
   /** default 127.0.0.1 (the pod's loopback, seen from the pod server) */
   targetHost?: string;
   log?: Partial<Logger>;
@@ -35,7 +35,12 @@ export interface SftpForwarder {
 }
 
 export async function startSftpForwarder(options: SftpForwarderOptions): Promise<SftpForwarder> {
-  const target = { type: 'ipv4' as const, host: options.targetHost ?? '127.0.0.1', port: options.targetPort };
+  const targetPort = options.targetPort;
+  const targetNow = () => ({
+    type: 'ipv4' as const,
+    host: options.targetHost ?? '127.0.0.1',
+    port: typeof targetPort === 'function' ? targetPort() : targetPort,
+  });
   const sockets = new Set<Socket>();
   const remotes = new Set<Duplex>();
   let closed = false;
@@ -55,6 +60,7 @@ export async function startSftpForwarder(options: SftpForwarderOptions): Promise
   });
 
   async function connect(socket: Socket): Promise<void> {
+    const target = targetNow();
     const connected = await connectVia(options.upstream, target, {
       timeoutMs: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
       onOpen: (remote) => {

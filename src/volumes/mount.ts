@@ -185,6 +185,26 @@ export function existsOnPath(name: string, env: NodeJS.ProcessEnv = process.env)
   return undefined;
 }
 
+/**
+ * mkdir -p, one level at a time: Node's mkdirSync(..., { recursive: true }) never returns for a
+ * place where mkdir says ENOENT although the parent exists (e.g. /proc/x: it spins at 100% CPU,
+ * found by the chaos suite's bad inputs); here that is an error naming the directory.
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = posix.resolve(dir); !existsSync(d); d = posix.dirname(d)) {
+    missing.unshift(d);
+    if (d === posix.dirname(d)) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d, { mode: 0o700 });
+    } catch (err) {
+      throw new Error(`cannot create ${d}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+}
+
 function isExecutable(p: string): boolean {
   try {
     const st = statSync(p);
@@ -215,7 +235,7 @@ export async function mountVolumes(options: MountVolumesOptions): Promise<Volume
   if (posix.dirname(posix.resolve(options.mountDir)) === base) ensurePrivateDir(base);
   let createdDir = false;
   if (!existsSync(options.mountDir)) {
-    mkdirSync(options.mountDir, { recursive: true, mode: 0o700 });
+    makeDirs(options.mountDir);
     createdDir = true;
   }
   const root = realpathSync(options.mountDir);

@@ -80,6 +80,8 @@ export interface SessionVolumes {
 
 export interface MountSessionVolumesOptions {
   sftp: ProxyPodSftp;
+  /** the SFTP port in the pod in use now (a replacement pod may have another); default sftp.port */
+  sftpPort?: () => number;
   upstream: Pick<Upstream, 'open'>;
   sessionId: string;
   plan: VolumePlan;
@@ -104,7 +106,7 @@ export async function mountSessionVolumes(o: MountSessionVolumesOptions): Promis
   const mountDir = o.plan.mountDir ?? defaultMountDir(o.sessionId, o.env);
   let mounted: Awaited<ReturnType<typeof mountVolumes>>;
   try {
-    const forwarder = await startSftpForwarder({ upstream: o.upstream, targetPort: sftp.port, log });
+    const forwarder = await startSftpForwarder({ upstream: o.upstream, targetPort: o.sftpPort ?? sftp.port, log });
     cleanup.add('SFTP forwarder', () => forwarder.close());
     const keys = writeSessionKeys(o.sessionId, sftp, o.env);
     cleanup.add('session keys', () => keys.remove());

@@ -1,0 +1,228 @@
+// The session's upstream that survives the loss of its proxy pod (issue 17). It holds the current
+// proxy pod and its tunnel (tunnel/pod-tunnel.ts) and hands out their streams. When the pod is
+// found gone (deleted, --force'd, evicted, its node gone, OOM-killed: the tunnel's onGone, or its
+// Lease deleted without a closed-by mark, i.e. its Job went after the pod), it makes a new pod
+// with the same options (the same resolved --target, so again a copy of the workload, and the same
+// SFTP keys, so sshfs' `reconnect` gets in again), points the tunnel at it and goes on:
+//  - one stderr line when the pod is lost and one when the new one is up (the tunnel's own
+//    "lost" line is held back for LOST_LINE_HOLD_MS and dropped when the pod turns out gone);
+//  - open() calls made meanwhile wait for the new pod (bounded by the start timeout) instead of
+//    each failing with "the pod is gone": connections open at the loss are reset, as with a lost
+//    tunnel; the child's env (from the first pod) is not touched;
+//  - a start that fails (API server away, quota) is retried with backoff for HEAL_GIVE_UP_MS;
+//    then one line says it gave up and open() fails with that one error.
+// A Lease with a closed-by mark (`kinject session close`, `cleanup --include-live`) is an end on
+// purpose: `closed` resolves and nothing is remade. close()/closePod() end whatever is current
+// (and a pod being made: its start is aborted and deletes what it created).
+
+import type { Duplex } from 'node:stream';
+import type { Upstream } from '../front/upstream.js';
+import { KinjectError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ProxyPod } from '../kube/proxy-pod.js';
+import type { PodTunnel } from '../tunnel/pod-tunnel.js';
+import { errorMessage } from '../util/error-message.js';
+import { sleep } from '../util/sleep.js';
+
+export const LOST_LINE_HOLD_MS = 2000;
+export const HEAL_GIVE_UP_MS = 10 * 60_000;
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 10_000;
+
+export interface SelfHealingOptions {
+  /** the first pod, already running */
+  pod: ProxyPod;
+  /** makes a replacement pod (startProxyPod with the session's options and keys) */
+  startPod: (signal: AbortSignal) => Promise<ProxyPod>;
+  /** a tunnel to a pod; warn lines go to `warn`, a gone pod to `onGone` */
+  tunnelTo: (pod: ProxyPod, hooks: { warn: (m: string) => void; onGone: (err: KinjectError) => void }) => PodTunnel;
+  log: Logger;
+  /** how long open() waits while a new pod is being made (default: HEAL_GIVE_UP_MS) */
+  healWaitMs?: number;
+  giveUpMs?: number;
+}
+
+export class SelfHealingUpstream implements Upstream {
+  readonly resolveSupported = true;
+  /** resolves with a one-line reason when the session was ended on purpose from elsewhere */
+  readonly closed: Promise<string>;
+  /** pods made to replace lost ones (tests, chaos suite) */
+  replacements = 0;
+  private pod: ProxyPod;
+  private tunnel: PodTunnel;
+  private healing: Promise<void> | undefined;
+  private failed: KinjectError | undefined;
+  private ended = false;
+  private readonly abort = new AbortController();
+  private readonly retiring = new Set<Promise<void>>();
+  private resolveClosed!: (why: string) => void;
+  private heldLost: { line: string; timer: NodeJS.Timeout } | undefined;
+
+  constructor(private readonly o: SelfHealingOptions) {
+    this.closed = new Promise((r) => (this.resolveClosed = r));
+    this.pod = o.pod;
+    this.tunnel = this.connect(o.pod);
+  }
+
+  get description(): string {
+    return `pod ${this.pod.namespace}/${this.pod.podName}`;
+  }
+
+  /** the pod in use now */
+  get currentPod(): ProxyPod {
+    return this.pod;
+  }
+
+  get currentTunnel(): PodTunnel {
+    return this.tunnel;
+  }
+
+  async open(): Promise<Duplex> {
+    for (let round = 0; ; round++) {
+      if (this.healing) await this.waitHealing();
+      if (this.failed) throw this.failed;
+      const tunnel = this.tunnel;
+      try {
+        return await tunnel.open();
+      } catch (err) {
+        // the pod was found gone during this open(): wait for its replacement (once more at most)
+        if (round < 2 && !this.ended && (this.healing || tunnel !== this.tunnel)) continue;
+        throw err;
+      }
+    }
+  }
+
+  async ready(): Promise<void> {
+    for (let round = 0; ; round++) {
+      if (this.healing) await this.waitHealing();
+      if (this.failed) throw this.failed;
+      const tunnel = this.tunnel;
+      try {
+        return await tunnel.ready();
+      } catch (err) {
+        if (round < 2 && !this.ended && (this.healing || tunnel !== this.tunnel)) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** Ends the tunnel (the pod server is told to exit) and any pod being made. */
+  async close(): Promise<void> {
+    this.ended = true;
+    this.abort.abort();
+    this.flushLost(false);
+    await this.healing;
+    await this.tunnel.close();
+  }
+
+  /** Deletes the current pod and waits for replaced ones still being deleted. */
+  async closePod(): Promise<void> {
+    this.ended = true;
+    this.abort.abort();
+    await this.healing;
+    await Promise.all([this.pod.close({ podExited: this.tunnel.podExited }), ...this.retiring]);
+  }
+
+  private connect(pod: ProxyPod): PodTunnel {
+    const tunnel = this.o.tunnelTo(pod, {
+      warn: (line) => this.tunnelWarn(line),
+      onGone: (err) => this.lost(pod, err.message.replace(/; restart kinject$/, '')),
+    });
+    void pod.lease.closed.then((why) => {
+      if (pod !== this.pod || this.ended) return;
+      if (pod.lease.closedByMark) {
+        this.resolveClosed(why);
+        return;
+      }
+      this.lost(pod, `the proxy pod ${pod.namespace}/${pod.podName} is gone (its Job and Lease were deleted)`);
+    });
+    return tunnel;
+  }
+
+  /** The tunnel's "lost" line waits a little: if the pod turns out gone, the pod's line says it all. */
+  private tunnelWarn(line: string): void {
+    if (/ was lost /.test(line) && !this.heldLost) {
+      const timer = setTimeout(() => this.flushLost(true), LOST_LINE_HOLD_MS);
+      timer.unref();
+      this.heldLost = { line, timer };
+      return;
+    }
+    this.flushLost(true);
+    this.o.log.warn(line);
+  }
+
+  private flushLost(show: boolean): void {
+    const held = this.heldLost;
+    if (!held) return;
+    this.heldLost = undefined;
+    clearTimeout(held.timer);
+    if (show) this.o.log.warn(held.line);
+  }
+
+  private lost(pod: ProxyPod, why: string): void {
+    if (pod !== this.pod || this.healing || this.ended || this.failed) return;
+    this.flushLost(false);
+    const lostAt = Date.now();
+    this.o.log.warn(`${why}; making a new one (open connections were reset)`);
+    const oldTunnel = this.tunnel;
+    const retire = Promise.all([oldTunnel.close(), pod.close()]).then(() => {});
+    this.retiring.add(retire);
+    void retire.finally(() => this.retiring.delete(retire));
+    this.healing = this.replace(lostAt).finally(() => {
+      this.healing = undefined;
+    });
+  }
+
+  private async replace(lostAt: number): Promise<void> {
+    const giveUpAt = lostAt + (this.o.giveUpMs ?? HEAL_GIVE_UP_MS);
+    let lastError = '';
+    for (let attempt = 0; !this.ended; attempt++) {
+      let pod: ProxyPod | undefined;
+      try {
+        pod = await this.o.startPod(this.abort.signal);
+        if (this.ended) {
+          await pod.close();
+          return;
+        }
+        const tunnel = this.connect(pod);
+        this.pod = pod;
+        this.tunnel = tunnel;
+        await tunnel.ready();
+        this.replacements++;
+        this.o.log.warn(`the session is back: new proxy pod ${pod.namespace}/${pod.podName} (${((Date.now() - lostAt) / 1000).toFixed(1)} s after the loss)`);
+        return;
+      } catch (err) {
+        if (this.ended) return;
+        lastError = errorMessage(err);
+        this.o.log.debug(`self-healing: making a new proxy pod failed (attempt ${attempt + 1}): ${lastError}`);
+        const made = pod;
+        if (made) {
+          const retire = this.tunnel.close().then(() => made.close());
+          this.retiring.add(retire);
+          void retire.finally(() => this.retiring.delete(retire));
+        }
+      }
+      const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(attempt, 8));
+      if (Date.now() + delay > giveUpAt) break;
+      await sleep(delay, this.abort.signal);
+    }
+    if (this.ended) return;
+    this.failed = new KinjectError(`the proxy pod was lost and a new one could not be made: ${lastError}; restart kinject`);
+    this.o.log.warn(this.failed.message);
+  }
+
+  private async waitHealing(): Promise<void> {
+    const healing = this.healing;
+    if (!healing) return;
+    let timer: NodeJS.Timeout | undefined;
+    const waitMs = this.o.healWaitMs ?? HEAL_GIVE_UP_MS;
+    const timedOut = await Promise.race([
+      healing.then(() => false),
+      new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(true), waitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) throw new KinjectError(`no proxy pod within ${Math.round(waitMs / 1000)} s: a new one is still being made`);
+  }
+}
