@@ -76,6 +76,8 @@ export function handleStream(ctx: RouterContext, stream: ServerHttp2Stream, head
   const ex = toLocal && ctx.onRecord ? new Exchange(ctx.onRecord, 'h2c', method, path, headerList(headers), decision) : undefined;
   const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
   const u = upstreamsOf(stream.session as Http2Session);
+  // draining: GOAWAY (this stream and those in flight finish; the client opens a new connection)
+  if (ctx.draining && !stream.session?.closed) stream.session?.close();
   stream.on('error', () => {});
   stream.pause();
 

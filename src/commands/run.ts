@@ -25,6 +25,7 @@ import { makeWarnDir } from '../child/warn-dir.js';
 import { startChild } from '../child/spawn.js';
 import { planVolumes, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
 import { seconds, type TargetFlags } from './options.js';
+import { parseInterceptFlags, type InterceptRequest } from '../intercept/flags.js';
 
 export interface RunOptions extends TargetFlags {
   method: string;
@@ -39,6 +40,11 @@ export interface RunOptions extends TargetFlags {
   mount?: string | boolean;
   /** --output: text (default) or json (one JSON object a line on stderr) */
   output?: string;
+  /** --intercept, --header, --path-prefix, --service (src/intercept/) */
+  intercept?: string[];
+  header?: string[];
+  pathPrefix?: string;
+  service?: string;
 }
 
 class Interrupted extends Error {
@@ -49,13 +55,14 @@ class Interrupted extends Error {
 
 export async function runCommand(command: string, args: string[], options: RunOptions): Promise<number> {
   checkFlags(options);
+  const intercept = parseInterceptFlags(options, !!options.target);
   const volumePlan = planVolumes(options);
   const log = options.output === 'json' ? createJsonLogger(options.verbose) : createLogger(options.verbose);
   const cleanup = new CleanupStack();
   const setup = new AbortController();
   const stopInterrupts = interruptSetupOnSignals(setup, log);
   try {
-    const { upstream, env: workloadEnv, volumes, closed } = await connectUpstream(options, volumePlan, cleanup, log, setup.signal);
+    const { upstream, env: workloadEnv, volumes, closed } = await connectUpstream(options, volumePlan, cleanup, log, setup.signal, intercept);
     if (workloadEnv) {
       const warning = writeEnvFiles(workloadEnv, { envFile: options.envFile, syntax: options.envSyntax, json: options.envJson });
       if (warning) log.warn(warning);
@@ -126,7 +133,14 @@ interface Connected {
   closed?: Promise<string>;
 }
 
-async function connectUpstream(options: RunOptions, volumePlan: VolumePlan, cleanup: CleanupStack, log: Logger, signal: AbortSignal): Promise<Connected> {
+async function connectUpstream(
+  options: RunOptions,
+  volumePlan: VolumePlan,
+  cleanup: CleanupStack,
+  log: Logger,
+  signal: AbortSignal,
+  intercept?: InterceptRequest,
+): Promise<Connected> {
   if (options.proxy !== undefined) {
     const upstream = await connectSocksUpstream(parseProxyUrl(options.proxy));
     cleanup.add('upstream', () => upstream.close());
@@ -135,7 +149,7 @@ async function connectUpstream(options: RunOptions, volumePlan: VolumePlan, clea
   }
   const timeoutSeconds = seconds(options.timeout, '--timeout');
   const { openClusterSession } = await import('../session/cluster-session.js');
-  return openClusterSession({ ...options, timeoutSeconds }, cleanup, log, signal, volumePlan);
+  return openClusterSession({ ...options, timeoutSeconds, intercept }, cleanup, log, signal, volumePlan);
 }
 
 /** Before the child exists, a signal aborts the setup; the caller cleans up and exits 128 + signal. */

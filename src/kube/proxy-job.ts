@@ -170,7 +170,18 @@ export interface ProxyJobOptions {
   activeDeadlineSeconds?: number;
   /** volumes: run the SFTP server too (its port on the pod's loopback, keys, exported paths) */
   sftp?: ProxySftpOptions;
+  /** --intercept: the router's label and ports (src/intercept/) */
+  inbound?: ProxyInbound;
 }
+
+/** What an intercept adds to the pod: the label its Service will select, the ports the router listens on. */
+export interface ProxyInbound {
+  labels: Record<string, string>;
+  ports: { containerPort: number; name?: string }[];
+}
+
+/** an intercepting pod restores the Service when it is stopped: time for that */
+export const INBOUND_TERMINATION_GRACE_SECONDS = 15;
 
 export interface ProxySftpOptions {
   /** the SFTP server's port on the pod's loopback (normally the layout's sftpPort) */
@@ -357,6 +368,7 @@ export function buildProxyJob(o: ProxyJobOptions, layout: ProxyLayout = proxyLay
   const labels = sessionLabels(o.id);
   const annotations = sessionAnnotations(o);
   const podSpec = o.target ? targetPodSpec(o, layout, o.target) : targetlessPodSpec(o, layout);
+  if (o.inbound) addInbound(podSpec, o.inbound);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -369,11 +381,22 @@ export function buildProxyJob(o: ProxyJobOptions, layout: ProxyLayout = proxyLay
       ttlSecondsAfterFinished: 0,
       activeDeadlineSeconds: o.activeDeadlineSeconds ?? DEFAULT_ACTIVE_DEADLINE_SECONDS,
       template: {
-        metadata: { labels: { ...labels }, annotations: { [ANNOTATION_TARGET]: annotations[ANNOTATION_TARGET]! } },
+        metadata: { labels: { ...labels, ...o.inbound?.labels }, annotations: { [ANNOTATION_TARGET]: annotations[ANNOTATION_TARGET]! } },
         spec: podSpec,
       },
     },
   };
+}
+
+function addInbound(spec: V1PodSpec, inbound: ProxyInbound): void {
+  const c = spec.containers[0]!;
+  c.ports = inbound.ports.map((p) => ({ containerPort: p.containerPort, protocol: 'TCP', ...(p.name ? { name: p.name } : {}) }));
+  spec.terminationGracePeriodSeconds = INBOUND_TERMINATION_GRACE_SECONDS;
+  if (inbound.ports.some((p) => p.containerPort < 1024)) {
+    // a safe sysctl (allowed under Pod Security restricted): the non-root router may bind the port
+    const sysctls = (spec.securityContext?.sysctls ?? []).filter((x) => x.name !== 'net.ipv4.ip_unprivileged_port_start');
+    spec.securityContext = { ...spec.securityContext, sysctls: [...sysctls, { name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] };
+  }
 }
 
 /** The session's Secret, owned by the (already created) Job. */

@@ -42,6 +42,7 @@ import {
   newToken,
   proxyLayout,
   sessionName,
+  type ProxyInbound,
   type ProxyJobOptions,
   type ProxyLayout,
 } from './proxy-job.js';
@@ -83,6 +84,8 @@ export interface ProxyPodOptions {
   volumes?: boolean;
   /** the session's Lease grace (session-lease.ts; default $KINJECT_SESSION_GRACE_SECONDS or 30) */
   graceSeconds?: number;
+  /** --intercept: the router's label and ports on the pod */
+  inbound?: ProxyInbound;
 }
 
 /** What the runner needs to mount the target's volumes with sshfs (ProxyPod.sftp). */
@@ -101,6 +104,7 @@ export interface ProxyPod {
   id: string;
   namespace: string;
   jobName: string;
+  jobUid: string;
   secretName: string;
   podName: string;
   /** the RFC 1929 password (username "kinject") */
@@ -254,6 +258,7 @@ export async function startProxyPod(opts: ProxyPodOptions, progress: Progress = 
     target,
     exitWhenIdleSeconds: opts.exitWhenIdleSeconds,
     activeDeadlineSeconds: startDeadline,
+    inbound: opts.inbound,
   };
 
   const state: StartState = { id: newSessionId(), created: false };
@@ -307,6 +312,7 @@ export async function startProxyPod(opts: ProxyPodOptions, progress: Progress = 
       id: state.id,
       namespace,
       jobName,
+      jobUid,
       secretName: jobName,
       podName,
       token: jobBase.token,

@@ -10,6 +10,11 @@ import { createPodUpstream, type PodTunnel } from '../tunnel/index.js';
 import type { Upstream } from '../front/upstream.js';
 import type { Logger } from '../log.js';
 import type { CleanupStack } from '../child/cleanup-stack.js';
+import type { InterceptRequest } from '../intercept/flags.js';
+import { planSessionIntercept } from '../intercept/pod-plan.js';
+import { localChannelHandler } from '../intercept/local-channels.js';
+import { startIntercept } from '../intercept/session.js';
+import { graceSeconds } from '../kube/session-lease.js';
 import { mountSessionVolumes, warnIfVolumesSkipped, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
 
 export interface ClusterSession {
@@ -33,6 +38,8 @@ export interface ClusterSessionOptions {
   proxyImage?: string;
   /** give up when the proxy pod is not ready after this long */
   timeoutSeconds: number;
+  /** --intercept and its filters, parsed (src/intercept/flags.ts) */
+  intercept?: InterceptRequest;
 }
 
 export async function openClusterSession(
@@ -45,8 +52,20 @@ export async function openClusterSession(
   const { timeoutSeconds } = flags;
   const access = await connectKube({ kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace });
   signal.throwIfAborted();
+  // an intercept is checked before anything is created, and shapes the pod (router label and ports)
+  const inbound = flags.intercept && flags.target ? await planSessionIntercept(access, flags.target, flags.container, flags.intercept) : undefined;
+  signal.throwIfAborted();
   const proxyPod = await startProxyPod(
-    { access, target: flags.target, container: flags.container, image: flags.proxyImage, timeoutSeconds, signal, volumes: volumePlan.request },
+    {
+      access,
+      target: inbound?.target ?? flags.target,
+      container: flags.container,
+      image: flags.proxyImage,
+      timeoutSeconds,
+      signal,
+      volumes: volumePlan.request,
+      inbound: inbound?.podInbound,
+    },
     log.info,
   );
   // the tunnel closes first (the stack runs backwards): by then its SHUTDOWN told the pod server
@@ -62,6 +81,7 @@ export async function openClusterSession(
     port: proxyPod.port,
     token: proxyPod.token,
     log,
+    onChannel: inbound ? localChannelHandler(inbound.plan.ports.map((p) => p.localPort)) : undefined,
   });
   tunnel = upstream;
   cleanup.add('tunnel', () => upstream.close());
@@ -73,6 +93,10 @@ export async function openClusterSession(
   }
   log.info(`tunnel up to ${proxyPod.podName}`);
   signal.throwIfAborted();
+  if (inbound) {
+    await startIntercept({ access, pod: proxyPod, plan: inbound.plan, upstream, cleanup, log, graceSeconds: graceSeconds() });
+    signal.throwIfAborted();
+  }
   warnIfVolumesSkipped(volumePlan, proxyPod.target, log);
   let volumes: SessionVolumes | undefined;
   if (volumePlan.request && proxyPod.sftp) {

@@ -14,7 +14,7 @@
 import type { Duplex } from 'node:stream';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { KINJECT_USERNAME, REPLY, clientHandshake, clientRequest, replyMessage } from '../../protocol/socks5/index.js';
-import { DEFAULT_PING_MS, MuxSession } from '../../protocol/mux/index.js';
+import { DEFAULT_PING_MS, MuxSession, type MuxChannel } from '../../protocol/mux/index.js';
 import { CMD_MUX, MUX_HOST } from '../../protocol/commands.js';
 import type { Upstream } from '../front/upstream.js';
 import { KinjectError } from '../errors.js';
@@ -46,6 +46,8 @@ export interface PodTunnelOptions {
   connect?: () => Promise<Duplex>;
   /** says whether the pod is gone: a reason, or undefined while it lives (default: GET the pod) */
   podGone?: () => Promise<string | undefined>;
+  /** channels the pod opens (an intercept's requests for the local process); without it they are refused */
+  onChannel?: (channel: MuxChannel) => void;
 }
 
 interface Waiter {
@@ -63,7 +65,8 @@ const SHUTDOWN_WAIT_MS = 1500;
 export class PodTunnel implements Upstream {
   readonly resolveSupported = true;
   readonly description: string;
-  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'log' | 'connect' | 'podGone'>> & { debug: (m: string) => void; warn: (m: string) => void };
+  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'log' | 'connect' | 'podGone' | 'onChannel'>> & {
+    onChannel?: (channel: MuxChannel) => void; debug: (m: string) => void; warn: (m: string) => void };
   private readonly connect: () => Promise<Duplex>;
   private readonly podGone: () => Promise<string | undefined>;
   private client: KubeClient | undefined;
@@ -96,6 +99,7 @@ export class PodTunnel implements Upstream {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       openTimeoutMs: options.openTimeoutMs ?? 30_000,
       heartbeatMs: options.heartbeatMs ?? DEFAULT_PING_MS,
+      onChannel: options.onChannel,
       debug: options.log?.debug ?? (() => {}),
       warn: options.log?.warn ?? (() => {}),
     };
@@ -215,7 +219,7 @@ export class PodTunnel implements Upstream {
   }
 
   private attach(stream: Duplex): void {
-    const session = new MuxSession(stream, { role: 'client', pingMs: this.o.heartbeatMs });
+    const session = new MuxSession(stream, { role: 'client', pingMs: this.o.heartbeatMs, onChannel: this.o.onChannel });
     const startedAt = Date.now();
     this.session = session;
     this.sessionsOpened++;
