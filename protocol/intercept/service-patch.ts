@@ -149,7 +149,9 @@ export function lastForeignWriter(
   const theirs = (managedFields ?? []).filter((f) => f.manager && !ours.includes(f.manager));
   theirs.sort((a, b) => String(toIso(a.time)).localeCompare(String(toIso(b.time))));
   const last = theirs.at(-1);
-  return last ? { by: `${last.manager}${last.operation ? ` (${last.operation})` : ''}`, at: toIso(last.time) ?? 'unknown time' } : { by: 'an unknown writer', at: 'unknown time' };
+  return last
+    ? { by: `${last.manager}${last.operation ? ` (${last.operation})` : ''}`, at: toIso(last.time) ?? 'unknown time' }
+    : { by: 'an unknown writer', at: 'unknown time' };
 }
 
 function toIso(t: string | Date | undefined): string | undefined {

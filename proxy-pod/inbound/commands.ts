@@ -8,7 +8,13 @@ import { parseEnvPayload } from '../../protocol/commands.js';
 import { REPLY, serializeReply, type StreamReader } from '../../protocol/socks5/index.js';
 import type { InterceptHost } from './intercept-host.js';
 
-export async function serveInterceptCommand(client: Duplex, reader: StreamReader, command: number, host: InterceptHost, log: (line: string) => void): Promise<void> {
+export async function serveInterceptCommand(
+  client: Duplex,
+  reader: StreamReader,
+  command: number,
+  host: InterceptHost,
+  log: (line: string) => void,
+): Promise<void> {
   const answer = (value: unknown) => {
     client.end(Buffer.concat([serializeReply(REPLY.SUCCEEDED), encodeJsonFrame(value)]));
   };

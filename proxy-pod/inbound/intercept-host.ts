@@ -8,14 +8,7 @@
 
 import type { MuxSession } from '../../protocol/mux/index.js';
 import type { InterceptConfig, InterceptEvent } from '../../protocol/intercept/commands.js';
-import {
-  foreignChange,
-  isGlobalMember,
-  lastForeignWriter,
-  leavePatch,
-  membersOf,
-  type InterceptMember,
-} from '../../protocol/intercept/service-patch.js';
+import { foreignChange, isGlobalMember, lastForeignWriter, leavePatch, membersOf, type InterceptMember } from '../../protocol/intercept/service-patch.js';
 import { KubeApiError, inClusterApi, type KubeApi } from './kube-api.js';
 import { openLocalChannel } from './local-channel.js';
 import { createInboundRouter, type InboundRouter } from './router.js';

@@ -51,7 +51,8 @@ export function inClusterApi(token: string, ca: string, env = process.env): Kube
             } catch {
               json = undefined;
             }
-            if ((res.statusCode ?? 0) >= 300) reject(new KubeApiError(`${method} ${path}: ${res.statusCode} ${json?.message ?? text.slice(0, 200)}`, res.statusCode ?? 0));
+            if ((res.statusCode ?? 0) >= 300)
+              reject(new KubeApiError(`${method} ${path}: ${res.statusCode} ${json?.message ?? text.slice(0, 200)}`, res.statusCode ?? 0));
             else resolve(json);
           });
           res.on('error', reject);

@@ -43,10 +43,10 @@ function selects(selector: Record<string, string> | undefined, labels: Record<st
 export async function templateLabels(client: KubeClient, namespace: string, target: ResolvedTarget): Promise<Record<string, string>> {
   const { kind, name } = target.ref;
   const path = kind === 'pod' ? apiPath('', 'pods', namespace, name) : apiPath('apps', `${kind}s`, namespace, name);
-  const obj = await client.request<{ metadata?: { labels?: Record<string, string> }; spec?: { template?: { metadata?: { labels?: Record<string, string> } } } }>(
-    'GET',
-    path,
-  );
+  const obj = await client.request<{
+    metadata?: { labels?: Record<string, string> };
+    spec?: { template?: { metadata?: { labels?: Record<string, string> } } };
+  }>('GET', path);
   return (kind === 'pod' ? obj.metadata?.labels : obj.spec?.template?.metadata?.labels) ?? {};
 }
 
@@ -55,7 +55,8 @@ async function findService(client: KubeClient, namespace: string, target: Resolv
     try {
       return await client.request<V1Service>('GET', apiPath('', 'services', namespace, name));
     } catch (err) {
-      if (isStatus(err, 404)) throw new KinjectError(`Service ${name} not found in namespace ${namespace}: check --service (kubectl -n ${namespace} get services)`);
+      if (isStatus(err, 404))
+        throw new KinjectError(`Service ${name} not found in namespace ${namespace}: check --service (kubectl -n ${namespace} get services)`);
       throw err;
     }
   }
@@ -63,21 +64,29 @@ async function findService(client: KubeClient, namespace: string, target: Resolv
   const found = list.items.filter((s) => selects(originalSelectorOf(s) ?? s.spec?.selector, labels));
   if (!found.length) throw new KinjectError(`no Service in namespace ${namespace} selects the pods of ${target.display}: name one with --service NAME`);
   if (found.length > 1) {
-    throw new KinjectError(`several Services select the pods of ${target.display} (${found.map((s) => s.metadata!.name).join(', ')}): pick one with --service NAME`);
+    throw new KinjectError(
+      `several Services select the pods of ${target.display} (${found.map((s) => s.metadata!.name).join(', ')}): pick one with --service NAME`,
+    );
   }
   return found[0]!;
 }
 
 function checkService(svc: V1Service, name: string, target: ResolvedTarget, labels: Record<string, string>): void {
   const spec = svc.spec ?? {};
-  if (spec.type === 'ExternalName') throw new KinjectError(`Service ${name} is an ExternalName Service (no pods behind it): intercept a Service with a selector`);
+  if (spec.type === 'ExternalName')
+    throw new KinjectError(`Service ${name} is an ExternalName Service (no pods behind it): intercept a Service with a selector`);
   const selector = originalSelectorOf(svc) ?? spec.selector;
   if (!selector || !Object.keys(selector).length) {
     throw new KinjectError(`Service ${name} has no selector (its endpoints are managed by hand): intercept a Service with a selector`);
   }
-  if (spec.clusterIP === 'None') throw new KinjectError(`Service ${name} is headless (clusterIP: None): clients reach pod IPs directly, which kinject cannot take over; intercept a Service with a cluster IP`);
+  if (spec.clusterIP === 'None')
+    throw new KinjectError(
+      `Service ${name} is headless (clusterIP: None): clients reach pod IPs directly, which kinject cannot take over; intercept a Service with a cluster IP`,
+    );
   if (spec.internalTrafficPolicy === 'Local') {
-    throw new KinjectError(`Service ${name} has internalTrafficPolicy: Local: clients on other nodes would not reach the router; set it to Cluster while intercepting`);
+    throw new KinjectError(
+      `Service ${name} has internalTrafficPolicy: Local: clients on other nodes would not reach the router; set it to Cluster while intercepting`,
+    );
   }
   if (!selects(selector, labels)) throw new KinjectError(`Service ${name} does not select the pods of ${target.display}: check --service or --target`);
 }
@@ -104,7 +113,10 @@ function planPorts(svc: V1Service, name: string, target: ResolvedTarget, req: In
     else {
       targetPortName = String(tp);
       const cp = target.container.ports?.find((c) => c.name === targetPortName);
-      if (!cp) throw new KinjectError(`Service ${name} port ${p.port} targets the port named ${targetPortName}, which container ${target.container.name} of ${target.display} does not declare`);
+      if (!cp)
+        throw new KinjectError(
+          `Service ${name} port ${p.port} targets the port named ${targetPortName}, which container ${target.container.name} of ${target.display} does not declare`,
+        );
       listen = cp.containerPort;
     }
     return { servicePort: p.port, listen, targetPortName, localPort: want.localPort ?? listen };

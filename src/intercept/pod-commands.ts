@@ -4,7 +4,16 @@
 
 import type { Duplex } from 'node:stream';
 import { parseEnvPayload } from '../../protocol/commands.js';
-import { CMD_EVENTS, CMD_INTERCEPT, CMD_INTERCEPT_END, EVENTS_HOST, INTERCEPT_END_HOST, INTERCEPT_HOST, encodeJsonFrame, type InterceptEvent } from '../../protocol/intercept/commands.js';
+import {
+  CMD_EVENTS,
+  CMD_INTERCEPT,
+  CMD_INTERCEPT_END,
+  EVENTS_HOST,
+  INTERCEPT_END_HOST,
+  INTERCEPT_HOST,
+  encodeJsonFrame,
+  type InterceptEvent,
+} from '../../protocol/intercept/commands.js';
 import { REPLY, StreamReader, parseReply, replyMessage, serializeRequest } from '../../protocol/socks5/index.js';
 
 async function command(stream: Duplex, cmd: number, host: string, payload: Buffer | undefined, timeoutMs: number): Promise<{ ok?: boolean; error?: string }> {

@@ -15,7 +15,12 @@ export interface SessionIntercept {
   podInbound: ProxyInbound;
 }
 
-export async function planSessionIntercept(access: KubeAccess, target: string, container: string | undefined, req: InterceptRequest): Promise<SessionIntercept> {
+export async function planSessionIntercept(
+  access: KubeAccess,
+  target: string,
+  container: string | undefined,
+  req: InterceptRequest,
+): Promise<SessionIntercept> {
   const resolved = await resolveTarget(access.client, access.namespace, parseTarget(target), container);
   // the session id is not known yet: the member's session is filled in once the pod exists
   const plan = await planIntercept(access.client, access.namespace, resolved, req, { session: '', user: localUser() });

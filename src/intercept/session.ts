@@ -1,7 +1,7 @@
 // An intercept's life on the runner (docs/inbound.md "Setup and end"): after the proxy pod (with
 // the router label and ports) and the tunnel are up, it creates the decoy Service (the original
 // selector, owned by the Job), waits until the pod reaches it, mints the pod's restore token
-// (TokenRequest for kinject-restorer, bound to the pod), starts the routers in the pod (INTERCEPT),
+// (TokenRequest for kinject-restorer, bound to a Secret the Job owns), starts the routers in the pod (INTERCEPT),
 // switches the Service with one tested JSON patch, reads the pod's events, prints the header, a
 // curl line and the preview URL. At the end it asks the pod to restore the Service (INTERCEPT_END)
 // and, if the pod cannot, restores it itself with the same tested patch.
@@ -70,17 +70,38 @@ async function waitForDecoy(upstream: Upstream, ip: string, port: number, timeou
     const reply = await reader.read(parseReply, { timeoutMs: 10_000 }).catch(() => undefined);
     s.destroy();
     if (reply?.reply === REPLY.SUCCEEDED) return;
-    if (Date.now() > until) throw new KinjectError(`the decoy Service ${ip}:${port} did not become reachable from the proxy pod within ${timeoutMs / 1000} s: are the workload's pods ready?`);
+    if (Date.now() > until)
+      throw new KinjectError(
+        `the decoy Service ${ip}:${port} did not become reachable from the proxy pod within ${timeoutMs / 1000} s: are the workload's pods ready?`,
+      );
     await sleep(500);
   }
 }
 
-async function restoreToken(client: KubeClient, pod: ProxyPod, podUid: string): Promise<string> {
+/**
+ * A token for kinject-restorer, bound to an empty Secret kinject-<id>-restore owned by the Job (a
+ * token cannot be bound to a pod of another ServiceAccount): when the Job goes, the garbage
+ * collector deletes the Secret and the token stops working.
+ */
+async function restoreToken(client: KubeClient, pod: ProxyPod): Promise<string> {
+  const anchor = await client.request<{ metadata?: { uid?: string; name?: string } }>('POST', apiPath('', 'secrets', pod.namespace), {
+    body: {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: `kinject-${pod.id}-restore`,
+        namespace: pod.namespace,
+        labels: sessionLabels(pod.id),
+        ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: pod.jobName, uid: pod.jobUid, controller: false, blockOwnerDeletion: false }],
+      },
+      type: 'Opaque',
+    },
+  });
   const tr = await client.request<{ status?: { token?: string } }>('POST', `${apiPath('', 'serviceaccounts', pod.namespace, RESTORER_SA)}/token`, {
     body: {
       apiVersion: 'authentication.k8s.io/v1',
       kind: 'TokenRequest',
-      spec: { expirationSeconds: 86400, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.podName, uid: podUid } },
+      spec: { expirationSeconds: 86400, boundObjectRef: { apiVersion: 'v1', kind: 'Secret', name: anchor.metadata!.name!, uid: anchor.metadata!.uid! } },
     },
   });
   if (!tr.status?.token) throw new KinjectError(`the API server returned no token for ServiceAccount ${RESTORER_SA}`);
@@ -132,9 +153,9 @@ export async function startIntercept(a: StartInterceptArgs): Promise<void> {
   const { access, pod, plan, upstream, cleanup, log } = a;
   const client = access.client;
   const ns = pod.namespace;
-  const podObj = await client.request<{ metadata?: { uid?: string }; status?: { podIP?: string } }>('GET', apiPath('', 'pods', ns, pod.podName));
+  const podObj = await client.request<{ status?: { podIP?: string } }>('GET', apiPath('', 'pods', ns, pod.podName));
   const podIp = podObj.status?.podIP;
-  if (!podObj.metadata?.uid || !podIp) throw new KinjectError(`the proxy pod ${pod.podName} has no IP yet`);
+  if (!podIp) throw new KinjectError(`the proxy pod ${pod.podName} has no IP yet`);
 
   const decoy = await createDecoy(client, pod, plan);
   cleanup.add(`decoy Service ${decoy.metadata!.name}`, async () => {
@@ -152,7 +173,7 @@ export async function startIntercept(a: StartInterceptArgs): Promise<void> {
     ports: plan.ports.map((p) => ({ servicePort: p.servicePort, listen: p.listen, localPort: p.localPort, decoyPort: p.servicePort })),
     headers: plan.member.headers,
     ...(plan.member.pathPrefix ? { pathPrefix: plan.member.pathPrefix } : {}),
-    apiToken: await restoreToken(client, pod, podObj.metadata.uid),
+    apiToken: await restoreToken(client, pod),
     apiCa: await clusterCa(access, ns),
     graceSeconds: a.graceSeconds,
   };
@@ -208,7 +229,8 @@ export async function startIntercept(a: StartInterceptArgs): Promise<void> {
     return joinPatch(svc, member, plan.name) as unknown[];
   }).catch((err: unknown) => {
     if (err instanceof KinjectError) throw err;
-    if (isStatus(err, 403)) throw new KinjectError(`--intercept needs permission to patch Service ${plan.name} in namespace ${ns}: apply rbac/kinject-role.yaml there`);
+    if (isStatus(err, 403))
+      throw new KinjectError(`--intercept needs permission to patch Service ${plan.name} in namespace ${ns}: apply rbac/kinject-role.yaml there`);
     throw new KinjectError(`switching Service ${plan.name} failed: ${(err as Error).message}`);
   });
   const svcIp = plan.service.spec!.clusterIP!;

@@ -66,7 +66,10 @@ export class PodTunnel implements Upstream {
   readonly resolveSupported = true;
   readonly description: string;
   private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'log' | 'connect' | 'podGone' | 'onChannel'>> & {
-    onChannel?: (channel: MuxChannel) => void; debug: (m: string) => void; warn: (m: string) => void };
+    onChannel?: (channel: MuxChannel) => void;
+    debug: (m: string) => void;
+    warn: (m: string) => void;
+  };
   private readonly connect: () => Promise<Duplex>;
   private readonly podGone: () => Promise<string | undefined>;
   private client: KubeClient | undefined;

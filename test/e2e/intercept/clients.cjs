@@ -65,7 +65,9 @@ const get = (u, headers, agent) =>
     const h = Object.entries(header(a))
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join('');
-    sock.write(`GET /ws HTTP/1.1\r\nhost: ${u.host}\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: ${key}\r\nsec-websocket-version: 13\r\n${h}\r\n`);
+    sock.write(
+      `GET /ws HTTP/1.1\r\nhost: ${u.host}\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: ${key}\r\nsec-websocket-version: 13\r\n${h}\r\n`,
+    );
     let buf = Buffer.alloc(0);
     let status;
     sock.on('data', (d) => {

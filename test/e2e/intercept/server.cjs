@@ -1,4 +1,4 @@
-// The test servers (test/e2e/run-intercept.test.js): `node server.js NAME [HTTP_PORT H2_PORT]`
+// The test servers (test/e2e/run-intercept.test.js): `node server.cjs NAME [HTTP_PORT H2_PORT]`
 // answers every HTTP/1.1 request and h2c stream with "NAME <pod or host> <method> <path>\n"
 // (NAME "pod" in the cluster, "local-..." on the developer's side) and echoes WebSocket messages
 // (text frames up to 125 bytes) prefixed with NAME. Defaults: 8080 and 8081.
