@@ -5,12 +5,14 @@
 //                                      the header: {bodies, sockets} (sockets: connections used)
 //   h2 URL [NAME=VALUE]                two h2c streams on one session, the first with the header
 //   ws URL [NAME=VALUE]                a WebSocket: upgrade, one message, its echo: {status, echo}
-//   load URL MS MODE                   requests without any header for MS ms, MODE "new" (a new
-//                                      connection each) or "keepalive": {ok, failed, errors, bodies}
+//   load URL MS MODE STOPFILE          requests without any header for at most MS ms, until STOPFILE
+//                                      exists; MODE "new" (a new connection each) or "keepalive" (one
+//                                      at a time on a keep-alive pool): {ok, failed, errors, bodies}
 const http = require('node:http');
 const http2 = require('node:http2');
 const crypto = require('node:crypto');
-const [mode, url, a, b] = process.argv.slice(2);
+const [mode, url, a, b, c] = process.argv.slice(2);
+const fs = require('node:fs');
 const header = (s) => (s && s.includes('=') ? { [s.split('=')[0]]: s.slice(s.indexOf('=') + 1) } : {});
 const done = (v) => {
   process.stdout.write(`${JSON.stringify(v)}\n`);
@@ -96,7 +98,7 @@ const get = (u, headers, agent) =>
     let failed = 0;
     const errors = [];
     const bodies = {};
-    while (Date.now() < until) {
+    while (Date.now() < until && !(c && fs.existsSync(c))) {
       try {
         const r = await get(url, {}, agent);
         if (r.status === 200) ok++;
