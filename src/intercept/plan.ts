@@ -11,6 +11,7 @@ import type { KubeClient } from '../kube/client.js';
 import { apiPath } from '../kube/client.js';
 import { isStatus } from '../kube/errors.js';
 import type { ResolvedTarget } from '../kube/target.js';
+import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../kube/proxy-job.js';
 import { joinConflict, originalSelectorOf, type InterceptMember } from '../../protocol/intercept/service-patch.js';
 import type { InterceptRequest } from './flags.js';
 
@@ -61,7 +62,10 @@ async function findService(client: KubeClient, namespace: string, target: Resolv
     }
   }
   const list = await client.request<{ items: V1Service[] }>('GET', apiPath('', 'services', namespace));
-  const found = list.items.filter((s) => selects(originalSelectorOf(s) ?? s.spec?.selector, labels));
+  // kinject's own decoys (managed-by kinject) select the same pods: not candidates
+  const found = list.items.filter(
+    (s) => s.metadata?.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE && selects(originalSelectorOf(s) ?? s.spec?.selector, labels),
+  );
   if (!found.length) throw new KinjectError(`no Service in namespace ${namespace} selects the pods of ${target.display}: name one with --service NAME`);
   if (found.length > 1) {
     throw new KinjectError(

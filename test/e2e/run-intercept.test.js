@@ -40,15 +40,15 @@ async function client(args, timeoutMs = 40_000) {
 }
 
 /** load loops without the header (a new connection per request, and keep-alive), until stop() */
-function loadLoops(name) {
+function loadLoops(t, name) {
   const stopFile = `/tmp/stop-${name}`;
   const runs = ['new', 'keepalive'].map((mode) => client(['load', 'http://api/', '240000', mode, stopFile], 300_000));
-  return {
-    async stop() {
-      await kubectlOk(kubeconfig, ['-n', ns, 'exec', 'client', '--', 'touch', stopFile]);
-      return Promise.all(runs);
-    },
+  const stop = async () => {
+    await kubectl(kubeconfig, ['-n', ns, 'exec', 'client', '--', 'touch', stopFile]);
+    return Promise.all(runs);
   };
+  t.teardown(() => stop().catch(() => {})); // a failed test does not leave them running
+  return { stop };
 }
 
 /** what must be exactly as before: selector, labels, annotations, ports */
@@ -87,6 +87,7 @@ async function startIntercept(t, extra, name, p1, p2, env) {
   });
   await waitFor(() => /intercepting Service api/.test(child.err) || child.exitCode !== null, { timeoutMs: 150_000, what: `kinject ${name} intercepting` });
   if (child.exitCode !== null) throw new Error(`kinject ${name} exited ${child.exitCode}:\n${child.err}`);
+  await waitFor(() => child.out.includes('listening on'), { timeoutMs: 30_000, what: `the local process of ${name} listening` });
   return child;
 }
 
@@ -143,7 +144,7 @@ spec: {selector: {app: api}, ports: [{name: https, port: 443, targetPort: 8080}]
 });
 
 t.test('personal intercepts: per request on every protocol, two sessions at once, hitless start and end', async (t) => {
-  const load = loadLoops('personal');
+  const load = loadLoops(t, 'personal');
   await new Promise((r) => setTimeout(r, 2000));
   const alice = await startIntercept(t, ['--intercept', 'http:19301', '--intercept', 'h2:19302', '--header', 'x-dev=alice'], 'local-alice', 19301, 19302);
   t.match(alice.err, /try it in the cluster: curl -H 'x-dev: alice' http:\/\/api\.[a-z0-9-]+:80\//, 'a ready curl line');
@@ -218,7 +219,7 @@ t.test('a global intercept takes every connection, and gives it back', async (t)
 });
 
 t.test('SIGKILL of kinject: the pod restores the Service by itself, 0 failures for everyone else', async (t) => {
-  const load = loadLoops('sigkill');
+  const load = loadLoops(t, 'sigkill');
   await new Promise((r) => setTimeout(r, 2000));
   const k = await startIntercept(t, ['--intercept', 'http:19341', '--header', 'x-dev=carol'], 'local-carol', 19341, 19342, {
     KINJECT_SESSION_GRACE_SECONDS: '15',
