@@ -8,12 +8,14 @@
 //                          {ok:true} or {error} once the Service is restored
 // Pod-opened channels (even ids) to the local process start with a plain SOCKS CONNECT request for
 // 127.0.0.1:LOCALPORT (no greeting); the runner answers 0, 2 (a port not intercepted) or 5.
-import type { InboundRecord } from '../../proxy-pod/inbound/record.js';
+import type { InboundRecord } from './record.js';
 
 export const CMD_EVENTS = 0xf5;
 export const CMD_INTERCEPT = 0xf6;
 export const CMD_INTERCEPT_END = 0xf7;
 export const EVENTS_HOST = 'events';
+/** the router pod's readiness endpoint (HTTP GET /ready on the pod IP): 200 while its routers take traffic */
+export const ROUTER_HEALTH_PORT = 1090;
 export const INTERCEPT_HOST = 'intercept';
 export const INTERCEPT_END_HOST = 'intercept-end';
 

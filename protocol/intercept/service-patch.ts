@@ -126,9 +126,9 @@ export function leavePatch(svc: ServiceView, session: string, serviceName: strin
   } else if (selector[LABEL_ROUTER_FOR] === serviceName && Object.keys(selector).length > 1) {
     ops.push({ op: 'remove', path: `/spec/selector/${esc(LABEL_ROUTER_FOR)}` });
   }
-  for (const key of [ANNOTATION_ORIGINAL_SELECTOR, ANNOTATION_INTERCEPTED_BY]) {
-    if (annotations[key] !== undefined) ops.push({ op: 'remove', path: annotationPath(key) });
-  }
+  const ours = [ANNOTATION_ORIGINAL_SELECTOR, ANNOTATION_INTERCEPTED_BY];
+  if (Object.keys(annotations).every((k) => ours.includes(k))) ops.push({ op: 'remove', path: '/metadata/annotations' });
+  else for (const key of ours) if (annotations[key] !== undefined) ops.push({ op: 'remove', path: annotationPath(key) });
   return ops;
 }
 

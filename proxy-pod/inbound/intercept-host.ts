@@ -6,8 +6,9 @@
 // been gone for the grace period, and before the pod server exits for any reason. Events (records,
 // warnings, service-changed, intercept-ended) go to the runner's EVENTS channels.
 
+import http from 'node:http';
 import type { MuxSession } from '../../protocol/mux/index.js';
-import type { InterceptConfig, InterceptEvent } from '../../protocol/intercept/commands.js';
+import { ROUTER_HEALTH_PORT, type InterceptConfig, type InterceptEvent } from '../../protocol/intercept/commands.js';
 import { foreignChange, isGlobalMember, lastForeignWriter, leavePatch, membersOf, type InterceptMember } from '../../protocol/intercept/service-patch.js';
 import { KubeApiError, inClusterApi, type KubeApi } from './kube-api.js';
 import { openLocalChannel } from './local-channel.js';
@@ -26,6 +27,8 @@ export interface InterceptHostOptions {
   /** for tests: the API client (default: in-cluster with the config's token) */
   api?: KubeApi;
   drainMs?: number;
+  /** the readiness endpoint's port (default ROUTER_HEALTH_PORT; tests: 0) */
+  healthPort?: number;
   /** the runner stayed away for the grace period and the intercept was ended: the pod should exit */
   onEnded?: (why: string) => void;
 }
@@ -40,6 +43,9 @@ export class InterceptHost {
   private ending: Promise<string | undefined> | undefined;
   private readonly listeners = new Set<(e: InterceptEvent) => void>();
   private readonly backlog: InterceptEvent[] = [];
+  /** the readiness probe's answer: the kubelet keeps the pod out of the Service's endpoints until the routers listen, and takes it out when they drain */
+  private health: http.Server | undefined;
+  private ready = false;
 
   constructor(private readonly o: InterceptHostOptions) {}
 
@@ -75,6 +81,12 @@ export class InterceptHost {
       });
     }
     this.config = config;
+    this.ready = true;
+    this.health = http.createServer((_req, res) => {
+      res.writeHead(this.ready ? 200 : 503).end(this.ready ? 'ready\n' : 'draining\n');
+    });
+    this.health.on('error', (err) => this.o.log(`kinject-proxy: readiness endpoint: ${err.message}`));
+    this.health.listen({ host: '0.0.0.0', port: this.o.healthPort ?? ROUTER_HEALTH_PORT });
     this.o.log(`kinject-proxy: intercepting Service ${config.namespace}/${config.service} ports ${config.ports.map((p) => p.servicePort).join(', ')}`);
     this.pollTimer = setInterval(() => void this.poll(), POLL_MS);
   }
@@ -149,7 +161,7 @@ export class InterceptHost {
       members
         .filter((m) => m.podIp && !isGlobalMember(m))
         .map((m) => ({ session: m.session, rules: { headers: m.headers, pathPrefix: m.pathPrefix }, host: m.podIp!, port }));
-    c.ports.forEach((p, i) => this.routers[i]?.setPeers(peersFor(p.listen)));
+    for (const [i, p] of c.ports.entries()) this.routers[i]?.setPeers(peersFor(p.listen));
   }
 
   /**
@@ -168,6 +180,7 @@ export class InterceptHost {
     clearInterval(this.pollTimer);
     clearTimeout(this.graceTimer);
     this.o.log(`kinject-proxy: ending the intercept of ${c.service}: ${why}`);
+    this.ready = false; // out of the endpoints while still serving what kube-proxy sends meanwhile
     for (const r of this.routers) r.setLocalEnabled(false);
     try {
       await this.leave(foreign);
@@ -203,6 +216,7 @@ export class InterceptHost {
   }
 
   private destroyRouters(): void {
+    this.health?.close();
     for (const r of this.routers.splice(0)) r.destroy();
   }
 }

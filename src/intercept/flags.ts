@@ -3,7 +3,7 @@
 // (repeatable), --path-prefix /p, --service NAME. Pure: one-line usage errors, nothing looked up.
 
 import { usageError } from '../errors.js';
-import { parseHeaderRule, type HeaderRule } from '../../proxy-pod/inbound/rules.js';
+import { parseHeaderRule, type HeaderRule } from '../../protocol/intercept/rules.js';
 
 export interface InterceptFlags {
   intercept?: string[];

@@ -4,7 +4,7 @@
 // here. Warnings and Service changes are printed by the intercept session itself.
 
 import { EventEmitter } from 'node:events';
-import type { InboundRecord } from '../../proxy-pod/inbound/record.js';
+import type { InboundRecord } from '../../protocol/intercept/record.js';
 
 export interface InterceptRecordEvent {
   session: string;

@@ -139,6 +139,17 @@ async function patchTested(client: KubeClient, namespace: string, name: string, 
   }
 }
 
+/** the pod's readiness probe passes: its routers listen, the Service may select it */
+async function waitForReady(client: KubeClient, ns: string, name: string, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const p = await client.request<{ status?: { conditions?: { type: string; status: string }[] } }>('GET', apiPath('', 'pods', ns, name));
+    if (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return;
+    if (Date.now() > until) throw new KinjectError(`the proxy pod ${name} did not become ready (its router's readiness probe) within ${timeoutMs / 1000} s`);
+    await sleep(250);
+  }
+}
+
 export interface StartInterceptArgs {
   access: KubeAccess;
   pod: ProxyPod;
@@ -180,6 +191,8 @@ export async function startIntercept(a: StartInterceptArgs): Promise<void> {
   await sendIntercept(await upstream.open(), config).catch((err: Error) => {
     throw new KinjectError(`the proxy pod could not start the intercept: ${err.message}`);
   });
+
+  await waitForReady(client, ns, pod.podName);
 
   let ended = false;
   const onEvent = (e: InterceptEvent) => {

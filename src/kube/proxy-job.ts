@@ -66,6 +66,7 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import { KinjectError } from '../errors.js';
+import { ROUTER_HEALTH_PORT } from '../../protocol/intercept/commands.js';
 
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'kinject';
@@ -391,6 +392,9 @@ export function buildProxyJob(o: ProxyJobOptions, layout: ProxyLayout = proxyLay
 function addInbound(spec: V1PodSpec, inbound: ProxyInbound): void {
   const c = spec.containers[0]!;
   c.ports = inbound.ports.map((p) => ({ containerPort: p.containerPort, protocol: 'TCP', ...(p.name ? { name: p.name } : {}) }));
+  // Ready (in the Service's endpoints) only while the routers take traffic: not before they listen,
+  // not while they drain (proxy-pod/inbound/intercept-host.ts)
+  c.readinessProbe = { httpGet: { path: '/ready', port: ROUTER_HEALTH_PORT }, periodSeconds: 1, failureThreshold: 1, successThreshold: 1, timeoutSeconds: 1 };
   spec.terminationGracePeriodSeconds = INBOUND_TERMINATION_GRACE_SECONDS;
   if (inbound.ports.some((p) => p.containerPort < 1024)) {
     // a safe sysctl (allowed under Pod Security restricted): the non-root router may bind the port
