@@ -28,6 +28,9 @@ import { relay } from '../protocol/relay.js';
 import { connectTarget } from './connect.js';
 import { CMD_ENV, CMD_HEARTBEAT, CMD_MUX, encodeEnvPayload } from '../protocol/commands.js';
 import { serveHeartbeat } from './heartbeat.js';
+import { CMD_EVENTS, CMD_INTERCEPT, CMD_INTERCEPT_END } from '../protocol/intercept/commands.js';
+import type { InterceptHost } from './inbound/intercept-host.js';
+import { serveInterceptCommand } from './inbound/commands.js';
 import { resolveOne, type Resolver } from './resolver.js';
 
 export interface ClientContext {
@@ -43,6 +46,8 @@ export interface ClientContext {
   onHeartbeat?: () => void;
   /** Called when a mux client sends SHUTDOWN: the runner is done, the server should exit. */
   onShutdown?: () => void;
+  /** the intercept of this pod (EVENTS, INTERCEPT, INTERCEPT_END and every mux session) */
+  intercept?: InterceptHost;
 }
 
 const PREFIX = 'kinject-proxy: ';
@@ -118,6 +123,7 @@ function serveMux(client: Socket, reader: StreamReader, peer: string, ctx: Clien
   session.once('close', (why: Error) => {
     if (ctx.verbose) ctx.log(`${PREFIX}MUX session from ${peer} ended: ${why.message}`);
   });
+  ctx.intercept?.attach(session);
 }
 
 async function handleChannel(ch: MuxChannel, ctx: ClientContext): Promise<void> {
@@ -156,6 +162,11 @@ async function serveRequest(client: Duplex, reader: StreamReader, request: Reque
     case CMD_HEARTBEAT:
       if (ctx.verbose) ctx.log(`${PREFIX}HEARTBEAT stream from ${peer}`);
       return serveHeartbeat(client, reader, ctx.onHeartbeat ?? (() => {}));
+    case CMD_EVENTS:
+    case CMD_INTERCEPT:
+    case CMD_INTERCEPT_END:
+      if (!ctx.intercept) return fail(REPLY.COMMAND_NOT_SUPPORTED, replyMessage(REPLY.COMMAND_NOT_SUPPORTED));
+      return serveInterceptCommand(client, reader, request.command, ctx.intercept, ctx.log);
     default:
       return fail(REPLY.COMMAND_NOT_SUPPORTED, replyMessage(REPLY.COMMAND_NOT_SUPPORTED));
   }

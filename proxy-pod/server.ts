@@ -9,6 +9,7 @@ import { handleClient, type ClientContext } from './client.js';
 import { systemResolver, type Resolver } from './resolver.js';
 import { SocketActivity, type ActivitySource } from './activity.js';
 import { DEFAULT_HEARTBEAT_GRACE_MS, IdleWatch, type IdleReason } from './idle.js';
+import type { InterceptHost } from './inbound/intercept-host.js';
 
 export interface ProxyServerOptions {
   host: string;
@@ -35,6 +36,8 @@ export interface ProxyServerOptions {
   direct?: DirectListenOptions;
   /** Called after an exit (idle, or the runner's SHUTDOWN) was logged and the server closed; default process.exit(0). */
   onIdleExit?: () => void;
+  /** the pod's intercept (proxy-pod/inbound/intercept-host.ts), served by the intercept commands */
+  intercept?: InterceptHost;
 }
 
 export interface DirectListenOptions extends DirectTlsIdentity {
@@ -91,6 +94,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     verbose: options.verbose ?? false,
     log,
     onHeartbeat: () => idle?.heartbeat(),
+    intercept: options.intercept,
     onShutdown: () => {
       if (exiting) return;
       exiting = true;

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { startProxyServer } from './server.js';
 import { formatHostPort, parseListen } from './args.js';
 import { parseExports, startSftpServer, type SftpServer } from './sftp/index.js';
+import { InterceptHost } from './inbound/intercept-host.js';
 
 export class StartError extends Error {
   constructor(
@@ -122,7 +123,21 @@ export async function startProxyServers(options: StartOptions): Promise<void> {
     sftp = await startSftp(options.sftp);
     process.stderr.write(`kinject-proxy: sftp listening on ${formatHostPort(sftp.address.host, sftp.address.port)}\n`);
   }
+  // an intercept restores the Service before the pod server exits, whatever the way out
+  const exit = (why: string) => {
+    if (!intercept.active) process.exit(0);
+    void intercept
+      .end(why)
+      .catch((err: Error) => process.stderr.write(`kinject-proxy: ${err.message}\n`))
+      .finally(() => process.exit(0));
+  };
+  const intercept = new InterceptHost({
+    log: (line) => process.stderr.write(`${line}\n`),
+    onEnded: () => exit('the runner is gone'),
+  });
   const server = await startProxyServer({
+    intercept,
+    onIdleExit: () => exit('the pod server is exiting'),
     host: listen.host,
     port: listen.port,
     token,
@@ -143,7 +158,7 @@ export async function startProxyServers(options: StartOptions): Promise<void> {
     if (options.verbose) process.stderr.write(`kinject-proxy: ${signal}, exiting\n`);
     void server.close();
     void sftp?.close();
-    process.exit(0);
+    exit(`${signal} received`);
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

@@ -11,6 +11,16 @@ export interface PassThrough {
   port: number;
 }
 
+export interface Peer {
+  session: string;
+  rules: InterceptRules;
+  host: string;
+  port: number;
+}
+
+/** the header a router adds to a request it forwards to a peer: the peer never forwards it again */
+export const VIA_HEADER = 'x-kinject-via';
+
 export interface RouterContext {
   rules: InterceptRules;
   local: LocalSide;
@@ -20,12 +30,20 @@ export interface RouterContext {
   onRecord?: RecordSink;
   /** false while the runner is not connected: everything goes to passThrough (fail-open) */
   localEnabled: boolean;
+  /** other sessions' routers on the same Service (their rules and pod address), from the Service's members */
+  peers?: Peer[];
+  /** the Service no longer selects this router: every HTTP/1.1 response says Connection: close */
+  draining?: boolean;
 }
 
 /** the decision for one request: the rules, unless the local side is switched off */
-export function route(ctx: RouterContext, headers: HeaderBag, path: string): Decision {
-  if (!ctx.localEnabled) return { to: 'cluster', why: 'the runner is not connected' };
-  return decide(ctx.rules, headers, path);
+export function route(ctx: RouterContext, headers: HeaderBag, path: string): Decision & { peer?: Peer } {
+  const mine = ctx.localEnabled ? decide(ctx.rules, headers, path) : { to: 'cluster' as const, why: 'the runner is not connected' };
+  if (mine.to === 'local' || headers[VIA_HEADER] !== undefined) return mine;
+  for (const peer of ctx.peers ?? []) {
+    if (decide(peer.rules, headers, path).to === 'local') return { to: 'cluster', why: `matches session ${peer.session}'s rules`, peer };
+  }
+  return mine;
 }
 
 /** the 502 body when the cluster side fails (the local side has its own: LocalSide.unavailableText) */

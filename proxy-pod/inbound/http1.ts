@@ -7,7 +7,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { clusterUnavailableText, route, type RouterContext } from './context.js';
+import { VIA_HEADER, clusterUnavailableText, route, type RouterContext } from './context.js';
 import { Exchange } from './exchange.js';
 import { forwardedHeaders, pairs } from './headers.js';
 
@@ -31,6 +31,11 @@ export function handleRequest(ctx: RouterContext, req: IncomingMessage, res: Ser
         );
         return undefined;
       }) as unknown as http.RequestOptions['createConnection'];
+    } else if (decision.peer) {
+      options.host = decision.peer.host;
+      options.port = decision.peer.port;
+      options.agent = ctx.passAgent;
+      options.headers = [...(headers as string[]), VIA_HEADER, decision.peer.session];
     } else {
       options.host = ctx.passThrough.host;
       options.port = ctx.passThrough.port;
@@ -62,6 +67,7 @@ export function handleRequest(ctx: RouterContext, req: IncomingMessage, res: Ser
       ex.responseHeaders = ures.rawHeaders;
     }
     res.sendDate = false;
+    if (ctx.draining) res.shouldKeepAlive = false; // the client's next request opens a new connection
     res.writeHead(ures.statusCode ?? 502, ures.statusMessage, rawHeaders);
     ures.on('data', (chunk: Buffer) => {
       ex?.responseBody.add(chunk);

@@ -76,6 +76,8 @@ export function handleStream(ctx: RouterContext, stream: ServerHttp2Stream, head
   const ex = toLocal && ctx.onRecord ? new Exchange(ctx.onRecord, 'h2c', method, path, headerList(headers), decision) : undefined;
   const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
   const u = upstreamsOf(stream.session as Http2Session);
+  // draining: GOAWAY (this stream and those in flight finish; the client opens a new connection)
+  if (ctx.draining && !stream.session?.closed) stream.session?.close();
   stream.on('error', () => {});
   stream.pause();
 
@@ -112,22 +114,35 @@ export function handleStream(ctx: RouterContext, stream: ServerHttp2Stream, head
       const last = (upFlags & NGHTTP2_FLAG_END_STREAM) !== 0;
       stream.respond(h as never, last ? { endStream: true } : { waitForTrailers: true });
       if (last) ex?.finish();
+      // node may emit the body before 'response' (it emits that one on the next tick): send it now
+      for (const chunk of early.splice(0)) forward(chunk);
+      if (endedEarly) endStreamOnce();
     });
     let responseTrailers: IncomingHttpHeaders = {};
     up.on('trailers', (t: IncomingHttpHeaders) => {
       responseTrailers = t;
     });
     stream.on('wantTrailers', () => stream.sendTrailers(responseTrailers as never));
-    up.on('data', (chunk: Buffer) => {
+    const early: Buffer[] = [];
+    let endedEarly = false;
+    const forward = (chunk: Buffer) => {
       ex?.responseBody.add(chunk);
-      if (!stream.write(chunk)) {
+      if (!stream.destroyed && !stream.writableEnded && !stream.write(chunk)) {
         up.pause();
         stream.once('drain', () => up.resume());
       }
+    };
+    const endStreamOnce = () => {
+      if (!stream.destroyed && !stream.writableEnded) stream.end();
+      ex?.finish();
+    };
+    up.on('data', (chunk: Buffer) => {
+      if (!responded) early.push(chunk);
+      else forward(chunk);
     });
     up.on('end', () => {
-      if (!stream.destroyed && responded && !stream.writableEnded) stream.end();
-      ex?.finish();
+      if (responded) endStreamOnce();
+      else endedEarly = true;
     });
     up.on('error', (err: Error) => (responded ? stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR) : fail(err)));
     up.on('close', () => {

@@ -6,7 +6,7 @@
 
 import http from 'node:http';
 import net, { type Server, type Socket } from 'node:net';
-import type { PassThrough, RouterContext } from './context.js';
+import type { PassThrough, Peer, RouterContext } from './context.js';
 import type { RecordSink } from './exchange.js';
 import { createHttp1Server } from './http1.js';
 import { createHttp2Server } from './http2.js';
@@ -41,6 +41,10 @@ export interface InboundRouter {
   destroy(): void;
   /** off: every new request and connection goes to the pass-through target (the runner is gone) */
   setLocalEnabled(on: boolean): void;
+  /** other sessions' routers on the Service: requests matching their rules go to them */
+  setPeers(peers: Peer[]): void;
+  /** the Service was restored: HTTP/1.1 responses close their connection, h2c sessions get GOAWAY */
+  drain(): void;
 }
 
 export function createInboundRouter(o: InboundRouterOptions): InboundRouter {
@@ -82,6 +86,12 @@ export function createInboundRouter(o: InboundRouterOptions): InboundRouter {
     },
     setLocalEnabled(on: boolean) {
       ctx.localEnabled = on;
+    },
+    setPeers(peers: Peer[]) {
+      ctx.peers = peers;
+    },
+    drain() {
+      ctx.draining = true;
     },
   };
 }

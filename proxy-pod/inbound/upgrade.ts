@@ -8,13 +8,13 @@ import type { Server } from 'node:http';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { relay } from '../../protocol/relay.js';
-import { clusterUnavailableText, route, type RouterContext } from './context.js';
+import { VIA_HEADER, clusterUnavailableText, route, type PassThrough, type RouterContext } from './context.js';
 import { Exchange } from './exchange.js';
 import { forwardedHeaders, requestHead } from './headers.js';
 
-function connectPassThrough(ctx: RouterContext): Promise<Duplex> {
+function connectPassThrough(ctx: RouterContext, to: PassThrough = ctx.passThrough): Promise<Duplex> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host: ctx.passThrough.host, port: ctx.passThrough.port, allowHalfOpen: true, noDelay: true });
+    const s = net.connect({ host: to.host, port: to.port, allowHalfOpen: true, noDelay: true });
     s.once('connect', () => {
       s.off('error', reject);
       resolve(s);
@@ -40,7 +40,7 @@ export function handleUpgrade(ctx: RouterContext, http1: Server, req: IncomingMe
   const toLocal = decision.to === 'local';
   const ex = toLocal && ctx.onRecord ? new Exchange(ctx.onRecord, 'upgrade', method, path, req.rawHeaders, decision) : undefined;
   socket.on('error', () => {});
-  const opening = toLocal ? ctx.local.open() : connectPassThrough(ctx);
+  const opening = toLocal ? ctx.local.open() : connectPassThrough(ctx, decision.peer);
   opening.then(
     (conn) => {
       if (toLocal) ctx.local.worked();
@@ -48,7 +48,9 @@ export function handleUpgrade(ctx: RouterContext, http1: Server, req: IncomingMe
         conn.destroy();
         return;
       }
-      conn.write(requestHead(method, path, req.httpVersion, forwardedHeaders(req.rawHeaders, true)));
+      const headers = forwardedHeaders(req.rawHeaders, true);
+      if (decision.peer) headers.push(VIA_HEADER, decision.peer.session);
+      conn.write(requestHead(method, path, req.httpVersion, headers));
       if (head.length) conn.write(head);
       if (ex) {
         conn.once('data', (chunk: Buffer) => {

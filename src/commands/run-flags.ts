@@ -3,6 +3,10 @@
 import { Option, type Command } from 'commander';
 import { ENV_SYNTAXES } from '../env-file/index.js';
 
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 export function addRunFlags(command: Command): Command {
   return command
     .addOption(
@@ -42,6 +46,18 @@ export function addRunFlags(command: Command): Command {
         .choices(['cluster', 'local'])
         .default('cluster'),
     )
+    .option(
+      '--intercept <port[:localport]>',
+      "with --target: send the traffic of the workload's Service port PORT (number or name) to 127.0.0.1:LOCALPORT (default: the targetPort); repeatable",
+      collect,
+    )
+    .option(
+      '--header <name=value>',
+      'with --intercept: only HTTP requests with this header go to the local process (a personal intercept); repeatable',
+      collect,
+    )
+    .option('--path-prefix <prefix>', 'with --intercept: only HTTP requests whose path starts with PREFIX go to the local process')
+    .option('--service <name>', 'with --intercept: the Service to intercept when several select the workload')
     .option('--verbose', 'print diagnostics of kinject and the shim on stderr', false)
     .addOption(
       new Option(

@@ -30,6 +30,7 @@ import { planVolumes, type SessionVolumes, type VolumePlan } from '../volumes/se
 import { seconds, type TargetFlags } from './options.js';
 import { checkNetnsHost } from '../netns/preflight.js';
 import { startNetnsRun } from '../netns/run-netns.js';
+import { parseInterceptFlags, type InterceptRequest } from '../intercept/flags.js';
 
 export interface RunOptions extends TargetFlags {
   method: string;
@@ -48,6 +49,11 @@ export interface RunOptions extends TargetFlags {
   output?: string;
   /** --host-loopback (--method netns): 10.0.2.2 reaches the host's loopback */
   hostLoopback?: boolean;
+  /** --intercept, --header, --path-prefix, --service (src/intercept/) */
+  intercept?: string[];
+  header?: string[];
+  pathPrefix?: string;
+  service?: string;
 }
 
 class Interrupted extends Error {
@@ -59,6 +65,7 @@ class Interrupted extends Error {
 export async function runCommand(command: string, args: string[], options: RunOptions): Promise<number> {
   checkFlags(options);
   const netnsTools = options.method === 'netns' ? checkNetnsHost() : undefined;
+  const intercept = parseInterceptFlags(options, !!options.target);
   const volumePlan = planVolumes(options);
   let record: RegisteredSession | undefined;
   const log = options.output === 'json' ? createJsonLogger(options.verbose) : createLogger(options.verbose);
@@ -67,7 +74,7 @@ export async function runCommand(command: string, args: string[], options: RunOp
   const setup = new AbortController();
   const stopInterrupts = interruptSetupOnSignals(setup, log);
   try {
-    const connected = await connectUpstream(options, volumePlan, cleanup, log, setup.signal, onTunnelState);
+    const connected = await connectUpstream(options, volumePlan, cleanup, log, setup.signal, onTunnelState, intercept);
     const { upstream, env: workloadEnv, volumes, closed } = connected;
     const session = registerRunSession(connected, command, args, options);
     record = session;
@@ -175,6 +182,7 @@ async function connectUpstream(
   log: Logger,
   signal: AbortSignal,
   onTunnelState: (state: 'lost' | 'up', reason?: string) => void,
+  intercept?: InterceptRequest,
 ): Promise<Connected> {
   if (options.proxy !== undefined) {
     const upstream = await connectSocksUpstream(parseProxyUrl(options.proxy));
@@ -184,7 +192,7 @@ async function connectUpstream(
   }
   const timeoutSeconds = seconds(options.timeout, '--timeout');
   const { openClusterSession } = await import('../session/cluster-session.js');
-  return openClusterSession({ ...options, timeoutSeconds, onTunnelState }, cleanup, log, signal, volumePlan);
+  return openClusterSession({ ...options, timeoutSeconds, onTunnelState, intercept }, cleanup, log, signal, volumePlan);
 }
 
 /** The session's record in the local registry (session/registry.ts), for `kinject session list`. */
@@ -192,7 +200,7 @@ function registerRunSession(c: Connected, command: string, args: string[], optio
   const pod = c.proxyPod;
   return registerSession({
     id: pod?.id ?? newSessionId(),
-    kind: 'run',
+    kind: options.intercept?.length ? 'intercept' : 'run',
     context: c.context,
     namespaces: pod ? [pod.namespace] : [],
     target: pod?.target?.display,

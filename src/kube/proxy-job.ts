@@ -71,6 +71,7 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import { KinjectError } from '../errors.js';
+import { ROUTER_HEALTH_PORT } from '../../protocol/intercept/commands.js';
 
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'kinject';
@@ -182,6 +183,8 @@ export interface ProxyJobOptions {
   sftp?: ProxySftpOptions;
   /** the direct transport: the pod server also listens on its pod IP with mutual TLS */
   direct?: ProxyDirectOptions;
+  /** --intercept: the router's label and ports (src/intercept/) */
+  inbound?: ProxyInbound;
 }
 
 export interface ProxyDirectOptions {
@@ -190,6 +193,15 @@ export interface ProxyDirectOptions {
   serverKey: string;
   clientCert: string;
 }
+
+/** What an intercept adds to the pod: the label its Service will select, the ports the router listens on. */
+export interface ProxyInbound {
+  labels: Record<string, string>;
+  ports: { containerPort: number; name?: string }[];
+}
+
+/** an intercepting pod restores the Service when it is stopped: time for that */
+export const INBOUND_TERMINATION_GRACE_SECONDS = 15;
 
 export interface ProxySftpOptions {
   /** the SFTP server's port on the pod's loopback (normally the layout's sftpPort) */
@@ -396,6 +408,7 @@ export function buildProxyJob(o: ProxyJobOptions, layout: ProxyLayout = proxyLay
   const labels = sessionLabels(o.id);
   const annotations = sessionAnnotations(o);
   const podSpec = o.target ? targetPodSpec(o, layout, o.target) : targetlessPodSpec(o, layout);
+  if (o.inbound) addInbound(podSpec, o.inbound);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -408,11 +421,25 @@ export function buildProxyJob(o: ProxyJobOptions, layout: ProxyLayout = proxyLay
       ttlSecondsAfterFinished: 0,
       activeDeadlineSeconds: o.activeDeadlineSeconds ?? DEFAULT_ACTIVE_DEADLINE_SECONDS,
       template: {
-        metadata: { labels: { ...labels }, annotations: { [ANNOTATION_TARGET]: annotations[ANNOTATION_TARGET]! } },
+        metadata: { labels: { ...labels, ...o.inbound?.labels }, annotations: { [ANNOTATION_TARGET]: annotations[ANNOTATION_TARGET]! } },
         spec: podSpec,
       },
     },
   };
+}
+
+function addInbound(spec: V1PodSpec, inbound: ProxyInbound): void {
+  const c = spec.containers[0]!;
+  c.ports = inbound.ports.map((p) => ({ containerPort: p.containerPort, protocol: 'TCP', ...(p.name ? { name: p.name } : {}) }));
+  // Ready (in the Service's endpoints) only while the routers take traffic: not before they listen,
+  // not while they drain (proxy-pod/inbound/intercept-host.ts)
+  c.readinessProbe = { httpGet: { path: '/ready', port: ROUTER_HEALTH_PORT }, periodSeconds: 1, failureThreshold: 1, successThreshold: 1, timeoutSeconds: 1 };
+  spec.terminationGracePeriodSeconds = INBOUND_TERMINATION_GRACE_SECONDS;
+  if (inbound.ports.some((p) => p.containerPort < 1024)) {
+    // a safe sysctl (allowed under Pod Security restricted): the non-root router may bind the port
+    const sysctls = (spec.securityContext?.sysctls ?? []).filter((x) => x.name !== 'net.ipv4.ip_unprivileged_port_start');
+    spec.securityContext = { ...spec.securityContext, sysctls: [...sysctls, { name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] };
+  }
 }
 
 /** The session's Secret, owned by the (already created) Job. */

@@ -46,6 +46,7 @@ import {
   newToken,
   proxyLayout,
   sessionName,
+  type ProxyInbound,
   type ProxyJobOptions,
   type ProxyLayout,
 } from './proxy-job.js';
@@ -91,6 +92,8 @@ export interface ProxyPodOptions {
   graceSeconds?: number;
   /** the SFTP key pair to use instead of a fresh one (a replacement pod: sshfs reconnects with the keys it has) */
   keys?: SessionKeys;
+  /** --intercept: the router's label and ports on the pod */
+  inbound?: ProxyInbound;
 }
 
 /** What the runner needs to mount the target's volumes with sshfs (ProxyPod.sftp). */
@@ -124,6 +127,7 @@ export interface ProxyPod {
   id: string;
   namespace: string;
   jobName: string;
+  jobUid: string;
   secretName: string;
   podName: string;
   /** the RFC 1929 password (username "kinject") */
@@ -280,6 +284,7 @@ export async function startProxyPod(opts: ProxyPodOptions, progress: Progress = 
     exitWhenIdleSeconds: opts.exitWhenIdleSeconds,
     activeDeadlineSeconds: startDeadline,
     ...(certs ? { direct: { serverCert: certs.server.cert, serverKey: certs.server.key, clientCert: certs.client.cert } } : {}),
+    inbound: opts.inbound,
   };
 
   const state: StartState = { id: newSessionId(), created: false };
@@ -338,6 +343,7 @@ export async function startProxyPod(opts: ProxyPodOptions, progress: Progress = 
       id: state.id,
       namespace,
       jobName,
+      jobUid,
       secretName: jobName,
       podName,
       token: jobBase.token,

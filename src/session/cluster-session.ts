@@ -14,6 +14,11 @@ import { Transport, type TransportMode } from '../tunnel/transport.js';
 import { SelfHealingUpstream } from './self-healing.js';
 import type { Logger } from '../log.js';
 import type { CleanupStack } from '../child/cleanup-stack.js';
+import type { InterceptRequest } from '../intercept/flags.js';
+import { planSessionIntercept } from '../intercept/pod-plan.js';
+import { localChannelHandler } from '../intercept/local-channels.js';
+import { startIntercept } from '../intercept/session.js';
+import { graceSeconds } from '../kube/session-lease.js';
 import { mountSessionVolumes, warnIfVolumesSkipped, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
 
 export interface ClusterSession {
@@ -44,6 +49,8 @@ export interface ClusterSessionOptions {
   onTunnelState?: (state: 'lost' | 'up', reason?: string) => void;
   /** --transport (default port-forward here; `kinject run` defaults to auto) */
   transport?: string;
+  /** --intercept and its filters, parsed (src/intercept/flags.ts) */
+  intercept?: InterceptRequest;
 }
 
 export async function openClusterSession(
@@ -57,14 +64,18 @@ export async function openClusterSession(
   const mode = (flags.transport ?? 'port-forward') as TransportMode;
   const access = await connectKube({ kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace });
   signal.throwIfAborted();
+  // an intercept is checked before anything is created, and shapes the pod (router label and ports)
+  const inbound = flags.intercept && flags.target ? await planSessionIntercept(access, flags.target, flags.container, flags.intercept) : undefined;
+  signal.throwIfAborted();
   const podOptions = {
     access,
-    target: flags.target,
+    target: inbound?.target ?? flags.target,
     container: flags.container,
     image: flags.proxyImage,
     timeoutSeconds,
     volumes: volumePlan.request,
     direct: mode !== 'port-forward',
+    inbound: inbound?.podInbound,
   };
   const proxyPod = await startProxyPod({ ...podOptions, signal }, log.info);
   // a lost pod is replaced by one made the same way: the resolved target (a copy of the same
@@ -112,6 +123,7 @@ export async function openClusterSession(
         log: { debug: log.debug, warn: hooks.warn },
         onGone: hooks.onGone,
         onState: flags.onTunnelState,
+        onChannel: inbound ? localChannelHandler(inbound.plan.ports.map((p) => p.localPort)) : undefined,
         connect: async () => {
           await chosen;
           return transport.connect();
@@ -132,6 +144,10 @@ export async function openClusterSession(
   }
   log.info(`tunnel up to ${proxyPod.podName} via ${first.describe()}`);
   signal.throwIfAborted();
+  if (inbound) {
+    await startIntercept({ access, pod: proxyPod, plan: inbound.plan, upstream, cleanup, log, graceSeconds: graceSeconds() });
+    signal.throwIfAborted();
+  }
   warnIfVolumesSkipped(volumePlan, proxyPod.target, log);
   let volumes: SessionVolumes | undefined;
   if (volumePlan.request && proxyPod.sftp) {

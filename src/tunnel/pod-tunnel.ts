@@ -14,7 +14,7 @@
 import type { Duplex } from 'node:stream';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { KINJECT_USERNAME, REPLY, clientHandshake, clientRequest, replyMessage } from '../../protocol/socks5/index.js';
-import { DEFAULT_PING_MS, MuxSession } from '../../protocol/mux/index.js';
+import { DEFAULT_PING_MS, MuxSession, type MuxChannel } from '../../protocol/mux/index.js';
 import { CMD_MUX, MUX_HOST } from '../../protocol/commands.js';
 import type { Upstream } from '../front/upstream.js';
 import { KinjectError } from '../errors.js';
@@ -53,6 +53,8 @@ export interface PodTunnelOptions {
    * failed): the session (session/self-healing.ts) makes a new pod instead of failing.
    */
   onGone?: (err: KinjectError) => void;
+  /** channels the pod opens (an intercept's requests for the local process); without it they are refused */
+  onChannel?: (channel: MuxChannel) => void;
 }
 
 interface Waiter {
@@ -70,7 +72,8 @@ const SHUTDOWN_WAIT_MS = 1500;
 export class PodTunnel implements Upstream {
   readonly resolveSupported = true;
   readonly description: string;
-  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'log' | 'connect' | 'podGone' | 'onState' | 'onGone'>> & {
+  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'log' | 'connect' | 'podGone' | 'onState' | 'onGone' | 'onChannel'>> & {
+    onChannel?: (channel: MuxChannel) => void;
     debug: (m: string) => void;
     warn: (m: string) => void;
   };
@@ -108,6 +111,7 @@ export class PodTunnel implements Upstream {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       openTimeoutMs: options.openTimeoutMs ?? 30_000,
       heartbeatMs: options.heartbeatMs ?? DEFAULT_PING_MS,
+      onChannel: options.onChannel,
       debug: options.log?.debug ?? (() => {}),
       warn: options.log?.warn ?? (() => {}),
     };
@@ -229,7 +233,7 @@ export class PodTunnel implements Upstream {
   }
 
   private attach(stream: Duplex): void {
-    const session = new MuxSession(stream, { role: 'client', pingMs: this.o.heartbeatMs });
+    const session = new MuxSession(stream, { role: 'client', pingMs: this.o.heartbeatMs, onChannel: this.o.onChannel });
     const startedAt = Date.now();
     this.session = session;
     this.sessionsOpened++;

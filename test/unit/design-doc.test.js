@@ -9,6 +9,8 @@ import { repoRoot } from '../helpers/repo.js';
 import { FRAME, INITIAL_WINDOW, GRANT_STEP, MAX_DATA_PAYLOAD, MAX_FRAME_PAYLOAD, DEFAULT_PING_MS } from '../../dist/protocol/mux/index.js';
 import { CMD } from '../../dist/protocol/socks5/index.js';
 import { CMD_ENV, CMD_HEARTBEAT, CMD_MUX, ENV_HOST, HEARTBEAT_HOST, MUX_HOST } from '../../dist/protocol/commands.js';
+import { CMD_EVENTS, CMD_INTERCEPT, CMD_INTERCEPT_END, EVENTS_HOST, INTERCEPT_END_HOST, INTERCEPT_HOST } from '../../dist/protocol/intercept/commands.js';
+import { DRAIN_MS } from '../../dist/proxy-pod/inbound/intercept-host.js';
 
 const doc = readFileSync(join(repoRoot, 'docs', 'design.md'), 'utf8').replace(/\s+/g, ' ');
 const UNIT = { KiB: 1024, MiB: 1024 * 1024 };
@@ -51,4 +53,13 @@ t.test('SOCKS commands: codes and request hosts', async (t) => {
   t.equal(host('ENV'), ENV_HOST);
   t.equal(host('HEARTBEAT'), HEARTBEAT_HOST);
   t.equal(host('MUX'), MUX_HOST);
+  t.equal(code('EVENTS'), CMD_EVENTS);
+  t.equal(code('INTERCEPT'), CMD_INTERCEPT);
+  t.equal(code('INTERCEPT_END'), CMD_INTERCEPT_END);
+  const host2 = (name) => find(t, new RegExp(`\\b${name} \\(0x[0-9A-F]{2}, kinject's own\\): request ATYP 3 domain "([a-z-]+)"`), `${name}'s host`)[1];
+  t.equal(host2('EVENTS'), EVENTS_HOST);
+  t.equal(host2('INTERCEPT'), INTERCEPT_HOST);
+  t.equal(host2('INTERCEPT_END'), INTERCEPT_END_HOST);
+  const [, drain] = find(t, /drains its routers \((\d+) s of/, 'the drain time');
+  t.equal(Number(drain) * 1000, DRAIN_MS);
 });

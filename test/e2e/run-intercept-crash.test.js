@@ -1,0 +1,65 @@
+// kinject run --intercept against the real cluster, the crash-safety half (the other half:
+// run-intercept.test.js; the shared workload: test/e2e/intercept/world.js): a global intercept
+// takes every connection and gives it back; SIGKILL of kinject: the pod restores the Service
+// itself (exactly as before, within 60 s) with 0 failures for requests without the header; a
+// `kubectl apply` revert during an intercept ends it, reported with the writer, not overwritten.
+import t from 'tap';
+import { join } from 'node:path';
+import { kinjectLeftovers, kubectl, kubectlOk, waitFor } from '../helpers/cluster.js';
+import { kinject, sessionOf } from '../helpers/kinject-cli.js';
+import { interceptWorld } from './intercept/world.js';
+
+const { dir, kubeconfig, ns, client, loadLoops, serviceState, before, runArgs, startIntercept, end, lines } = await interceptWorld(t, 'intercept-crash');
+
+t.test('a global intercept takes every connection, and gives it back', async (t) => {
+  const g = await startIntercept(t, ['--intercept', '80:19331'], 'local-global', 19331, 19332);
+  t.match((await client(['get', 'http://api/'])).body, /^local-global /, 'without any header: the local process');
+  t.match(await client(['ws', 'http://api/']), { echo: /^local-global / }, 'a WebSocket too (bytes relayed)');
+  t.equal((await end(g)).code, 0);
+  t.same(await serviceState(), before, 'the Service is exactly as before');
+  t.match((await client(['get', 'http://api/'])).body, /^pod /, 'the workload again');
+});
+
+t.test('SIGKILL of kinject: the pod restores the Service by itself, 0 failures for everyone else', async (t) => {
+  const load = loadLoops(t, 'sigkill');
+  await new Promise((r) => setTimeout(r, 2000));
+  const k = await startIntercept(t, ['--intercept', 'http:19341', '--header', 'x-dev=carol'], 'local-carol', 19341, 19342, {
+    KINJECT_SESSION_GRACE_SECONDS: '15',
+  });
+  const session = sessionOf(k.err) ?? /kinject-([a-z0-9]{8})/.exec(k.err)?.[1];
+  t.match((await client(['get', 'http://api/', 'x-dev=carol'])).body, /^local-carol /, 'intercepting');
+  const killedAt = Date.now();
+  k.kill('SIGKILL');
+  await k.exited;
+  await waitFor(async () => /^pod /.test((await client(['get', 'http://api/', 'x-dev=carol'])).body), {
+    timeoutMs: 20_000,
+    what: 'the header reaches the workload again',
+  });
+  t.pass(`requests with the header reach the workload ${Math.round((Date.now() - killedAt) / 1000)} s after the SIGKILL`);
+  await waitFor(async () => JSON.stringify(await serviceState()) === JSON.stringify(before), { timeoutMs: 60_000, what: 'the Service restored by the pod' });
+  t.pass(`the Service is exactly as before ${Math.round((Date.now() - killedAt) / 1000)} s after the SIGKILL`);
+  await waitFor(async () => (await kinjectLeftovers(kubeconfig, ns, session)).length === 0, { timeoutMs: 90_000, what: 'the session gone' });
+  const decoys = await kubectlOk(kubeconfig, ['-n', ns, 'get', 'services', '-l', `kinject.dev/session=${session}`, '-o', 'name']);
+  t.equal(decoys.trim(), '', 'no decoy Service left');
+  const [fresh, keep] = await load.stop();
+  t.equal(fresh.failed, 0, `new connections across start and SIGKILL: 0 failed (${fresh.ok} ok; ${fresh.errors.join('; ')})`);
+  t.equal(keep.failed, 0, `keep-alive across start and SIGKILL: 0 failed (${keep.ok} ok; ${keep.errors.join('; ')})`);
+});
+
+t.test('a kubectl apply revert during an intercept: reported with the writer, intercept ended, not overwritten', async (t) => {
+  const k = await startIntercept(t, ['--intercept', 'http:19351', '--header', 'x-dev=dave'], 'local-dave', 19351, 19352);
+  t.match((await client(['get', 'http://api/', 'x-dev=dave'])).body, /^local-dave /, 'intercepting');
+  await kubectlOk(kubeconfig, ['-n', ns, 'apply', '-f', join(dir, 'service.yaml')]);
+  await waitFor(() => /Service api was changed by kubectl[^ ]* .*the intercept ended and their change is kept/.test(k.err), {
+    timeoutMs: 30_000,
+    what: 'the change reported',
+  });
+  t.pass('the change is reported with its field manager');
+  await waitFor(async () => JSON.stringify(await serviceState()) === JSON.stringify(before), {
+    timeoutMs: 30_000,
+    what: 'their selector kept, kinject annotations gone',
+  });
+  t.match((await client(['get', 'http://api/', 'x-dev=dave'])).body, /^pod /, 'the header reaches the workload: the intercept ended');
+  t.equal((await end(k)).code, 0, 'kinject ends normally');
+  t.same(await serviceState(), before, 'the applied Service is kept');
+});
