@@ -127,12 +127,12 @@ t.test('every kind of program reaches hello by its short name and echo by its fu
   t.same(leftovers(ids), [], 'nothing left after the exit');
 });
 
-t.test("--host-loopback: 10.0.2.2 is the host's loopback; the exit code is the command's", async (t) => {
-  const r = await run(
-    asNobody(['run', '-n', DEMO, '--method', 'netns', '--host-loopback', '--', 'sh', '-c', `curl -sS -m 20 http://10.0.2.2:${hostPort}/; exit 7`]),
-  );
+t.test("--host-loopback: 10.0.2.2 is the host's loopback; the exit code is the command's; the cluster through the shim", async (t) => {
+  const script = `curl -sS -m 20 -o /dev/null http://hello/; curl -sS -m 20 http://10.0.2.2:${hostPort}/; exit 7`;
+  const r = await run(asNobody(['run', '-n', DEMO, '--method', 'netns', '--host-loopback', '--verbose', '--', 'sh', '-c', script]));
   t.equal(r.code, 7, r.stderr);
   t.equal(r.stdout, 'host-loopback\n');
+  t.match(r.stderr, /^kinject: slirp4netns: kinject\[shim \d+\]: connect [\d.]+:80 via proxy: ok$/m, "slirp4netns's connection to hello went through the shim");
 });
 
 t.test('a signal the command dies of is the exit status (128 + n); SIGTERM to kinject reaches the command', async (t) => {
