@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { shimOverhead } from './suites/shim-overhead.js';
 import { clusterBenchmarks } from './suites/cluster.js';
+import { netnsBenchmarks } from './suites/netns.js';
 import { machineInfo, writeResults } from './lib/results.js';
 import { round } from './lib/stats.js';
 
@@ -50,6 +51,8 @@ try {
 }
 log(`shim overhead: ${((Date.now() - shimStart) / 1000).toFixed(1)} s`);
 const cluster = await clusterBenchmarks({ root, kinject, kubeconfig, quick, log });
+log('--method netns beside inject-tcp ...');
+const netns = await netnsBenchmarks({ root, kinject, kubeconfig, quick, log });
 
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? round(a / b, 3) : null);
 const metrics = {
@@ -117,11 +120,20 @@ const metrics = {
   peak_rss_http_mb: round(cluster.peak_rss_http_mb, 1),
   peak_rss_start_mb: round(cluster.peak_rss_start_mb, 1),
   peak_rss_throughput_mb: round(cluster.peak_rss_throughput_mb, 1),
+  netns_connect_p50_ms: netns.netns_connect_p50_ms ?? null,
+  netns_tcp_connect_p50_ms: netns.tcp_connect_p50_ms ?? null,
+  netns_throughput_mibs: netns.netns_throughput_mibs ?? null,
+  netns_tcp_throughput_mibs: netns.tcp_throughput_mibs ?? null,
+  netns_startup_cost_s: netns.netns_startup_cost_s ?? null,
   load_average_1m_start: round(loadBefore),
   load_average_1m_end: round(loadavg()[0]),
   duration_s: round((Date.now() - started) / 1000, 1),
 };
-const notes = { ...cluster.notes, ...(shim.error ? { shim: `failed: ${shim.error}` } : {}) };
+const notes = {
+  ...cluster.notes,
+  ...Object.fromEntries(Object.entries(netns.notes).map(([k, v]) => [`netns: ${k}`, v])),
+  ...(shim.error ? { shim: `failed: ${shim.error}` } : {}),
+};
 // other work in the same checkout may rebuild kinject while this runs: then the figures mix builds
 if (buildStamp() !== stampBefore) notes.build = 'kinject (dist/ or the shim) was rebuilt during this run: the figures mix two builds; run again';
 if (notes.build) log(`warning: ${notes.build}`);
@@ -214,6 +226,24 @@ const rows = [
     value: metrics.volume_read_100mib_mibs,
     unit: 'MiB/s',
     baseline: `write ${metrics.volume_write_100mib_mibs} MiB/s`,
+  },
+  {
+    label: `--method netns: new connection + small request to hello, p50 (${netns.counts.connects} samples)`,
+    value: metrics.netns_connect_p50_ms,
+    unit: 'ms',
+    baseline: `inject-tcp ${metrics.netns_tcp_connect_p50_ms} ms (same suite); port-forward above`,
+  },
+  {
+    label: `--method netns: bulk throughput (${netns.counts.mib} MiB each way through echo)`,
+    value: metrics.netns_throughput_mibs,
+    unit: 'MiB/s',
+    baseline: `inject-tcp ${metrics.netns_tcp_throughput_mibs} MiB/s (same suite)`,
+  },
+  {
+    label: '--method netns: start-up cost of the namespace (after "tunnel up", netns minus inject-tcp, medians)',
+    value: metrics.netns_startup_cost_s,
+    unit: 's',
+    baseline: '',
   },
   {
     label: "kinject's peak RSS (HTTP and start-time runs)",

@@ -90,7 +90,7 @@ export async function runCommand(command: string, args: string[], options: RunOp
     const dns = await startDnsServer(resolver, log);
     cleanup.add('dns server', () => dns.close());
     setup.signal.throwIfAborted();
-    const warnDir = makeWarnDir();
+    const warnDir = netnsTools ? undefined : makeWarnDir(); // netns: the command runs without the shim
     if (warnDir) cleanup.add('warning marks', () => warnDir.remove());
 
     const merged = mergeEnv(process.env, workloadEnv, options.envPrecedence);

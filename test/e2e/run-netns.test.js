@@ -9,7 +9,7 @@
 // Every program run has a hard timeout (execFile's, SIGKILL).
 import t from 'tap';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { ensureCluster, repoRoot } from '../helpers/cluster.js';
@@ -58,7 +58,7 @@ function run([cmd, args], timeoutMs = 240_000) {
 }
 
 /** what of a netns run is still there: its processes, slirp4netns for it, its namespaces, its files */
-function leftovers({ pid, net, mnt }) {
+function leftovers({ pid, net, mnt }, kinjectPid) {
   const left = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -71,6 +71,10 @@ function leftovers({ pid, net, mnt }) {
     } catch {}
   }
   for (const f of readdirSync(userTmp)) if (f.startsWith('kinject-netns-')) left.push(`${userTmp}/${f}`);
+  // kinject's own session dirs (the shim's warning marks, .warn-<kinject's pid>-*) for nobody
+  const sessionDirs = `/tmp/kinject-${execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim()}`;
+  for (const f of existsSync(sessionDirs) ? readdirSync(sessionDirs) : [])
+    if (kinjectPid && f.startsWith(`.warn-${kinjectPid}-`)) left.push(`${sessionDirs}/${f}`);
   return left;
 }
 const IDS = 'echo "pid=$$ net=$(readlink /proc/self/ns/net) mnt=$(readlink /proc/self/ns/mnt)"';
@@ -127,12 +131,12 @@ t.test('every kind of program reaches hello by its short name and echo by its fu
   t.same(leftovers(ids), [], 'nothing left after the exit');
 });
 
-t.test("--host-loopback: 10.0.2.2 is the host's loopback; the exit code is the command's", async (t) => {
-  const r = await run(
-    asNobody(['run', '-n', DEMO, '--method', 'netns', '--host-loopback', '--', 'sh', '-c', `curl -sS -m 20 http://10.0.2.2:${hostPort}/; exit 7`]),
-  );
+t.test("--host-loopback: 10.0.2.2 is the host's loopback; the exit code is the command's; the cluster through the shim", async (t) => {
+  const script = `curl -sS -m 20 -o /dev/null http://hello/; curl -sS -m 20 http://10.0.2.2:${hostPort}/; exit 7`;
+  const r = await run(asNobody(['run', '-n', DEMO, '--method', 'netns', '--host-loopback', '--verbose', '--', 'sh', '-c', script]));
   t.equal(r.code, 7, r.stderr);
   t.equal(r.stdout, 'host-loopback\n');
+  t.match(r.stderr, /^kinject: slirp4netns: kinject\[shim \d+\]: connect [\d.]+:80 via proxy: ok$/m, "slirp4netns's connection to hello went through the shim");
 });
 
 t.test('a signal the command dies of is the exit status (128 + n); SIGTERM to kinject reaches the command', async (t) => {
@@ -151,7 +155,7 @@ t.test('a signal the command dies of is the exit status (128 + n); SIGTERM to ki
   const end = await exited;
   clearTimeout(killer);
   t.same(end, { code: 128 + 15, signal: null }, err);
-  t.same(leftovers(idsOf(out)), [], 'nothing left');
+  t.same(leftovers(idsOf(out), child.pid), [], 'nothing left');
 });
 
 t.test('SIGKILL of kinject: the command, slirp4netns and the namespace go with it', async (t) => {
@@ -169,7 +173,7 @@ t.test('SIGKILL of kinject: the command, slirp4netns and the namespace go with i
   child.kill('SIGKILL');
   await exited;
   clearTimeout(killer);
-  t.ok(await until(() => leftovers(ids).length === 0, { timeoutMs: 20_000 }), `nothing left: ${leftovers(ids).join(', ')}`);
+  t.ok(await until(() => leftovers(ids, child.pid).length === 0, { timeoutMs: 20_000 }), `nothing left: ${leftovers(ids, child.pid).join(', ')}`);
 });
 
 t.test('user namespaces refused: one line and exit != 0 for netns; inject-tcp still works', async (t) => {
