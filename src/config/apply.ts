@@ -4,7 +4,19 @@
 import type { Command } from 'commander';
 import type { ProjectFile } from './project-file.js';
 
-const CLUSTER_KEYS = new Set(['kubeconfig', 'context', 'namespace', 'target', 'container', 'proxy-image', 'timeout', 'env-file', 'env-json', 'mount']);
+const CLUSTER_KEYS = new Set([
+  'kubeconfig',
+  'context',
+  'namespace',
+  'target',
+  'container',
+  'proxy-image',
+  'timeout',
+  'transport',
+  'env-file',
+  'env-json',
+  'mount',
+]);
 
 /** "env-file" -> "envFile", as commander names the option's attribute */
 export function attributeOf(key: string): string {

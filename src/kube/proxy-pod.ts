@@ -261,12 +261,15 @@ export async function startProxyPod(opts: ProxyPodOptions, progress: Progress = 
   const startedAt = new Date();
   const deadline = Date.now() + timeoutMs;
 
+  // the direct transport's certificates, made while the target is looked up and the bundle read;
+  // the X.509 library is loaded only when asked for (it is not small)
+  const certsMaking = opts.direct ? import('../direct/session-certs.js').then((m) => m.generateSessionCerts(localUser())) : Promise.resolve(undefined);
+  certsMaking.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
   const target = await resolveStartTarget(opts);
   const script = opts.script ?? (await loadProxyScript());
   const image = opts.image || localClusterImage(access.context) || localClusterImage(access.cluster) || DEFAULT_PROXY_IMAGE;
   const { exports, keys } = sftpPlan(opts, target);
-  // loaded only when asked for: the X.509 library is not small
-  const certs = opts.direct ? await (await import('../direct/session-certs.js')).generateSessionCerts(localUser()) : undefined;
+  const certs = await certsMaking;
   // Until the pod runs, the Job's deadline is short: a start that kinject abandons (killed, or
   // close() cannot reach the API server) ends by itself. Raised to the full value once running.
   const fullDeadline = opts.activeDeadlineSeconds ?? DEFAULT_ACTIVE_DEADLINE_SECONDS;

@@ -269,14 +269,15 @@ t.test('from a web-like template', async (t) => {
 t.test('mount dir and port choices', async (t) => {
   const spec = { containers: [{ name: 'a', image: 'x', volumeMounts: [{ name: 'v', mountPath: '/kinject/data' }] }], volumes: [{ name: 'v', emptyDir: {} }] };
   let l = proxyLayout({ id: 'q1', target: { display: 'pod/a', podSpec: spec, container: spec.containers[0] } });
-  t.same(l, { mountDir: '/kinject-q1', volumeName: 'kinject', port: 1080, sftpPort: 1081 });
+  t.same(l, { mountDir: '/kinject-q1', volumeName: 'kinject', port: 1080, sftpPort: 1081, directPort: 1082 });
   const simple = { containers: [{ name: 'a', image: 'x' }] };
   l = proxyLayout({ id: 'q1', target: { display: 'pod/a', podSpec: simple, container: simple.containers[0] } });
-  t.same(l, { mountDir: '/kinject', volumeName: 'kinject', port: 1080, sftpPort: 1081 });
+  t.same(l, { mountDir: '/kinject', volumeName: 'kinject', port: 1080, sftpPort: 1081, directPort: 1082 });
   const hostNet = { hostNetwork: true, containers: [{ name: 'a', image: 'x' }] };
   l = proxyLayout({ id: 'q1', target: { display: 'pod/a', podSpec: hostNet, container: hostNet.containers[0] } });
   t.ok(l.port >= 20000 && l.port < 50000, 'hostNetwork: random high port');
   t.ok(l.sftpPort >= 20000 && l.sftpPort < 50000 && l.sftpPort !== l.port, 'hostNetwork: another random high port for SFTP');
+  t.ok(l.directPort >= 20000 && l.directPort < 50000 && l.directPort !== l.port && l.directPort !== l.sftpPort, 'hostNetwork: a third for the direct listener');
   const job = buildProxyJob({ ...base, target: { display: 'pod/a', podSpec: hostNet, container: hostNet.containers[0] } }, l);
   t.equal(job.spec.template.spec.containers[0].command[3], `127.0.0.1:${l.port}`);
   t.equal(job.spec.template.spec.hostNetwork, true);
@@ -367,4 +368,25 @@ t.test('without sftp: no SFTP flags or keys', async (t) => {
   t.notOk(job.spec.template.spec.containers[0].command.some((a) => a.startsWith('--sftp')));
   const s = buildProxySecret(base, { name: 'x', uid: 'y' });
   t.same(Object.keys(s.data).sort(), ['proxy-pod.js', 'token']);
+});
+
+t.test('direct transport: the listener on the pod IP, its certificates in the Secret, the pod IP from the downward API', async (t) => {
+  const direct = { serverCert: 'SERVER-CERT', serverKey: 'SERVER-KEY', clientCert: 'CLIENT-CERT' };
+  const job = buildProxyJob({ ...base, direct });
+  const c = job.spec.template.spec.containers[0];
+  const at = (flag) => c.command[c.command.indexOf(flag) + 1];
+  t.equal(at('--direct-listen'), '[$(KINJECT_POD_IP)]:1082');
+  t.equal(at('--direct-cert-file'), '/kinject/direct-server.crt');
+  t.equal(at('--direct-key-file'), '/kinject/direct-server.key');
+  t.equal(at('--direct-client-cert-file'), '/kinject/direct-client.crt');
+  t.same(c.env.at(-1), { name: 'KINJECT_POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
+  const s = buildProxySecret({ ...base, direct }, { name: 'kinject-abc12345', uid: 'uid-1' });
+  const text = (k) => Buffer.from(s.data[k], 'base64').toString('utf8');
+  t.equal(text('direct-server.crt'), 'SERVER-CERT');
+  t.equal(text('direct-server.key'), 'SERVER-KEY');
+  t.equal(text('direct-client.crt'), 'CLIENT-CERT');
+  const plain = buildProxyJob(base).spec.template.spec.containers[0];
+  t.notOk(plain.command.includes('--direct-listen'), 'no listener without direct');
+  t.notOk(plain.env, 'no env without direct');
+  t.notOk(buildProxySecret(base, { name: 'x', uid: 'y' }).data['direct-server.key'], 'no key without direct');
 });
