@@ -67,9 +67,9 @@ const out = join(repoRoot, 'chaos', 'results');
 mkdirSync(out, { recursive: true });
 const load = (await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ');
 const cpus = (await import('node:os')).cpus().length;
-const doc = { started: started.toISOString(), mode: quick ? 'quick' : 'full', machine: { cpus, loadAvgAtEnd: load, shared: true }, results };
+const doc = { started: started.toISOString(), mode: quick ? 'quick' : 'full', only: onlyArg ?? null, machine: { cpus, loadAvgAtEnd: load, shared: true }, results };
 writeFileSync(join(out, 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
-writeFileSync(join(out, `${started.toISOString().slice(0, 10)}${quick ? '-quick' : ''}.md`), markdown(doc));
+writeFileSync(join(out, `${started.toISOString().slice(0, 10)}${quick ? '-quick' : ''}${onlyArg ? `-${onlyArg.replace(/,/g, '+')}` : ''}.md`), markdown(doc));
 const bad = results.filter((r) => r.failures || r.leftovers);
 console.error(`chaos: results in chaos/results/latest.json; ${bad.length ? `problems in ${bad.map((r) => r.scenario).join(', ')}` : 'no failures, nothing left'}`);
 process.exitCode = bad.length ? 1 : 0;
@@ -77,7 +77,7 @@ process.exitCode = bad.length ? 1 : 0;
 function markdown(d) {
   const ms = (v) => (v === null || v === undefined ? '-' : `${(v / 1000).toFixed(1)} s`);
   const lines = [
-    `# kinject chaos suite, ${d.mode} run, ${d.started}`,
+    `# kinject chaos suite, ${d.mode} run${d.only ? ` of ${d.only} only` : ''}, ${d.started}`,
     '',
     `Machine: ${d.machine.cpus} cores, shared with other work (load average at the end: ${d.machine.loadAvgAtEnd}); times are not a benchmark.`,
     'Re-run: `npm run chaos` (full) or `npm run chaos -- --quick`.',

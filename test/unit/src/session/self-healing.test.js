@@ -7,7 +7,7 @@ import t from 'tap';
 import { PassThrough } from 'node:stream';
 import { LOST_LINE_HOLD_MS, SelfHealingUpstream } from '../../../../dist/src/session/self-healing.js';
 import { KinjectError } from '../../../../dist/src/errors.js';
-import { waitUntil } from '../../../../test/helpers/wait.js';
+import { until } from '../../../../test/helpers/wait.js';
 
 let n = 0;
 function fakePod() {
@@ -108,7 +108,7 @@ t.test('a closed-by mark ends the session: nothing is remade', async (t) => {
 t.test('a Lease deleted without a mark (its Job went after the pod) is a loss', async (t) => {
   const { up, started, lines } = harness(t);
   up.currentPod.endLease('session was closed by someone else: its Lease and Job were deleted', false);
-  await waitUntil(() => started.length === 1, { timeoutMs: 2000 });
+  t.ok(await until(() => started.length === 1, { timeoutMs: 2000 }), 'a new pod is being made');
   await up.ready();
   t.match(lines[0], /is gone \(its Job and Lease were deleted\); making a new one/);
 });
@@ -137,7 +137,7 @@ t.test('close() during a replacement: the pod being made is deleted', async (t) 
       }),
   });
   tunnels[0].loseIt();
-  await waitUntil(() => release, { timeoutMs: 2000 });
+  t.ok(await until(() => release, { timeoutMs: 2000 }), 'the new pod is being made');
   const closing = up.closePod();
   release();
   await closing;
