@@ -81,7 +81,7 @@ export async function interceptWorld(t, what) {
     });
     await waitFor(() => /intercepting Service api/.test(child.err) || child.exitCode !== null, { timeoutMs: 150_000, what: `kinject ${name} intercepting` });
     if (child.exitCode !== null) throw new Error(`kinject ${name} exited ${child.exitCode}:\n${child.err}`);
-    await waitFor(() => child.out.includes('listening on'), { timeoutMs: 30_000, what: `the local process of ${name} listening` });
+    await waitFor(() => child.out.includes('listening on'), { timeoutMs: 90_000, what: `the local process of ${name} listening` });
     return child;
   }
 
