@@ -13,6 +13,11 @@ export async function interceptWorld(t, what) {
   const { kubeconfig } = await ensureCluster();
   const ns = await ownNamespace(t, kubeconfig, what);
 
+  // pods need the namespace's default ServiceAccount, which its controller makes a moment later
+  await waitFor(async () => (await kubectl(kubeconfig, ['-n', ns, 'get', 'serviceaccount', 'default'])).code === 0, {
+    timeoutMs: 60_000,
+    what: 'the default ServiceAccount',
+  });
   await kubectlOk(kubeconfig, ['-n', ns, 'apply', '-f', join(repoRoot, 'rbac', 'kinject-restorer.yaml')]);
   await kubectlOk(kubeconfig, [
     '-n',
