@@ -187,7 +187,8 @@ export class InterceptHost {
     } finally {
       for (const r of this.routers) r.drain();
       await new Promise((resolve) => setTimeout(resolve, this.o.drainMs ?? DRAIN_MS));
-      this.destroyRouters();
+      // the routers keep passing through until the pod server exits: a kube-proxy that has not
+      // dropped this pod yet (a loaded node) still gets answers, never a refused connection
       this.emit({ type: 'intercept-ended', why });
     }
     return why;

@@ -11,7 +11,8 @@ import type { KubeClient } from '../kube/client.js';
 import { apiPath } from '../kube/client.js';
 import { isStatus } from '../kube/errors.js';
 import type { ResolvedTarget } from '../kube/target.js';
-import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../kube/proxy-job.js';
+import { DEFAULT_PROXY_PORT, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../kube/proxy-job.js';
+import { ROUTER_HEALTH_PORT } from '../../protocol/intercept/commands.js';
 import { joinConflict, originalSelectorOf, type InterceptMember } from '../../protocol/intercept/service-patch.js';
 import type { InterceptRequest } from './flags.js';
 
@@ -122,6 +123,11 @@ function planPorts(svc: V1Service, name: string, target: ResolvedTarget, req: In
           `Service ${name} port ${p.port} targets the port named ${targetPortName}, which container ${target.container.name} of ${target.display} does not declare`,
         );
       listen = cp.containerPort;
+    }
+    if ([DEFAULT_PROXY_PORT, DEFAULT_PROXY_PORT + 1, ROUTER_HEALTH_PORT].includes(listen)) {
+      throw new KinjectError(
+        `Service ${name} port ${p.port} targets port ${listen}, which the proxy pod uses itself (${DEFAULT_PROXY_PORT}, ${DEFAULT_PROXY_PORT + 1}, ${ROUTER_HEALTH_PORT}): not supported yet`,
+      );
     }
     return { servicePort: p.port, listen, targetPortName, localPort: want.localPort ?? listen };
   });

@@ -140,12 +140,13 @@ async function patchTested(client: KubeClient, namespace: string, name: string, 
 }
 
 /** the pod's readiness probe passes: its routers listen, the Service may select it */
-async function waitForReady(client: KubeClient, ns: string, name: string, timeoutMs = 60_000): Promise<void> {
+async function waitForReady(client: KubeClient, ns: string, name: string, timeoutMs = 60_000, ready = true): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const p = await client.request<{ status?: { conditions?: { type: string; status: string }[] } }>('GET', apiPath('', 'pods', ns, name));
-    if (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return;
-    if (Date.now() > until) throw new KinjectError(`the proxy pod ${name} did not become ready (its router's readiness probe) within ${timeoutMs / 1000} s`);
+    if (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === (ready ? 'True' : 'False'))) return;
+    if (Date.now() > until)
+      throw new KinjectError(`the proxy pod ${name} did not become ${ready ? '' : 'un'}ready (its router's readiness probe) within ${timeoutMs / 1000} s`);
     await sleep(250);
   }
 }
@@ -226,7 +227,12 @@ export async function startIntercept(a: StartInterceptArgs): Promise<void> {
   // the switch: from here on the pod owns every change; the runner only restores if the pod cannot
   cleanup.add(`intercept of Service ${plan.name}`, async () => {
     try {
-      if (!ended) await sendInterceptEnd(await upstream.open());
+      if (!ended) {
+        await sendInterceptEnd(await upstream.open());
+        // the kubelet has seen the router drain (readiness false): the endpoints drop it before the pod goes
+        await waitForReady(client, ns, pod.podName, 30_000, false).catch((err: Error) => log.debug(err.message));
+        await sleep(2000);
+      }
     } catch (err) {
       log.warn(`the proxy pod could not restore Service ${plan.name} (${(err as Error).message}); restoring it from here`);
       await patchTested(client, ns, plan.name, (svc) => leavePatch(svc, pod.id, plan.name)).catch((e: Error) =>

@@ -9,6 +9,9 @@ import { kinjectLeftovers, kubectl, kubectlOk, waitFor } from '../helpers/cluste
 import { kinject, sessionOf } from '../helpers/kinject-cli.js';
 import { interceptWorld } from './intercept/world.js';
 
+// several sessions start and end here, each tens of seconds on a loaded 2-core machine
+t.setTimeout(600_000);
+
 const { dir, kubeconfig, ns, client, loadLoops, serviceState, before, runArgs, startIntercept, end, lines } = await interceptWorld(t, 'intercept-crash');
 
 t.test('a global intercept takes every connection, and gives it back', async (t) => {

@@ -104,13 +104,13 @@ const get = (u, headers, agent) =>
         if (r.status === 200) ok++;
         else {
           failed++;
-          errors.push(`${r.status} ${r.body.trim()}`);
+          errors.push(`${new Date().toISOString().slice(11, 23)} ${r.status} ${r.body.trim()}`);
         }
         const who = r.body.split(' ')[0];
         bodies[who] = (bodies[who] || 0) + 1;
       } catch (err) {
         failed++;
-        errors.push(err.message);
+        errors.push(`${new Date().toISOString().slice(11, 23)} ${err.message}`);
       }
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -13,6 +13,11 @@ export async function interceptWorld(t, what) {
   const { kubeconfig } = await ensureCluster();
   const ns = await ownNamespace(t, kubeconfig, what);
 
+  // pods need the namespace's default ServiceAccount, which its controller makes a moment later
+  await waitFor(async () => (await kubectl(kubeconfig, ['-n', ns, 'get', 'serviceaccount', 'default'])).code === 0, {
+    timeoutMs: 60_000,
+    what: 'the default ServiceAccount',
+  });
   await kubectlOk(kubeconfig, ['-n', ns, 'apply', '-f', join(repoRoot, 'rbac', 'kinject-restorer.yaml')]);
   await kubectlOk(kubeconfig, [
     '-n',
@@ -81,7 +86,7 @@ export async function interceptWorld(t, what) {
     });
     await waitFor(() => /intercepting Service api/.test(child.err) || child.exitCode !== null, { timeoutMs: 150_000, what: `kinject ${name} intercepting` });
     if (child.exitCode !== null) throw new Error(`kinject ${name} exited ${child.exitCode}:\n${child.err}`);
-    await waitFor(() => child.out.includes('listening on'), { timeoutMs: 30_000, what: `the local process of ${name} listening` });
+    await waitFor(() => child.out.includes('listening on'), { timeoutMs: 90_000, what: `the local process of ${name} listening` });
     return child;
   }
 
