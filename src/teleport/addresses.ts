@@ -3,7 +3,13 @@
 // number from 1 to 254 that no other live teleport session of this machine holds (its record's
 // details.block), skipping 77 (127.77/16 is the front's stand-in range). Inside the block every
 // Service (or headless pod) gets the next address, 127.B.0.1, 127.B.0.2, ..., and keeps it for
-// the whole session, even if the Service goes away and comes back.
+// the whole session, even if the Service goes away and comes back. Two teleports starting at the
+// same moment cannot take the same block: each claims its block with a file created exclusively,
+// <dir>/block-<B> holding its pid (claimBlock); a claim whose pid is gone is taken over.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensurePrivateDir } from '../volumes/state.js';
+
 export const FAKE_RANGE_BLOCK = 77;
 
 export function pickBlock(used: Iterable<number>): number | undefined {
@@ -30,4 +36,39 @@ export class AddressBook {
     }
     return a;
   }
+}
+
+/**
+ * Claims the lowest free block for this process: the file dir/block-B created exclusively (or
+ * taken over when the pid in it is not alive). Returns B and how to release it, or undefined.
+ */
+export function claimBlock(dir: string, alive: (pid: number) => boolean): { block: number; release: () => void } | undefined {
+  ensurePrivateDir(dir);
+  for (let b = 1; b <= 254; b++) {
+    if (b === FAKE_RANGE_BLOCK) continue;
+    const file = join(dir, `block-${b}`);
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+    } catch {
+      let owner = 0;
+      try {
+        owner = Number(readFileSync(file, 'utf8'));
+      } catch {
+        continue;
+      }
+      if (owner === process.pid || alive(owner)) continue;
+      writeFileSync(file, String(process.pid), { mode: 0o600 }); // a dead session's block
+      // another starter may have taken it over at the same moment: the last writer wins, the other moves on
+      if (Number(readFileSync(file, 'utf8')) !== process.pid) continue;
+    }
+    const release = () => {
+      try {
+        if (Number(readFileSync(file, 'utf8')) === process.pid) writeFileSync(file, '0');
+      } catch {
+        // gone
+      }
+    };
+    return { block: b, release };
+  }
+  return undefined;
 }

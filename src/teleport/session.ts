@@ -19,10 +19,10 @@ import { listLocalSessions, registerSession, type RegisteredSession } from '../s
 import { ensurePrivateDir, runtimeBase } from '../volumes/state.js';
 import { errorMessage } from '../util/error-message.js';
 import { seconds, type TargetFlags } from '../commands/options.js';
-import { AddressBook, pickBlock } from './addresses.js';
+import { AddressBook, claimBlock } from './addresses.js';
 import { apiFetch, currentEnv, referencedEnv } from './env-watch.js';
 import { editHostsFile, hostsBackupPath, hostsFilePath, withBlock, withoutBlocks } from './hosts-file.js';
-import { removeDeadTeleports } from './leftovers.js';
+import { kinjectAlive, removeDeadTeleports } from './leftovers.js';
 import { listNamespace, type Entry } from './names.js';
 import { Relays, type Route } from './relay.js';
 
@@ -112,8 +112,6 @@ export async function runTeleport(options: TeleportOptions, log: Logger, ready: 
       );
     }
   }
-  const block = pickBlock(others.map((s) => Number(s.record.details?.block)).filter(Number.isInteger));
-  if (block === undefined) throw new KinjectError('no free loopback block: 253 teleport sessions run already; close some (`kinject session list`)');
   for (const line of removeDeadTeleports().removed) log.info(line);
 
   const cleanup = new CleanupStack();
@@ -124,6 +122,10 @@ export async function runTeleport(options: TeleportOptions, log: Logger, ready: 
   });
   let record: RegisteredSession | undefined;
   try {
+    const claim = claimBlock(join(ensurePrivateDir(runtimeBase()), 'teleport-blocks'), kinjectAlive);
+    if (!claim) throw new KinjectError('no free loopback block: 253 teleport sessions run already; close some (`kinject session list`)');
+    cleanup.add('address block', claim.release);
+    const { block } = claim;
     const { openClusterSession } = await import('../session/cluster-session.js');
     const session = await openClusterSession(
       {
