@@ -15,14 +15,15 @@ export async function teleportCommand(options: TeleportOptions, argv: string[]):
     const { closeSessionsCommand } = await import('./session-local.js');
     return closeSessionsCommand((s) => s.record.kind === 'teleport', 'teleport sessions');
   }
+  const timeoutSeconds = seconds(options.timeout, '--timeout');
   if (!options.foreground) {
     const { startInBackground } = await import('../teleport/background.js');
-    return startInBackground(argv, seconds(options.timeout, '--timeout'));
+    return startInBackground(argv, timeoutSeconds);
   }
   const { runTeleport } = await import('../teleport/session.js');
   const { reportReady } = await import('../teleport/background.js');
   const log = createLogger(Boolean(options.verbose));
-  return runTeleport(options, log, (table, id) => {
+  return runTeleport(options, timeoutSeconds, log, (table, id) => {
     if (process.send) reportReady(id, table);
     else {
       process.stdout.write(table);

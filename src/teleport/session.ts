@@ -18,7 +18,6 @@ import type { Logger } from '../log.js';
 import { listLocalSessions, registerSession, type RegisteredSession } from '../session/registry.js';
 import { ensurePrivateDir, runtimeBase } from '../volumes/state.js';
 import { errorMessage } from '../util/error-message.js';
-import { seconds, type TargetFlags } from '../commands/options.js';
 import { AddressBook, claimBlock } from './addresses.js';
 import { apiFetch, currentEnv, referencedEnv } from './env-watch.js';
 import { editHostsFile, hostsBackupPath, hostsFilePath, withBlock, withoutBlocks } from './hosts-file.js';
@@ -26,8 +25,15 @@ import { kinjectAlive, removeDeadTeleports } from './leftovers.js';
 import { listNamespace, type Entry } from './names.js';
 import { Relays, type Route } from './relay.js';
 
-export interface TeleportOptions extends Omit<TargetFlags, 'namespace'> {
+export interface TeleportOptions {
+  kubeconfig?: string;
+  context?: string;
   namespace?: string[] | string;
+  target?: string;
+  container?: string;
+  proxyImage?: string;
+  /** --timeout as given; the command passes it checked, as timeoutSeconds */
+  timeout: string;
   envFile?: string;
   /** false with --no-hosts */
   hosts: boolean;
@@ -88,10 +94,9 @@ export function formatTable(rows: TableRow[]): string {
 }
 
 /** Runs the session until a signal or a close; `ready` gets the table once the names answer. Returns the exit code. */
-export async function runTeleport(options: TeleportOptions, log: Logger, ready: (table: string, id: string) => void): Promise<number> {
+export async function runTeleport(options: TeleportOptions, timeoutSeconds: number, log: Logger, ready: (table: string, id: string) => void): Promise<number> {
   const namespaces = namespacesOf(options);
   if (options.envFile && !options.target) throw usageError('-f/--env-file writes the env of --target: add --target WORKLOAD');
-  const timeoutSeconds = seconds(options.timeout, '--timeout');
   const kubeconfig = kubeconfigFor(options);
   const hostsFile = options.hosts ? hostsFilePath() : undefined;
   if (hostsFile) checkHostsWritable(hostsFile);
@@ -103,15 +108,7 @@ export async function runTeleport(options: TeleportOptions, log: Logger, ready: 
   const client = first.client;
   // one line for what cannot work, before anything is created: list permission, a namespace already teleported
   for (const [i, ns] of namespaces.entries()) await listNamespace(client, ns, i === 0);
-  const others = listLocalSessions().filter((s) => s.alive && s.record.kind === 'teleport');
-  for (const s of others) {
-    const both = s.record.namespaces.filter((ns) => namespaces.includes(ns));
-    if (s.record.context === first.context && both.length) {
-      throw new KinjectError(
-        `namespace ${both[0]} is already teleported by session ${s.record.id} (pid ${s.record.pid}); \`kinject session close ${s.record.id}\` ends it`,
-      );
-    }
-  }
+  checkNotTeleported(first.context, namespaces);
   for (const line of removeDeadTeleports().removed) log.info(line);
 
   const cleanup = new CleanupStack();
@@ -166,6 +163,8 @@ export async function runTeleport(options: TeleportOptions, log: Logger, ready: 
     });
     record = rec;
     cleanup.add('session record', () => rec.remove());
+    // two teleports of one namespace started at the same moment: the one registered first stays
+    checkNotTeleported(first.context, namespaces, rec.record);
     cleanup.add('files', () => {
       for (const f of [hostsFormatFile, envFile, details.logFile]) if (f) rmSync(f, { force: true });
     });
@@ -246,6 +245,19 @@ export async function runTeleport(options: TeleportOptions, log: Logger, ready: 
     stopSignals();
     await cleanup.unwind(log.warn);
     first.client.close();
+  }
+}
+
+/** Throws when a live teleport of this machine (registered before `self`, if given) has one of the namespaces. */
+function checkNotTeleported(context: string, namespaces: string[], self?: { id: string; startedAt: string }): void {
+  for (const s of listLocalSessions()) {
+    const r = s.record;
+    if (!s.alive || r.kind !== 'teleport' || r.context !== context || r.id === self?.id) continue;
+    if (self && (r.startedAt > self.startedAt || (r.startedAt === self.startedAt && r.id > self.id))) continue;
+    const both = r.namespaces.filter((ns) => namespaces.includes(ns));
+    if (both.length) {
+      throw new KinjectError(`namespace ${both[0]} is already teleported by session ${r.id} (pid ${r.pid}); \`kinject session close ${r.id}\` ends it`);
+    }
   }
 }
 
