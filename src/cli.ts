@@ -70,20 +70,66 @@ addKubeFlags(
     await cleanupCommand(options);
   });
 
-const session = program.command('session').description('the kinject sessions in a namespace: list them, end one on purpose');
+const session = program
+  .command('session')
+  .description(
+    "kinject sessions: this machine's (without -n/-A: kinject run, teleport, intercepts, from the local registry) or a namespace's in the cluster (-n NS / -A)",
+  );
 addKubeFlags(
-  session.command('list').description('list the sessions with who runs them and whether they are live (their kinject renewed their Lease within its grace)'),
+  session
+    .command('list')
+    .description(
+      "without -n/-A: this machine's sessions (id, kind, live or dead, pid, context/namespaces, target, start, proxy pod, tunnel state); with -n NS or -A: the cluster's sessions with who runs them and whether they are live (their kinject renewed their Lease within its grace)",
+    ),
 )
-  .option('-A, --all-namespaces', 'every namespace (needs cluster-wide list permission)', false)
+  .option('-A, --all-namespaces', 'the cluster view, every namespace (needs cluster-wide list permission)', false)
+  .option('--json', 'this machine\'s sessions as a JSON array of their records (with "alive")', false)
   .action(async (options) => {
     const { sessionListCommand } = await import('./commands/session.js');
     await sessionListCommand(options);
   });
-addKubeFlags(session.command('close').description('end sessions, live ones too: their kinject says who closed it, stops its command and exits 1'))
-  .argument('<id...>', 'session ids (kinject-<id> or <id>, as `kinject session list` shows them)')
+addKubeFlags(
+  session
+    .command('close')
+    .description(
+      "end sessions, live ones too. Without -n: this machine's (SIGTERM to their kinject, which removes what it made; a dead one's leftovers are removed). With -n NS: the cluster's sessions in NS (their kinject says who closed it, stops its command and exits 1)",
+    ),
+)
+  .argument('[id...]', 'session ids (kinject-<id> or <id>, as `kinject session list` shows them)')
+  .option('--all', 'every session of this machine, and what dead ones left (hosts entries, files, proxy pods)', false)
   .action(async (ids: string[], options) => {
     const { sessionCloseCommand } = await import('./commands/session.js');
-    await sessionCloseCommand(ids, options);
+    process.exitCode = await sessionCloseCommand(ids, options);
+  });
+
+program
+  .command('teleport')
+  .description(
+    "make every Service of the namespaces reachable by name from the whole machine: a loopback address each (127.B.x.y), a listener per port relayed through kinject's tunnel, and their names in /etc/hosts; starts in the background and returns once the names answer",
+  )
+  .option('--kubeconfig <file>', "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config; under sudo the invoking user's, never root's)")
+  .option('--context <name>', 'kubeconfig context (default: the current context)')
+  .option(
+    '-n, --namespace <name>',
+    "a namespace to teleport (repeatable; the first gets short names and the proxy pod; default: the context's)",
+    (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+  )
+  .option('--target <workload>', 'the proxy pod copies this workload of the first namespace (deployment/NAME, ...); with -f its env goes to a file')
+  .option('--container <name>', 'the container of --target (default: the first)')
+  .option(
+    '-f, --env-file <file>',
+    "with --target: write the workload's env (dotenv) to FILE and keep it current (a changed ConfigMap or Secret is in it within seconds); removed at the end",
+  )
+  .option('--proxy-image <image>', 'image for the proxy pod (as kinject run)')
+  .addOption(new Option('--timeout <seconds>', 'give up when the proxy pod is not ready after this long').default('120'))
+  .option('--no-hosts', 'leave /etc/hosts alone (no root needed): the names go to a hosts-format file and the printed table only')
+  .option('--foreground', 'run the session in this terminal until Ctrl-C instead of in the background', false)
+  .option('--clean', 'end every teleport session of this user and remove what dead ones left', false)
+  .option('--verbose', 'diagnostics on stderr', false)
+  .action(async (options) => {
+    const { teleportCommand } = await import('./commands/teleport.js');
+    const argv = process.argv.slice(2); // the whole command line, run again with --foreground
+    process.exitCode = await teleportCommand(options, argv);
   });
 
 addKubeFlags(program.command('version').description("print kinject's version, its shim's, and the proxy pod image it would use"))

@@ -1,6 +1,7 @@
 // `kinject cleanup`: removes what kinject sessions left behind and lists it. First the local part,
 // which needs no cluster: volume mounts of kinject processes that are gone (SIGKILL), their
-// session key and warning directories and their local session records (session/registry.ts). Then the cluster part: the Jobs, pods, Secrets and Leases
+// session key and warning directories, dead teleports' hosts blocks and files (teleport/leftovers.ts)
+// and their local session records (session/registry.ts). Then the cluster part: the Jobs, pods, Secrets and Leases
 // of sessions that are not live (kube/session-liveness.ts), in one namespace or all; live
 // sessions are kept and listed. `--include-live` ends those too, after a confirmation on a
 // terminal (`--yes` in scripts). If the cluster cannot be reached, the local part is still done
@@ -9,6 +10,7 @@ import { usageError } from '../errors.js';
 import { removeLeftoverMounts } from '../volumes/leftovers.js';
 import { removeStaleSessionDirs } from '../session/dirs.js';
 import { removeDeadSessions } from '../session/registry.js';
+import { removeDeadTeleports } from '../teleport/leftovers.js';
 import { confirm } from './confirm.js';
 import type { KubeFlags } from './options.js';
 
@@ -71,5 +73,8 @@ async function cleanupLocal(): Promise<void> {
   for (const dir of mounts.skipped) say(`left ${dir} mounted: the kinject that made it is still running`);
   // a mount that could not be unmounted was reported by removeLeftoverMounts (with the command to try)
   removeStaleSessionDirs();
+  const teleports = removeDeadTeleports(); // before the records go: they name the files
+  for (const line of teleports.removed) process.stdout.write(`${line}\n`);
+  for (const w of teleports.warnings) say(`warning: ${w}`);
   for (const r of removeDeadSessions()) process.stdout.write(`removed the record of dead session ${r.id} (${r.kind}, pid ${r.pid})\n`);
 }

@@ -1,12 +1,21 @@
-// `kinject session list` and `kinject session close ID...`: the sessions in a namespace with their
-// liveness (who runs them, when their Lease was last renewed), and ending chosen ones on purpose,
-// live or not (kube/session-close.ts: the runner is told who closed it and stops its command).
+// `kinject session list` and `kinject session close ID...`. Without -n / -A (and without
+// --context / --kubeconfig): this machine's sessions, from the local registry (session-local.ts).
+// With them: the sessions in a namespace of the cluster with their liveness (who runs them, when
+// their Lease was last renewed), and ending chosen ones on purpose, live or not
+// (kube/session-close.ts: the runner is told who closed it and stops its command).
 import { usageError } from '../errors.js';
 import { KinjectError } from '../errors.js';
 import type { KubeFlags } from './options.js';
 
 export interface SessionCommandOptions extends KubeFlags {
   allNamespaces?: boolean;
+  json?: boolean;
+  all?: boolean;
+}
+
+/** -n, -A, --context or --kubeconfig given: the cluster's view; else this machine's. */
+function clusterView(options: SessionCommandOptions): boolean {
+  return Boolean(options.namespace || options.allNamespaces || options.context || options.kubeconfig);
 }
 
 async function access(options: KubeFlags) {
@@ -16,6 +25,12 @@ async function access(options: KubeFlags) {
 
 export async function sessionListCommand(options: SessionCommandOptions): Promise<void> {
   if (options.allNamespaces && options.namespace) throw usageError('use either -n NAMESPACE or --all-namespaces, not both');
+  if (!clusterView(options)) {
+    const { listLocalCommand } = await import('./session-local.js');
+    listLocalCommand(Boolean(options.json));
+    return;
+  }
+  if (options.json) throw usageError('--json lists the sessions of this machine: drop -n/-A/--context/--kubeconfig');
   const { listSessions, describeSession, sessionName } = await import('../kube/index.js');
   const a = await access(options);
   const { sessions } = await listSessions({ access: a, allNamespaces: options.allNamespaces });
@@ -25,7 +40,27 @@ export async function sessionListCommand(options: SessionCommandOptions): Promis
   if (sessions.length === 0) process.stderr.write(`kinject: no sessions in ${options.allNamespaces ? 'any namespace' : `namespace ${a.namespace}`}\n`);
 }
 
-export async function sessionCloseCommand(ids: string[], options: KubeFlags): Promise<void> {
+export async function sessionCloseCommand(ids: string[], options: SessionCommandOptions): Promise<number> {
+  if (options.all && ids.length) throw usageError('give either session ids or --all, not both');
+  if (!options.all && ids.length === 0) throw usageError('name the sessions to close (ids as `kinject session list` shows them), or --all');
+  if (!clusterView(options)) {
+    const local = await import('./session-local.js');
+    if (options.all) return local.closeSessionsCommand(() => true, 'sessions');
+    let code = 0;
+    for (const id of ids) {
+      const r = await local.closeLocalById(id);
+      if (r === undefined) throw local.unknownSession(id);
+      code ||= r;
+    }
+    return code;
+  }
+  if (options.all)
+    throw usageError("--all closes the sessions of this machine: drop -n/--context/--kubeconfig (`kinject cleanup --include-live` ends a namespace's)");
+  await closeClusterSessions(ids, options);
+  return 0;
+}
+
+async function closeClusterSessions(ids: string[], options: KubeFlags): Promise<void> {
   const { listSessions, closeSession, describeSession, sessionName, localUser } = await import('../kube/index.js');
   const a = await access(options);
   const wanted = ids.map((id) => id.replace(/^kinject-/, ''));

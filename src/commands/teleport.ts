@@ -1,0 +1,33 @@
+// `kinject teleport`: every Service of the namespaces reachable by name from the whole machine
+// (src/teleport/). Without --foreground it starts the session in the background and returns once
+// the names answer (teleport/background.ts); --clean ends this user's teleport sessions instead.
+import { usageError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { seconds } from './options.js';
+import type { TeleportOptions } from '../teleport/session.js';
+
+export async function teleportCommand(options: TeleportOptions, argv: string[]): Promise<number> {
+  if (options.clean) {
+    const given = ['namespace', 'target', 'envFile', 'foreground'].filter(
+      (k) => options[k as keyof TeleportOptions] !== undefined && options[k as keyof TeleportOptions] !== false,
+    );
+    if (given.length) throw usageError('--clean ends the teleport sessions of this user: it takes no other flag');
+    const { closeSessionsCommand } = await import('./session-local.js');
+    return closeSessionsCommand((s) => s.record.kind === 'teleport', 'teleport sessions');
+  }
+  const timeoutSeconds = seconds(options.timeout, '--timeout');
+  if (!options.foreground) {
+    const { startInBackground } = await import('../teleport/background.js');
+    return startInBackground(argv, timeoutSeconds);
+  }
+  const { runTeleport } = await import('../teleport/session.js');
+  const { reportReady } = await import('../teleport/background.js');
+  const log = createLogger(Boolean(options.verbose));
+  return runTeleport(options, timeoutSeconds, log, (table, id) => {
+    if (process.send) reportReady(id, table);
+    else {
+      process.stdout.write(table);
+      log.info(`teleport session ${id} is up; Ctrl-C ends it`);
+    }
+  });
+}

@@ -1,0 +1,53 @@
+// A private mount namespace whose /etc/hosts is a temporary file, for teleport tests: real
+// programs in it read the temporary file as /etc/hosts, and nothing can reach the machine's real
+// one. hostsNamespace(t) starts a holder process (`unshare -m` + `mount --bind FILE /etc/hosts`,
+// then sleep), CHECKS that its mount namespace is not ours and that its /etc/hosts is the
+// temporary file (same device and inode) before anything runs there, and returns
+// { dir, hostsFile, run(cmd, args, opts), env }: run() starts a command in that namespace
+// (nsenter) with env pointing kinject's backup and runtime directory into dir. Teardown kills the
+// holder (the namespace goes with its last process) and removes dir.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readlinkSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from './wait.js';
+import { repoRoot } from './repo.js';
+
+export async function hostsNamespace(t, initialHosts = readFileSync('/etc/hosts', 'utf8')) {
+  const dir = mkdtempSync(join(tmpdir(), 'kinject-teleport-'));
+  const hostsFile = join(dir, 'hosts');
+  writeFileSync(hostsFile, initialHosts, { mode: 0o644 });
+  // setpriv --pdeathsig: the holder dies with this test process, whatever ends it
+  const holder = spawn(
+    'setpriv',
+    ['--pdeathsig', 'KILL', 'unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount --bind '${hostsFile}' /etc/hosts && echo ready && exec sleep 900`],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  holder.stdout.on('data', (d) => (out += d));
+  await waitFor(() => out.includes('ready') || holder.exitCode !== null, { timeoutMs: 10_000, what: 'the mount namespace' });
+  t.teardown(() => {
+    holder.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  if (!out.includes('ready')) throw new Error('unshare -m / mount --bind failed: cannot make the test namespace');
+  // the guard: the holder's namespace is another one, and its /etc/hosts is our temporary file
+  if (readlinkSync(`/proc/${holder.pid}/ns/mnt`) === readlinkSync('/proc/self/ns/mnt')) throw new Error('the holder shares our mount namespace');
+  const inside = statSync(`/proc/${holder.pid}/root/etc/hosts`);
+  const tmp = statSync(hostsFile);
+  if (inside.ino !== tmp.ino || inside.dev !== tmp.dev) throw new Error("the namespace's /etc/hosts is not the temporary file");
+  const env = { KINJECT_HOSTS_BACKUP: join(dir, 'hosts.backup'), XDG_RUNTIME_DIR: dir };
+  const run = (cmd, args, { timeoutMs = 60_000, env: more, input } = {}) =>
+    new Promise((resolve) => {
+      const child = execFile(
+        'nsenter',
+        ['-t', String(holder.pid), '-m', '--', cmd, ...args],
+        { cwd: repoRoot, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env, ...more } },
+        (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, signal: err?.signal ?? null, stdout, stderr }),
+      );
+      child.stdin.end(input ?? '');
+    });
+  return { dir, hostsFile, run, env, holderPid: holder.pid };
+}
