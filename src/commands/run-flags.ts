@@ -26,6 +26,7 @@ export function addRunFlags(command: Command): Command {
         .choices(['cluster', 'local'])
         .default('cluster'),
     )
+    .option('--no-inspect', 'do not start or feed the inspection page (http://127.0.0.1:4040, see README "Inspection page")')
     .option('--verbose', 'print diagnostics of kinject and the shim on stderr', false)
     .addOption(
       new Option(

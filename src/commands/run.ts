@@ -26,6 +26,7 @@ import { startChild } from '../child/spawn.js';
 import { newSessionId, registerSession, type RegisteredSession } from '../session/registry.js';
 import { planVolumes, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
 import { seconds, type TargetFlags } from './options.js';
+import { publishInspect } from '../inspect/events.js';
 
 export interface RunOptions extends TargetFlags {
   method: string;
@@ -40,6 +41,8 @@ export interface RunOptions extends TargetFlags {
   mount?: string | boolean;
   /** --output: text (default) or json (one JSON object a line on stderr) */
   output?: string;
+  /** false with --no-inspect: no inspection page */
+  inspect?: boolean;
 }
 
 class Interrupted extends Error {
@@ -53,7 +56,10 @@ export async function runCommand(command: string, args: string[], options: RunOp
   const volumePlan = planVolumes(options);
   let record: RegisteredSession | undefined;
   const log = options.output === 'json' ? createJsonLogger(options.verbose) : createLogger(options.verbose);
-  const onTunnelState = (state: 'lost' | 'up', reason?: string) => record?.setTunnel(state, reason);
+  const onTunnelState = (state: 'lost' | 'up', reason?: string) => {
+    record?.setTunnel(state, reason);
+    publishInspect({ type: 'tunnel', time: new Date().toISOString(), state, ...(reason ? { reason } : {}) });
+  };
   const cleanup = new CleanupStack();
   const setup = new AbortController();
   const stopInterrupts = interruptSetupOnSignals(setup, log);
@@ -63,6 +69,15 @@ export async function runCommand(command: string, args: string[], options: RunOp
     const session = registerRunSession(connected, command, args, options);
     record = session;
     cleanup.add('session record', () => session.remove());
+    if (options.inspect !== false) {
+      const { startInspectFeed } = await import('../inspect/feed.js');
+      const feed = await startInspectFeed(session.record.id, log);
+      if (feed) {
+        session.update({ details: { ...session.record.details, inspect: feed.url } });
+        cleanup.add('inspection feed', () => feed.close());
+        publishInspect({ type: 'tunnel', time: session.record.startedAt, state: 'up' });
+      }
+    }
     if (workloadEnv) {
       const warning = writeEnvFiles(workloadEnv, { envFile: options.envFile, syntax: options.envSyntax, json: options.envJson });
       if (warning) log.warn(warning);
