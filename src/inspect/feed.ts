@@ -32,14 +32,19 @@ export async function startInspectFeed(sessionId: string, log: Logger, env: Node
     if (queue.length === 0) return;
     const batch = queue;
     queue = [];
-    const target = server ?? readServerFile(env);
-    if (!target) return;
-    try {
-      await post(agent, target, JSON.stringify({ session: sessionId, events: batch }));
-      server = target;
-    } catch (err) {
-      log.debug(`inspection page: ${err instanceof Error ? err.message : String(err)}`);
-      server = undefined; // gone: look for a new one next time
+    const body = JSON.stringify({ session: sessionId, events: batch });
+    // twice: a kept-alive connection the server closed just now fails once
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const target = server ?? readServerFile(env);
+      if (!target) return;
+      try {
+        await post(agent, target, body);
+        server = target;
+        return;
+      } catch (err) {
+        log.debug(`inspection page: ${err instanceof Error ? err.message : String(err)}`);
+        server = undefined; // gone: look for a new one
+      }
     }
   };
   const schedule = () => {

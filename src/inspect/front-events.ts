@@ -55,7 +55,7 @@ export function connectionWatch(socket: Socket, requested: Destination, name: st
   };
   return {
     failed(reply, error) {
-      close(endOfReply(reply, requested), error ?? (reply !== undefined ? `SOCKS reply ${reply}` : undefined));
+      close(endOfReply(reply, requested), error);
     },
     relaying(stream) {
       relayed = true;

@@ -115,6 +115,7 @@ export async function startInspectServer(options: { firstPort?: number; lastPort
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => reply(res, 500, { error: err instanceof Error ? err.message : String(err) }));
   });
+  server.keepAliveTimeout = 60_000; // sessions send a batch whenever they have events
   port = await listenOnFirstFree(server, options.firstPort ?? FIRST_PORT, options.lastPort ?? LAST_PORT);
   const timer = setInterval(pushSessions, 1000);
   timer.unref();
