@@ -69,6 +69,8 @@ export async function startInspectFeed(sessionId: string, log: Logger, env: Node
       if (timer) clearTimeout(timer);
       await sending;
       await flush();
+      const target = server ?? readServerFile(env);
+      if (target) await post(agent, target, '', `/api/leave?session=${encodeURIComponent(sessionId)}`).catch(() => {});
       agent.destroy();
     },
   };
@@ -104,13 +106,13 @@ async function startServer(log: Logger, env: NodeJS.ProcessEnv): Promise<ServerF
   return file;
 }
 
-function post(agent: Agent, server: ServerFile, body: string): Promise<void> {
+function post(agent: Agent, server: ServerFile, body: string, path = '/api/ingest'): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
         host: '127.0.0.1',
         port: server.port,
-        path: '/api/ingest',
+        path,
         method: 'POST',
         agent,
         timeout: 5000,
@@ -118,7 +120,7 @@ function post(agent: Agent, server: ServerFile, body: string): Promise<void> {
       },
       (res) => {
         res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`ingest: HTTP ${res.statusCode}`))));
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${path}: HTTP ${res.statusCode}`))));
       },
     );
     req.on('timeout', () => req.destroy(new Error('ingest: no answer')));

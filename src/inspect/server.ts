@@ -1,8 +1,9 @@
 // The inspection page's server (`kinject inspect-server`, started detached by the first session
 // that wants it; see docs/design.md "Inspection page"): one per user, on 127.0.0.1:4040 or the next
 // free port up to 4049. Sessions POST their events to /api/ingest with the per-user secret; the
-// page and scripts read the JSON API and the live stream (server-sent events). It exits when no
-// session in the local registry has lived for EXIT_AFTER_MS.
+// page and scripts read the JSON API and the live stream (server-sent events). It exits when the
+// last session leaves (POST /api/leave), or when no session in the local registry has lived for
+// EXIT_AFTER_MS (one killed with SIGKILL says nothing).
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { listLocalSessions } from '../session/registry.js';
@@ -25,7 +26,9 @@ export interface InspectServer {
   close(): Promise<void>;
 }
 
-export async function startInspectServer(options: { firstPort?: number; lastPort?: number; env?: NodeJS.ProcessEnv } = {}): Promise<InspectServer> {
+export async function startInspectServer(
+  options: { firstPort?: number; lastPort?: number; env?: NodeJS.ProcessEnv; onLastLeft?: () => void } = {},
+): Promise<InspectServer> {
   const env = options.env ?? process.env;
   const secret = randomBytes(24).toString('hex');
   const store = new RowStore(MAX_ROWS);
@@ -108,6 +111,15 @@ export async function startInspectServer(options: { firstPort?: number; lastPort
       if (batch.events.some((e) => (e as InspectEvent)?.type === 'tunnel')) setTimeout(pushSessions, 50);
       return reply(res, 200, { ok: true });
     }
+    if (req.method === 'POST' && path === '/api/leave') {
+      // a session ends: when it was the last one, the server ends now rather than in EXIT_AFTER_MS
+      if (req.headers['x-kinject-secret'] !== secret) return reply(res, 403, { error: 'refused: wrong or missing X-Kinject-Secret' });
+      const leaving = url.searchParams.get('session');
+      const others = listLocalSessions(env).filter((s) => s.alive && s.record.id !== leaving);
+      reply(res, 200, { ok: true, exiting: others.length === 0 });
+      if (others.length === 0) options.onLastLeft?.();
+      return;
+    }
     if (req.method === 'GET' && path === '/api/health') return reply(res, 200, { ok: true, pid: process.pid, port });
     return reply(res, 404, { error: `no ${req.method} ${path}` });
   };
@@ -137,9 +149,10 @@ export async function startInspectServer(options: { firstPort?: number; lastPort
 export async function runInspectServer(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (!takeServerLock(env)) return; // another server runs
   let inspect: InspectServer;
+  let lastLeft = () => {};
   try {
     const first = Number(env.KINJECT_INSPECT_PORT) || FIRST_PORT;
-    inspect = await startInspectServer({ env, firstPort: first, lastPort: first + (LAST_PORT - FIRST_PORT) });
+    inspect = await startInspectServer({ env, firstPort: first, lastPort: first + (LAST_PORT - FIRST_PORT), onLastLeft: () => lastLeft() });
   } catch (err) {
     releaseServer(env);
     throw err;
@@ -151,6 +164,7 @@ export async function runInspectServer(env: NodeJS.ProcessEnv = process.env): Pr
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    lastLeft = stop;
     setInterval(() => {
       if (listLocalSessions(env).some((s) => s.alive)) lonelySince = Date.now();
       else if (Date.now() - lonelySince > EXIT_AFTER_MS) resolve();
