@@ -8,7 +8,7 @@ import { CMD, REPLY, clientRequest, replyMessage, type Destination } from '../..
 import { FakeAddresses, isFakeAddress } from './fake-addresses.js';
 import { NameCache } from './name-cache.js';
 import type { Upstream } from './upstream.js';
-import { inspectListening, publishInspect } from '../inspect/events.js';
+import { inspectListening, lookupOwner, publishInspect } from '../inspect/events.js';
 
 const REQUEST_TIMEOUT_MS = 15_000;
 /** how long a name's answer is reused: short, so a Service or pod that changes is seen soon */
@@ -75,12 +75,21 @@ function withLookupEvents(resolver: NameResolver): NameResolver {
       if (!inspectListening() || isIP(name.replace(/\.$/, ''))) return resolve(name);
       const started = Date.now();
       const time = new Date(started).toISOString();
+      const owner = lookupOwner.getStore();
+      const who = owner ? { pid: owner.pid, process: owner.command } : {};
       try {
         const answer = await resolve(name);
-        publishInspect({ type: 'dns', time, name, durationMs: Date.now() - started, ...(answer === undefined ? { error: 'no such name' } : { answer }) });
+        publishInspect({
+          type: 'dns',
+          time,
+          name,
+          durationMs: Date.now() - started,
+          ...who,
+          ...(answer === undefined ? { error: 'no such name' } : { answer }),
+        });
         return answer;
       } catch (err) {
-        publishInspect({ type: 'dns', time, name, durationMs: Date.now() - started, error: err instanceof Error ? err.message : String(err) });
+        publishInspect({ type: 'dns', time, name, durationMs: Date.now() - started, ...who, error: err instanceof Error ? err.message : String(err) });
         throw err;
       }
     },

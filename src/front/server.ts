@@ -9,7 +9,7 @@ import type { NameResolver } from './resolver.js';
 import type { Upstream } from './upstream.js';
 import { UpstreamUnreachable, connectVia } from './connect-via.js';
 import { errorMessage } from '../util/error-message.js';
-import { connectionWatch } from '../inspect/front-events.js';
+import { asLookupOf, connectionWatch } from '../inspect/front-events.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -106,7 +106,7 @@ async function connectThrough(socket: Socket, requested: Destination, { upstream
 
 async function answerResolve(socket: Socket, destination: Destination, { resolver }: FrontOptions) {
   try {
-    const address = await resolver.resolve(destination.host);
+    const address = await asLookupOf(socket, () => resolver.resolve(destination.host));
     if (address === undefined) socket.end(serializeReply(REPLY.HOST_UNREACHABLE));
     else socket.end(serializeReply(REPLY.SUCCEEDED, toDestination(address, 0)));
   } catch {

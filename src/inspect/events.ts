@@ -3,6 +3,7 @@
 // router its request records. Publishing costs nothing when nobody listens (no listener: the
 // event is not even built by callers that check inspectListening()); src/inspect/feed.ts listens
 // and sends the events to the inspection page's server.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 
 /** how a connection ended */
@@ -35,8 +36,9 @@ export interface DnsEvent {
   answer?: string;
   error?: string;
   durationMs: number;
-  /** the shim's RESOLVE (front) or the local DNS server */
-  via?: string;
+  /** the process that asked, when the shim asked (the local DNS server's clients are not looked up) */
+  pid?: number;
+  process?: string;
 }
 
 export interface TunnelEvent {
@@ -86,3 +88,6 @@ export function onInspect(listener: (event: InspectEvent) => void): () => void {
   bus.on('event', listener);
   return () => bus.off('event', listener);
 }
+
+/** the process a name lookup is made for, set by the front around its resolver call */
+export const lookupOwner = new AsyncLocalStorage<{ pid: number; command: string } | undefined>();

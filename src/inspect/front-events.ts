@@ -4,7 +4,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { REPLY, type Destination } from '../../protocol/socks5/index.js';
-import { inspectListening, publishInspect, type ConnectionEnd, type ConnectionEvent } from './events.js';
+import { inspectListening, lookupOwner, publishInspect, type ConnectionEnd, type ConnectionEvent } from './events.js';
 import { peerProcess } from './peer-process.js';
 
 let nextId = 1;
@@ -90,4 +90,10 @@ function endOfReply(reply: number | undefined, requested: Destination): Connecti
     default:
       return 'failed';
   }
+}
+
+/** Runs a lookup the shim asked for on socket, so its event names the process that asked. */
+export function asLookupOf<T>(socket: Socket, lookup: () => Promise<T>): Promise<T> {
+  if (!inspectListening() || !socket.remotePort) return lookup();
+  return lookupOwner.run(peerProcess(socket.remotePort), lookup);
 }

@@ -37,7 +37,7 @@ pre{margin:0;white-space:pre-wrap;word-break:break-all}
 <main>
 <section id="v-sessions"><table id="t-sessions"><thead><tr><th>session</th><th>kind</th><th>context / namespace</th><th>target</th><th>proxy pod</th><th>started</th><th>tunnel</th><th>tunnel history</th><th>command</th><th>details</th></tr></thead><tbody></tbody></table></section>
 <section id="v-connection" class="hidden"><table id="t-connection"><thead><tr><th>time</th><th>session</th><th>pid</th><th>process</th><th>destination</th><th>resolved</th><th>port</th><th>out</th><th>in</th><th>duration</th><th>end</th></tr></thead><tbody></tbody></table></section>
-<section id="v-dns" class="hidden"><table id="t-dns"><thead><tr><th>time</th><th>session</th><th>name</th><th>answer</th><th>took</th></tr></thead><tbody></tbody></table></section>
+<section id="v-dns" class="hidden"><table id="t-dns"><thead><tr><th>time</th><th>session</th><th>name</th><th>answer</th><th>took</th><th>pid</th><th>process</th></tr></thead><tbody></tbody></table></section>
 <section id="v-tunnel" class="hidden"><table id="t-tunnel"><thead><tr><th>time</th><th>session</th><th>state</th><th>reason</th></tr></thead><tbody></tbody></table></section>
 <section id="v-intercept" class="hidden"><table id="t-intercept"><thead><tr><th>time</th><th>session</th><th>method</th><th>path</th><th>status</th><th>duration</th><th>routed</th><th>replays</th></tr></thead><tbody></tbody></table>
 <div id="detail" class="hidden"><div id="d-old"></div><div id="d-new"></div></div></section>
@@ -58,7 +58,7 @@ function show(k){view=k;for(const b of $('tabs').children)b.classList.toggle('on
 function matches(r){const s=$('fsession').value,q=$('fq').value.toLowerCase();if(s&&r.session!==s)return false;if(q&&!JSON.stringify(r).toLowerCase().includes(q))return false;return true}
 function cells(r){switch(r.type){
 case'connection':return[t(r.time),r.session,r.pid??'',el('span',{title:r.process||''},(r.process||'').slice(0,40)),r.asked,r.resolved??'',r.port,bytes(r.bytesOut),bytes(r.bytesIn),r.phase==='open'?el('span',{class:'live'},'open'):ms(r.durationMs),r.phase==='open'?'':el('span',{class:r.end==='closed'?'ok':'bad',title:r.error||''},r.end+(r.error&&r.end!=='closed'?': '+r.error:''))];
-case'dns':return[t(r.time),r.session,r.name,r.error?el('span',{class:'bad'},r.error):r.answer,ms(r.durationMs)];
+case'dns':return[t(r.time),r.session,r.name,r.error?el('span',{class:'bad'},r.error):r.answer,ms(r.durationMs),r.pid??'',el('span',{title:r.process||''},(r.process||'').slice(0,40))];
 case'tunnel':return[t(r.time),r.session,el('span',{class:r.state==='up'?'ok':'bad'},r.state),r.reason||''];
 case'intercept':{const x=r.record;return[t(x.time),r.session,x.method,el('span',{class:'wrap'},x.path),el('span',{class:x.status>=500||!x.status?'bad':'ok'},x.status||x.error||''),ms(x.durationMs),x.decision.to+': '+x.decision.why,(r.replays||[]).length]}}}
 function rowEl(r){const tr=el('tr',{'data-seq':r.seq});for(const c of cells(r))tr.append(el('td',{},c));if(r.type==='intercept'){tr.style.cursor='pointer';tr.addEventListener('click',()=>select(r.seq))}if(selected===r.seq)tr.classList.add('sel');return tr}

@@ -163,6 +163,7 @@ t.test('the inspection page shows two live sessions, their connections, lookups,
   const nosuch = page.locator('#t-dns tbody tr', { hasText: 'no-such-service' }).first();
   await nosuch.waitFor({ timeout: 30_000 });
   t.match(await nosuch.innerText(), /no such name/, 'the failed lookup');
+  t.match(await nosuch.innerText(), /getent hosts no-such-service/, 'and the process that asked');
   t.match(await page.locator('#t-dns tbody tr', { hasText: 'hello' }).first().innerText(), /10\.\d+\.\d+\.\d+/, "hello's answer");
   await page.fill('#fq', 'no-such');
   await until(async () => (await page.locator('#t-dns tbody tr').count()) >= 1, { timeoutMs: 5000 });
