@@ -5,8 +5,8 @@
 // such name), the tunnel lost and back after its port-forward is cut (ss -K), and an intercepted
 // request (fed through the session's ingest path: the real inbound producer is #14's) with its
 // Authorization header hidden until clicked and a Replay to a local HTTP server beside the old
-// response. A request with Host: evil.example (or a foreign Origin) is refused. The server exits
-// once no session lives. Screenshots go to .tap/inspect-ui/.
+// response. A request with Host: evil.example (or a foreign Origin) is refused. A flood of 10,050
+// rows keeps 10,000 with a counter. The server exits once no session lives. Screenshots go to .tap/inspect-ui/.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { createServer, request } from 'node:http';
@@ -261,6 +261,38 @@ t.test('the inspection page shows two live sessions, their connections, lookups,
     403,
     'a replay without the page header (a cross-site form) is refused',
   );
+
+  // 10,000 rows at most: a flood of lookups drops the oldest rows, counted, and the page still filters
+  const flood = Array.from({ length: 10_050 }, (_, i) => ({
+    type: 'dns',
+    time: new Date().toISOString(),
+    name: `flood-${i}.example`,
+    error: 'no such name',
+    durationMs: 0,
+  }));
+  const floodStatus = await new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: '/api/ingest', method: 'POST', headers: { 'x-kinject-secret': server.secret, 'content-type': 'application/json' } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify({ session: idB, events: flood }));
+  });
+  t.equal(floodStatus, 200, '10,050 lookups ingested');
+  await page.click('nav button[data-view="dns"]');
+  await page.locator('#dropped', { hasText: 'older rows dropped' }).waitFor({ timeout: 60_000 });
+  const apiRows = JSON.parse((await get(port, '/api/rows')).body);
+  t.equal(apiRows.rows.length, 10_000, 'the API keeps 10,000 rows');
+  t.ok(apiRows.dropped > 50, `and counts the dropped ones: ${apiRows.dropped}`);
+  await page.fill('#fq', 'flood-10049.');
+  await until(async () => (await page.locator('#t-dns tbody tr').count()) === 1, { timeoutMs: 30_000 });
+  t.equal(await page.locator('#t-dns tbody tr').count(), 1, 'the filter finds the newest among 10,000 rows');
+  await page.fill('#fq', '');
+  await until(async () => (await page.locator('#t-dns tbody tr').count()) > 9000, { timeoutMs: 30_000 });
+  t.ok((await page.locator('#t-dns tbody tr').count()) <= 10_000, 'the page shows at most 10,000 rows');
 
   // the sessions end; the server lives while one does, then exits
   writeFileSync(join(dirA, '1'), '');
