@@ -24,7 +24,7 @@ program
   )
   .hook('preAction', async (_program, command) => {
     // defaults from the project file (.kinject.yaml in the working directory or a parent); flags win
-    if (command.name() === 'proxy-server' || program.opts().projectFile === false) return;
+    if (command.name() === 'proxy-server' || command.name() === 'inspect-server' || program.opts().projectFile === false) return;
     const { findProjectFile, loadProjectFile } = await import('./config/project-file.js');
     const { applyProjectFile } = await import('./config/apply.js');
     const file = findProjectFile();
@@ -172,6 +172,14 @@ program
   .action(async (options) => {
     const { proxyServerCommand } = await import('./commands/proxy-server.js');
     await proxyServerCommand(options);
+  });
+
+program
+  .command('inspect-server', { hidden: true })
+  .description("the inspection page's server, started detached by `kinject run` (one per user; exits when no session lives)")
+  .action(async () => {
+    const { runInspectServer } = await import('./inspect/server.js');
+    await runInspectServer();
   });
 
 try {

@@ -58,6 +58,7 @@ export function addRunFlags(command: Command): Command {
     )
     .option('--path-prefix <prefix>', 'with --intercept: only HTTP requests whose path starts with PREFIX go to the local process')
     .option('--service <name>', 'with --intercept: the Service to intercept when several select the workload')
+    .option('--no-inspect', 'do not start or feed the inspection page (http://127.0.0.1:4040, see README "Inspection page")')
     .option('--verbose', 'print diagnostics of kinject and the shim on stderr', false)
     .addOption(
       new Option(

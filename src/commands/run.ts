@@ -31,6 +31,7 @@ import { seconds, type TargetFlags } from './options.js';
 import { checkNetnsHost } from '../netns/preflight.js';
 import { startNetnsRun } from '../netns/run-netns.js';
 import { parseInterceptFlags, type InterceptRequest } from '../intercept/flags.js';
+import { publishInspect } from '../inspect/events.js';
 
 export interface RunOptions extends TargetFlags {
   method: string;
@@ -54,6 +55,8 @@ export interface RunOptions extends TargetFlags {
   header?: string[];
   pathPrefix?: string;
   service?: string;
+  /** false with --no-inspect: no inspection page */
+  inspect?: boolean;
 }
 
 class Interrupted extends Error {
@@ -69,7 +72,10 @@ export async function runCommand(command: string, args: string[], options: RunOp
   const volumePlan = planVolumes(options);
   let record: RegisteredSession | undefined;
   const log = options.output === 'json' ? createJsonLogger(options.verbose) : createLogger(options.verbose);
-  const onTunnelState = (state: 'lost' | 'up', reason?: string) => record?.setTunnel(state, reason);
+  const onTunnelState = (state: 'lost' | 'up', reason?: string) => {
+    record?.setTunnel(state, reason);
+    publishInspect({ type: 'tunnel', time: new Date().toISOString(), state, ...(reason ? { reason } : {}) });
+  };
   const cleanup = new CleanupStack();
   const setup = new AbortController();
   const stopInterrupts = interruptSetupOnSignals(setup, log);
@@ -79,6 +85,15 @@ export async function runCommand(command: string, args: string[], options: RunOp
     const session = registerRunSession(connected, command, args, options);
     record = session;
     cleanup.add('session record', () => session.remove());
+    if (options.inspect !== false) {
+      const { startInspectFeed } = await import('../inspect/feed.js');
+      const feed = await startInspectFeed(session.record.id, log);
+      if (feed) {
+        session.update({ details: { ...session.record.details, inspect: feed.url } });
+        cleanup.add('inspection feed', () => feed.close());
+        publishInspect({ type: 'tunnel', time: session.record.startedAt, state: 'up' });
+      }
+    }
     if (workloadEnv) {
       const warning = writeEnvFiles(workloadEnv, { envFile: options.envFile, syntax: options.envSyntax, json: options.envJson });
       if (warning) log.warn(warning);

@@ -8,6 +8,7 @@ import { CMD, REPLY, clientRequest, replyMessage, type Destination } from '../..
 import { FakeAddresses, isFakeAddress } from './fake-addresses.js';
 import { NameCache } from './name-cache.js';
 import type { Upstream } from './upstream.js';
+import { inspectListening, lookupOwner, publishInspect } from '../inspect/events.js';
 
 const REQUEST_TIMEOUT_MS = 15_000;
 /** how long a name's answer is reused: short, so a Service or pod that changes is seen soon */
@@ -35,7 +36,7 @@ export function createResolver(upstream: Upstream, ttlMs = NAME_TTL_MS): NameRes
     }
   };
 
-  return {
+  const resolver: NameResolver = {
     async resolve(name) {
       const bare = name.replace(/\.$/, '');
       if (isIP(bare)) return bare;
@@ -60,6 +61,37 @@ export function createResolver(upstream: Upstream, ttlMs = NAME_TTL_MS): NameRes
     },
     nameOfFakeAddress(address) {
       return isFakeAddress(address) ? fake.nameOf(address) : undefined;
+    },
+  };
+  return withLookupEvents(resolver);
+}
+
+/** Publishes each forward lookup to the inspection feed (src/inspect/events.ts) when someone listens. */
+function withLookupEvents(resolver: NameResolver): NameResolver {
+  const resolve = resolver.resolve;
+  return {
+    ...resolver,
+    async resolve(name) {
+      if (!inspectListening() || isIP(name.replace(/\.$/, ''))) return resolve(name);
+      const started = Date.now();
+      const time = new Date(started).toISOString();
+      const owner = lookupOwner.getStore();
+      const who = owner ? { pid: owner.pid, process: owner.command } : {};
+      try {
+        const answer = await resolve(name);
+        publishInspect({
+          type: 'dns',
+          time,
+          name,
+          durationMs: Date.now() - started,
+          ...who,
+          ...(answer === undefined ? { error: 'no such name' } : { answer }),
+        });
+        return answer;
+      } catch (err) {
+        publishInspect({ type: 'dns', time, name, durationMs: Date.now() - started, ...who, error: err instanceof Error ? err.message : String(err) });
+        throw err;
+      }
     },
   };
 }

@@ -9,6 +9,7 @@ import type { NameResolver } from './resolver.js';
 import type { Upstream } from './upstream.js';
 import { UpstreamUnreachable, connectVia } from './connect-via.js';
 import { errorMessage } from '../util/error-message.js';
+import { asLookupOf, connectionWatch } from '../inspect/front-events.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -77,10 +78,12 @@ async function connectThrough(socket: Socket, requested: Destination, { upstream
   let destination = requested;
   const name = resolver.nameOfFakeAddress(requested.host);
   if (name !== undefined) destination = { type: 'domain', host: name, port: requested.port };
+  const watch = connectionWatch(socket, requested, name); // the inspection feed; undefined when nobody listens
   let connected: Awaited<ReturnType<typeof connectVia>>;
   try {
     connected = await connectVia(upstream, destination, { timeoutMs: CONNECT_TIMEOUT_MS });
   } catch (err) {
+    watch?.failed(undefined, errorMessage(err));
     if (err instanceof UpstreamUnreachable) {
       log.warn(`cannot reach ${upstream.description}: ${err.message}`);
       socket.end(serializeReply(REPLY.GENERAL_FAILURE));
@@ -93,15 +96,17 @@ async function connectThrough(socket: Socket, requested: Destination, { upstream
   socket.write(serializeReply(reply.reply, reply.bound));
   if (!stream) {
     log.debug(`CONNECT ${formatDestination(destination)}: reply ${reply.reply}`);
+    watch?.failed(reply.reply);
     socket.end();
     return;
   }
+  watch?.relaying(stream);
   relay(socket, stream);
 }
 
 async function answerResolve(socket: Socket, destination: Destination, { resolver }: FrontOptions) {
   try {
-    const address = await resolver.resolve(destination.host);
+    const address = await asLookupOf(socket, () => resolver.resolve(destination.host));
     if (address === undefined) socket.end(serializeReply(REPLY.HOST_UNREACHABLE));
     else socket.end(serializeReply(REPLY.SUCCEEDED, toDestination(address, 0)));
   } catch {

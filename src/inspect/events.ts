@@ -1,0 +1,93 @@
+// The inspection feed's event bus, inside one kinject process: the front publishes each SOCKS
+// connection, the resolver each name lookup, the session its tunnel's state changes, an inbound
+// router its request records. Publishing costs nothing when nobody listens (no listener: the
+// event is not even built by callers that check inspectListening()); src/inspect/feed.ts listens
+// and sends the events to the inspection page's server.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { EventEmitter } from 'node:events';
+
+/** how a connection ended */
+export type ConnectionEnd = 'closed' | 'reset' | 'refused' | 'timed out' | 'no such name' | 'unreachable' | 'failed';
+
+export interface ConnectionEvent {
+  type: 'connection';
+  /** per process: opened, then closed with the same id */
+  id: number;
+  phase: 'open' | 'close';
+  time: string;
+  pid?: number;
+  process?: string;
+  /** the destination as the program asked (a name or an address) */
+  asked: string;
+  /** the name behind a stand-in address, or the address the name resolved to, when known */
+  resolved?: string;
+  port: number;
+  bytesOut?: number;
+  bytesIn?: number;
+  durationMs?: number;
+  end?: ConnectionEnd;
+  error?: string;
+}
+
+export interface DnsEvent {
+  type: 'dns';
+  time: string;
+  name: string;
+  answer?: string;
+  error?: string;
+  durationMs: number;
+  /** the process that asked, when the shim asked (the local DNS server's clients are not looked up) */
+  pid?: number;
+  process?: string;
+}
+
+export interface TunnelEvent {
+  type: 'tunnel';
+  time: string;
+  state: 'starting' | 'up' | 'lost' | 'closed';
+  reason?: string;
+}
+
+/** A request an intercept sent to the local process: proxy-pod/inbound/record.ts's InboundRecord. */
+export interface InterceptEvent {
+  type: 'intercept';
+  time: string;
+  record: {
+    time: string;
+    protocol: string;
+    method: string;
+    path: string;
+    requestHeaders: string[];
+    status: number;
+    responseHeaders: string[];
+    durationMs: number;
+    requestBody: { base64: string; bytes: number; truncated: boolean };
+    responseBody: { base64: string; bytes: number; truncated: boolean };
+    decision: { to: 'local' | 'cluster'; why: string };
+    error?: string;
+  };
+  /** where the local process listens, for Replay */
+  local?: { host: string; port: number };
+}
+
+export type InspectEvent = ConnectionEvent | DnsEvent | TunnelEvent | InterceptEvent;
+
+const bus = new EventEmitter();
+bus.setMaxListeners(0);
+
+export function inspectListening(): boolean {
+  return bus.listenerCount('event') > 0;
+}
+
+export function publishInspect(event: InspectEvent): void {
+  if (bus.listenerCount('event') > 0) bus.emit('event', event);
+}
+
+/** Listens to every event published in this process; returns the function that stops it. */
+export function onInspect(listener: (event: InspectEvent) => void): () => void {
+  bus.on('event', listener);
+  return () => bus.off('event', listener);
+}
+
+/** the process a name lookup is made for, set by the front around its resolver call */
+export const lookupOwner = new AsyncLocalStorage<{ pid: number; command: string } | undefined>();

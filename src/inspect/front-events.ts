@@ -1,0 +1,99 @@
+// The front's part of the inspection feed: one "open" event when the shim asks for a connection
+// and one "close" event when it ends, with the bytes each way, its duration and how it ended.
+// Returns undefined when nobody listens, so the front does no extra work then.
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { REPLY, type Destination } from '../../protocol/socks5/index.js';
+import { inspectListening, lookupOwner, publishInspect, type ConnectionEnd, type ConnectionEvent } from './events.js';
+import { peerProcess } from './peer-process.js';
+
+let nextId = 1;
+
+export interface ConnectionWatch {
+  /** the connection was not made: the SOCKS reply (undefined: the upstream itself failed) */
+  failed(reply: number | undefined, error?: string): void;
+  /** bytes flow between the program's socket and the upstream stream */
+  relaying(stream: Duplex): void;
+}
+
+export function connectionWatch(socket: Socket, requested: Destination, name: string | undefined): ConnectionWatch | undefined {
+  if (!inspectListening()) return undefined;
+  const started = Date.now();
+  const base: ConnectionEvent = {
+    type: 'connection',
+    id: nextId++,
+    phase: 'open',
+    time: new Date(started).toISOString(),
+    asked: name ?? requested.host,
+    port: requested.port,
+  };
+  if (name !== undefined) base.resolved = `${requested.host} (stand-in)`;
+  const owner = socket.remotePort ? peerProcess(socket.remotePort) : undefined;
+  if (owner) {
+    base.pid = owner.pid;
+    base.process = owner.command;
+  }
+  publishInspect(base);
+  let done = false;
+  // the handshake and the SOCKS reply are not the program's bytes
+  let read0 = socket.bytesRead;
+  let written0 = socket.bytesWritten;
+  let relayed = false;
+  const close = (end: ConnectionEnd, error?: string) => {
+    if (done) return;
+    done = true;
+    publishInspect({
+      ...base,
+      phase: 'close',
+      time: new Date().toISOString(),
+      bytesOut: relayed ? socket.bytesRead - read0 : 0,
+      bytesIn: relayed ? socket.bytesWritten - written0 : 0,
+      durationMs: Date.now() - started,
+      end,
+      ...(error ? { error } : {}),
+    });
+  };
+  return {
+    failed(reply, error) {
+      close(endOfReply(reply, requested), error);
+    },
+    relaying(stream) {
+      relayed = true;
+      read0 = socket.bytesRead - socket.readableLength;
+      written0 = socket.bytesWritten;
+      let errored: string | undefined;
+      socket.on('error', (err) => {
+        errored ??= err.message;
+      });
+      stream.on('error', (err) => {
+        errored ??= err.message;
+      });
+      let clean = false;
+      stream.once('end', () => {
+        clean = true;
+      });
+      socket.once('close', () => close(errored || !clean ? 'reset' : 'closed', errored));
+    },
+  };
+}
+
+function endOfReply(reply: number | undefined, requested: Destination): ConnectionEnd {
+  switch (reply) {
+    case REPLY.CONNECTION_REFUSED:
+      return 'refused';
+    case REPLY.TTL_EXPIRED:
+      return 'timed out';
+    case REPLY.HOST_UNREACHABLE:
+      return requested.type === 'domain' ? 'no such name' : 'unreachable';
+    case REPLY.NETWORK_UNREACHABLE:
+      return 'unreachable';
+    default:
+      return 'failed';
+  }
+}
+
+/** Runs a lookup the shim asked for on socket, so its event names the process that asked. */
+export function asLookupOf<T>(socket: Socket, lookup: () => Promise<T>): Promise<T> {
+  if (!inspectListening() || !socket.remotePort) return lookup();
+  return lookupOwner.run(peerProcess(socket.remotePort), lookup);
+}
