@@ -109,10 +109,13 @@ export async function openClusterSession(
     log,
     tunnelTo: (pod, hooks) => {
       const transport = pod === proxyPod ? first : transportTo(pod);
-      const chosen = pod === proxyPod ? Promise.resolve() : transport.choose().then(
-        () => {},
-        () => {},
-      );
+      const chosen =
+        pod === proxyPod
+          ? Promise.resolve()
+          : transport.choose().then(
+              () => {},
+              () => {},
+            );
       return createPodUpstream({
         kc: access.kc,
         client: access.client,
