@@ -73,7 +73,11 @@ t.test('volumes with a target: keys split between the Secret and Session.sftp', 
     { path: '/data', readOnly: false },
     { path: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true },
   ];
-  t.same(Object.keys(session.sftp).sort(), ['clientPrivateKey', 'exports', 'hostPublicKey', 'port']);
+  t.same(
+    Object.keys(session.sftp).sort(),
+    ['clientPrivateKey', 'exports', 'hostPublicKey', 'keys', 'port'],
+    'keys: the whole pair, for a replacement pod (self-healing)',
+  );
   t.equal(session.sftp.port, 1081);
   t.same(
     [...session.sftp.exports].sort((a, b) => a.path.localeCompare(b.path)),
