@@ -216,6 +216,13 @@ export class InterceptHost {
     }
   }
 
+  /** stops the routers, the guard and the readiness endpoint at once (the pod server exits; tests) */
+  close(): void {
+    clearInterval(this.pollTimer);
+    clearTimeout(this.graceTimer);
+    this.destroyRouters();
+  }
+
   private destroyRouters(): void {
     this.health?.close();
     for (const r of this.routers.splice(0)) r.destroy();

@@ -31,6 +31,19 @@ t.test('SIGKILL of kinject: the pod restores the Service by itself, 0 failures f
   });
   const session = sessionOf(k.err) ?? /kinject-([a-z0-9]{8})/.exec(k.err)?.[1];
   t.match((await client(['get', 'http://api/', 'x-dev=carol'])).body, /^local-carol /, 'intercepting');
+  // kinject's child outlives a SIGKILLed kinject (its own process group): ended here by its pid
+  const { execFileSync } = await import('node:child_process');
+  const childPids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(k.pid)], { encoding: 'utf8' })
+    .split('\n')
+    .map(Number)
+    .filter(Boolean);
+  t.teardown(() => {
+    for (const pid of childPids) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {}
+    }
+  });
   const killedAt = Date.now();
   k.kill('SIGKILL');
   await k.exited;
