@@ -102,36 +102,6 @@ addKubeFlags(
     process.exitCode = await sessionCloseCommand(ids, options);
   });
 
-program
-  .command('teleport')
-  .description(
-    "make every Service of the namespaces reachable by name from the whole machine: a loopback address each (127.B.x.y), a listener per port relayed through kinject's tunnel, and their names in /etc/hosts; starts in the background and returns once the names answer",
-  )
-  .option('--kubeconfig <file>', "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config; under sudo the invoking user's, never root's)")
-  .option('--context <name>', 'kubeconfig context (default: the current context)')
-  .option(
-    '-n, --namespace <name>',
-    "a namespace to teleport (repeatable; the first gets short names and the proxy pod; default: the context's)",
-    (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
-  )
-  .option('--target <workload>', 'the proxy pod copies this workload of the first namespace (deployment/NAME, ...); with -f its env goes to a file')
-  .option('--container <name>', 'the container of --target (default: the first)')
-  .option(
-    '-f, --env-file <file>',
-    "with --target: write the workload's env (dotenv) to FILE and keep it current (a changed ConfigMap or Secret is in it within seconds); removed at the end",
-  )
-  .option('--proxy-image <image>', 'image for the proxy pod (as kinject run)')
-  .addOption(new Option('--timeout <seconds>', 'give up when the proxy pod is not ready after this long').default('120'))
-  .option('--no-hosts', 'leave /etc/hosts alone (no root needed): the names go to a hosts-format file and the printed table only')
-  .option('--foreground', 'run the session in this terminal until Ctrl-C instead of in the background', false)
-  .option('--clean', 'end every teleport session of this user and remove what dead ones left', false)
-  .option('--verbose', 'diagnostics on stderr', false)
-  .action(async (options) => {
-    const { teleportCommand } = await import('./commands/teleport.js');
-    const argv = process.argv.slice(2); // the whole command line, run again with --foreground
-    process.exitCode = await teleportCommand(options, argv);
-  });
-
 addKubeFlags(program.command('version').description("print kinject's version, its shim's, and the proxy pod image it would use"))
   .option('--proxy-image <image>', 'the image a run would be given with --proxy-image')
   .action(async (options, command) => {
@@ -172,6 +142,36 @@ program
   .action(async (options) => {
     const { proxyServerCommand } = await import('./commands/proxy-server.js');
     await proxyServerCommand(options);
+  });
+
+program
+  .command('teleport')
+  .description(
+    "make every Service of the namespaces reachable by name from the whole machine: a loopback address each (127.B.x.y), a listener per port relayed through kinject's tunnel, and their names in /etc/hosts; starts in the background and returns once the names answer",
+  )
+  .option('--kubeconfig <file>', "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config; under sudo the invoking user's, never root's)")
+  .option('--context <name>', 'kubeconfig context (default: the current context)')
+  .option(
+    '-n, --namespace <name>',
+    "a namespace to teleport (repeatable; the first gets short names and the proxy pod; default: the context's)",
+    (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+  )
+  .option('--target <workload>', 'the proxy pod copies this workload of the first namespace (deployment/NAME, ...); with -f its env goes to a file')
+  .option('--container <name>', 'the container of --target (default: the first)')
+  .option(
+    '-f, --env-file <file>',
+    "with --target: write the workload's env (dotenv) to FILE and keep it current (a changed ConfigMap or Secret is in it within seconds); removed at the end",
+  )
+  .option('--proxy-image <image>', 'image for the proxy pod (as kinject run)')
+  .addOption(new Option('--timeout <seconds>', 'give up when the proxy pod is not ready after this long').default('120'))
+  .option('--no-hosts', 'leave /etc/hosts alone (no root needed): the names go to a hosts-format file and the printed table only')
+  .option('--foreground', 'run the session in this terminal until Ctrl-C instead of in the background', false)
+  .option('--clean', 'end every teleport session of this user and remove what dead ones left', false)
+  .option('--verbose', 'diagnostics on stderr', false)
+  .action(async (options) => {
+    const { teleportCommand } = await import('./commands/teleport.js');
+    const argv = process.argv.slice(2); // the whole command line, run again with --foreground
+    process.exitCode = await teleportCommand(options, argv);
   });
 
 program

@@ -48,7 +48,10 @@ await kubectlOk(kubeconfig, ['apply', '-f', '-'], {
 t.teardown(() => kinject(['session', 'close', '--all'], { timeoutMs: 60_000 }));
 
 const envFile = join(ns.dir, 'app.env');
-const [a, b] = await Promise.all([kinject(['teleport', '-n', DEMO]), kinject(['teleport', '-n', NS, '-n', DEMO, '--target', 'deployment/app', '-f', envFile])]);
+const [a, b] = await Promise.all([
+  kinject(['teleport', '-n', DEMO]),
+  kinject(['teleport', '-n', NS, '-n', 'default', '--target', 'deployment/app', '-f', envFile]),
+]);
 const sessions = JSON.parse((await kinject(['session', 'list', '--json'])).stdout);
 const idOf = (nsName) => sessions.find((s) => s.kind === 'teleport' && s.namespaces[0] === nsName)?.id;
 
@@ -144,9 +147,18 @@ t.test('bad inputs: one line, exit != 0, nothing left', async (t) => {
   ];
   for (const [args, re, o] of cases) {
     const r = o?.uid
-      ? await ns.run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', kinjectBin, ...args], {
-          env: { ...kenv, XDG_RUNTIME_DIR: '', NODE_OPTIONS: '' },
-        })
+      ? // a clean env: nothing of tap's (its preload would write into the checkout as nobody)
+        await ns.run('env', [
+          '-i',
+          `PATH=${process.env.PATH}`,
+          `KUBECONFIG=${kubeconfig}`,
+          'setpriv',
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          kinjectBin,
+          ...args,
+        ])
       : await kinject(args);
     t.not(r.code, 0, args.join(' '));
     t.match(r.stderr, re, args.join(' '));
