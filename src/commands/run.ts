@@ -32,6 +32,7 @@ import { checkNetnsHost } from '../netns/preflight.js';
 import { startNetnsRun } from '../netns/run-netns.js';
 import { parseInterceptFlags, type InterceptRequest } from '../intercept/flags.js';
 import { publishInspect } from '../inspect/events.js';
+import type { InterceptRecordEvent } from '../intercept/records.js';
 
 export interface RunOptions extends TargetFlags {
   method: string;
@@ -80,6 +81,7 @@ export async function runCommand(command: string, args: string[], options: RunOp
   const setup = new AbortController();
   const stopInterrupts = interruptSetupOnSignals(setup, log);
   try {
+    if (intercept && options.inspect !== false) await feedInterceptRecords(cleanup);
     const connected = await connectUpstream(options, volumePlan, cleanup, log, setup.signal, onTunnelState, intercept);
     const { upstream, env: workloadEnv, volumes, closed } = connected;
     const session = registerRunSession(connected, command, args, options);
@@ -224,6 +226,15 @@ function registerRunSession(c: Connected, command: string, args: string[], optio
     tunnel: 'up',
     details: options.proxy !== undefined ? { upstream: c.upstream.description } : undefined,
   });
+}
+
+/** The intercepts' request records (intercept/records.ts) go to the inspection page, with where to replay them. */
+async function feedInterceptRecords(cleanup: CleanupStack): Promise<void> {
+  const { interceptEvents } = await import('../intercept/records.js');
+  const onRecord = (e: InterceptRecordEvent) =>
+    publishInspect({ type: 'intercept', time: e.record.time, record: e.record, ...(e.localPort ? { local: { host: '127.0.0.1', port: e.localPort } } : {}) });
+  interceptEvents.on('record', onRecord);
+  cleanup.add('intercept records feed', () => void interceptEvents.off('record', onRecord));
 }
 
 /** Before the child exists, a signal aborts the setup; the caller cleans up and exits 128 + signal. */

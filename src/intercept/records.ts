@@ -10,6 +10,8 @@ export interface InterceptRecordEvent {
   session: string;
   service: string;
   record: InboundRecord;
+  /** the local port the request went to (set when the session intercepts one port: Replay sends it there again) */
+  localPort?: number;
 }
 
 /** 'record' (InterceptRecordEvent) */

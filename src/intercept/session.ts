@@ -199,7 +199,8 @@ export async function startIntercept(a: StartInterceptArgs): Promise<void> {
   const onEvent = (e: InterceptEvent) => {
     if (e.type === 'record') {
       const { type: _t, ...record } = e;
-      interceptEvents.emit('record', { session: pod.id, service: plan.name, record });
+      const localPort = plan.ports.length === 1 ? plan.ports[0]!.localPort : undefined;
+      interceptEvents.emit('record', { session: pod.id, service: plan.name, record, ...(localPort ? { localPort } : {}) });
       log.event('intercept-request', { method: record.method, path: record.path, status: record.status, durationMs: record.durationMs });
       log.debug(`intercepted ${record.method} ${record.path} -> ${record.status} (${record.durationMs} ms)`);
     } else if (e.type === 'warning') log.warn(e.line);
