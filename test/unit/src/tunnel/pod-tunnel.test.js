@@ -177,10 +177,11 @@ t.test('the stream drops: open channels are reset, a new session is opened', asy
   t.match(
     states,
     [
+      ['up', undefined],
       ['lost', /^the tunnel stream (closed|ended)$/],
       ['up', undefined],
     ],
-    'onState: lost with why, then up',
+    'onState: up, lost with why, up again (every session up is reported: a replacement pod starts "not lost")',
   );
 });
 
