@@ -8,6 +8,7 @@
 //   node chaos/run.js --quick    short version (npm test runs it, test/chaos/quick.test.js): a
 //                                few tries of each, no component restarts, ~3-4 min
 //   --only a,b                   only these scenarios; --no-restart skips the restarts
+//   --out DIR                    write the results there instead of chaos/results/ (the test does)
 // Every loop is bounded in count and time.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const onlyArg = argv.find((a) => a.startsWith('--only='))?.slice(7) ?? (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
 const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
+const outArg = argv.find((a) => a.startsWith('--out='))?.slice(6) ?? (argv.includes('--out') ? argv[argv.indexOf('--out') + 1] : undefined);
 const restarts = !quick && !argv.includes('--no-restart');
 
 const SCENARIOS = [
@@ -63,7 +65,7 @@ try {
   await deleteNamespace(kc, ns);
 }
 
-const out = join(repoRoot, 'chaos', 'results');
+const out = outArg ?? join(repoRoot, 'chaos', 'results');
 mkdirSync(out, { recursive: true });
 const load = (await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ');
 const cpus = (await import('node:os')).cpus().length;
@@ -71,7 +73,7 @@ const doc = { started: started.toISOString(), mode: quick ? 'quick' : 'full', on
 writeFileSync(join(out, 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
 writeFileSync(join(out, `${started.toISOString().slice(0, 10)}${quick ? '-quick' : ''}${onlyArg ? `-${onlyArg.replace(/,/g, '+')}` : ''}.md`), markdown(doc));
 const bad = results.filter((r) => r.failures || r.leftovers);
-console.error(`chaos: results in chaos/results/latest.json; ${bad.length ? `problems in ${bad.map((r) => r.scenario).join(', ')}` : 'no failures, nothing left'}`);
+console.error(`chaos: results in ${join(out, 'latest.json')}; ${bad.length ? `problems in ${bad.map((r) => r.scenario).join(', ')}` : 'no failures, nothing left'}`);
 process.exitCode = bad.length ? 1 : 0;
 
 function markdown(d) {
