@@ -9,7 +9,7 @@ import { clusterLeftovers, kinjectBin, kubectl, run } from '../lib.js';
 import { pathWithout } from '../../test/helpers/path-without.js';
 
 // progress lines are not the error; the error is the one line left
-const PROGRESS = /^kinject: (creating proxy pod|starting container|waiting|pod ready|tunnel up|pulling|volumes mounted|SIG\w+ received)/;
+const PROGRESS = /^kinject: (creating proxy pod|starting container|waiting|pod ready|tunnel up|pulling|volumes mounted|SIG\w+ received|inspection page:)/;
 
 function cases(ns, quotaNs, dir) {
   const kc = process.env.KUBECONFIG;

@@ -12,18 +12,40 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 
-const SCRIPT = 'trap "" INT HUP TERM QUIT TSTP; read -r line; [ "$line" = done ] || kill -TERM "$1" 2>/dev/null; exit 0';
+// After SIGTERM to the child: what kinject would have removed at its end (volume mounts: see
+// volumes/mount.ts Leftovers), as arguments "t:DIR" (a tree), "d:DIR" (an empty dir: a mount point
+// that sshfs, dying with kinject by its pdeathsig, unmounts in a moment) and "f:FILE" (removed once
+// every "d:" is gone); tried every 0.5 s for at most 10 s.
+const SCRIPT = [
+  'trap "" INT HUP TERM QUIT TSTP; read -r line; [ "$line" = done ] && exit 0',
+  'kill -TERM "$1" 2>/dev/null; shift',
+  'n=0; while [ $n -lt 20 ]; do busy=0',
+  '  for a in "$@"; do case $a in t:*) rm -rf -- "${a#t:}";; d:*) [ -e "${a#d:}" ] && { rmdir -- "${a#d:}" 2>/dev/null || busy=1; };; esac; done',
+  '  [ $busy = 0 ] && { for a in "$@"; do case $a in f:*) rm -f -- "${a#f:}";; esac; done; exit 0; }',
+  '  n=$((n + 1)); sleep 0.5',
+  'done; exit 0',
+].join('\n');
 
 export interface Guardian {
   /** the child has exited: the guardian ends without touching anything */
   release(): void;
 }
 
-export function startGuardian(childPid: number | undefined, log?: { debug(m: string): void }): Guardian {
+/** What the guardian removes after kinject died (volumes/mount.ts Leftovers). */
+export interface GuardianLeftovers {
+  trees: string[];
+  emptyDirs: string[];
+  filesAfter: string[];
+}
+
+export function startGuardian(childPid: number | undefined, log?: { debug(m: string): void }, leftovers?: GuardianLeftovers): Guardian {
   if (!childPid) return { release() {} };
   let g: ChildProcess;
   try {
-    g = spawn('/bin/sh', ['-c', SCRIPT, 'kinject-guardian', String(childPid)], {
+    const paths = leftovers
+      ? [...leftovers.trees.map((p) => `t:${p}`), ...leftovers.emptyDirs.map((p) => `d:${p}`), ...leftovers.filesAfter.map((p) => `f:${p}`)]
+      : [];
+    g = spawn('/bin/sh', ['-c', SCRIPT, 'kinject-guardian', String(childPid), ...paths], {
       stdio: ['pipe', 'ignore', 'ignore'],
       env: { PATH: '/usr/bin:/bin' },
     });

@@ -143,7 +143,7 @@ export async function runCommand(command: string, args: string[], options: RunOp
       warnIfUncapturable(command, env.PATH, log);
       child = await startChild(command, args, env);
     }
-    const guardian = startGuardian(child.pid, log); // ends the child if kinject is SIGKILLed
+    const guardian = startGuardian(child.pid, log, volumes?.leftovers); // ends the child (and removes the mounts' files) if kinject is SIGKILLed
     child.once('exit', () => guardian.release());
     stopInterrupts(); // from here on, signals go to the child and kinject waits for it
     const stopForwarding = forwardSignals(child);

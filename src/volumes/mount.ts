@@ -10,7 +10,7 @@ import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { findMount } from './mountinfo.js';
-import { MOUNT_FSTYPE, ensurePrivateDir, removeMountRecord, runtimeBase, writeMountRecord } from './state.js';
+import { MOUNT_FSTYPE, ensurePrivateDir, mountRecordPath, removeMountRecord, runtimeBase, writeMountRecord } from './state.js';
 import { HOST_KEY_ALIAS, SFTP_USER, knownHostsLine } from '../../protocol/ssh.js';
 import { sleep } from '../util/sleep.js';
 import type { Logger } from '../log.js';
@@ -50,6 +50,18 @@ export interface VolumeMounts {
   pid: number | undefined;
   /** Unmounts (fusermount3 -u, then -uz); idempotent; bounded in time; never throws. */
   unmount(): Promise<void>;
+  /** what unmount() would remove, for the child's guardian when kinject is SIGKILLed (child/guardian.ts) */
+  leftovers: Leftovers;
+}
+
+/** Paths a session removes at its end: the guardian removes them when kinject could not. */
+export interface Leftovers {
+  /** directories kinject made, removed with what is in them */
+  trees: string[];
+  /** directories kinject made that must be empty first (a mount point: removed once unmounted) */
+  emptyDirs: string[];
+  /** files removed once the emptyDirs are gone (a mount's record) */
+  filesAfter: string[];
 }
 
 let containSymlinksKnown: boolean | undefined;
@@ -351,5 +363,6 @@ export async function mountVolumes(options: MountVolumesOptions): Promise<Volume
   };
 
   const mounts = options.exports.map((p) => join(root, posix.normalize(`/${p}`)));
-  return { root, mounts, pid: child.pid, unmount };
+  const leftovers: Leftovers = { trees: tempDir ? [tempDir] : [], emptyDirs: createdDir ? [root] : [], filesAfter: [mountRecordPath(root, env)] };
+  return { root, mounts, pid: child.pid, unmount, leftovers };
 }

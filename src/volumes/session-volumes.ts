@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import type { Upstream } from '../front/upstream.js';
 import type { ProxyPodSftp } from '../kube/proxy-pod.js';
 import { defaultMountDir } from './state.js';
-import { mountVolumes } from './mount.js';
+import { mountVolumes, type Leftovers } from './mount.js';
 import { preflightVolumes, type PreflightResult } from './preflight.js';
 import { volumeEnv, type VolumeEnv } from './env.js';
 import { volumeExports, type PodSpecLike } from './volume-list.js';
@@ -76,6 +76,8 @@ export function warnIfVolumesSkipped(plan: VolumePlan, target: { podSpec: unknow
 export interface SessionVolumes {
   root: string;
   env: VolumeEnv;
+  /** what the session's end removes (mount.ts), plus the keys directory: for the child's guardian */
+  leftovers: Leftovers;
 }
 
 export interface MountSessionVolumesOptions {
@@ -105,11 +107,13 @@ export async function mountSessionVolumes(o: MountSessionVolumesOptions): Promis
   }
   const mountDir = o.plan.mountDir ?? defaultMountDir(o.sessionId, o.env);
   let mounted: Awaited<ReturnType<typeof mountVolumes>>;
+  let keysDir: string | undefined;
   try {
     const forwarder = await startSftpForwarder({ upstream: o.upstream, targetPort: o.sftpPort ?? sftp.port, log });
     cleanup.add('SFTP forwarder', () => forwarder.close());
     const keys = writeSessionKeys(o.sessionId, sftp, o.env);
     cleanup.add('session keys', () => keys.remove());
+    keysDir = keys.dir;
     o.signal?.throwIfAborted();
     mounted = await mountVolumes({
       sshPort: forwarder.port,
@@ -133,5 +137,6 @@ export async function mountSessionVolumes(o: MountSessionVolumesOptions): Promis
   const env = volumeEnv(root, paths, log.warn);
   const shown = sftp.exports.map((e) => (e.readOnly ? `${e.path} (read-only)` : e.path)).join(', ');
   log.info(`volumes mounted at ${root}: ${shown}`);
-  return { root, env };
+  const leftovers = { ...mounted.leftovers, trees: [...mounted.leftovers.trees, ...(keysDir ? [keysDir] : [])] };
+  return { root, env, leftovers };
 }

@@ -50,6 +50,11 @@ export interface MountRecord {
 const recordsDir = (env: NodeJS.ProcessEnv) => join(runtimeBase(env), '.mounts');
 const recordKey = (mountDir: string) => createHash('sha256').update(mountDir).digest('hex').slice(0, 20);
 
+/** The record file of the mount at mountDir. */
+export function mountRecordPath(mountDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(recordsDir(env), `${recordKey(mountDir)}.json`);
+}
+
 export function writeMountRecord(record: MountRecord, env: NodeJS.ProcessEnv = process.env): string {
   ensurePrivateDir(runtimeBase(env));
   const dir = ensurePrivateDir(recordsDir(env));

@@ -3,7 +3,8 @@
 // runner releases the guardian (its child exited) and exits, the guardian ends touching nothing.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../../../test/helpers/repo.js';
 import { until } from '../../../../test/helpers/wait.js';
@@ -19,12 +20,12 @@ const alive = (pid) => {
 };
 
 /** a runner that starts `sleep 60` with a guardian and prints "<sleep pid> <guardian pids>" */
-function runner(script) {
+function runner(script, leftovers) {
   const code = `
     const { spawn } = require('node:child_process');
     import(${JSON.stringify(guardianModule)}).then(({ startGuardian }) => {
       const child = spawn('sleep', ['60'], { stdio: 'ignore' });
-      const g = startGuardian(child.pid);
+      const g = startGuardian(child.pid, undefined, ${JSON.stringify(leftovers)});
       child.on('exit', () => g.release());
       console.log(child.pid);
       ${script}
@@ -64,7 +65,29 @@ t.test('the child exits first: the guardian ends without killing anything, the r
   const p = runner('setTimeout(() => process.kill(child.pid, "SIGUSR1"), 200); child.on("exit", (c, s) => console.log("child " + s));');
   t.ok(await until(() => /child SIGUSR1/.test(p.outText), { timeoutMs: 10_000 }), 'the child exited');
   const sleepPid = Number(p.outText.split('\n')[0]);
-  const code = await new Promise((r) => p.on('exit', (c) => r(c)));
+  // the runner may be gone already (its exit event fired while we waited for its output)
+  const code = p.exitCode ?? (await new Promise((r) => p.on('exit', (c) => r(c))));
   t.equal(code, 0, 'the runner exits by itself');
   t.ok(await until(() => guardiansOf(sleepPid).length === 0, { timeoutMs: 5000 }), 'the guardian is gone');
+});
+
+t.test('the runner is SIGKILLed: the guardian removes what the session would have (trees, empty mount dirs, then records)', async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'kinject-guardian-'));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  const tree = join(base, 'keys');
+  mkdirSync(tree);
+  writeFileSync(join(tree, 'id_ed25519'), 'x');
+  const mountDir = join(base, 'mount');
+  mkdirSync(mountDir);
+  const record = join(base, 'record.json');
+  writeFileSync(record, '{}');
+  const notEmpty = join(base, 'user-dir');
+  mkdirSync(notEmpty);
+  writeFileSync(join(notEmpty, 'keep'), 'x');
+  const p = runner('setInterval(() => {}, 1000);', { trees: [tree], emptyDirs: [mountDir], filesAfter: [record] });
+  t.ok(await until(() => /^\d+\n/.test(p.outText), { timeoutMs: 10_000 }), 'the runner started its child');
+  t.ok(existsSync(tree) && existsSync(mountDir) && existsSync(record), 'nothing removed while the runner lives');
+  p.kill('SIGKILL');
+  t.ok(await until(() => !existsSync(tree) && !existsSync(mountDir) && !existsSync(record), { timeoutMs: 10_000 }), 'all removed after the runner died');
+  t.ok(existsSync(join(notEmpty, 'keep')), 'nothing else touched');
 });
