@@ -143,7 +143,13 @@ export async function runCommand(command: string, args: string[], options: RunOp
       warnIfUncapturable(command, env.PATH, log);
       child = await startChild(command, args, env);
     }
-    const guardian = startGuardian(child.pid, log, volumes?.leftovers); // ends the child (and removes the mounts' files) if kinject is SIGKILLed
+    // if kinject is SIGKILLed, the guardian ends the child and removes what kinject's end would have
+    const leftovers = volumes?.leftovers ?? { trees: [], emptyDirs: [], filesAfter: [] };
+    const guardian = startGuardian(child.pid, log, {
+      ...leftovers,
+      trees: [...leftovers.trees, ...(warnDir ? [warnDir.path] : [])],
+      filesAfter: [...leftovers.filesAfter, session.file],
+    });
     child.once('exit', () => guardian.release());
     stopInterrupts(); // from here on, signals go to the child and kinject waits for it
     const stopForwarding = forwardSignals(child);

@@ -56,6 +56,8 @@ export function newSessionId(): string {
 /** The handle of a registered session: update its record, and remove it at the session's end. */
 export interface RegisteredSession {
   readonly record: SessionRecord;
+  /** the record's file */
+  readonly file: string;
   update(patch: Partial<Omit<SessionRecord, 'id' | 'pid'>>): void;
   setTunnel(state: TunnelState, reason?: string): void;
   remove(): void;
@@ -79,6 +81,7 @@ export function registerSession(
   save();
   return {
     record,
+    file,
     update(patch) {
       Object.assign(record, patch);
       save();
