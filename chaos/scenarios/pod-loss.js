@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function lossTry(kc, ns, disrupt, { waitBack = /the session is back/ } = {}) {
+export async function lossTry(kc, ns, disrupt, { waitBack = /the session is back/, args = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kinject-chaos-'));
   const stop = join(dir, 'stop');
   const m = mark();
-  const child = startKinject(kc, ['-n', ns, '--target', 'deployment/hello', '--no-mount'], requestLoop(600, 500, m), { STOP: stop });
+  const child = startKinject(kc, ['-n', ns, '--target', 'deployment/hello', '--no-mount', ...args], requestLoop(600, 500, m), { STOP: stop });
   const row = { failedRequests: 0, recoveryMs: undefined, left: [], error: undefined };
   try {
     if (!(await until(() => /^OK /m.test(child.out), 150_000))) throw new Error(`no request worked before the disruption: ${child.err.slice(-300)}`);

@@ -1,5 +1,7 @@
 // The tunnel's connections to the API server cut with `ss -K` under a running session with a
-// request loop: failed requests and recovery time (as in pod-loss.js).
+// request loop: failed requests and recovery time (as in pod-loss.js). The session uses
+// --transport port-forward: the direct transport (auto's choice on this cluster) does not go
+// through the API server at all.
 import { execFileSync } from 'node:child_process';
 import { lossTry, summarize } from './pod-loss.js';
 
@@ -25,7 +27,7 @@ export default async function tunnelCut({ kc, ns, full, note }) {
         for (const p of ports) execFileSync('ss', ['-K', 'dport', '=', port, 'sport', '=', p], { stdio: 'ignore' });
         return at;
       },
-      { waitBack: /is back/ },
+      { waitBack: /is back/, args: ['--transport', 'port-forward'] },
     );
     if (row.error || row.left.length) note(`tunnel cut: ${row.error ?? ''} left ${row.left.join(', ')}`);
     rows.push(row);

@@ -77,6 +77,10 @@ t.test('the inspection page shows two live sessions, their connections, lookups,
       'run',
       '-n',
       NS,
+      // the tunnel is cut below by killing its port-forward's connections to the API server
+      // (--transport auto would pick the direct transport on this cluster)
+      '--transport',
+      'port-forward',
       '--',
       ...stepped(dirA, [
         'curl -sS -m 10 http://hello/',

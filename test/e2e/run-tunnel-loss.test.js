@@ -35,7 +35,7 @@ t.test('the tunnel is cut: one line when lost, one when back, the next connectio
     'i=0; while [ ! -e "$GO" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done',
     'curl -sS -m 10 http://hello/; echo; wait',
   ].join('\n');
-  const child = spawnKinject(['run', '-n', NS, '--', 'sh', '-c', script], { kubeconfig, env: { ...process.env, GO: go } });
+  const child = spawnKinject(['run', '-n', NS, '--transport', 'port-forward', '--', 'sh', '-c', script], { kubeconfig, env: { ...process.env, GO: go } });
   t.ok(await until(() => child.out.includes('open'), { timeoutMs: 120_000 }), 'an echo connection is open through the tunnel');
   const ports = apiConnections(child.pid);
   t.ok(ports.length >= 1, `kinject's connections to the API server: ${ports.join(', ')}`);
