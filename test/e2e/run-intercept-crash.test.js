@@ -1,5 +1,5 @@
 // kinject run --intercept against the real cluster, the crash-safety half (the other half:
-// run-intercept.test.js; the shared workload: test/e2e/intercept/world.js): a global intercept
+// run-intercept.test.js; the shared workload: test/helpers/intercept/world.js): a global intercept
 // takes every connection and gives it back; SIGKILL of kinject: the pod restores the Service
 // itself (exactly as before, within 60 s) with 0 failures for requests without the header; a
 // `kubectl apply` revert during an intercept ends it, reported with the writer, not overwritten.
@@ -7,7 +7,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { kinjectLeftovers, kubectl, kubectlOk, waitFor } from '../helpers/cluster.js';
 import { kinject, sessionOf } from '../helpers/kinject-cli.js';
-import { interceptWorld } from './intercept/world.js';
+import { interceptWorld } from '../helpers/intercept/world.js';
 
 // several sessions start and end here, each tens of seconds on a loaded 2-core machine
 t.setTimeout(600_000);

@@ -1,7 +1,7 @@
 // kinject run --intercept against the real cluster, in this file's own namespace: one workload
 // (deployment api: HTTP/1.1 + WebSocket on the named port http, h2c on 8081; Service api) and a
-// toolbox pod "client" running the in-cluster clients (test/e2e/intercept/). The local processes
-// are test/e2e/intercept/server.cjs as kinject's child. Checks: bad input refused with one line
+// toolbox pod "client" running the in-cluster clients (test/helpers/intercept/). The local processes
+// are test/helpers/intercept/server.cjs as kinject's child. Checks: bad input refused with one line
 // and the Service untouched; a personal intercept routes per request (HTTP/1.1 keep-alive
 // alternating, h2c streams, WebSocket by its upgrade), its preview URL and records; two sessions
 // with different headers at once, a global one refused naming the holder; load loops without the
@@ -13,7 +13,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { kinjectLeftovers, kubectl, kubectlOk, waitFor } from '../helpers/cluster.js';
 import { kinject, sessionOf } from '../helpers/kinject-cli.js';
-import { interceptWorld } from './intercept/world.js';
+import { interceptWorld } from '../helpers/intercept/world.js';
 
 // several sessions start and end here, each tens of seconds on a loaded 2-core machine
 t.setTimeout(600_000);

@@ -4,11 +4,11 @@
 // load without the header until stopped, serviceState() is what must be restored exactly,
 // startIntercept()/end() run kinject with an intercept.
 import { join } from 'node:path';
-import { ensureCluster, kubectl, kubectlOk, ownNamespace, repoRoot, waitFor } from '../../helpers/cluster.js';
-import { spawnKinject } from '../../helpers/kinject-cli.js';
+import { ensureCluster, kubectl, kubectlOk, ownNamespace, repoRoot, waitFor } from '../cluster.js';
+import { spawnKinject } from '../kinject-cli.js';
 
 export async function interceptWorld(t, what) {
-  const dir = join(repoRoot, 'test', 'e2e', 'intercept');
+  const dir = join(repoRoot, 'test', 'helpers', 'intercept');
   const serverScript = join(dir, 'server.cjs');
   const { kubeconfig } = await ensureCluster();
   const ns = await ownNamespace(t, kubeconfig, what);
