@@ -49,7 +49,7 @@ const cases = [
   [
     'unknown method',
     ['run', '--method', 'vpn', '--', 'true'],
-    /^kinject: option '--method <method>' argument 'vpn' is invalid\. Allowed choices are inject-tcp\. \(see --help\)$/,
+    /^kinject: option '--method <method>' argument 'vpn' is invalid\. Allowed choices are inject-tcp, netns\. \(see --help\)$/,
   ],
 ];
 
