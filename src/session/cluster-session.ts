@@ -100,6 +100,11 @@ export async function openClusterSession(
     transports.push(t);
     return t;
   };
+  // the pod is on the cleanup stack before anything else can fail (a refused --transport direct)
+  // the tunnel closes first (the stack runs backwards): by then its SHUTDOWN told the pod server
+  // to exit, and the pod can go at once
+  let healing: SelfHealingUpstream | undefined;
+  cleanup.add(`proxy pod ${proxyPod.podName}`, () => (healing ? healing.closePod() : proxyPod.close()));
   const first = transportTo(proxyPod);
   await first.choose();
   signal.throwIfAborted();
@@ -134,9 +139,7 @@ export async function openClusterSession(
       });
     },
   });
-  // the tunnel closes first (the stack runs backwards): by then its SHUTDOWN told the pod server
-  // to exit, and the pod can go at once
-  cleanup.add(`proxy pod ${proxyPod.podName}`, () => upstream.closePod());
+  healing = upstream;
   cleanup.add('tunnel', () => upstream.close());
   signal.throwIfAborted();
   let env: Env | undefined;
