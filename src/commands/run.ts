@@ -89,7 +89,8 @@ export async function runCommand(command: string, args: string[], options: RunOp
     cleanup.add('session record', () => session.remove());
     if (options.inspect !== false) {
       const { startInspectFeed } = await import('../inspect/feed.js');
-      const feed = await startInspectFeed(session.record.id, log);
+      // with --proxy kinject prints nothing when all is well (no progress lines): the URL is a diagnostic there
+      const feed = await startInspectFeed(session.record.id, options.proxy !== undefined ? { ...log, info: log.debug } : log);
       if (feed) {
         session.update({ details: { ...session.record.details, inspect: feed.url } });
         cleanup.add('inspection feed', () => feed.close());
