@@ -11,6 +11,7 @@
 // Why SIGTERM and not SIGKILL: the command may have files to close; it has no network anyway.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
+import type { Leftovers } from '../volumes/mount.js';
 
 // After SIGTERM to the child: what kinject would have removed at its end (volume mounts: see
 // volumes/mount.ts Leftovers), as arguments "t:DIR" (a tree), "d:DIR" (an empty dir: a mount point
@@ -33,12 +34,8 @@ export interface Guardian {
   release(): void;
 }
 
-/** What the guardian removes after kinject died (volumes/mount.ts Leftovers). */
-export interface GuardianLeftovers {
-  trees: string[];
-  emptyDirs: string[];
-  filesAfter: string[];
-}
+/** What the guardian removes after kinject died: volumes/mount.ts's Leftovers (one definition). */
+export type GuardianLeftovers = Leftovers;
 
 export function startGuardian(childPid: number | undefined, log?: { debug(m: string): void }, leftovers?: GuardianLeftovers): Guardian {
   if (!childPid) return { release() {} };

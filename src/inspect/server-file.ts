@@ -1,7 +1,8 @@
 // Where sessions find the inspection server: ${XDG_RUNTIME_DIR:-/tmp}/kinject-<uid>/inspect.json
 // (0600 in the 0700 runtime directory) holds its pid, port and the per-user secret sessions send
 // with their events. inspect.lock (created exclusively) makes sure one server runs per user.
-import { openSync, readFileSync, renameSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { writePrivateFileAtomically } from '../util/write-private.js';
 import { join } from 'node:path';
 import { ensurePrivateDir, processAlive, runtimeBase } from '../volumes/state.js';
 
@@ -29,8 +30,7 @@ export function readServerFile(env: NodeJS.ProcessEnv = process.env): ServerFile
 export function writeServerFile(file: ServerFile, env: NodeJS.ProcessEnv = process.env): void {
   const path = serverFilePath(env);
   ensurePrivateDir(runtimeBase(env));
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(file)}\n`, { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
+  writePrivateFileAtomically(path, `${JSON.stringify(file)}\n`);
 }
 
 /** Takes the one-server lock; false when another live server holds it. */

@@ -6,9 +6,10 @@
 // session (record.pid) and removed by it at its end; a record whose pid is gone is dead (SIGKILL,
 // reboot) and is removed by the next one who asks (removeDeadSessions).
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir, processAlive, runtimeBase } from '../volumes/state.js';
+import { writePrivateFileAtomically } from '../util/write-private.js';
 
 export type SessionKind = 'run' | 'intercept' | 'teleport';
 export type TunnelState = 'starting' | 'up' | 'lost' | 'closed';
@@ -132,8 +133,6 @@ export function removeDeadSessions(env: NodeJS.ProcessEnv = process.env): Sessio
 }
 
 function writeAtomically(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
   mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
-  writeFileSync(tmp, text, { mode: 0o600 });
-  renameSync(tmp, file);
+  writePrivateFileAtomically(file, text);
 }
