@@ -2,11 +2,12 @@
 // connection, each stream is decided on its own (rules.ts) and sent on an HTTP/2 connection of
 // the side it chose. Each incoming connection gets its own upstream connections (at most one per
 // side, made when first needed, closed with it), so the cluster's connection-level balancing
-// sees as many connections as before. Headers, streamed data both ways, trailers (gRPC status)
-// and resets are passed on.
+// sees as many connections as before. A stream matching another session's rules goes to that
+// session's router (one connection per peer, marked with VIA_HEADER so it is not sent on again).
+// Headers, streamed data both ways, trailers (gRPC status) and resets are passed on.
 
 import http2, { type ClientHttp2Session, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import { clusterUnavailableText, route, type RouterContext } from './context.js';
+import { VIA_HEADER, clusterUnavailableText, type PassThrough, type Peer, route, type RouterContext } from './context.js';
 import { Exchange } from './exchange.js';
 
 const { NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -14,6 +15,8 @@ const { NGHTTP2_FLAG_END_STREAM } = http2.constants;
 interface Upstreams {
   cluster?: ClientHttp2Session;
   local?: Promise<ClientHttp2Session>;
+  /** other sessions' routers, by host:port */
+  peers?: Map<string, ClientHttp2Session>;
 }
 
 const upstreams = new WeakMap<Http2Session, Upstreams>();
@@ -30,6 +33,7 @@ function upstreamsOf(session: Http2Session): Upstreams {
     upstreams.set(session, fresh);
     session.once('close', () => {
       fresh.cluster?.close();
+      for (const p of fresh.peers?.values() ?? []) p.close();
       fresh.local?.then(
         (s) => s.close(),
         () => {},
@@ -39,13 +43,26 @@ function upstreamsOf(session: Http2Session): Upstreams {
   return u;
 }
 
+function connect(to: PassThrough): ClientHttp2Session {
+  const s = http2.connect(`http://${to.host}:${to.port}`);
+  s.on('error', () => {});
+  return s;
+}
+
 function clusterSession(ctx: RouterContext, u: Upstreams): Promise<ClientHttp2Session> {
-  if (!alive(u.cluster)) {
-    const s = http2.connect(`http://${ctx.passThrough.host}:${ctx.passThrough.port}`);
-    s.on('error', () => {});
-    u.cluster = s;
-  }
+  if (!alive(u.cluster)) u.cluster = connect(ctx.passThrough);
   return Promise.resolve(u.cluster);
+}
+
+function peerSession(peer: Peer, u: Upstreams): Promise<ClientHttp2Session> {
+  u.peers ??= new Map();
+  const key = `${peer.host}:${peer.port}`;
+  let s = u.peers.get(key);
+  if (!alive(s)) {
+    s = connect(peer);
+    u.peers.set(key, s);
+  }
+  return Promise.resolve(s);
 }
 
 async function localSession(ctx: RouterContext, u: Upstreams): Promise<ClientHttp2Session> {
@@ -89,14 +106,17 @@ export function handleStream(ctx: RouterContext, stream: ServerHttp2Stream, head
       stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
       return;
     }
-    const body = toLocal ? ctx.local.unavailableText(err) : clusterUnavailableText(ctx.passThrough, err);
+    const body = toLocal ? ctx.local.unavailableText(err) : clusterUnavailableText(decision.peer ?? ctx.passThrough, err);
     stream.respond({ ':status': 502, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     stream.end(body);
   };
 
-  (toLocal ? localSession(ctx, u) : clusterSession(ctx, u)).then((session) => {
+  const { peer } = decision;
+  const upstream = toLocal ? localSession(ctx, u) : peer ? peerSession(peer, u) : clusterSession(ctx, u);
+  upstream.then((session) => {
     if (stream.destroyed) return;
-    const up = session.request(headers, { endStream, waitForTrailers: !endStream });
+    const out = peer ? { ...headers, [VIA_HEADER]: peer.session } : headers;
+    const up = session.request(out, { endStream, waitForTrailers: !endStream });
     let requestTrailers: IncomingHttpHeaders = {};
     stream.on('trailers', (t: IncomingHttpHeaders) => {
       requestTrailers = t;

@@ -123,3 +123,24 @@ t.test('gRPC (grpc-js): metadata routes the call, status trailers come back from
   t.equal(await call('fail'), `error ${grpc.status.FAILED_PRECONDITION} cluster refuses`);
   t.equal(r.connections(), 1, 'every call on one connection');
 });
+
+t.test("h2c: a stream with a colleague's header goes to the colleague's router, then to their local process", { timeout: 30_000 }, async (t) => {
+  const clusterPort = await listen(t, http2Side('cluster'));
+  const alice = await router(t, { clusterPort, localPort: await listen(t, http2Side('local-alice')) });
+  const bob = await router(t, { clusterPort, localPort: await listen(t, http2Side('local-bob')), headers: [{ name: 'x-dev', value: 'bob' }] });
+  alice.router.setPeers([{ session: 'bob', rules: { headers: [{ name: 'x-dev', value: 'bob' }] }, host: '127.0.0.1', port: bob.port }]);
+  bob.router.setPeers([{ session: 'alice', rules: { headers: [{ name: 'x-dev', value: 'alice' }] }, host: '127.0.0.1', port: alice.port }]);
+  const session = http2.connect(`http://127.0.0.1:${alice.port}`);
+  t.teardown(() => session.close());
+  const want = ['alice', 'bob', undefined, 'bob', 'alice', undefined];
+  const got = await Promise.all(want.map((dev, i) => get(session, `/s${i}`, dev ? { 'x-dev': dev } : {})));
+  t.same(
+    got.map((g) => JSON.parse(g.body).side),
+    want.map((dev) => (dev ? `local-${dev}` : 'cluster')),
+    'each stream reaches its own developer, the rest the cluster',
+  );
+  t.equal(alice.connections(), 1, 'one client connection to the first router');
+  t.equal(bob.connections(), 1, 'one forwarded connection to the colleague’s router for all of its streams');
+  t.equal(bob.records.length, 2, 'the colleague records the streams it served');
+  t.equal(alice.records.length, 2, 'the first router records only its own');
+});
