@@ -2,18 +2,20 @@
 // which Service selects the target's pods (--service when several do), that it can be switched
 // (a selector, a cluster IP, not ExternalName, not internalTrafficPolicy Local), the ports asked
 // for and the targetPort numbers the router will listen on, that filters are only put on HTTP
-// ports, that nobody's intercept conflicts (the holder named), the restorer ServiceAccount and the
-// permissions. Every problem is one line naming the fix; nothing is written.
+// ports, that nobody's intercept conflicts (the holder named), the restorer ServiceAccount, the
+// permissions and the namespace's NetworkPolicies (network-policy.ts). Every problem is one line
+// naming the fix; nothing is written.
 
-import type { V1Service } from '@kubernetes/client-node';
+import type { V1NetworkPolicy, V1Service } from '@kubernetes/client-node';
 import { KinjectError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
 import { apiPath } from '../kube/client.js';
 import { isStatus } from '../kube/errors.js';
 import type { ResolvedTarget } from '../kube/target.js';
-import { DEFAULT_PROXY_PORT, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../kube/proxy-job.js';
+import { DEFAULT_PROXY_PORT, LABEL_MANAGED_BY, MANAGED_BY_VALUE, sessionLabels } from '../kube/proxy-job.js';
 import { ROUTER_HEALTH_PORT } from '../../protocol/intercept/commands.js';
-import { joinConflict, originalSelectorOf, type InterceptMember } from '../../protocol/intercept/service-patch.js';
+import { joinConflict, originalSelectorOf, routerSelector, type InterceptMember } from '../../protocol/intercept/service-patch.js';
+import { networkPolicyProblem } from './network-policy.js';
 import type { InterceptRequest } from './flags.js';
 
 export const RESTORER_SA = 'kinject-restorer';
@@ -164,12 +166,48 @@ async function checkAccess(client: KubeClient, namespace: string): Promise<void>
   }
 }
 
+async function checkNetworkPolicies(
+  client: KubeClient,
+  namespace: string,
+  target: ResolvedTarget,
+  name: string,
+  labels: Record<string, string>,
+  ports: PlannedPort[],
+  apiServer: string | undefined,
+): Promise<void> {
+  let policies: V1NetworkPolicy[];
+  try {
+    policies = (await client.request<{ items: V1NetworkPolicy[] }>('GET', apiPath('networking.k8s.io', 'networkpolicies', namespace))).items;
+  } catch (err) {
+    if (isStatus(err, 403)) {
+      throw new KinjectError(
+        `--intercept needs permission to list networkpolicies in namespace ${namespace} (to check they let the router work): apply rbac/kinject-role.yaml there`,
+      );
+    }
+    throw err;
+  }
+  const api = apiServer ? new URL(apiServer) : undefined;
+  const problem = networkPolicyProblem({
+    namespace,
+    policies,
+    targetDisplay: target.display,
+    service: name,
+    workloadLabels: labels,
+    // the session id is not known yet: any value stands for it
+    routerLabels: { ...sessionLabels('new'), ...routerSelector(name) },
+    ports: ports.map((p) => ({ number: p.listen, ...(p.targetPortName ? { name: p.targetPortName } : {}) })),
+    ...(api ? { apiServer: { host: api.hostname.replace(/^\[|\]$/g, ''), port: Number(api.port || 443) } } : {}),
+  });
+  if (problem) throw new KinjectError(problem);
+}
+
 export async function planIntercept(
   client: KubeClient,
   namespace: string,
   target: ResolvedTarget,
   req: InterceptRequest,
   me: Omit<InterceptMember, 'headers' | 'pathPrefix'>,
+  apiServer?: string,
 ): Promise<InterceptPlan> {
   const labels = await templateLabels(client, namespace, target);
   const svc = await findService(client, namespace, target, labels, req.service);
@@ -180,5 +218,6 @@ export async function planIntercept(
   const conflict = joinConflict(svc, member, name);
   if (conflict) throw new KinjectError(conflict);
   await checkAccess(client, namespace);
+  await checkNetworkPolicies(client, namespace, target, name, labels, ports, apiServer);
   return { service: svc, name, ports, member };
 }

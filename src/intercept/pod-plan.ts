@@ -23,7 +23,7 @@ export async function planSessionIntercept(
 ): Promise<SessionIntercept> {
   const resolved = await resolveTarget(access.client, access.namespace, parseTarget(target), container);
   // the session id is not known yet: the member's session is filled in once the pod exists
-  const plan = await planIntercept(access.client, access.namespace, resolved, req, { session: '', user: localUser() });
+  const plan = await planIntercept(access.client, access.namespace, resolved, req, { session: '', user: localUser() }, access.server);
   return {
     target: resolved,
     plan,

@@ -190,7 +190,7 @@ function networkError(method: string, path: string, err: Error & { code?: string
 }
 
 /** Paths: `/api/v1/namespaces/NS/pods`, `/apis/batch/v1/namespaces/NS/jobs/NAME`, ... */
-export function apiPath(group: '' | 'batch' | 'apps', resource: string, namespace?: string, name?: string): string {
+export function apiPath(group: '' | 'batch' | 'apps' | 'networking.k8s.io', resource: string, namespace?: string, name?: string): string {
   const base = group === '' ? '/api/v1' : `/apis/${group}/v1`;
   const ns = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
   const n = name ? `/${encodeURIComponent(name)}` : '';
