@@ -2,7 +2,9 @@
 // which needs no cluster: volume mounts of kinject processes that are gone (SIGKILL), their
 // session key and warning directories, dead teleports' hosts blocks and files (teleport/leftovers.ts)
 // and their local session records (session/registry.ts). Then the cluster part: the Jobs, pods, Secrets and Leases
-// of sessions that are not live (kube/session-liveness.ts), in one namespace or all; live
+// of sessions that are not live (kube/session-liveness.ts), in one namespace or all, and those
+// sessions taken off the Services they intercepted (the last one restores the selector:
+// intercept/orphaned-services.ts, for when their router pods could not do it themselves); live
 // sessions are kept and listed. `--include-live` ends those too, after a confirmation on a
 // terminal (`--yes` in scripts). If the cluster cannot be reached, the local part is still done
 // and the cluster's error is reported (exit 1).
@@ -34,6 +36,22 @@ export async function cleanupCommand(options: CleanupCommandOptions): Promise<vo
   const { sessionName, localUser } = await import('../kube/index.js');
   const access = await connectKube({ kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace });
   const { removed, kept, leasesVisible } = await cleanupSessions({ access, allNamespaces: options.allNamespaces });
+  const { releaseOrphanedServices } = await import('../intercept/orphaned-services.js');
+  const live = new Set(kept.map((s) => `${s.namespace}/${s.id}`));
+  const orphans = await releaseOrphanedServices({
+    client: access.client,
+    namespace: options.allNamespaces ? undefined : access.namespace,
+    isLive: (ns, id) => live.has(`${ns}/${id}`),
+  });
+  for (const r of orphans.released) {
+    const gone = `session${r.sessions.length > 1 ? 's' : ''} ${r.sessions.join(', ')}`;
+    process.stdout.write(
+      r.restored
+        ? `restored Service ${r.namespace}/${r.service} (its intercept ${gone} had ended without restoring it)\n`
+        : `took ${gone} off Service ${r.namespace}/${r.service} (live intercepts remain)\n`,
+    );
+  }
+  if (!orphans.visible) say('warning: cannot list services (forbidden): intercepted Services were not checked; grant services list (rbac/kinject-role.yaml)');
   for (const object of removed) {
     process.stdout.write(`removed ${object.kind} ${object.namespace}/${object.name}\n`);
   }
@@ -61,7 +79,13 @@ export async function cleanupCommand(options: CleanupCommandOptions): Promise<vo
   } else {
     for (const s of kept) process.stdout.write(`kept live session ${describe(s)}\n`);
   }
-  const main = removed.length ? `removed ${removed.length} objects` : closed ? '' : 'nothing to clean up';
+  const restored = orphans.released.length;
+  const main =
+    removed.length || restored
+      ? `removed ${removed.length} objects${restored ? `, released ${restored} intercepted Service${restored > 1 ? 's' : ''}` : ''}`
+      : closed
+        ? ''
+        : 'nothing to clean up';
   const ended = closed ? `${main ? ', ' : ''}closed ${closed} live session${closed > 1 ? 's' : ''}` : '';
   const keptNote = kept.length && !closed ? ` (kept ${kept.length} live session${kept.length > 1 ? 's' : ''})` : '';
   say(`${main}${ended} in ${scope}${keptNote}`);
