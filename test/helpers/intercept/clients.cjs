@@ -4,6 +4,8 @@
 //   alternate URL NAME=VALUE N         N requests on ONE keep-alive connection, every other one with
 //                                      the header: {bodies, sockets} (sockets: connections used)
 //   h2 URL [NAME=VALUE]                two h2c streams on one session, the first with the header
+//   streams URL SPEC...                one h2c stream per SPEC (NAME=VALUE, or "none") on ONE session:
+//                                      {bodies}
 //   ws URL [NAME=VALUE]                a WebSocket: upgrade, one message, its echo: {status, echo}
 //   load URL MS MODE STOPFILE          requests without any header for at most MS ms, until STOPFILE
 //                                      exists; MODE "new" (a new connection each) or "keepalive" (one
@@ -13,7 +15,7 @@ const http2 = require('node:http2');
 const crypto = require('node:crypto');
 const [mode, url, a, b, c] = process.argv.slice(2);
 const fs = require('node:fs');
-const header = (s) => (s && s.includes('=') ? { [s.split('=')[0]]: s.slice(s.indexOf('=') + 1) } : {});
+const header = (s) => (s?.includes('=') ? { [s.split('=')[0]]: s.slice(s.indexOf('=') + 1) } : {});
 const done = (v) => {
   process.stdout.write(`${JSON.stringify(v)}\n`);
   process.exit(0);
@@ -57,6 +59,24 @@ const get = (u, headers, agent) =>
         st.end();
       });
     const bodies = [await one(header(a)), await one({})];
+    s.close();
+    return done({ bodies });
+  }
+  if (mode === 'streams') {
+    const s = http2.connect(url);
+    const one = (headers) =>
+      new Promise((resolve, reject) => {
+        const st = s.request({ ':path': '/h2', ...headers });
+        let body = '';
+        st.setTimeout(10_000, () => st.close(http2.constants.NGHTTP2_CANCEL));
+        st.on('data', (d) => (body += d));
+        st.on('end', () => resolve(body.trim()));
+        st.on('error', reject);
+        st.end();
+      });
+    const specs = process.argv.slice(4);
+    const bodies = [];
+    for (const spec of specs) bodies.push(await one(header(spec)));
     s.close();
     return done({ bodies });
   }

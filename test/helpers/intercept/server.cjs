@@ -1,11 +1,12 @@
-// The test servers (test/e2e/run-intercept.test.js): `node server.cjs NAME [HTTP_PORT H2_PORT]`
-// answers every HTTP/1.1 request and h2c stream with "NAME <pod or host> <method> <path>\n"
-// (NAME "pod" in the cluster, "local-..." on the developer's side) and echoes WebSocket messages
-// (text frames up to 125 bytes) prefixed with NAME. Defaults: 8080 and 8081.
+// The test servers (test/e2e/run-intercept.test.js): `node server.cjs NAME [HTTP_PORT H2_PORT
+// [GRPC_PORT]]` answers every HTTP/1.1 request and h2c stream with "NAME <pod or host> <method>
+// <path>\n" (NAME "pod" in the cluster, "local-..." on the developer's side) and echoes WebSocket
+// messages (text frames up to 125 bytes) prefixed with NAME. Defaults: 8080 and 8081. With
+// GRPC_PORT it also serves grpc-echo.cjs's gRPC service there.
 const http = require('node:http');
 const http2 = require('node:http2');
 const crypto = require('node:crypto');
-const [name = 'pod', p1 = '8080', p2 = '8081'] = process.argv.slice(2);
+const [name = 'pod', p1 = '8080', p2 = '8081', p3] = process.argv.slice(2);
 const who = `${name} ${process.env.POD_NAME || 'local'}`;
 const answer = (method, path) => `${who} ${method} ${path}\n`;
 const h1 = http.createServer((req, res) => {
@@ -37,5 +38,6 @@ const h2 = http2.createServer((req, res) => {
     res.end(answer(req.method, req.url));
   });
 });
-h1.listen(Number(p1), () => h2.listen(Number(p2), () => console.log(`${who} listening on ${p1} and ${p2}`)));
+const grpc = () => (p3 ? require('./grpc-echo.cjs').serve(name, Number(p3)) : Promise.resolve());
+h1.listen(Number(p1), () => h2.listen(Number(p2), () => grpc().then(() => console.log(`${who} listening on ${p1} and ${p2}${p3 ? ` and ${p3} (gRPC)` : ''}`))));
 process.on('SIGTERM', () => process.exit(0));

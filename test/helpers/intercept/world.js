@@ -1,9 +1,14 @@
 // The shared part of the intercept e2e files (run-intercept*.test.js): the file's own namespace
 // with the restorer ServiceAccount, the workload (deployment api, Service api, the toolbox pod
 // "client" with clients.cjs), and helpers: client() runs one in-cluster client, loadLoops() runs
-// load without the header until stopped, serviceState() is what must be restored exactly,
-// startIntercept()/end() run kinject with an intercept.
+// load without the header until stopped, grpcCall() one gRPC call from that pod (grpc-echo.cjs,
+// bundled by esbuild: the image has no node_modules), routerIps() the router pods' addresses,
+// serviceState() is what must be restored exactly, startIntercept()/end() run kinject with an
+// intercept.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildSync } from 'esbuild';
 import { ensureCluster, kubectl, kubectlOk, ownNamespace, repoRoot, waitFor } from '../cluster.js';
 import { spawnKinject } from '../kinject-cli.js';
 
@@ -19,6 +24,9 @@ export async function interceptWorld(t, what) {
     what: 'the default ServiceAccount',
   });
   await kubectlOk(kubeconfig, ['-n', ns, 'apply', '-f', join(repoRoot, 'rbac', 'kinject-restorer.yaml')]);
+  const bundleDir = mkdtempSync(join(tmpdir(), 'kinject-grpc-echo-'));
+  const grpcBundle = join(bundleDir, 'grpc-echo.cjs');
+  buildSync({ entryPoints: [join(dir, 'grpc-echo.cjs')], bundle: true, platform: 'node', minify: true, outfile: grpcBundle, logLevel: 'error' });
   await kubectlOk(kubeconfig, [
     '-n',
     ns,
@@ -27,7 +35,9 @@ export async function interceptWorld(t, what) {
     'intercept-scripts',
     `--from-file=server.cjs=${serverScript}`,
     `--from-file=clients.cjs=${join(dir, 'clients.cjs')}`,
+    `--from-file=grpc-echo.cjs=${grpcBundle}`,
   ]);
+  rmSync(bundleDir, { recursive: true, force: true });
   await kubectlOk(kubeconfig, ['-n', ns, 'apply', '-f', join(dir, 'workload.yaml'), '-f', join(dir, 'service.yaml')]);
   await kubectlOk(kubeconfig, ['-n', ns, 'rollout', 'status', 'deployment/api', '--timeout=180s'], { timeoutMs: 200_000 });
   await kubectlOk(kubeconfig, ['-n', ns, 'wait', 'pod/client', '--for=condition=Ready', '--timeout=120s'], { timeoutMs: 130_000 });
@@ -36,6 +46,20 @@ export async function interceptWorld(t, what) {
   async function client(args, timeoutMs = 40_000) {
     const out = await kubectlOk(kubeconfig, ['-n', ns, 'exec', 'client', '--', 'node', '/scripts/clients.cjs', ...args], { timeoutMs });
     return JSON.parse(out.trim().split('\n').at(-1));
+  }
+
+  /** one gRPC call from the client pod to HOST:PORT, the header as metadata: {reply} or {error, code} */
+  async function grpcCall(target, header) {
+    const out = await kubectlOk(kubeconfig, ['-n', ns, 'exec', 'client', '--', 'node', '/scripts/grpc-echo.cjs', 'call', target, ...(header ? [header] : [])], {
+      timeoutMs: 40_000,
+    });
+    return JSON.parse(out.trim().split('\n').at(-1));
+  }
+
+  /** the pod IPs of the router pods (the sessions' proxy pods) of Service api */
+  async function routerIps() {
+    const out = await kubectlOk(kubeconfig, ['-n', ns, 'get', 'pods', '-l', 'kinject.dev/router-for=api', '-o', 'jsonpath={.items[*].status.podIP}']);
+    return out.trim().split(/\s+/).filter(Boolean);
   }
 
   /** load loops without the header (a new connection per request, and keep-alive), until stop() */
@@ -57,7 +81,7 @@ export async function interceptWorld(t, what) {
   }
   const before = await serviceState();
 
-  const runArgs = (extra, name, p1, p2) => [
+  const runArgs = (extra, name, p1, p2, p3) => [
     'run',
     '-n',
     ns,
@@ -73,11 +97,12 @@ export async function interceptWorld(t, what) {
     name,
     String(p1),
     String(p2),
+    ...(p3 ? [String(p3)] : []),
   ];
 
   /** a kinject run with an intercept, once it says it is intercepting */
-  async function startIntercept(t, extra, name, p1, p2, env) {
-    const child = spawnKinject(runArgs(extra, name, p1, p2), { kubeconfig, env });
+  async function startIntercept(t, extra, name, p1, p2, env, p3) {
+    const child = spawnKinject(runArgs(extra, name, p1, p2, p3), { kubeconfig, env });
     t.teardown(async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
@@ -97,5 +122,5 @@ export async function interceptWorld(t, what) {
 
   const lines = (stderr) => stderr.split('\n').filter(Boolean);
 
-  return { dir, serverScript, kubeconfig, ns, client, loadLoops, serviceState, before, runArgs, startIntercept, end, lines };
+  return { dir, serverScript, kubeconfig, ns, client, grpcCall, routerIps, loadLoops, serviceState, before, runArgs, startIntercept, end, lines };
 }
