@@ -4,7 +4,9 @@
 // (TokenRequest for kinject-restorer, bound to a Secret the Job owns), starts the routers in the pod (INTERCEPT),
 // switches the Service with one tested JSON patch, reads the pod's events, prints the header, a
 // curl line and the preview URL. At the end it asks the pod to restore the Service (INTERCEPT_END)
-// and, if the pod cannot, restores it itself with the same tested patch.
+// and, if the pod cannot, restores it itself with the same tested patch. When self-healing loses
+// the proxy pod, the runner hands the Service back to the workload at once (the dead router may
+// not have), and sets the intercept up again on the replacement (attach()).
 
 import type { V1Service } from '@kubernetes/client-node';
 import type { InterceptConfig, InterceptEvent } from '../../protocol/intercept/commands.js';
@@ -161,41 +163,23 @@ export interface StartInterceptArgs {
   graceSeconds: number;
 }
 
-export async function startIntercept(a: StartInterceptArgs): Promise<void> {
-  const { access, pod, plan, upstream, cleanup, log } = a;
+/** the proxy pod's replacements (session/self-healing.ts): the intercept follows them */
+export interface PodReplacements {
+  onLost(fn: (pod: ProxyPod) => void): void;
+  onReplaced(fn: (pod: ProxyPod) => void): void;
+}
+
+export async function startIntercept(a: StartInterceptArgs & { replacements?: PodReplacements }): Promise<void> {
+  const { access, plan, upstream, cleanup, log } = a;
   const client = access.client;
-  const ns = pod.namespace;
-  const podObj = await client.request<{ status?: { podIP?: string } }>('GET', apiPath('', 'pods', ns, pod.podName));
-  const podIp = podObj.status?.podIP;
-  if (!podIp) throw new KinjectError(`the proxy pod ${pod.podName} has no IP yet`);
-
-  const decoy = await createDecoy(client, pod, plan);
-  cleanup.add(`decoy Service ${decoy.metadata!.name}`, async () => {
-    await client.request('DELETE', apiPath('', 'services', ns, decoy.metadata!.name!)).catch(() => {});
-  });
-  await waitForDecoy(upstream, decoy.spec!.clusterIP!, plan.ports[0]!.servicePort);
-
-  const member: InterceptMember & { podIp: string } = { ...plan.member, session: pod.id, podIp };
-  const config: InterceptConfig = {
-    session: pod.id,
-    user: plan.member.user,
-    namespace: ns,
-    service: plan.name,
-    decoyHost: decoy.spec!.clusterIP!,
-    ports: plan.ports.map((p) => ({ servicePort: p.servicePort, listen: p.listen, localPort: p.localPort, decoyPort: p.servicePort })),
-    headers: plan.member.headers,
-    ...(plan.member.pathPrefix ? { pathPrefix: plan.member.pathPrefix } : {}),
-    apiToken: await restoreToken(client, pod),
-    apiCa: await clusterCa(access, ns),
-    graceSeconds: a.graceSeconds,
-  };
-  await sendIntercept(await upstream.open(), config).catch((err: Error) => {
-    throw new KinjectError(`the proxy pod could not start the intercept: ${err.message}`);
-  });
-
-  await waitForReady(client, ns, pod.podName);
-
+  const ns = a.pod.namespace;
+  /** the pod that holds the intercept now (a replacement takes over: attach()) */
+  let pod = a.pod;
   let ended = false;
+  let reading = false;
+  /** the pod server got INTERCEPT once: from then on the end asks it to restore */
+  let started = false;
+
   const onEvent = (e: InterceptEvent) => {
     if (e.type === 'record') {
       const { type: _t, ...record } = e;
@@ -214,6 +198,7 @@ export async function startIntercept(a: StartInterceptArgs): Promise<void> {
     }
   };
   const events = async () => {
+    reading = true;
     while (!ended) {
       try {
         await readEvents(await upstream.open(), onEvent);
@@ -222,11 +207,56 @@ export async function startIntercept(a: StartInterceptArgs): Promise<void> {
       }
       await sleep(1000);
     }
+    reading = false;
   };
-  void events();
 
-  // the switch: from here on the pod owns every change; the runner only restores if the pod cannot
+  /** everything the intercept needs on one proxy pod, then the Service switched (or joined) to it */
+  const attach = async (p: ProxyPod) => {
+    const podObj = await client.request<{ status?: { podIP?: string } }>('GET', apiPath('', 'pods', ns, p.podName));
+    const podIp = podObj.status?.podIP;
+    if (!podIp) throw new KinjectError(`the proxy pod ${p.podName} has no IP yet`);
+    const decoy = await createDecoy(client, p, plan);
+    await waitForDecoy(upstream, decoy.spec!.clusterIP!, plan.ports[0]!.servicePort);
+    const member: InterceptMember & { podIp: string } = { ...plan.member, session: p.id, podIp };
+    const config: InterceptConfig = {
+      session: p.id,
+      user: plan.member.user,
+      namespace: ns,
+      service: plan.name,
+      decoyHost: decoy.spec!.clusterIP!,
+      ports: plan.ports.map((x) => ({ servicePort: x.servicePort, listen: x.listen, localPort: x.localPort, decoyPort: x.servicePort })),
+      headers: plan.member.headers,
+      ...(plan.member.pathPrefix ? { pathPrefix: plan.member.pathPrefix } : {}),
+      apiToken: await restoreToken(client, p),
+      apiCa: await clusterCa(access, ns),
+      graceSeconds: a.graceSeconds,
+    };
+    await sendIntercept(await upstream.open(), config).catch((err: Error) => {
+      throw new KinjectError(`the proxy pod could not start the intercept: ${err.message}`);
+    });
+    started = true;
+    await waitForReady(client, ns, p.podName);
+    pod = p;
+    ended = false;
+    if (!reading) void events();
+    await patchTested(client, ns, plan.name, (svc) => {
+      const conflict = joinConflict(svc, member, plan.name);
+      if (conflict) throw new KinjectError(conflict);
+      return joinPatch(svc, member, plan.name) as unknown[];
+    }).catch((err: unknown) => {
+      if (err instanceof KinjectError) throw err;
+      if (isStatus(err, 403))
+        throw new KinjectError(`--intercept needs permission to patch Service ${plan.name} in namespace ${ns}: apply rbac/kinject-role.yaml there`);
+      throw new KinjectError(`switching Service ${plan.name} failed: ${(err as Error).message}`);
+    });
+  };
+
+  cleanup.add('decoy Service', async () => {
+    await client.request('DELETE', apiPath('', 'services', ns, decoyName(pod.id))).catch(() => {});
+  });
+  // from the switch on the pod owns every change; the runner only restores if the pod cannot
   cleanup.add(`intercept of Service ${plan.name}`, async () => {
+    if (!started) return;
     try {
       if (!ended) {
         await sendInterceptEnd(await upstream.open());
@@ -243,16 +273,32 @@ export async function startIntercept(a: StartInterceptArgs): Promise<void> {
     ended = true;
     log.info(`Service ${plan.name} restored`);
   });
-  await patchTested(client, ns, plan.name, (svc) => {
-    const conflict = joinConflict(svc, member, plan.name);
-    if (conflict) throw new KinjectError(conflict);
-    return joinPatch(svc, member, plan.name) as unknown[];
-  }).catch((err: unknown) => {
-    if (err instanceof KinjectError) throw err;
-    if (isStatus(err, 403))
-      throw new KinjectError(`--intercept needs permission to patch Service ${plan.name} in namespace ${ns}: apply rbac/kinject-role.yaml there`);
-    throw new KinjectError(`switching Service ${plan.name} failed: ${(err as Error).message}`);
+  await attach(pod);
+
+  // the proxy pod lost (deleted, evicted): the Service goes back to the workload at once (its
+  // router may be dead without having restored it), and the intercept moves to the new pod
+  let moving = Promise.resolve();
+  a.replacements?.onLost((lost) => {
+    moving = moving.then(async () => {
+      if (lost !== pod) return;
+      ended = true;
+      await patchTested(client, ns, plan.name, (svc) => leavePatch(svc, lost.id, plan.name)).then(
+        (changed) => changed && log.debug(`Service ${plan.name} handed back to the workload while the proxy pod is replaced`),
+        (err: Error) => log.warn(`restoring Service ${plan.name} after the proxy pod was lost failed: ${err.message}; run kinject cleanup -n ${ns}`),
+      );
+    });
   });
+  a.replacements?.onReplaced((fresh) => {
+    moving = moving.then(async () => {
+      try {
+        await attach(fresh);
+        log.warn(`intercepting Service ${plan.name} again through the new proxy pod ${fresh.podName}`);
+      } catch (err) {
+        log.warn(`the intercept could not move to the new proxy pod (${(err as Error).message}): Service ${plan.name} stays with the workload`);
+      }
+    });
+  });
+
   const svcIp = plan.service.spec!.clusterIP!;
   const ports = plan.ports.map((p) => `${p.servicePort} -> 127.0.0.1:${p.localPort}`).join(', ');
   const headers = plan.member.headers;

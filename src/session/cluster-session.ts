@@ -151,7 +151,7 @@ export async function openClusterSession(
   log.info(`tunnel up to ${proxyPod.podName} via ${first.describe()}`);
   signal.throwIfAborted();
   if (inbound) {
-    await startIntercept({ access, pod: proxyPod, plan: inbound.plan, upstream, cleanup, log, graceSeconds: graceSeconds() });
+    await startIntercept({ access, pod: proxyPod, plan: inbound.plan, upstream, cleanup, log, graceSeconds: graceSeconds(), replacements: upstream });
     signal.throwIfAborted();
   }
   warnIfVolumesSkipped(volumePlan, proxyPod.target, log);

@@ -9,6 +9,7 @@
 //  - open() calls made meanwhile wait for the new pod (bounded by the start timeout) instead of
 //    each failing with "the pod is gone": connections open at the loss are reset, as with a lost
 //    tunnel; the child's env (from the first pod) is not touched;
+//  - onLost/onReplaced listeners hear of the loss and the new pod (an intercept moves with them);
 //  - a start that fails (API server away, quota) is retried with backoff for HEAL_GIVE_UP_MS;
 //    then one line says it gave up and open() fails with that one error.
 // A Lease with a closed-by mark (`kinject session close`, `cleanup --include-live`) is an end on
@@ -56,6 +57,8 @@ export class SelfHealingUpstream implements Upstream {
   private readonly abort = new AbortController();
   private readonly retiring = new Set<Promise<void>>();
   private resolveClosed!: (why: string) => void;
+  private readonly lostListeners: ((pod: ProxyPod) => void)[] = [];
+  private readonly replacedListeners: ((pod: ProxyPod) => void)[] = [];
   private heldLost: { line: string; timer: NodeJS.Timeout } | undefined;
 
   constructor(private readonly o: SelfHealingOptions) {
@@ -66,6 +69,16 @@ export class SelfHealingUpstream implements Upstream {
 
   get description(): string {
     return `pod ${this.pod.namespace}/${this.pod.podName}`;
+  }
+
+  /** called with the lost pod as soon as it is found gone (an intercept hands the Service back) */
+  onLost(fn: (pod: ProxyPod) => void): void {
+    this.lostListeners.push(fn);
+  }
+
+  /** called with each replacement once its tunnel works (an intercept moves to it) */
+  onReplaced(fn: (pod: ProxyPod) => void): void {
+    this.replacedListeners.push(fn);
   }
 
   /** the pod in use now */
@@ -164,6 +177,7 @@ export class SelfHealingUpstream implements Upstream {
     this.flushLost(false);
     const lostAt = Date.now();
     this.o.log.warn(`${why}; making a new one (open connections were reset)`);
+    for (const fn of this.lostListeners) fn(pod);
     const oldTunnel = this.tunnel;
     const retire = Promise.all([oldTunnel.close(), pod.close()]).then(() => {});
     this.retiring.add(retire);
@@ -190,6 +204,7 @@ export class SelfHealingUpstream implements Upstream {
         await tunnel.ready();
         this.replacements++;
         this.o.log.warn(`the session is back: new proxy pod ${pod.namespace}/${pod.podName} (${((Date.now() - lostAt) / 1000).toFixed(1)} s after the loss)`);
+        for (const fn of this.replacedListeners) fn(pod);
         return;
       } catch (err) {
         if (this.ended) return;
