@@ -94,7 +94,8 @@ export async function interceptBenchmarks({ root, kinject, kubeconfig, quick, lo
     for (const m of MODES) {
       const pt = out[`pass_through_${m}`];
       const sv = out[`service_${m}`];
-      out[`pass_through_added_${m}`] = { p50_ms: round(pt.p50_ms - sv.p50_ms, 3), p99_ms: round(pt.p99_ms - sv.p99_ms, 3) };
+      const minus = (a, b) => (a === null || b === null ? null : round(a - b, 3)); // round() makes NaN null
+      out[`pass_through_added_${m}`] = { p50_ms: minus(pt.p50_ms, sv.p50_ms), p99_ms: minus(pt.p99_ms, sv.p99_ms) };
     }
   } catch (err) {
     out.notes.intercept = `failed: ${err.message}`;
