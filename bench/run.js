@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { shimOverhead } from './suites/shim-overhead.js';
 import { clusterBenchmarks } from './suites/cluster.js';
 import { netnsBenchmarks } from './suites/netns.js';
+import { interceptBenchmarks } from './suites/intercept.js';
 import { machineInfo, writeResults } from './lib/results.js';
 import { round } from './lib/stats.js';
 
@@ -53,6 +54,10 @@ log(`shim overhead: ${((Date.now() - shimStart) / 1000).toFixed(1)} s`);
 const cluster = await clusterBenchmarks({ root, kinject, kubeconfig, quick, log });
 log('--method netns beside inject-tcp ...');
 const netns = await netnsBenchmarks({ root, kinject, kubeconfig, quick, log });
+log('intercepts through the cluster (a client pod, --intercept --header) ...');
+const intercept = await interceptBenchmarks({ root, kinject, kubeconfig, quick, log });
+/** intercept.js's figure for a path and mode, e.g. ic('pass_through', 'new', 'p99_ms') */
+const ic = (path, mode, stat = 'p50_ms') => intercept[`${path}_${mode}`]?.[stat] ?? null;
 
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? round(a / b, 3) : null);
 const metrics = {
@@ -125,6 +130,7 @@ const metrics = {
   netns_throughput_mibs: netns.netns_throughput_mibs ?? null,
   netns_tcp_throughput_mibs: netns.tcp_throughput_mibs ?? null,
   netns_startup_cost_s: netns.netns_startup_cost_s ?? null,
+  ...interceptMetrics(),
   load_average_1m_start: round(loadBefore),
   load_average_1m_end: round(loadavg()[0]),
   duration_s: round((Date.now() - started) / 1000, 1),
@@ -132,6 +138,7 @@ const metrics = {
 const notes = {
   ...cluster.notes,
   ...Object.fromEntries(Object.entries(netns.notes).map(([k, v]) => [`netns: ${k}`, v])),
+  ...Object.fromEntries(Object.entries(intercept.notes).map(([k, v]) => [`intercept: ${k}`, v])),
   ...(shim.error ? { shim: `failed: ${shim.error}` } : {}),
 };
 // other work in the same checkout may rebuild kinject while this runs: then the figures mix builds
@@ -245,6 +252,27 @@ const rows = [
     unit: 's',
     baseline: '',
   },
+  ...['keepalive', 'new'].flatMap((m) => {
+    const how = m === 'keepalive' ? 'one keep-alive connection' : 'a new connection per request';
+    const k = m === 'keepalive' ? '' : '_newconn';
+    return [
+      {
+        label: `intercepted request (header; client pod → router → tunnel → local process), ${how}, p50 / p99 (${intercept.counts.samples} samples)`,
+        value: metrics[`intercept_local${k}_p50_ms`],
+        unit: 'ms',
+        baseline: `same request to the real pod ${metrics[`intercept_realpod${k}_p50_ms`]} / ${metrics[`intercept_realpod${k}_p99_ms`]} ms`,
+        note: `p99 ${metrics[`intercept_local${k}_p99_ms`]} ms`,
+      },
+      {
+        label: `request without the header passed through the router, ${how}: added p50 / p99`,
+        value: metrics[`intercept_passthrough_added${k}_p50_ms`],
+        unit: 'ms',
+        baseline: `direct Service ${metrics[`intercept_service${k}_p50_ms`]} / ${metrics[`intercept_service${k}_p99_ms`]} ms; through the router ${metrics[`intercept_passthrough${k}_p50_ms`]} / ${metrics[`intercept_passthrough${k}_p99_ms`]} ms`,
+        target: '< 1 ms p50 added',
+        note: `p99 added ${metrics[`intercept_passthrough_added${k}_p99_ms`]} ms; Service before the intercept ${metrics[`intercept_before${k}_p50_ms`]} ms p50`,
+      },
+    ];
+  }),
   {
     label: "kinject's peak RSS (HTTP and start-time runs)",
     value: metrics.peak_rss_mb,
@@ -256,6 +284,28 @@ const rows = [
 const file = writeResults({ metrics, rows, notes, machine: machineInfo(kubeconfig), mode: quick ? 'quick' : 'full' });
 log(`wrote bench/results/latest.json and ${file.slice(root.length + 1)} in ${metrics.duration_s} s`);
 console.log(JSON.stringify(metrics, null, 2));
+
+/** the intercept suite's figures as flat keys: intercept_<path>[_newconn]_<p50|p99>_ms (no suffix: keep-alive) */
+function interceptMetrics() {
+  const paths = {
+    local: 'intercepted',
+    realpod: 'real_pod',
+    passthrough: 'pass_through',
+    service: 'service',
+    before: 'before',
+    passthrough_added: 'pass_through_added',
+  };
+  const flat = {};
+  for (const [mode, suffix] of [
+    ['keepalive', ''],
+    ['new', '_newconn'],
+  ]) {
+    for (const [key, path] of Object.entries(paths)) {
+      for (const p of ['p50', 'p99']) flat[`intercept_${key}${suffix}_${p}_ms`] = round(ic(path, mode, `${p}_ms`), 3);
+    }
+  }
+  return flat;
+}
 
 function roundAll(obj) {
   return obj ? Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, round(v)])) : null;
