@@ -8,6 +8,7 @@
 // place (one write, then truncate); any other file gets a new file in its directory, with the
 // old one's owner and mode, renamed over it (atomic: a reader sees the old or the new file).
 // The first time kinject changes a hosts file it copies it once to a backup (hostsBackupPath).
+// Every read-modify-write holds the hosts lock (hosts-lock.ts), so concurrent writers lose nothing.
 import {
   chmodSync,
   chownSync,
@@ -27,6 +28,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { findMount } from '../volumes/mountinfo.js';
+import { hostsLockPath, withHostsLock } from './hosts-lock.js';
 
 export const DEFAULT_HOSTS_FILE = '/etc/hosts';
 
@@ -108,6 +110,10 @@ export function isMountPoint(path: string): boolean {
  */
 export function editHostsFile(path: string, change: (text: string) => string, backup?: string): boolean {
   const real = realpathSync(path);
+  return withHostsLock(hostsLockPath(real), () => editLocked(path, real, change, backup));
+}
+
+function editLocked(path: string, real: string, change: (text: string) => string, backup?: string): boolean {
   const text = readFileSync(real, 'utf8');
   const next = change(text);
   if (next === text) return false;

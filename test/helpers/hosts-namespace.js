@@ -4,7 +4,7 @@
 // then sleep), CHECKS that its mount namespace is not ours and that its /etc/hosts is the
 // temporary file (same device and inode) before anything runs there, and returns
 // { dir, hostsFile, run(cmd, args, opts), env }: run() starts a command in that namespace
-// (nsenter) with env pointing kinject's backup and runtime directory into dir. Teardown kills the
+// (nsenter) with env pointing kinject's backup, hosts lock and runtime directory into dir. Teardown kills the
 // holder (the namespace goes with its last process) and removes dir.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readlinkSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
@@ -38,7 +38,8 @@ export async function hostsNamespace(t, initialHosts = readFileSync('/etc/hosts'
   const inside = statSync(`/proc/${holder.pid}/root/etc/hosts`);
   const tmp = statSync(hostsFile);
   if (inside.ino !== tmp.ino || inside.dev !== tmp.dev) throw new Error("the namespace's /etc/hosts is not the temporary file");
-  const env = { KINJECT_HOSTS_BACKUP: join(dir, 'hosts.backup'), XDG_RUNTIME_DIR: dir };
+  // the backup and the writers' lock default to files beside /etc/hosts: the real /etc, here
+  const env = { KINJECT_HOSTS_BACKUP: join(dir, 'hosts.backup'), KINJECT_HOSTS_LOCK: join(dir, 'hosts.lock'), XDG_RUNTIME_DIR: dir };
   const run = (cmd, args, { timeoutMs = 60_000, env: more, input } = {}) =>
     new Promise((resolve) => {
       const child = execFile(
