@@ -10,7 +10,9 @@
 // The first time kinject changes a hosts file it copies it once to a backup (hostsBackupPath).
 // Every read-modify-write holds the hosts lock (hosts-lock.ts), so concurrent writers lose nothing.
 import {
+  accessSync,
   chmodSync,
+  constants,
   chownSync,
   closeSync,
   copyFileSync,
@@ -27,6 +29,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { KinjectError } from '../errors.js';
 import { findMount } from '../volumes/mountinfo.js';
 import { hostsLockPath, withHostsLock } from './hosts-lock.js';
 
@@ -148,5 +151,19 @@ function writeInPlace(file: string, text: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** One line when teleport cannot write the hosts file (missing, or not writable by this user). */
+export function checkHostsWritable(file: string): void {
+  try {
+    accessSync(realpathSync(file), constants.R_OK | constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new KinjectError(
+      code === 'ENOENT'
+        ? `${file} does not exist; create it, or use --no-hosts (names in a hosts-format file only)`
+        : `${file} is not writable by you (${code}): run \`sudo kinject teleport ...\`, or use --no-hosts (names in a hosts-format file only)`,
+    );
   }
 }
