@@ -7,7 +7,8 @@
 // line); when the session exits, however it ends (a close, Ctrl-C, SIGKILL), the keeper removes
 // the block (and the background start's log file) and exits with the session's code. The session's ready message is passed on to the
 // background starter, or printed in the foreground. The session belongs to the user: their
-// registry, `kinject session list/close` without sudo.
+// registry, `kinject session list/close` without sudo. If the keeper dies (SIGKILL), the session
+// sees its channel close and ends itself: nobody could keep its hosts block any more.
 import { spawn } from 'node:child_process';
 import { rmSync, statSync } from 'node:fs';
 import { KinjectError } from '../errors.js';
@@ -29,7 +30,7 @@ export interface HostsBlockMessage {
 /** In the session: sends its block's lines to the keeper. */
 export function sendHostsBlock(id: string, lines: string[]): void {
   const msg: HostsBlockMessage = { hostsBlock: { id, lines } };
-  process.send?.(msg);
+  if (process.connected) process.send?.(msg, () => {}); // a failed send: the keeper is gone, 'disconnect' ends the session
 }
 
 /** The session's env: the invoker's HOME, USER, LOGNAME and kubeconfig; nothing of root's runtime dir or log. */

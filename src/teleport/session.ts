@@ -95,6 +95,11 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
     log.info(`${signal} received: closing the teleport session`);
     stop.abort(signal);
   });
+  const keeperGone = () => {
+    log.warn('the hosts keeper (the root process under sudo) is gone: closing the teleport session');
+    stop.abort('keeper gone');
+  };
+  if (viaKeeper) process.on('disconnect', keeperGone);
   let record: RegisteredSession | undefined;
   try {
     const claim = claimBlock(join(ensurePrivateDir(runtimeBase()), 'teleport-blocks'), kinjectAlive);
@@ -227,6 +232,7 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
     throw err;
   } finally {
     stopSignals();
+    process.off('disconnect', keeperGone);
     await cleanup.unwind(log.warn);
     first.client.close();
   }

@@ -6,8 +6,9 @@
 // (its context, its namespace: no -n given), the session process runs as the user with only
 // CAP_NET_BIND_SERVICE (hello's port 80 listens), a root keeper alone writes the hosts block,
 // the user lists and closes the session without sudo, and after the close the hosts file is
-// byte-identical and nothing is left. A user without a kubeconfig gets one line.
-import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// byte-identical and nothing is left. A user without a kubeconfig gets one line. A SIGKILLed
+// keeper: the session ends itself, and `sudo kinject cleanup` removes the block left.
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { applySample, ensureCluster, kinjectLeftovers, kubectlOk, ownNamespace } from '../helpers/cluster.js';
@@ -103,4 +104,19 @@ t.test('sudo for a user without a kubeconfig: one line, exit != 0, nothing left'
   t.match(r.stderr, /run by sudo for nobody, but \S+ has no kubeconfig; pass --kubeconfig FILE/);
   t.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   t.equal(readFileSync(ns.hostsFile, 'utf8'), before);
+});
+
+t.test('SIGKILL of the root keeper: the session ends itself; sudo kinject cleanup removes the block', async (t) => {
+  const r = await asSudo(['teleport']);
+  t.equal(r.code, 0, r.stderr);
+  const again = JSON.parse((await asUser(['session', 'list', '--json'])).stdout).find((x) => x.kind === 'teleport');
+  const keeper = Number(status(again.pid, 'PPid'));
+  process.kill(keeper, 'SIGKILL');
+  await waitFor(() => !existsSync(`/proc/${again.pid}`), { timeoutMs: 30_000, what: 'the session to end without its keeper' });
+  t.same(JSON.parse((await asUser(['session', 'list', '--json'])).stdout), [], 'its record is gone');
+  await waitFor(async () => (await kinjectLeftovers(kubeconfig, NS, again.id)).length === 0, { timeoutMs: 30_000, what: 'no Job, pod or Secret' });
+  t.match(readFileSync(ns.hostsFile, 'utf8'), new RegExp(`teleport ${again.id} begin pid ${keeper}`), 'the dead keeper’s block is still there');
+  const c = await ns.run('env', ['-i', ...common, 'HOME=/root', `KUBECONFIG=${kubeconfig}`, kinjectBin, 'cleanup', '-n', NS], { timeoutMs: 120_000 });
+  t.match(c.stdout, new RegExp(`removed the /etc/hosts block of dead teleport session ${again.id}`), c.stdout + c.stderr);
+  t.equal(readFileSync(ns.hostsFile, 'utf8'), before, 'the hosts file as before');
 });
