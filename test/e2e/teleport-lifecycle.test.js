@@ -4,7 +4,8 @@
 // "gone" over the same pods: deleting "gone" takes it out of the hosts block and closes its
 // listener within 5 s; a `kubectl rollout restart` of hello keeps hello's address and it answers
 // from the new pods; a service account that may not list Services in a namespace gets one line,
-// exit != 0, and nothing is left (no session, no pod, the hosts file as before).
+// exit != 0, and nothing is left (no session, no pod, the hosts file as before). UDP ports show
+// as not relayed in the table and --json, and a UDP-only Service gets no address.
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import t from 'tap';
@@ -27,6 +28,33 @@ const helloBody = /^hello from (hello-\S+)$/m;
 await applySample(kubeconfig, '20-hello.yaml', NS);
 await kubectlOk(kubeconfig, ['-n', NS, 'create', 'service', 'clusterip', 'gone', '--tcp=8080:80']);
 await kubectlOk(kubeconfig, ['-n', NS, 'set', 'selector', 'service', 'gone', 'app=hello']);
+// UDP is not relayed: a UDP-only Service and a mixed one, as the table shows them
+await kubectlOk(kubeconfig, ['apply', '-f', '-'], {
+  input: JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'dnsish', namespace: NS },
+        spec: { selector: { app: 'hello' }, ports: [{ port: 53, protocol: 'UDP' }] },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'mixed', namespace: NS },
+        spec: {
+          selector: { app: 'hello' },
+          ports: [
+            { name: 'h', port: 8081, targetPort: 80, protocol: 'TCP' },
+            { name: 'd', port: 5353, protocol: 'UDP' },
+          ],
+        },
+      },
+    ],
+  }),
+});
 
 t.teardown(() => kinject(['session', 'close', '--all'], { timeoutMs: 60_000 }));
 
@@ -54,6 +82,21 @@ const probe = (host, port) =>
 
 const start = await kinject(['teleport', '-n', NS]);
 t.equal(start.code, 0, start.stderr);
+
+t.test('UDP ports are marked as not relayed; a UDP-only Service has no address and no hosts line', async (t) => {
+  t.match(start.stdout, new RegExp(`^- +53/udp:not-relayed +dnsish dnsish\\.${NS} `, 'm'), start.stdout);
+  t.match(start.stdout, /^127\.\S+ +8081,5353\/udp:not-relayed +mixed /m);
+  t.notOk(addressOf(`dnsish.${NS}`), 'dnsish: no hosts line');
+  const curl = await ns.run('curl', ['-sS', '-m', '10', `http://mixed.${NS}:8081/`]);
+  t.match(curl.stdout, helloBody, "mixed's TCP port relays");
+  const list = JSON.parse((await kinject(['session', 'list', '--json'])).stdout);
+  const rows = list[0].details.table;
+  t.same(
+    rows.find((r) => r.names[0] === 'dnsish'),
+    { address: '-', ports: [], names: rows.find((r) => r.names[0] === 'dnsish').names, notRelayed: ['53/UDP'] },
+    '--json says so',
+  );
+});
 
 t.test('a Service deleted during the session leaves the hosts block and its listener closes within 5 s', async (t) => {
   const address = addressOf(`gone.${NS}`);
