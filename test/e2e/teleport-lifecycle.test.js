@@ -7,7 +7,8 @@
 // exit != 0, and nothing is left (no session, no pod, the hosts file as before). UDP ports show
 // as not relayed in the table and --json, and a UDP-only Service gets no address.
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import t from 'tap';
 import { applySample, ensureCluster, kinjectLeftovers, kubectlOk, ownNamespace } from '../helpers/cluster.js';
 import { kinjectBin } from '../helpers/kinject-cli.js';
@@ -140,6 +141,7 @@ t.test('a Service whose pods restart keeps its address and stays reachable', asy
 t.test('no permission to list Services: one line, exit != 0, nothing left', async (t) => {
   // the service account's Role is bound in NS only: it may not list kinject-demo's Services
   const sa = await roleKubeconfig(kubeconfig, NS);
+  t.teardown(() => rmSync(dirname(sa), { recursive: true, force: true }));
   const hostsBefore = readFileSync(ns.hostsFile, 'utf8');
   const listBefore = JSON.parse((await kinject(['session', 'list', '--json'])).stdout);
   const podsBefore = await kinjectLeftovers(kubeconfig, NS);
