@@ -147,7 +147,7 @@ program
 program
   .command('teleport')
   .description(
-    "make every Service of the namespaces reachable by name from the whole machine: a loopback address each (127.B.x.y), a listener per port relayed through kinject's tunnel, and their names in /etc/hosts; starts in the background and returns once the names answer",
+    "make every Service of the namespaces reachable by name from the whole machine: a loopback address each (127.B.x.y), a listener per port relayed through kinject's tunnel, and their names in /etc/hosts (UDP ports are not relayed: the table marks them); starts in the background and returns once the names answer; under sudo only the hosts file is written as root, the session runs as you",
   )
   .option('--kubeconfig <file>', "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config; under sudo the invoking user's, never root's)")
   .option('--context <name>', 'kubeconfig context (default: the current context)')

@@ -1,6 +1,8 @@
 // `kinject teleport`: every Service of the namespaces reachable by name from the whole machine
 // (src/teleport/). Without --foreground it starts the session in the background and returns once
 // the names answer (teleport/background.ts); --clean ends this user's teleport sessions instead.
+// Under sudo the session runs as the invoking user and a root keeper writes the hosts file
+// (teleport/hosts-keeper.ts).
 import { usageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { seconds } from './options.js';
@@ -20,14 +22,23 @@ export async function teleportCommand(options: TeleportOptions, argv: string[]):
     const { startInBackground } = await import('../teleport/background.js');
     return startInBackground(argv, timeoutSeconds);
   }
-  const { runTeleport } = await import('../teleport/session.js');
   const { reportReady } = await import('../teleport/background.js');
   const log = createLogger(Boolean(options.verbose));
-  return runTeleport(options, timeoutSeconds, log, (table, id) => {
+  const ready = (table: string, id: string) => {
     if (process.send) reportReady(id, table);
     else {
       process.stdout.write(table);
       log.info(`teleport session ${id} is up; Ctrl-C ends it`);
     }
-  });
+  };
+  const { sudoInvoker } = await import('../teleport/sudo.js');
+  const invoker = sudoInvoker();
+  if (invoker) {
+    // under sudo only the hosts file is written as root: the session runs as the invoking user
+    const { runHostsKeeper } = await import('../teleport/hosts-keeper.js');
+    const { hostsFilePath } = await import('../teleport/hosts-file.js');
+    return runHostsKeeper(argv, invoker, options, options.hosts ? hostsFilePath() : undefined, log, ready);
+  }
+  const { runTeleport } = await import('../teleport/session.js');
+  return runTeleport(options, timeoutSeconds, log, ready);
 }

@@ -19,7 +19,10 @@ export interface ReadyMessage {
 export function reportReady(id: string, table: string): void {
   if (!process.send) return;
   const msg: ReadyMessage = { ready: true, id, table };
-  process.send(msg, () => process.disconnect?.());
+  // a keeper (sudo: hosts-keeper.ts) keeps the channel for the hosts block's lines
+  process.send(msg, () => {
+    if (!process.env.KINJECT_HOSTS_VIA_KEEPER) process.disconnect?.();
+  });
 }
 
 export async function startInBackground(argv: string[], timeoutSeconds: number): Promise<number> {

@@ -8,8 +8,11 @@
 // place (one write, then truncate); any other file gets a new file in its directory, with the
 // old one's owner and mode, renamed over it (atomic: a reader sees the old or the new file).
 // The first time kinject changes a hosts file it copies it once to a backup (hostsBackupPath).
+// Every read-modify-write holds the hosts lock (hosts-lock.ts), so concurrent writers lose nothing.
 import {
+  accessSync,
   chmodSync,
+  constants,
   chownSync,
   closeSync,
   copyFileSync,
@@ -26,7 +29,9 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { KinjectError } from '../errors.js';
 import { findMount } from '../volumes/mountinfo.js';
+import { hostsLockPath, withHostsLock } from './hosts-lock.js';
 
 export const DEFAULT_HOSTS_FILE = '/etc/hosts';
 
@@ -108,6 +113,10 @@ export function isMountPoint(path: string): boolean {
  */
 export function editHostsFile(path: string, change: (text: string) => string, backup?: string): boolean {
   const real = realpathSync(path);
+  return withHostsLock(hostsLockPath(real), () => editLocked(path, real, change, backup));
+}
+
+function editLocked(path: string, real: string, change: (text: string) => string, backup?: string): boolean {
   const text = readFileSync(real, 'utf8');
   const next = change(text);
   if (next === text) return false;
@@ -142,5 +151,19 @@ function writeInPlace(file: string, text: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** One line when teleport cannot write the hosts file (missing, or not writable by this user). */
+export function checkHostsWritable(file: string): void {
+  try {
+    accessSync(realpathSync(file), constants.R_OK | constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new KinjectError(
+      code === 'ENOENT'
+        ? `${file} does not exist; create it, or use --no-hosts (names in a hosts-format file only)`
+        : `${file} is not writable by you (${code}): run \`sudo kinject teleport ...\`, or use --no-hosts (names in a hosts-format file only)`,
+    );
   }
 }

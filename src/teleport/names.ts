@@ -3,7 +3,9 @@
 // namespace) and one per pod of a headless Service that has a hostname (pod.svc.ns..., as
 // StatefulSets have), each with the TCP ports to listen on and where each one goes in the cluster:
 // the ClusterIP (stable while the Service exists, whatever its pods do), the ExternalName, or
-// for a headless Service a ready pod's IP with the port its EndpointSlice resolved.
+// for a headless Service a ready pod's IP with the port its EndpointSlice resolved. UDP and SCTP
+// ports are not relayed (the tunnel carries TCP): an entry lists them as notRelayed ("53/UDP"),
+// and a Service with no TCP port at all is an entry without ports (no address, no hosts line).
 import { KubeApiError, type KubeClient } from '../kube/client.js';
 import { apiError } from '../kube/errors.js';
 
@@ -20,6 +22,8 @@ export interface Entry {
   key: string;
   names: string[];
   ports: EntryPort[];
+  /** the ports kinject does not relay, as PORT/PROTOCOL (UDP, SCTP) */
+  notRelayed: string[];
 }
 
 interface ServicePort {
@@ -49,22 +53,27 @@ export function entriesOf(ns: string, services: Service[], slices: EndpointSlice
   for (const s of services) {
     const name = s.metadata.name;
     const tcp = (s.spec.ports ?? []).filter((p) => (p.protocol ?? 'TCP') === 'TCP');
-    if (s.spec.type === 'ExternalName') {
-      if (s.spec.externalName && tcp.length) {
-        out.push({
-          key: `svc/${ns}/${name}`,
-          names: serviceNames(name, ns, first),
-          ports: tcp.map((p) => ({ port: p.port, host: s.spec.externalName!, targetPort: p.port })),
-        });
-      }
+    const notRelayed = (s.spec.ports ?? []).filter((p) => (p.protocol ?? 'TCP') !== 'TCP').map((p) => `${p.port}/${p.protocol}`);
+    const key = `svc/${ns}/${name}`;
+    if (!tcp.length || (s.spec.type === 'ExternalName' && !s.spec.externalName)) {
+      if (notRelayed.length) out.push({ key, names: serviceNames(name, ns, first), ports: [], notRelayed });
       continue;
     }
-    if (!tcp.length) continue;
+    if (s.spec.type === 'ExternalName') {
+      out.push({
+        key,
+        names: serviceNames(name, ns, first),
+        ports: tcp.map((p) => ({ port: p.port, host: s.spec.externalName!, targetPort: p.port })),
+        notRelayed,
+      });
+      continue;
+    }
     if (s.spec.clusterIP && s.spec.clusterIP !== 'None') {
       out.push({
-        key: `svc/${ns}/${name}`,
+        key,
         names: serviceNames(name, ns, first),
         ports: tcp.map((p) => ({ port: p.port, host: s.spec.clusterIP!, targetPort: p.port })),
+        notRelayed,
       });
       continue;
     }
@@ -80,8 +89,9 @@ export function entriesOf(ns: string, services: Service[], slices: EndpointSlice
     const endpoints = mine.flatMap((sl) => sl.endpoints ?? []).filter((e) => e.addresses.length && e.conditions?.ready !== false);
     const ip = endpoints[0]?.addresses[0];
     out.push({
-      key: `svc/${ns}/${name}`,
+      key,
       names: serviceNames(name, ns, first),
+      notRelayed,
       // no ready pod: the listener still exists and refuses nothing; its connections go to the name, which fails like in the cluster
       ports: tcp.map((p) => ({ port: p.port, host: ip ?? `${name}.${ns}.svc`, targetPort: portOf(p) })),
     });
@@ -94,6 +104,7 @@ export function entriesOf(ns: string, services: Service[], slices: EndpointSlice
         key: `pod/${ns}/${name}/${e.hostname}`,
         names: [...(first ? [base] : []), `${base}.${ns}`, `${base}.${ns}.svc`, `${base}.${ns}.svc.cluster.local`],
         ports: tcp.map((p) => ({ port: p.port, host: e.addresses[0], targetPort: portOf(p) })),
+        notRelayed,
       });
     }
   }

@@ -7,8 +7,7 @@
 // when someone closes the session, it removes all of it (hosts block, files, listeners, record,
 // proxy pod) and exits.
 import { lookup } from 'node:dns/promises';
-import { accessSync, constants, existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KinjectError, usageError } from '../errors.js';
 import { CleanupStack } from '../child/cleanup-stack.js';
@@ -20,8 +19,10 @@ import { ensurePrivateDir, runtimeBase } from '../volumes/state.js';
 import { errorMessage } from '../util/error-message.js';
 import { AddressBook, claimBlock } from './addresses.js';
 import { apiFetch, currentEnv, referencedEnv } from './env-watch.js';
-import { editHostsFile, hostsBackupPath, hostsFilePath, withBlock, withoutBlocks } from './hosts-file.js';
+import { checkHostsWritable, editHostsFile, hostsBackupPath, hostsFilePath, withBlock, withoutBlocks } from './hosts-file.js';
+import { sendHostsBlock, VIA_KEEPER_ENV } from './hosts-keeper.js';
 import { kinjectAlive, removeDeadTeleports } from './leftovers.js';
+import { kubeconfigFor } from './sudo.js';
 import { listNamespace, type Entry } from './names.js';
 import { Relays, type Route } from './relay.js';
 
@@ -43,9 +44,12 @@ export interface TeleportOptions {
 }
 
 export interface TableRow {
+  /** "-" for a Service with no TCP port: nothing listens for it and it has no hosts line */
   address: string;
   ports: number[];
   names: string[];
+  /** ports not relayed (UDP, SCTP), as PORT/PROTOCOL */
+  notRelayed: string[];
 }
 
 const POLL_MS = 1000;
@@ -56,41 +60,13 @@ export function namespacesOf(options: TeleportOptions): string[] {
   return [...new Set(list)];
 }
 
-/**
- * The kubeconfig to use: --kubeconfig; else under sudo (root with SUDO_USER and no KUBECONFIG
- * kept) the invoking user's ~/.kube/config, never root's; else undefined (kubectl's rules).
- */
-export function kubeconfigFor(options: { kubeconfig?: string }, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (options.kubeconfig) return options.kubeconfig;
-  if (env.KUBECONFIG || process.getuid?.() !== 0 || !env.SUDO_USER || env.SUDO_USER === 'root') return undefined;
-  const home = homeOf(env.SUDO_USER);
-  const file = home ? join(home, '.kube', 'config') : undefined;
-  if (!file || !existsSync(file)) {
-    throw new KinjectError(
-      `run by sudo for ${env.SUDO_USER}, but ${file ?? `${env.SUDO_USER}'s home`} has no kubeconfig; pass --kubeconfig FILE (or sudo --preserve-env=KUBECONFIG)`,
-    );
-  }
-  return file;
-}
-
-function homeOf(user: string): string | undefined {
-  try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f[0] === user) return f[5];
-    }
-  } catch {
-    // no passwd file
-  }
-  return user === process.env.USER ? homedir() : undefined;
-}
-
 export function formatTable(rows: TableRow[]): string {
   if (rows.length === 0) return '(no Services yet: they appear here and in the hosts file as they are created)\n';
+  const ports = (r: TableRow) => [...r.ports.map(String), ...r.notRelayed.map((p) => `${p.toLowerCase()}:not-relayed`)].join(',');
   const w = Math.max(7, ...rows.map((r) => r.address.length));
-  const pw = Math.max(5, ...rows.map((r) => r.ports.join(',').length));
+  const pw = Math.max(5, ...rows.map((r) => ports(r).length));
   const head = `${'ADDRESS'.padEnd(w)}  ${'PORTS'.padEnd(pw)}  NAMES\n`;
-  return head + rows.map((r) => `${r.address.padEnd(w)}  ${r.ports.join(',').padEnd(pw)}  ${r.names.join(' ')}\n`).join('');
+  return head + rows.map((r) => `${r.address.padEnd(w)}  ${ports(r).padEnd(pw)}  ${r.names.join(' ')}\n`).join('');
 }
 
 /** Runs the session until a signal or a close; `ready` gets the table once the names answer. Returns the exit code. */
@@ -99,7 +75,9 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
   if (options.envFile && !options.target) throw usageError('-f/--env-file writes the env of --target: add --target WORKLOAD');
   const kubeconfig = kubeconfigFor(options);
   const hostsFile = options.hosts ? hostsFilePath() : undefined;
-  if (hostsFile) checkHostsWritable(hostsFile);
+  // under sudo a root keeper (hosts-keeper.ts) started this process as the user and writes the block
+  const viaKeeper = Boolean(hostsFile && process.env[VIA_KEEPER_ENV] && process.send);
+  if (hostsFile && !viaKeeper) checkHostsWritable(hostsFile);
 
   const { connectKube } = await import('../kube/config.js');
   const first = await connectKube({ kubeconfig, context: options.context, namespace: namespaces[0] });
@@ -117,6 +95,11 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
     log.info(`${signal} received: closing the teleport session`);
     stop.abort(signal);
   });
+  const keeperGone = () => {
+    log.warn('the hosts keeper (the root process under sudo) is gone: closing the teleport session');
+    stop.abort('keeper gone');
+  };
+  if (viaKeeper) process.on('disconnect', keeperGone);
   let record: RegisteredSession | undefined;
   try {
     const claim = claimBlock(join(ensurePrivateDir(runtimeBase()), 'teleport-blocks'), kinjectAlive);
@@ -168,7 +151,7 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
     cleanup.add('files', () => {
       for (const f of [hostsFormatFile, envFile, details.logFile]) if (f) rmSync(f, { force: true });
     });
-    if (hostsFile) {
+    if (hostsFile && !viaKeeper) {
       cleanup.add(`${hostsFile} block`, () => {
         editHostsFile(hostsFile, (t) => withoutBlocks(t, (b) => b === id));
       });
@@ -177,7 +160,7 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
     cleanup.add('listeners', () => relays.close());
     const book = new AddressBook(block);
 
-    let lastLines = '';
+    let lastRows = '';
     let failing = false;
     const refresh = async () => {
       let entries: Entry[];
@@ -193,19 +176,25 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
       const routes: Route[] = [];
       const rows: TableRow[] = [];
       for (const e of entries) {
+        if (e.ports.length === 0) {
+          rows.push({ address: '-', ports: [], names: e.names, notRelayed: e.notRelayed });
+          continue;
+        }
         const address = book.addressFor(e.key);
         for (const p of e.ports) routes.push({ address, ...p });
-        rows.push({ address, ports: e.ports.map((p) => p.port), names: e.names });
+        rows.push({ address, ports: e.ports.map((p) => p.port), names: e.names, notRelayed: e.notRelayed });
       }
       await relays.sync(routes);
-      const lines = rows.map((r) => `${r.address} ${r.names.join(' ')}`);
-      const text = lines.join('\n');
-      if (text === lastLines) return;
-      writeFileSync(hostsFormatFile, lines.length ? `${text}\n` : '', { mode: 0o644 });
-      if (hostsFile) editHostsFile(hostsFile, (t) => withBlock(t, id, process.pid, lines), hostsBackupPath(hostsFile));
+      const lines = rows.filter((r) => r.address !== '-').map((r) => `${r.address} ${r.names.join(' ')}`);
+      // every time: a write happens only when the block differs, and puts back a block someone else's write lost
+      if (viaKeeper) sendHostsBlock(id, lines);
+      else if (hostsFile) editHostsFile(hostsFile, (t) => withBlock(t, id, process.pid, lines), hostsBackupPath(hostsFile));
+      const rowsText = JSON.stringify(rows);
+      if (rowsText === lastRows) return;
+      writeFileSync(hostsFormatFile, lines.length ? `${lines.join('\n')}\n` : '', { mode: 0o644 });
       details.table = rows;
       rec.update({ details });
-      lastLines = text;
+      lastRows = rowsText;
     };
     await refresh();
     if (failing) throw new KinjectError('cannot list Services: see the warning above');
@@ -243,6 +232,7 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
     throw err;
   } finally {
     stopSignals();
+    process.off('disconnect', keeperGone);
     await cleanup.unwind(log.warn);
     first.client.close();
   }
@@ -261,22 +251,9 @@ function checkNotTeleported(context: string, namespaces: string[], self?: { id: 
   }
 }
 
-function checkHostsWritable(file: string): void {
-  try {
-    accessSync(realpathSync(file), constants.R_OK | constants.W_OK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new KinjectError(
-      code === 'ENOENT'
-        ? `${file} does not exist; create it, or use --no-hosts (names in a hosts-format file only)`
-        : `${file} is not writable by you (${code}): run \`sudo kinject teleport ...\`, or use --no-hosts (names in a hosts-format file only)`,
-    );
-  }
-}
-
 /** Waits (at most 5 s) until the first name resolves to its address through the system's resolver. */
 async function namesAnswer(rows: TableRow[], log: Logger): Promise<void> {
-  const row = rows[0];
+  const row = rows.find((r) => r.address !== '-');
   if (!row) return;
   const name = row.names[row.names.length - 1];
   for (let i = 0; i < 50; i++) {

@@ -1,7 +1,8 @@
 // kinject teleport against the real local cluster, in a private mount namespace whose /etc/hosts
 // is a temporary file (test/helpers/hosts-namespace.js: the real /etc/hosts cannot be reached).
 // Two sessions run side by side: A teleports kinject-demo (short names hello, echo), B this file's
-// own namespace plus default with --target and -f. Programs nobody here wrote, not under the
+// own namespace plus default with --target and -f, both started at the same moment (both blocks
+// must be in the hosts file: its writers hold a lock). Programs nobody here wrote, not under the
 // shim (curl, getent, python's socket, a Go program built here, busybox-static wget), reach hello
 // and echo by name; a Service created during B is reachable within 5 s; B's -f file follows a
 // `kubectl patch configmap`; SIGKILL of B then `kinject cleanup` restores the file and removes
@@ -61,6 +62,8 @@ t.test('two teleports start in the background side by side and print their table
   t.match(a.stdout, /^127\.\d+\.0\.\d+ +80 +hello hello\.kinject-demo hello\.kinject-demo\.svc hello\.kinject-demo\.svc\.cluster\.local$/m);
   t.match(b.stdout, / kubernetes\.default kubernetes\.default\.svc /, 'the second namespace: no short names');
   t.equal(sessions.filter((s) => s.kind === 'teleport' && s.alive).length, 2, 'both live in session list --json');
+  const hosts = readFileSync(ns.hostsFile, 'utf8');
+  for (const s of sessions) t.match(hosts, new RegExp(`^# kinject teleport ${s.id} begin `, 'm'), `started at the same moment: ${s.id}'s block is there`);
   const blocks = sessions.map((s) => s.details?.block);
   t.not(blocks[0], blocks[1], 'each its own address block');
   const text = (await kinject(['session', 'list'])).stdout;

@@ -4,8 +4,9 @@
 // then sleep), CHECKS that its mount namespace is not ours and that its /etc/hosts is the
 // temporary file (same device and inode) before anything runs there, and returns
 // { dir, hostsFile, run(cmd, args, opts), env }: run() starts a command in that namespace
-// (nsenter) with env pointing kinject's backup and runtime directory into dir. Teardown kills the
-// holder (the namespace goes with its last process) and removes dir.
+// (nsenter) with env pointing kinject's backup, hosts lock and runtime directory into dir. Teardown kills the
+// holder (the namespace goes with its last process) and removes dir. With { passwd } the
+// namespace's /etc/passwd is a temporary file too (a user that exists only there).
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readlinkSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,14 +14,18 @@ import { join } from 'node:path';
 import { waitFor } from './wait.js';
 import { repoRoot } from './repo.js';
 
-export async function hostsNamespace(t, initialHosts = readFileSync('/etc/hosts', 'utf8')) {
+export async function hostsNamespace(t, initialHosts = readFileSync('/etc/hosts', 'utf8'), { passwd } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kinject-teleport-'));
   const hostsFile = join(dir, 'hosts');
   writeFileSync(hostsFile, initialHosts, { mode: 0o644 });
+  // { passwd }: that text is the namespace's /etc/passwd (users that exist only in there)
+  const passwdFile = join(dir, 'passwd');
+  if (passwd !== undefined) writeFileSync(passwdFile, passwd, { mode: 0o644 });
+  const binds = `mount --bind '${hostsFile}' /etc/hosts${passwd !== undefined ? ` && mount --bind '${passwdFile}' /etc/passwd` : ''}`;
   // setpriv --pdeathsig: the holder dies with this test process, whatever ends it
   const holder = spawn(
     'setpriv',
-    ['--pdeathsig', 'KILL', 'unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount --bind '${hostsFile}' /etc/hosts && echo ready && exec sleep 900`],
+    ['--pdeathsig', 'KILL', 'unshare', '-m', '--propagation', 'private', 'sh', '-c', `${binds} && echo ready && exec sleep 900`],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -38,7 +43,10 @@ export async function hostsNamespace(t, initialHosts = readFileSync('/etc/hosts'
   const inside = statSync(`/proc/${holder.pid}/root/etc/hosts`);
   const tmp = statSync(hostsFile);
   if (inside.ino !== tmp.ino || inside.dev !== tmp.dev) throw new Error("the namespace's /etc/hosts is not the temporary file");
-  const env = { KINJECT_HOSTS_BACKUP: join(dir, 'hosts.backup'), XDG_RUNTIME_DIR: dir };
+  if (passwd !== undefined && statSync(`/proc/${holder.pid}/root/etc/passwd`).ino !== statSync(passwdFile).ino)
+    throw new Error("the namespace's /etc/passwd is not the temporary file");
+  // the backup and the writers' lock default to files beside /etc/hosts: the real /etc, here
+  const env = { KINJECT_HOSTS_BACKUP: join(dir, 'hosts.backup'), KINJECT_HOSTS_LOCK: join(dir, 'hosts.lock'), XDG_RUNTIME_DIR: dir };
   const run = (cmd, args, { timeoutMs = 60_000, env: more, input } = {}) =>
     new Promise((resolve) => {
       const child = execFile(

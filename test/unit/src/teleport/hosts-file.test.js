@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { blocks, editHostsFile, withBlock, withoutBlocks } from '../../../../dist/src/teleport/hosts-file.js';
 import { AddressBook, claimBlock } from '../../../../dist/src/teleport/addresses.js';
 import { entriesOf } from '../../../../dist/src/teleport/names.js';
+import { formatTable } from '../../../../dist/src/teleport/session.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kinject-hosts-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -82,6 +83,7 @@ t.test('names: ClusterIP, ExternalName, headless pods by hostname', async (t) =>
     },
     { metadata: { name: 'ext', namespace: 'ns' }, spec: { type: 'ExternalName', externalName: 'example.org', ports: [{ port: 443 }] } },
     { metadata: { name: 'db', namespace: 'ns' }, spec: { clusterIP: 'None', ports: [{ name: 'pg', port: 5432, targetPort: 'pg' }] } },
+    { metadata: { name: 'dns', namespace: 'ns' }, spec: { clusterIP: '10.0.0.10', ports: [{ port: 53, protocol: 'UDP' }] } },
   ];
   const slices = [
     {
@@ -102,7 +104,18 @@ t.test('names: ClusterIP, ExternalName, headless pods by hostname', async (t) =>
       ['svc/ns/db', 'db', [{ port: 5432, host: '10.1.0.7', targetPort: 15432 }]],
       ['pod/ns/db/db-0', 'db-0.db', [{ port: 5432, host: '10.1.0.7', targetPort: 15432 }]],
       ['pod/ns/db/db-1', 'db-1.db', [{ port: 5432, host: '10.1.0.8', targetPort: 15432 }]],
+      ['svc/ns/dns', 'dns', []],
     ],
+  );
+  t.same(e[0].notRelayed, ['53/UDP'], 'a UDP port is marked as not relayed');
+  t.same(e[5].notRelayed, ['53/UDP'], 'a UDP-only Service: an entry without ports');
+  t.equal(
+    formatTable([
+      { address: '127.1.0.1', ports: [80], names: ['web'], notRelayed: ['53/UDP'] },
+      { address: '-', ports: [], names: ['dns'], notRelayed: ['53/UDP'] },
+    ]),
+    'ADDRESS    PORTS                  NAMES\n127.1.0.1  80,53/udp:not-relayed  web\n-          53/udp:not-relayed     dns\n',
+    'the table says which ports are not relayed',
   );
   t.same(e[3].names, ['db-0.db', 'db-0.db.ns', 'db-0.db.ns.svc', 'db-0.db.ns.svc.cluster.local']);
   t.same(entriesOf('ns', services, slices, false)[0].names, ['web.ns', 'web.ns.svc', 'web.ns.svc.cluster.local'], 'no short name past the first namespace');
