@@ -23,8 +23,8 @@ export async function teleportCommand(options: TeleportOptions, argv: string[]):
   const { runTeleport } = await import('../teleport/session.js');
   const { reportReady } = await import('../teleport/background.js');
   const log = createLogger(Boolean(options.verbose));
-  return runTeleport(options, timeoutSeconds, log, (table, id) => {
-    if (process.send) reportReady(id, table);
+  return runTeleport(options, timeoutSeconds, log, (table, id, inspect) => {
+    if (process.send) reportReady(id, table, inspect);
     else {
       process.stdout.write(table);
       log.info(`teleport session ${id} is up; Ctrl-C ends it`);

@@ -1,7 +1,8 @@
 // The inspection page: one HTML document with its own script and style (no CDN, no build step),
 // served by server.ts. It loads /api/sessions and /api/rows, then follows /api/stream (server-sent
 // events) to add and update rows live. Secret values (Authorization, Cookie, Set-Cookie, ...
-// headers) are shown as dots until clicked.
+// headers, and every env value) are shown as dots until clicked. A teleport's table and a
+// session's env are snapshots: the Teleport and Env views show each session's last one.
 export function inspectPage(): string {
   return PAGE;
 }
@@ -39,12 +40,15 @@ pre{margin:0;white-space:pre-wrap;word-break:break-all}
 <section id="v-connection" class="hidden"><table id="t-connection"><thead><tr><th>time</th><th>session</th><th>pid</th><th>process</th><th>destination</th><th>resolved</th><th>port</th><th>out</th><th>in</th><th>duration</th><th>end</th></tr></thead><tbody></tbody></table></section>
 <section id="v-dns" class="hidden"><table id="t-dns"><thead><tr><th>time</th><th>session</th><th>name</th><th>answer</th><th>took</th><th>pid</th><th>process</th></tr></thead><tbody></tbody></table></section>
 <section id="v-tunnel" class="hidden"><table id="t-tunnel"><thead><tr><th>time</th><th>session</th><th>state</th><th>reason</th></tr></thead><tbody></tbody></table></section>
+<section id="v-teleport" class="hidden"><table id="t-teleport"><thead><tr><th>session</th><th>address</th><th>port</th><th>names</th><th>to (in the cluster)</th><th>open</th><th>connections</th></tr></thead><tbody></tbody></table></section>
+<section id="v-env" class="hidden"><table id="t-env"><thead><tr><th>session</th><th>from</th><th>name</th><th>value (click to show)</th></tr></thead><tbody></tbody></table></section>
 <section id="v-intercept" class="hidden"><table id="t-intercept"><thead><tr><th>time</th><th>session</th><th>method</th><th>path</th><th>status</th><th>duration</th><th>routed</th><th>replays</th></tr></thead><tbody></tbody></table>
 <div id="detail" class="hidden"><div id="d-old"></div><div id="d-new"></div></div></section>
 </main>
 <script>
 "use strict";
-const VIEWS=[['sessions','Sessions'],['connection','Connections'],['dns','DNS'],['tunnel','Tunnel'],['intercept','Requests']];
+const VIEWS=[['sessions','Sessions'],['connection','Connections'],['dns','DNS'],['tunnel','Tunnel'],['teleport','Teleport'],['intercept','Requests'],['env','Env']];
+const SNAPSHOT=new Set(['teleport','env']);
 const SECRET=/^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token)$/i;
 let view='sessions',rows=new Map(),sessions=[],selected=null,dropped=0;
 const $=(id)=>document.getElementById(id);
@@ -62,8 +66,10 @@ case'dns':return[t(r.time),r.session,r.name,r.error?el('span',{class:'bad'},r.er
 case'tunnel':return[t(r.time),r.session,el('span',{class:r.state==='up'?'ok':'bad'},r.state),r.reason||''];
 case'intercept':{const x=r.record;return[t(x.time),r.session,x.method,el('span',{class:'wrap'},x.path),el('span',{class:x.status>=500||!x.status?'bad':'ok'},x.status||x.error||''),ms(x.durationMs),x.decision.to+': '+x.decision.why,(r.replays||[]).length]}}}
 function rowEl(r){const tr=el('tr',{'data-seq':r.seq});for(const c of cells(r))tr.append(el('td',{},c));if(r.type==='intercept'){tr.style.cursor='pointer';tr.addEventListener('click',()=>select(r.seq))}if(selected===r.seq)tr.classList.add('sel');return tr}
-function render(){if(view==='sessions')return renderSessions();const body=$('t-'+view).tBodies[0];const list=[...rows.values()].filter(r=>r.type===view&&matches(r));body.replaceChildren(...list.map(rowEl));$('count').textContent=list.length+' rows';if(view==='intercept'&&selected)detail()}
-function upsert(r){rows.set(r.seq,r);if(r.type!==view||!matches(r)){return}const body=$('t-'+view).tBodies[0];const old=body.querySelector('tr[data-seq="'+r.seq+'"]');const tr=rowEl(r);if(old)old.replaceWith(tr);else body.append(tr);$('count').textContent=body.rows.length+' rows';if(r.seq===selected)detail()}
+function snapRows(r){if(r.type==='teleport')return r.table.map(e=>el('tr',{'data-seq':r.seq,'data-address':e.address+':'+e.port},el('td',{},r.session),el('td',{},e.address),el('td',{},e.port),el('td',{class:'wrap'},e.names.join(' ')),el('td',{},e.to),el('td',{class:e.open?'live':''},e.open),el('td',{},e.total)));
+return Object.keys(r.vars).sort().map(k=>el('tr',{'data-seq':r.seq,'data-name':k},el('td',{},r.session),el('td',{},r.source),el('td',{},k),el('td',{class:'wrap'},secret(r.vars[k]))))}
+function render(){if(view==='sessions')return renderSessions();if(SNAPSHOT.has(view)){const list=[...rows.values()].filter(r=>r.type===view&&matches(r)).flatMap(snapRows);$('t-'+view).tBodies[0].replaceChildren(...list);$('count').textContent=list.length+' rows';return}const body=$('t-'+view).tBodies[0];const list=[...rows.values()].filter(r=>r.type===view&&matches(r));body.replaceChildren(...list.map(rowEl));$('count').textContent=list.length+' rows';if(view==='intercept'&&selected)detail()}
+function upsert(r){rows.set(r.seq,r);if(r.type!==view||!matches(r)){return}if(SNAPSHOT.has(r.type))return render();const body=$('t-'+view).tBodies[0];const old=body.querySelector('tr[data-seq="'+r.seq+'"]');const tr=rowEl(r);if(old)old.replaceWith(tr);else body.append(tr);$('count').textContent=body.rows.length+' rows';if(r.seq===selected)detail()}
 function renderSessions(){const body=$('t-sessions').tBodies[0];body.replaceChildren(...sessions.filter(s=>!$('fsession').value||s.id===$('fsession').value).map(s=>{const hist=(s.tunnelHistory||[]).map(h=>h.state+' at '+t(h.at)+(h.reason?' ('+h.reason+')':'')).join(', ');return el('tr',{'data-session':s.id},el('td',{},s.id),el('td',{},s.kind),el('td',{},(s.context||'')+' / '+(s.namespaces||[]).join(',')),el('td',{},s.target||''),el('td',{},s.proxyPod||''),el('td',{},t(s.startedAt)),el('td',{class:s.tunnel==='up'?'ok':'bad'},s.tunnel),el('td',{class:'wrap tunnel-history'},hist),el('td',{class:'wrap'},(s.command||[]).join(' ')),el('td',{class:'wrap'},details(s.details)))}));$('count').textContent=sessions.length+' sessions'}
 function details(d){if(!d)return'';const box=el('div',{});for(const[k,v]of Object.entries(d)){if(Array.isArray(v)&&v.length&&typeof v[0]==='object'){const tb=el('table',{});const keys=Object.keys(v[0]);tb.append(el('tr',{},...keys.map(k=>el('th',{},k))));for(const o of v)tb.append(el('tr',{},...keys.map(k=>el('td',{},typeof o[k]==='object'?JSON.stringify(o[k]):o[k]))));box.append(el('div',{},k+':'),tb)}else box.append(el('div',{},k+': '+(typeof v==='object'?JSON.stringify(v):v)))}return box}
 function headers(list){const box=el('div',{});for(let i=0;i+1<list.length;i+=2)box.append(el('div',{},el('b',{},list[i]+': '),SECRET.test(list[i])?secret(list[i+1]):list[i+1]));return box}

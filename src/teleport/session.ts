@@ -24,6 +24,7 @@ import { editHostsFile, hostsBackupPath, hostsFilePath, withBlock, withoutBlocks
 import { kinjectAlive, removeDeadTeleports } from './leftovers.js';
 import { listNamespace, type Entry } from './names.js';
 import { Relays, type Route } from './relay.js';
+import { feedInspection } from './inspect-feed.js';
 
 export interface TeleportOptions {
   kubeconfig?: string;
@@ -94,7 +95,12 @@ export function formatTable(rows: TableRow[]): string {
 }
 
 /** Runs the session until a signal or a close; `ready` gets the table once the names answer. Returns the exit code. */
-export async function runTeleport(options: TeleportOptions, timeoutSeconds: number, log: Logger, ready: (table: string, id: string) => void): Promise<number> {
+export async function runTeleport(
+  options: TeleportOptions,
+  timeoutSeconds: number,
+  log: Logger,
+  ready: (table: string, id: string, inspect?: string) => void,
+): Promise<number> {
   const namespaces = namespacesOf(options);
   if (options.envFile && !options.target) throw usageError('-f/--env-file writes the env of --target: add --target WORKLOAD');
   const kubeconfig = kubeconfigFor(options);
@@ -150,6 +156,7 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
       envFile: envFile ?? null,
       logFile: process.env.KINJECT_TELEPORT_LOG ?? null,
       table: [] as TableRow[],
+      inspect: null as string | null,
     };
     const rec = registerSession({
       id,
@@ -173,7 +180,10 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
         editHostsFile(hostsFile, (t) => withoutBlocks(t, (b) => b === id));
       });
     }
-    const relays = new Relays(session.upstream, log.warn);
+    const page = await feedInspection(id, log, cleanup);
+    details.inspect = page?.url ?? null;
+    const relays = new Relays(session.upstream, log.warn, () => page?.changed());
+    page?.watch(relays, () => details.table);
     cleanup.add('listeners', () => relays.close());
     const book = new AddressBook(block);
 
@@ -198,6 +208,7 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
         rows.push({ address, ports: e.ports.map((p) => p.port), names: e.names });
       }
       await relays.sync(routes);
+      page?.changed();
       const lines = rows.map((r) => `${r.address} ${r.names.join(' ')}`);
       const text = lines.join('\n');
       if (text === lastLines) return;
@@ -212,6 +223,7 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
     if (hostsFile) await namesAnswer(details.table, log);
 
     let envWatch: Promise<void> | undefined;
+    if (session.env && session.proxyPod.target) page?.env(session.env, session.proxyPod.target.display);
     if (envFile && session.env && session.proxyPod.target) {
       const container = session.proxyPod.target.container;
       const fetch = apiFetch(client, session.proxyPod.namespace);
@@ -228,7 +240,7 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
       await writeEnv();
       envWatch = loop(ENV_POLL_MS, stop.signal, writeEnv, (m) => log.debug(`env: ${m}`));
     }
-    ready(formatTable(details.table), id);
+    ready(formatTable(details.table), id, details.inspect ?? undefined);
     const polling = loop(POLL_MS, stop.signal, refresh, log.warn);
     const closedBy = await Promise.race([
       session.closed.then((by) => by),
