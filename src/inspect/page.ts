@@ -54,6 +54,7 @@ let view='sessions',rows=new Map(),sessions=[],selected=null,dropped=0;
 const $=(id)=>document.getElementById(id);
 function el(tag,attrs,...kids){const e=document.createElement(tag);for(const[k,v]of Object.entries(attrs||{}))if(k==='class')e.className=v;else if(k.startsWith('on'))e.addEventListener(k.slice(2),v);else e.setAttribute(k,v);for(const k of kids)e.append(k instanceof Node?k:document.createTextNode(k==null?'':String(k)));return e}
 function secret(v){const s=el('span',{class:'secret',title:'click to show'},'••••••');s.addEventListener('click',()=>{s.textContent=v;s.classList.add('shown')},{once:true});return s}
+function proc(p){return el('span',{class:'proc',title:p||''},(p||'').split(' ').map(a=>a.startsWith('/')?a.split('/').pop():a).join(' ').slice(0,60))}
 function bytes(n){return n==null?'':n<1024?n+' B':n<1048576?(n/1024).toFixed(1)+' KiB':(n/1048576).toFixed(1)+' MiB'}
 function ms(n){return n==null?'':n<1000?n+' ms':(n/1000).toFixed(1)+' s'}
 function t(iso){return iso?new Date(iso).toLocaleTimeString():''}
@@ -61,8 +62,8 @@ for(const[k,label]of VIEWS)$('tabs').append(el('button',{'data-view':k,onclick:(
 function show(k){view=k;for(const b of $('tabs').children)b.classList.toggle('on',b.dataset.view===k);for(const[v]of VIEWS)$('v-'+v).classList.toggle('hidden',v!==k);render()}
 function matches(r){const s=$('fsession').value,q=$('fq').value.toLowerCase();if(s&&r.session!==s)return false;if(q&&!JSON.stringify(r).toLowerCase().includes(q))return false;return true}
 function cells(r){switch(r.type){
-case'connection':return[t(r.time),r.session,r.pid??'',el('span',{title:r.process||''},(r.process||'').slice(0,40)),r.asked,r.resolved??'',r.port,bytes(r.bytesOut),bytes(r.bytesIn),r.phase==='open'?el('span',{class:'live'},'open'):ms(r.durationMs),r.phase==='open'?'':el('span',{class:r.end==='closed'?'ok':'bad',title:r.error||''},r.end+(r.error&&r.end!=='closed'?': '+r.error:''))];
-case'dns':return[t(r.time),r.session,r.name,r.error?el('span',{class:'bad'},r.error):r.answer,ms(r.durationMs),r.pid??'',el('span',{title:r.process||''},(r.process||'').slice(0,40))];
+case'connection':return[t(r.time),r.session,r.pid??'',proc(r.process),r.asked,r.resolved??'',r.port,bytes(r.bytesOut),bytes(r.bytesIn),r.phase==='open'?el('span',{class:'live'},'open'):ms(r.durationMs),r.phase==='open'?'':el('span',{class:r.end==='closed'?'ok':'bad',title:r.error||''},r.end+(r.error&&r.end!=='closed'?': '+r.error:''))];
+case'dns':return[t(r.time),r.session,r.name,r.error?el('span',{class:'bad'},r.error):r.answer,ms(r.durationMs),r.pid??'',proc(r.process)];
 case'tunnel':return[t(r.time),r.session,el('span',{class:r.state==='up'?'ok':'bad'},r.state),r.reason||''];
 case'intercept':{const x=r.record;return[t(x.time),r.session,x.method,el('span',{class:'wrap'},x.path),el('span',{class:x.status>=500||!x.status?'bad':'ok'},x.status||x.error||''),ms(x.durationMs),x.decision.to+': '+x.decision.why,(r.replays||[]).length]}}}
 function rowEl(r){const tr=el('tr',{'data-seq':r.seq});for(const c of cells(r))tr.append(el('td',{},c));if(r.type==='intercept'){tr.style.cursor='pointer';tr.addEventListener('click',()=>select(r.seq))}if(selected===r.seq)tr.classList.add('sel');return tr}
