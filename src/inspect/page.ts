@@ -24,8 +24,11 @@ tr.sel{background:#ffd}
 .bad{color:#b00}.ok{color:#070}.live{color:#06c}
 .secret{background:#333;color:#333;cursor:pointer;border-radius:3px;padding:0 4px}
 .secret.shown{background:none;color:inherit}
-#detail{display:flex;gap:12px;margin-top:8px}
-#detail>div{flex:1;background:#fff;border:1px solid #ccc;padding:6px;overflow:auto;max-height:50vh}
+#detail{margin-top:8px}
+#d-req,#d-old,#d-new{background:#fff;border:1px solid #ccc;padding:6px;overflow:auto}
+#d-req{max-height:35vh;margin-bottom:8px}
+#d-responses{display:flex;gap:12px}
+#d-responses>div{flex:1;max-height:45vh}
 pre{margin:0;white-space:pre-wrap;word-break:break-all}
 .hidden{display:none}
 </style></head><body>
@@ -43,7 +46,7 @@ pre{margin:0;white-space:pre-wrap;word-break:break-all}
 <section id="v-teleport" class="hidden"><table id="t-teleport"><thead><tr><th>session</th><th>address</th><th>port</th><th>names</th><th>to (in the cluster)</th><th>open</th><th>connections</th></tr></thead><tbody></tbody></table></section>
 <section id="v-env" class="hidden"><table id="t-env"><thead><tr><th>session</th><th>from</th><th>name</th><th>value (click to show)</th></tr></thead><tbody></tbody></table></section>
 <section id="v-intercept" class="hidden"><table id="t-intercept"><thead><tr><th>time</th><th>session</th><th>method</th><th>path</th><th>status</th><th>duration</th><th>routed</th><th>replays</th></tr></thead><tbody></tbody></table>
-<div id="detail" class="hidden"><div id="d-old"></div><div id="d-new"></div></div></section>
+<div id="detail" class="hidden"><div id="d-req"></div><div id="d-responses"><div id="d-old"></div><div id="d-new"></div></div></div></section>
 </main>
 <script>
 "use strict";
@@ -77,7 +80,8 @@ function headers(list){const box=el('div',{});for(let i=0;i+1<list.length;i+=2)b
 function body(b,hdrs){if(!b||!b.bytes)return el('i',{},'(no body)');let text;try{text=new TextDecoder().decode(Uint8Array.from(atob(b.base64),c=>c.charCodeAt(0)))}catch{text='(binary)'}const ct=(hdrs||[]).find((h,i)=>i%2===0&&/^content-type$/i.test(h));try{if(/json/.test(hdrs[hdrs.indexOf(ct)+1])||/^[\\[{]/.test(text))text=JSON.stringify(JSON.parse(text),null,2)}catch{}return el('div',{},el('pre',{},text),b.truncated?el('i',{},'(first '+bytes(b.base64.length*3/4)+' of '+bytes(b.bytes)+')'):'')}
 function select(seq){selected=seq;for(const tr of $('t-intercept').tBodies[0].rows)tr.classList.toggle('sel',Number(tr.dataset.seq)===seq);detail()}
 function detail(){const r=rows.get(selected);if(!r)return;const x=r.record;$('detail').classList.remove('hidden');
-$('d-old').replaceChildren(el('h3',{},x.method+' '+x.path),el('div',{},'routed to '+x.decision.to+' ('+x.decision.why+')'),el('h4',{},'request headers'),headers(x.requestHeaders),el('h4',{},'request body'),body(x.requestBody,x.requestHeaders),el('h4',{id:'old-status'},'response: '+(x.status||x.error||'none')+' in '+ms(x.durationMs)),headers(x.responseHeaders),body(x.responseBody,x.responseHeaders));
+$('d-req').replaceChildren(el('h3',{},x.method+' '+x.path),el('div',{},'routed to '+x.decision.to+' ('+x.decision.why+')'),el('h4',{},'request headers'),headers(x.requestHeaders),el('h4',{},'request body'),body(x.requestBody,x.requestHeaders));
+$('d-old').replaceChildren(el('h4',{id:'old-status'},'response: '+(x.status||x.error||'none')+' in '+ms(x.durationMs)),headers(x.responseHeaders),body(x.responseBody,x.responseHeaders));
 const last=(r.replays||[]).at(-1);const btn=el('button',{id:'replay',onclick:replay},'Replay');
 $('d-new').replaceChildren(btn,last?el('div',{id:'replay-result'},el('h4',{id:'new-status'},'replay at '+t(last.time)+': '+(last.status||last.error)+' in '+ms(last.durationMs)),last.error?el('div',{class:'bad'},last.error):'',headers(last.responseHeaders),body(last.responseBody,last.responseHeaders)):el('i',{},'Replay sends this request to the local process again; its new response shows here.'))}
 async function replay(){const b=$('replay');b.disabled=true;b.textContent='replaying…';try{const res=await fetch('/api/rows/'+selected+'/replay',{method:'POST',headers:{'X-Kinject-Inspect':'1'}});const r=await res.json();if(!res.ok)alert(r.error);else upsert(r)}finally{detail()}}

@@ -213,12 +213,14 @@ t.test('teleport table, a UDP lookup with its process, the env, and a replay of 
   await row.waitFor({ timeout: 30_000 });
   t.match(await row.innerText(), /POST[\s\S]*\/orders\?x=1[\s\S]*201[\s\S]*local/, 'method, path, status, routed to local');
   await row.click();
+  const requestText = await page.locator('#d-req').innerText();
+  t.match(requestText, /x-dev: inspect/i, 'the request headers');
+  t.notOk(requestText.includes('s3cret-token'), 'Authorization hidden');
+  t.match(requestText, /"item": "tea"/, 'the request body, pretty-printed');
   const old = page.locator('#d-old');
   const oldText = await old.innerText();
-  t.match(oldText, /x-dev: inspect/i, 'the request headers');
-  t.notOk(oldText.includes('s3cret-token'), 'Authorization hidden');
-  t.match(oldText, /"item": "tea"/, 'the request body, pretty-printed');
   t.match(oldText, /response: 201/, 'the status');
+  t.match(oldText, /x-count: 1/i, 'the response headers');
   t.match(oldText, /"n": 1/, 'the response body');
   await page.click('#replay');
   await page.locator('#replay-result').waitFor({ timeout: 30_000 });
@@ -228,6 +230,8 @@ t.test('teleport table, a UDP lookup with its process, the env, and a replay of 
   t.match(replayed, /"got": "\{\\"item\\":\\"tea\\",\\"n\\":2\}"/, 'with the same body');
   t.match(replayed, /"path": "\/orders\?x=1"/, 'to the same path');
   t.match(await old.innerText(), /"n": 1/, 'beside the old answer');
+  const [oldBox, newBox] = [await old.boundingBox(), await page.locator('#d-new').boundingBox()];
+  t.ok(oldBox.x + oldBox.width <= newBox.x && Math.abs(oldBox.y - newBox.y) < 2, 'side by side');
   await page.screenshot({ path: join(shots, 'replay-intercept.png') });
 
   ic.kill('SIGTERM');
