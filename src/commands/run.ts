@@ -31,7 +31,7 @@ import { seconds, type TargetFlags } from './options.js';
 import { checkNetnsHost } from '../netns/preflight.js';
 import { startNetnsRun } from '../netns/run-netns.js';
 import { parseInterceptFlags, type InterceptRequest } from '../intercept/flags.js';
-import { publishInspect } from '../inspect/events.js';
+import { inspectListening, publishInspect } from '../inspect/events.js';
 import type { InterceptRecordEvent } from '../intercept/records.js';
 
 export interface RunOptions extends TargetFlags {
@@ -125,6 +125,7 @@ export async function runCommand(command: string, args: string[], options: RunOp
       env.KINJECT_ROOT = volumes.env.KINJECT_ROOT;
       env.KINJECT_MOUNTS = volumes.env.KINJECT_MOUNTS;
     }
+    publishProgramEnv(workloadEnv, connected, netnsTools ? merged : env);
     let child: ChildProcess;
     if (netnsTools) {
       const shimEnv = shimEnvironment(process.env, { socks: front.address, token, dns: dns.address, localNames: [], verbose: options.verbose });
@@ -233,6 +234,21 @@ function registerRunSession(c: Connected, command: string, args: string[], optio
     tunnel: 'up',
     details: options.proxy !== undefined ? { upstream: c.upstream.description } : undefined,
   });
+}
+
+/**
+ * The env the program gets, for the inspection page only (its values are secret there, and it is
+ * never written anywhere): the workload's with --target, else what kinject set or changed.
+ */
+function publishProgramEnv(workloadEnv: Record<string, string> | undefined, c: { proxyPod?: { target?: { display: string } } }, env: NodeJS.ProcessEnv): void {
+  if (!inspectListening()) return;
+  const target = c.proxyPod?.target?.display;
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(workloadEnv && target ? workloadEnv : env)) {
+    if (v !== undefined && (target || process.env[k] !== v)) vars[k] = v;
+  }
+  const source = target ? `${target} (the workload's env)` : 'what kinject set for the program';
+  publishInspect({ type: 'env', time: new Date().toISOString(), source, vars });
 }
 
 /** The intercepts' request records (intercept/records.ts) go to the inspection page, with where to replay them. */

@@ -24,8 +24,8 @@ export async function teleportCommand(options: TeleportOptions, argv: string[]):
   }
   const { reportReady } = await import('../teleport/background.js');
   const log = createLogger(Boolean(options.verbose));
-  const ready = (table: string, id: string) => {
-    if (process.send) reportReady(id, table);
+  const ready = (table: string, id: string, inspect?: string) => {
+    if (process.send) reportReady(id, table, inspect);
     else {
       process.stdout.write(table);
       log.info(`teleport session ${id} is up; Ctrl-C ends it`);

@@ -1,6 +1,7 @@
 // The inspection feed's event bus, inside one kinject process: the front publishes each SOCKS
 // connection, the resolver each name lookup, the session its tunnel's state changes, an inbound
-// router its request records. Publishing costs nothing when nobody listens (no listener: the
+// router its request records, a teleport its table with connection counts, a session the env it
+// gave its program. Publishing costs nothing when nobody listens (no listener: the
 // event is not even built by callers that check inspectListening()); src/inspect/feed.ts listens
 // and sends the events to the inspection page's server.
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -36,7 +37,7 @@ export interface DnsEvent {
   answer?: string;
   error?: string;
   durationMs: number;
-  /** the process that asked, when the shim asked (the local DNS server's clients are not looked up) */
+  /** the process that asked (through the shim's RESOLVE or a datagram to the local DNS server), when found */
   pid?: number;
   process?: string;
 }
@@ -70,7 +71,35 @@ export interface InterceptEvent {
   local?: { host: string; port: number };
 }
 
-export type InspectEvent = ConnectionEvent | DnsEvent | TunnelEvent | InterceptEvent;
+/** A teleport session's whole table now (each one replaces the session's last): one entry per address and port. */
+export interface TeleportEvent {
+  type: 'teleport';
+  time: string;
+  table: {
+    address: string;
+    port: number;
+    names: string[];
+    /** where its connections go in the cluster, host:port */
+    to: string;
+    /** connections open now, and since the listener opened */
+    open: number;
+    total: number;
+  }[];
+}
+
+/** The environment a session gave its program (each one replaces the session's last); values are secret on the page. */
+export interface EnvEvent {
+  type: 'env';
+  time: string;
+  /** where it comes from: the target workload's container, or what kinject set */
+  source: string;
+  vars: Record<string, string>;
+}
+
+export type InspectEvent = ConnectionEvent | DnsEvent | TunnelEvent | InterceptEvent | TeleportEvent | EnvEvent;
+
+/** the event types ingest accepts */
+export const EVENT_TYPES = ['connection', 'dns', 'tunnel', 'intercept', 'teleport', 'env'] as const;
 
 const bus = new EventEmitter();
 bus.setMaxListeners(0);

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { listLocalSessions } from '../session/registry.js';
-import type { InspectEvent, InterceptEvent } from './events.js';
+import { EVENT_TYPES, type InspectEvent, type InterceptEvent } from './events.js';
 import { refusal } from './guard.js';
 import { inspectPage } from './page.js';
 import { replayRequest } from './replay.js';
@@ -43,7 +43,7 @@ export async function startInspectServer(
   const sessions = () =>
     listLocalSessions(env)
       .filter((s) => s.alive)
-      .map((s) => s.record);
+      .map((s) => ({ ...s.record, alive: s.alive })); // each as `kinject session list --json` prints it
   let lastSessions = '';
   const pushSessions = () => {
     const text = JSON.stringify(sessions());
@@ -104,7 +104,7 @@ export async function startInspectServer(
       }
       if (typeof batch.session !== 'string' || !Array.isArray(batch.events)) return reply(res, 400, { error: 'expected { session, events: [...] }' });
       for (const event of batch.events as InspectEvent[]) {
-        if (!event || typeof event !== 'object' || !['connection', 'dns', 'tunnel', 'intercept'].includes(event.type)) continue;
+        if (!event || typeof event !== 'object' || !(EVENT_TYPES as readonly string[]).includes(event.type)) continue;
         send('row', store.add(batch.session, event));
       }
       send('dropped', { dropped: store.dropped });

@@ -1,6 +1,7 @@
 // The inspection server's memory: the rows of every session's events, newest last, at most
 // MAX_ROWS (the oldest are dropped and counted). A connection's "close" event replaces its "open"
-// row; a connection to a name gets the name's last DNS answer in that session as "resolved".
+// row; a connection to a name gets the name's last DNS answer in that session as "resolved". A
+// teleport table or an env is a snapshot: a session's new one replaces its last (same seq).
 // Nothing is written to disk.
 import type { InspectEvent } from './events.js';
 
@@ -27,6 +28,7 @@ export class RowStore {
   private readonly open = new Map<string, number>();
   private readonly answers = new Map<string, string>();
   private readonly names = new Map<string, string>();
+  private readonly snapshots = new Map<string, number>();
   private seq = 0;
   dropped = 0;
 
@@ -53,6 +55,18 @@ export class RowStore {
       }
       const row = this.insert({ ...event, resolved, session } as Row);
       if (event.phase === 'open') this.open.set(key, row.seq);
+      return row;
+    }
+    if (event.type === 'teleport' || event.type === 'env') {
+      const key = `${event.type}\0${session}`;
+      const known = this.snapshots.get(key);
+      if (known !== undefined && this.rows.has(known)) {
+        const row = { ...event, session, seq: known } as Row;
+        this.rows.set(known, row);
+        return row;
+      }
+      const row = this.insert({ ...event, session } as Row);
+      this.snapshots.set(key, row.seq);
       return row;
     }
     return this.insert({ ...event, session } as Row);

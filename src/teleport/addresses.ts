@@ -6,7 +6,7 @@
 // the whole session, even if the Service goes away and comes back. Two teleports starting at the
 // same moment cannot take the same block: each claims its block with a file created exclusively,
 // <dir>/block-<B> holding its pid (claimBlock); a claim whose pid is gone is taken over.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir } from '../volumes/state.js';
 
@@ -38,6 +38,9 @@ export class AddressBook {
   }
 }
 
+/** how long an empty block file counts as being claimed by the process that just created it */
+const CLAIMING_MS = 10_000;
+
 /**
  * Claims the lowest free block for this process: the file dir/block-B created exclusively (or
  * taken over when the pid in it is not alive). Returns B and how to release it, or undefined.
@@ -50,12 +53,15 @@ export function claimBlock(dir: string, alive: (pid: number) => boolean): { bloc
     try {
       writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
     } catch {
-      let owner = 0;
+      let text: string;
       try {
-        owner = Number(readFileSync(file, 'utf8'));
+        text = readFileSync(file, 'utf8');
       } catch {
         continue;
       }
+      // empty: another starter created it this instant and is writing its pid (a released block says 0)
+      if (text === '' && Date.now() - statSync(file).mtimeMs < CLAIMING_MS) continue;
+      const owner = Number(text);
       if (owner === process.pid || alive(owner)) continue;
       writeFileSync(file, String(process.pid), { mode: 0o600 }); // a dead session's block
       // another starter may have taken it over at the same moment: the last writer wins, the other moves on

@@ -13,12 +13,14 @@ export interface ReadyMessage {
   ready: true;
   id: string;
   table: string;
+  /** the inspection page's URL, when it runs */
+  inspect?: string;
 }
 
 /** In the child: tells the waiting parent the session is ready, then lets go of the channel. */
-export function reportReady(id: string, table: string): void {
+export function reportReady(id: string, table: string, inspect?: string): void {
   if (!process.send) return;
-  const msg: ReadyMessage = { ready: true, id, table };
+  const msg: ReadyMessage = { ready: true, id, table, ...(inspect ? { inspect } : {}) };
   // a keeper (sudo: hosts-keeper.ts) keeps the channel for the hosts block's lines
   process.send(msg, () => {
     if (!process.env.KINJECT_HOSTS_VIA_KEEPER) process.disconnect?.();
@@ -51,6 +53,7 @@ export async function startInBackground(argv: string[], timeoutSeconds: number):
   });
   if (outcome.ready) {
     process.stdout.write(outcome.ready.table);
+    if (outcome.ready.inspect) process.stderr.write(`kinject: inspection page: ${outcome.ready.inspect}\n`);
     process.stderr.write(
       `kinject: teleport session ${outcome.ready.id} runs in the background (pid ${child.pid}, log ${logFile}); \`kinject session close ${outcome.ready.id}\` or \`kinject teleport --clean\` ends it\n`,
     );

@@ -60,7 +60,7 @@ export async function runHostsKeeper(
   options: { kubeconfig?: string },
   hostsFile: string | undefined,
   log: Logger,
-  ready: (table: string, id: string) => void,
+  ready: (table: string, id: string, inspect?: string) => void,
 ): Promise<number> {
   const kubeconfig = kubeconfigFor(options, process.env, invoker);
   if (hostsFile) {
@@ -98,7 +98,7 @@ export async function runHostsKeeper(
       }
     } else if (m?.ready) {
       wasReady = true;
-      ready(m.table ?? '', m.id ?? '');
+      ready(m.table ?? '', m.id ?? '', m.inspect);
     }
   });
   // the session decides how to stop (it gets the terminal's signals itself; a signal to the keeper is passed on)

@@ -1,7 +1,8 @@
 // Teleport's listeners: one TCP listener per address and port (127.B.x.y:port), each relaying its
 // connections through the session's upstream (a CONNECT over the tunnel's mux) to where the entry
 // says, in the cluster. sync() opens what is new, re-points what moved (a headless pod's new IP),
-// and closes what is gone.
+// and closes what is gone. Each listener counts its connections (open now, and since it listens)
+// for the inspection page's Teleport table; onChange is called when a count moves.
 import net from 'node:net';
 import { connectVia } from '../front/connect-via.js';
 import type { Upstream } from '../front/upstream.js';
@@ -18,6 +19,16 @@ interface Listener {
   server: net.Server;
   route: Route;
   sockets: Set<net.Socket>;
+  /** connections accepted since it listens */
+  total: number;
+}
+
+export interface RouteCount {
+  route: Route;
+  /** connections open now */
+  open: number;
+  /** connections since the listener opened */
+  total: number;
 }
 
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -27,6 +38,7 @@ export class Relays {
   constructor(
     private readonly upstream: Upstream,
     private readonly warn: (msg: string) => void,
+    private readonly onChange: () => void = () => {},
   ) {}
 
   /** Makes the listeners match `routes`; resolves once every new one listens (or failed, with a warning). */
@@ -55,13 +67,18 @@ export class Relays {
     return new Set(this.listeners.keys());
   }
 
+  /** every listener's route with its connection counts */
+  counts(): RouteCount[] {
+    return [...this.listeners.values()].map((l) => ({ route: l.route, open: l.sockets.size, total: l.total }));
+  }
+
   close(): void {
     for (const l of this.listeners.values()) closeListener(l);
     this.listeners.clear();
   }
 
   private listen(key: string, route: Route): Promise<void> {
-    const l: Listener = { server: net.createServer(), route, sockets: new Set() };
+    const l: Listener = { server: net.createServer(), route, sockets: new Set(), total: 0 };
     l.server.on('connection', (socket) => this.relay(l, socket));
     return new Promise((resolve) => {
       l.server.once('error', (err: NodeJS.ErrnoException) => {
@@ -78,7 +95,12 @@ export class Relays {
 
   private relay(l: Listener, socket: net.Socket): void {
     l.sockets.add(socket);
-    socket.on('close', () => l.sockets.delete(socket));
+    l.total++;
+    this.onChange();
+    socket.on('close', () => {
+      l.sockets.delete(socket);
+      this.onChange();
+    });
     socket.on('error', () => {});
     socket.pause();
     const { host, targetPort } = l.route;

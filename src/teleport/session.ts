@@ -25,6 +25,7 @@ import { kinjectAlive, removeDeadTeleports } from './leftovers.js';
 import { kubeconfigFor } from './sudo.js';
 import { listNamespace, type Entry } from './names.js';
 import { Relays, type Route } from './relay.js';
+import { feedInspection } from './inspect-feed.js';
 
 export interface TeleportOptions {
   kubeconfig?: string;
@@ -70,7 +71,12 @@ export function formatTable(rows: TableRow[]): string {
 }
 
 /** Runs the session until a signal or a close; `ready` gets the table once the names answer. Returns the exit code. */
-export async function runTeleport(options: TeleportOptions, timeoutSeconds: number, log: Logger, ready: (table: string, id: string) => void): Promise<number> {
+export async function runTeleport(
+  options: TeleportOptions,
+  timeoutSeconds: number,
+  log: Logger,
+  ready: (table: string, id: string, inspect?: string) => void,
+): Promise<number> {
   const namespaces = namespacesOf(options);
   if (options.envFile && !options.target) throw usageError('-f/--env-file writes the env of --target: add --target WORKLOAD');
   const kubeconfig = kubeconfigFor(options);
@@ -133,6 +139,7 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
       envFile: envFile ?? null,
       logFile: process.env.KINJECT_TELEPORT_LOG ?? null,
       table: [] as TableRow[],
+      inspect: null as string | null,
     };
     const rec = registerSession({
       id,
@@ -156,7 +163,10 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
         editHostsFile(hostsFile, (t) => withoutBlocks(t, (b) => b === id));
       });
     }
-    const relays = new Relays(session.upstream, log.warn);
+    const page = await feedInspection(id, log, cleanup);
+    details.inspect = page?.url ?? null;
+    const relays = new Relays(session.upstream, log.warn, () => page?.changed());
+    page?.watch(relays, () => details.table);
     cleanup.add('listeners', () => relays.close());
     const book = new AddressBook(block);
 
@@ -185,6 +195,7 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
         rows.push({ address, ports: e.ports.map((p) => p.port), names: e.names, notRelayed: e.notRelayed });
       }
       await relays.sync(routes);
+      page?.changed();
       const lines = rows.filter((r) => r.address !== '-').map((r) => `${r.address} ${r.names.join(' ')}`);
       // every time: a write happens only when the block differs, and puts back a block someone else's write lost
       if (viaKeeper) sendHostsBlock(id, lines);
@@ -201,6 +212,7 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
     if (hostsFile) await namesAnswer(details.table, log);
 
     let envWatch: Promise<void> | undefined;
+    if (session.env && session.proxyPod.target) page?.env(session.env, session.proxyPod.target.display);
     if (envFile && session.env && session.proxyPod.target) {
       const container = session.proxyPod.target.container;
       const fetch = apiFetch(client, session.proxyPod.namespace);
@@ -217,7 +229,7 @@ export async function runTeleport(options: TeleportOptions, timeoutSeconds: numb
       await writeEnv();
       envWatch = loop(ENV_POLL_MS, stop.signal, writeEnv, (m) => log.debug(`env: ${m}`));
     }
-    ready(formatTable(details.table), id);
+    ready(formatTable(details.table), id, details.inspect ?? undefined);
     const polling = loop(POLL_MS, stop.signal, refresh, log.warn);
     const closedBy = await Promise.race([
       session.closed.then((by) => by),

@@ -241,11 +241,11 @@ t.test('the inspection page shows two live sessions, their connections, lookups,
   await row.waitFor({ timeout: 20_000 });
   t.match(await row.innerText(), /POST[\s\S]*201[\s\S]*local: header x-dev: me/, 'method, status, routing decision');
   await row.click();
-  const secret = page.locator('#d-old .secret').first();
-  t.notOk((await page.locator('#d-old').innerText()).includes('s3cret-token'), 'the Authorization value is hidden');
-  t.match(await page.locator('#d-old').innerText(), /"item": "tea"/, 'the JSON body, pretty-printed');
+  const secret = page.locator('#d-req .secret').first();
+  t.notOk((await page.locator('#d-req').innerText()).includes('s3cret-token'), 'the Authorization value is hidden');
+  t.match(await page.locator('#d-req').innerText(), /"item": "tea"/, 'the JSON body, pretty-printed');
   await secret.click();
-  t.ok((await page.locator('#d-old').innerText()).includes('Bearer s3cret-token'), 'and shown when clicked');
+  t.ok((await page.locator('#d-req').innerText()).includes('Bearer s3cret-token'), 'and shown when clicked');
   await page.click('#replay');
   await page.locator('#replay-result').waitFor({ timeout: 20_000 });
   const replayed = await page.locator('#d-new').innerText();

@@ -74,3 +74,28 @@ t.test('c-ares (node:dns Resolver) gets answers from the server', async (t) => {
   await t.rejects(resolver.resolve4('nope.demo'), { code: 'ENOTFOUND' });
   t.same(await resolver.reverse('10.96.0.20'), ['hello.demo.svc.cluster.local']);
 });
+
+t.test('while the inspection page listens, a lookup names the process whose datagram asked', async (t) => {
+  const { onInspect, lookupOwner } = await import('../../../../dist/src/inspect/events.js');
+  const { spawn } = await import('node:child_process');
+  const owners = [];
+  const watching = {
+    ...fakeResolver,
+    async resolve(name) {
+      owners.push(lookupOwner.getStore());
+      return fakeResolver.resolve(name);
+    },
+  };
+  const stop = onInspect(() => {});
+  t.teardown(stop);
+  const server = await startDnsServer(watching);
+  t.teardown(() => server.close());
+  // a child of this process (as the program is a child of kinject) sends one query from its own UDP socket
+  const script = `const s=require('dgram').createSocket('udp4');s.on('message',()=>process.exit(0));s.send(Buffer.from(process.argv[1],'hex'),${server.address.port},'127.0.0.1');setTimeout(()=>process.exit(1),5000)`;
+  const child = spawn(process.execPath, ['-e', script, query('hello.demo', TYPE.A).toString('hex')], { stdio: 'ignore' });
+  const code = await new Promise((r) => child.once('exit', r));
+  t.equal(code, 0, 'the child got its answer');
+  t.equal(owners.length, 1);
+  t.equal(owners[0]?.pid, child.pid, 'the lookup ran for the child');
+  t.match(owners[0]?.command, /dgram/, 'with its command line');
+});

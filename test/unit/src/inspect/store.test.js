@@ -37,3 +37,20 @@ t.test(`at most ${MAX_ROWS} rows: the older ones are dropped and counted`, async
   t.equal(store.dropped, 250);
   t.equal(store.list()[0].name, 'n250', 'the oldest left is the 251st');
 });
+
+t.test("a teleport table or an env is a snapshot: a session's new one replaces its last", async (t) => {
+  const store = new RowStore();
+  const table = (open) => ({ type: 'teleport', time: '', table: [{ address: '127.1.0.1', port: 80, names: ['hello'], to: '10.0.0.1:80', open, total: open }] });
+  const first = store.add('s1', table(0));
+  const second = store.add('s1', table(2));
+  t.equal(second.seq, first.seq, 'same row');
+  t.equal(store.list({ type: 'teleport' }).length, 1);
+  t.equal(store.list({ type: 'teleport' })[0].table[0].open, 2, 'the new counts');
+  t.not(store.add('s2', table(1)).seq, first.seq, 'per session');
+  store.add('s1', { type: 'env', time: '', source: 'x', vars: { A: '1' } });
+  store.add('s1', { type: 'env', time: '', source: 'x', vars: { A: '2' } });
+  t.same(
+    store.list({ type: 'env' }).map((r) => r.vars.A),
+    ['2'],
+  );
+});

@@ -63,6 +63,13 @@ t.test('address blocks: claimed exclusively, a dead claim taken over; addresses 
   writeFileSync(join(blocksDir, 'block-2'), '999999');
   const b = claimBlock(blocksDir, (pid) => pid !== 999999 && pid !== process.pid);
   t.equal(b.block, 2, 'the dead claim of block 2 is taken over');
+  // another starter has just created block-4 and not yet written its pid: not taken
+  writeFileSync(join(blocksDir, 'block-3'), '0');
+  writeFileSync(join(blocksDir, 'block-4'), '');
+  const c = claimBlock(blocksDir, (pid) => pid > 0 && pid !== process.pid);
+  t.equal(c.block, 3, 'a released block (0) is taken');
+  const d = claimBlock(blocksDir, (pid) => pid > 0 && pid !== process.pid);
+  t.equal(d.block, 5, 'a block being claimed (empty, just created) is not');
   const book = new AddressBook(3);
   t.equal(book.addressFor('svc/ns/a'), '127.3.0.1');
   t.equal(book.addressFor('svc/ns/b'), '127.3.0.2');
