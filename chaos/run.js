@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { chaosNamespace, deleteNamespace, kubeconfig, repoRoot, stats } from './lib.js';
 import kills from './scenarios/kills.js';
 import podLoss from './scenarios/pod-loss.js';
+import podEvicted from './scenarios/pod-evicted.js';
 import tunnelCut from './scenarios/tunnel-cut.js';
 import { restartScenario } from './scenarios/restart.js';
 import parallel from './scenarios/parallel.js';
@@ -32,6 +33,7 @@ const SCENARIOS = [
   ['bad-inputs', badInputs],
   ['kills', kills],
   ['pod-deleted', podLoss],
+  ['pod-evicted', podEvicted],
   ['tunnel-cut', tunnelCut],
   ...(restarts ? [['apiserver-restart', restartScenario('kube-apiserver')], ['kubelet-restart', restartScenario('kubelet')]] : []),
   ['parallel', parallel],
@@ -108,7 +110,7 @@ function markdown(d) {
   const k = d.results.find((r) => r.scenario === 'kills');
   if (k?.rows) {
     lines.push('', '## Kills', '', '| signal | target | at | stage | exit | left | cluster clean after |', '|---|---|---|---|---|---|---|');
-    for (const r of k.rows) lines.push(`| ${r.signal} | ${r.target ? 'yes' : 'no'} | ${(r.delayMs / 1000).toFixed(1)} s | ${r.stage} | ${r.exit} | ${r.left.join(', ') || 0} | ${ms(r.cleanMs)} |`);
+    for (const r of k.rows) lines.push(`| ${r.signal} | ${r.target ?? 'no'} | ${(r.delayMs / 1000).toFixed(1)} s | ${r.stage} | ${r.exit} | ${r.left.join(', ') || 0} | ${ms(r.cleanMs)} |`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -10,7 +10,9 @@
 //    each failing with "the pod is gone": connections open at the loss are reset, as with a lost
 //    tunnel; the child's env (from the first pod) is not touched;
 //  - a start that fails (API server away, quota) is retried with backoff for HEAL_GIVE_UP_MS;
-//    then one line says it gave up and open() fails with that one error.
+//    then one line says it gave up and open() fails with that one error;
+//  - whoever depends on the pod beyond single connections (the volume mount: sshfs must log in
+//    again) registers with onBack() and is called with the new pod once it is up.
 // A Lease with a closed-by mark (`kinject session close`, `cleanup --include-live`) is an end on
 // purpose: `closed` resolves and nothing is remade. close()/closePod() end whatever is current
 // (and a pod being made: its start is aborted and deletes what it created).
@@ -57,6 +59,7 @@ export class SelfHealingUpstream implements Upstream {
   private readonly retiring = new Set<Promise<void>>();
   private resolveClosed!: (why: string) => void;
   private heldLost: { line: string; timer: NodeJS.Timeout } | undefined;
+  private readonly backListeners: ((pod: ProxyPod) => void)[] = [];
 
   constructor(private readonly o: SelfHealingOptions) {
     this.closed = new Promise((r) => (this.resolveClosed = r));
@@ -75,6 +78,11 @@ export class SelfHealingUpstream implements Upstream {
 
   get currentTunnel(): PodTunnel {
     return this.tunnel;
+  }
+
+  /** calls fn with each replacement pod once its tunnel is up (after the "back" line) */
+  onBack(fn: (pod: ProxyPod) => void): void {
+    this.backListeners.push(fn);
   }
 
   async open(): Promise<Duplex> {
@@ -190,6 +198,7 @@ export class SelfHealingUpstream implements Upstream {
         await tunnel.ready();
         this.replacements++;
         this.o.log.warn(`the session is back: new proxy pod ${pod.namespace}/${pod.podName} (${((Date.now() - lostAt) / 1000).toFixed(1)} s after the loss)`);
+        for (const fn of this.backListeners) fn(pod);
         return;
       } catch (err) {
         if (this.ended) return;
