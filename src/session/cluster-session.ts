@@ -100,7 +100,8 @@ export async function openClusterSession(
       direct: pod.direct,
       podLabel: `${pod.namespace}/${pod.podName}`,
       portForward: () => openPortForward({ kc: access.kc, namespace: pod.namespace, pod: pod.podName, port: pod.port }, { timeoutMs: 10_000 }),
-      warn: log.warn,
+      // a switch to port-forward is often the pod going away: held, and dropped if it is (self-healing.ts)
+      warn: (line) => (healing ? healing.warnUnlessGone(line) : log.warn(line)),
       debug: log.debug,
     });
     transports.push(t);

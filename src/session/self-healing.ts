@@ -149,14 +149,33 @@ export class SelfHealingUpstream implements Upstream {
 
   /** The tunnel's "lost" line waits a little: if the pod turns out gone, the pod's line says it all. */
   private tunnelWarn(line: string): void {
-    if (/ was lost /.test(line) && !this.heldLost) {
-      const timer = setTimeout(() => this.flushLost(true), LOST_LINE_HOLD_MS);
-      timer.unref();
-      this.heldLost = { line, timer };
+    if (/ was lost /.test(line)) {
+      this.warnUnlessGone(line);
       return;
     }
     this.flushLost(true);
     this.o.log.warn(line);
+  }
+
+  /**
+   * A line about the current pod's connection (the tunnel lost, the direct transport switching to
+   * port-forward) is held LOST_LINE_HOLD_MS and dropped if the pod turns out gone meanwhile: a pod
+   * being deleted refuses connections first, and its "gone" line says it all.
+   */
+  warnUnlessGone(line: string): void {
+    if (this.healing) {
+      // the old pod is being replaced: the lost and back lines say it all
+      this.o.log.debug(line);
+      return;
+    }
+    if (this.heldLost) {
+      this.flushLost(true);
+      this.o.log.warn(line);
+      return;
+    }
+    const timer = setTimeout(() => this.flushLost(true), LOST_LINE_HOLD_MS);
+    timer.unref();
+    this.heldLost = { line, timer };
   }
 
   private flushLost(show: boolean): void {

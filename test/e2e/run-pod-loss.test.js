@@ -75,7 +75,7 @@ for (const [how, what] of Object.entries(HOW)) {
     t.match(child.err, /^kinject: the session is back: new proxy pod \S+ \(\d+\.\d s after the loss\)$/m);
     t.equal((child.err.match(/is gone/g) ?? []).length, 1, 'one line for the loss');
     t.equal((child.err.match(/is back/g) ?? []).length, 1, 'one line for the return');
-    t.notMatch(child.err, /restart kinject|was lost/, 'no per-connection "gone" lines, no tunnel line on top');
+    t.notMatch(child.err, /restart kinject|was lost|switching to port-forward/, 'no per-connection "gone" lines, no tunnel or transport line on top');
     t.match(child.out, new RegExp(`^POD_NAME=${pod.replace('pod/', '')}$`, 'm'), "the child's env is the one it started with (the first pod's)");
     const second = /new proxy pod \S+\/kinject-([a-z0-9]+)-/.exec(child.err)?.[1];
     t.ok(second && second !== first, `a new session pod (${second})`);
