@@ -58,7 +58,7 @@ export class SelfHealingUpstream implements Upstream {
   private readonly abort = new AbortController();
   private readonly retiring = new Set<Promise<void>>();
   private resolveClosed!: (why: string) => void;
-  private heldLost: { line: string; timer: NodeJS.Timeout } | undefined;
+  private heldLost: { lines: string[]; timer: NodeJS.Timeout } | undefined;
   private readonly backListeners: ((pod: ProxyPod) => void)[] = [];
 
   constructor(private readonly o: SelfHealingOptions) {
@@ -169,13 +169,12 @@ export class SelfHealingUpstream implements Upstream {
       return;
     }
     if (this.heldLost) {
-      this.flushLost(true);
-      this.o.log.warn(line);
+      this.heldLost.lines.push(line); // shown or dropped with the first one
       return;
     }
     const timer = setTimeout(() => this.flushLost(true), LOST_LINE_HOLD_MS);
     timer.unref();
-    this.heldLost = { line, timer };
+    this.heldLost = { lines: [line], timer };
   }
 
   private flushLost(show: boolean): void {
@@ -183,7 +182,7 @@ export class SelfHealingUpstream implements Upstream {
     if (!held) return;
     this.heldLost = undefined;
     clearTimeout(held.timer);
-    if (show) this.o.log.warn(held.line);
+    if (show) for (const line of held.lines) this.o.log.warn(line);
   }
 
   private lost(pod: ProxyPod, why: string): void {
