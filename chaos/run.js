@@ -109,8 +109,19 @@ function markdown(d) {
   }
   const k = d.results.find((r) => r.scenario === 'kills');
   if (k?.rows) {
-    lines.push('', '## Kills', '', '| signal | target | at | stage | exit | left | cluster clean after |', '|---|---|---|---|---|---|---|');
-    for (const r of k.rows) lines.push(`| ${r.signal} | ${r.target ?? 'no'} | ${(r.delayMs / 1000).toFixed(1)} s | ${r.stage} | ${r.exit} | ${r.left.join(', ') || 0} | ${ms(r.cleanMs)} |`);
+    lines.push(
+      '',
+      '## Kills',
+      '',
+      '"aimed": killed when the progress line opening that stage appeared. SIGKILL: "on the machine at once" counts what the run left right after the kill (sshfs, the command, dirs, records), "machine clean" when the guardian had removed it, "cluster clean" when the Job, pod, Secret and Lease had expired (nobody acting).',
+      '',
+      '| signal | target | aimed at | at | stage | exit | left | on the machine at once | machine clean after | cluster clean after |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const r of k.rows)
+      lines.push(
+        `| ${r.signal} | ${r.target ?? 'no'} | ${r.aimed ?? '-'} | ${(r.delayMs / 1000).toFixed(1)} s | ${r.stage} | ${r.exit} | ${r.left.join(', ') || 0} | ${r.machineAtOnce ?? '-'} | ${ms(r.machineMs)} | ${ms(r.cleanMs)} |`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -9,16 +9,46 @@ import { clusterLeftovers, killMarked, machineLeftovers, mark, requestLoop, sess
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGKILL'];
 
+// SIGKILLs aimed at a set-up stage (quick runs always try these; full runs pick one for half the
+// tries): kinject is killed when the progress line that opens the stage appears (+0-1.5 s in full)
+const STAGE_KILLS = [
+  { at: /pod ready/, target: 'deployment/web', stage: 'tunnel coming up' },
+  { at: /tunnel up/, target: 'deployment/web', stage: 'volumes mounting' },
+  { at: /creating proxy pod/, target: undefined, stage: 'making the pod' },
+];
+
 export default async function kills({ kc, ns, full, note }) {
-  const tries = full ? 100 : 4;
+  const plan = [];
+  if (full) {
+    for (let i = 0; i < 100; i++) {
+      const signal = SIGNALS[Math.floor(Math.random() * 4)];
+      const aimed = Math.random() < 0.5 ? STAGE_KILLS[Math.floor(Math.random() * STAGE_KILLS.length)] : undefined;
+      const target = aimed ? aimed.target : Math.random() < 0.5 ? (Math.random() < 0.5 ? 'deployment/hello' : 'deployment/web') : undefined;
+      plan.push({ signal, target, aimed, extraMs: Math.floor(Math.random() * 1500) });
+    }
+  } else {
+    for (let i = 0; i < 4; i++) plan.push({ signal: SIGNALS[i], target: i % 2 === 1 ? 'deployment/web' : undefined });
+    // 0.5 s after "tunnel up": sshfs is starting, the keys and mount dir exist (a SIGKILL there left both before the guardian ran from the start)
+    for (const [aimed, extraMs] of [
+      [STAGE_KILLS[0], 0],
+      [STAGE_KILLS[1], 500],
+    ])
+      plan.push({ signal: 'SIGKILL', target: aimed.target, aimed, extraMs });
+  }
+  const tries = plan.length;
   const rows = [];
   for (let i = 0; i < tries; i++) {
-    const signal = full ? SIGNALS[Math.floor(Math.random() * 4)] : SIGNALS[i % 4];
-    const target = (full ? Math.random() < 0.5 : i % 2 === 1) ? (full && Math.random() < 0.5 ? 'deployment/hello' : 'deployment/web') : undefined;
-    const delayMs = Math.floor(Math.random() * (target ? 12_000 : 7000));
+    const { signal, target, aimed, extraMs } = plan[i];
     const m = mark();
+    const started = Date.now();
     const child = startKinject(kc, ['-n', ns, ...(target ? ['--target', target] : [])], requestLoop(40, 500, m));
-    await Promise.race([sleep(delayMs), child.exited]);
+    if (aimed) {
+      await Promise.race([until(() => aimed.at.test(child.err), 150_000, 20), child.exited]);
+      await sleep(extraMs);
+    } else {
+      await Promise.race([sleep(Math.floor(Math.random() * (target ? 12_000 : 7000))), child.exited]);
+    }
+    const delayMs = Date.now() - started;
     const stage = stageOf(child.err, target);
     child.kill(signal);
     const end = await Promise.race([child.exited, sleep(60_000).then(() => ({ hung: true }))]);
@@ -27,12 +57,15 @@ export default async function kills({ kc, ns, full, note }) {
     const t0 = Date.now();
     let left = [];
     let cleanMs;
+    let machineMs;
+    let machine;
     if (signal !== 'SIGKILL') {
       left = [...(await clusterLeftovers(kc, ns)), ...machineLeftovers(m, id, child.pid)];
     } else {
       // machine first (the guardian: within 15 s), then the cluster side expiring by itself
-      const machine = machineLeftovers(m, id, child.pid);
+      machine = machineLeftovers(m, id, child.pid);
       await until(() => machineLeftovers(m, id, child.pid).length === 0, 15_000, 250);
+      machineMs = Date.now() - t0;
       const machineAfter = machineLeftovers(m, id, child.pid);
       const gone = await until(async () => (await clusterLeftovers(kc, ns)).length === 0, 90_000, 2000);
       cleanMs = Date.now() - t0;
@@ -42,7 +75,7 @@ export default async function kills({ kc, ns, full, note }) {
     }
     killMarked(m);
     if (end.hung) left.push('kinject did not exit within 60 s of the signal');
-    rows.push({ signal, target: target ?? null, delayMs, stage, exit: end.code ?? end.signal, left, cleanMs });
+    rows.push({ signal, target: target ?? null, aimed: aimed?.stage ?? null, delayMs, stage, exit: end.code ?? end.signal, left, machineAtOnce: machine?.length ?? null, machineMs, cleanMs });
     if (left.length) note(`kill try ${i} (${signal} while ${stage}${target ? ', --target' : ''}): left ${left.join(', ')}`);
     // a leftover must not spill into the next try's count
     if (left.length) await until(async () => (await clusterLeftovers(kc, ns)).length === 0, 90_000, 2000);
