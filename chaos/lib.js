@@ -20,7 +20,7 @@ export function run(cmd, args, { timeoutMs = 60_000, env, input } = {}) {
   return new Promise((resolve) => {
     const start = Date.now();
     const c = execFile(cmd, args, { timeout: timeoutMs, env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, signal: err?.signal ?? null, stdout, stderr, ms: Date.now() - start }),
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, signal: err?.signal ?? null, stdout, stderr, ms: Date.now() - start, pid: c.pid }),
     );
     c.stdin.end(input ?? '');
   });

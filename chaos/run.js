@@ -105,7 +105,10 @@ function markdown(d) {
   const bad = d.results.find((r) => r.scenario === 'bad-inputs');
   if (bad?.rows) {
     lines.push('', '## Bad inputs tried', '', '| input | exit | one line | left | message |', '|---|---|---|---|---|');
-    for (const r of bad.rows) lines.push(`| ${r.name} (\`${r.args.replace(/\|/g, '\\|')}\`) | ${r.exit} | ${r.oneLine ? 'yes' : 'no'} | ${r.left.length} | ${r.message.replace(/\|/g, '\\|')} |`);
+    for (const r of bad.rows)
+      lines.push(
+        `| ${r.name} (\`${r.args.replace(/\|/g, '\\|')}\`) | ${r.exit} | ${r.oneLine ? 'yes' : 'no'} | ${r.left.length ? r.left.join(', ').replace(/\|/g, '\\|') : 0} | ${r.message.replace(/\|/g, '\\|')} |`,
+      );
   }
   const k = d.results.find((r) => r.scenario === 'kills');
   if (k?.rows) {
