@@ -20,7 +20,7 @@ export function run(cmd, args, { timeoutMs = 60_000, env, input } = {}) {
   return new Promise((resolve) => {
     const start = Date.now();
     const c = execFile(cmd, args, { timeout: timeoutMs, env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, signal: err?.signal ?? null, stdout, stderr, ms: Date.now() - start }),
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, signal: err?.signal ?? null, stdout, stderr, ms: Date.now() - start, pid: c.pid }),
     );
     c.stdin.end(input ?? '');
   });
@@ -32,14 +32,19 @@ export async function kubectl(kc, args, opts) {
   return r.stdout;
 }
 
-/** a namespace of the suite's own, with cluster/manifests/20-hello.yaml in it */
+/** a namespace of the suite's own, with cluster/manifests/20-hello.yaml and 40-web.yaml (volumes) in it */
 export async function chaosNamespace(kc) {
   const ns = `kinject-chaos-${randomBytes(3).toString('hex')}`;
   await kubectl(kc, ['create', 'namespace', ns]);
   await kubectl(kc, ['label', 'namespace', ns, 'app.kubernetes.io/part-of=kinject-tests']);
-  const yaml = readFileSync(join(repoRoot, 'cluster', 'manifests', '20-hello.yaml'), 'utf8').replace(/namespace: kinject-demo/g, `namespace: ${ns}`);
-  await kubectl(kc, ['apply', '-f', '-'], { input: yaml });
-  await kubectl(kc, ['-n', ns, 'rollout', 'status', 'deployment/hello', '--timeout=180s'], { timeoutMs: 200_000 });
+  for (const [file, name] of [
+    ['20-hello.yaml', 'hello'],
+    ['40-web.yaml', 'web'],
+  ]) {
+    const yaml = readFileSync(join(repoRoot, 'cluster', 'manifests', file), 'utf8').replace(/namespace: kinject-demo/g, `namespace: ${ns}`);
+    await kubectl(kc, ['apply', '-f', '-'], { input: yaml });
+    await kubectl(kc, ['-n', ns, 'rollout', 'status', `deployment/${name}`, '--timeout=180s'], { timeoutMs: 200_000 });
+  }
   return ns;
 }
 
@@ -56,20 +61,43 @@ export async function clusterLeftovers(kc, ns) {
 const uid = process.getuid?.() ?? 0;
 const runtimeDir = join(process.env.XDG_RUNTIME_DIR || '/tmp', `kinject-${uid}`);
 
-/** things on this machine: processes carrying `mark` in their command line, kinject FUSE mounts, session files */
-export function machineLeftovers(mark, sessionId) {
+/**
+ * Things on this machine a run left: processes carrying `mark` in their command line (the child),
+ * naming the session's mount dir (sshfs) or being the run's guardian (`kinject-guardian-<pid>`);
+ * kinject FUSE mounts of the session; its mount dir; its record in the local registry
+ * (sessions/<id>.json); its mount record (.mounts/*.json naming its pid); its keys and warning-marks
+ * dirs (.keys-<pid>-*, .warn-<pid>-*). `pid` is the kinject process (known before the session id).
+ */
+export function machineLeftovers(mark, sessionId, pid) {
   const left = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+  for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
     try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (mark && cmd.includes(mark) && Number(pid) !== process.pid) left.push(`process ${pid}: ${cmd.slice(0, 60)}`);
-      if (sessionId && cmd.includes(`kinject-${uid}/${sessionId}`)) left.push(`process ${pid}: ${cmd.slice(0, 60)}`);
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (Number(p) === process.pid) continue;
+      if ((mark && cmd.includes(mark)) || (sessionId && cmd.includes(`kinject-${uid}/${sessionId}`)) || (pid && cmd.includes(`kinject-guardian-${pid} `))) {
+        left.push(`process ${p}: ${cmd.slice(0, 60)}`);
+      }
     } catch {}
   }
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
   for (const m of mounts) if (sessionId && m.includes(`/${sessionId}`) && /fuse/.test(m)) left.push(`mount ${m.split(' ')[4]}`);
-  if (sessionId && existsSync(join(runtimeDir, sessionId))) {
-    left.push(`dir ${join(runtimeDir, sessionId)}`);
+  if (sessionId && existsSync(join(runtimeDir, sessionId))) left.push(`dir ${join(runtimeDir, sessionId)}`);
+  if (sessionId && existsSync(join(runtimeDir, 'sessions', `${sessionId}.json`))) left.push(`session record ${sessionId}.json`);
+  if (pid) {
+    let names = [];
+    try {
+      names = readdirSync(runtimeDir);
+    } catch {}
+    for (const n of names) if (n.startsWith(`.keys-${pid}-`) || n.startsWith(`.warn-${pid}-`)) left.push(`dir ${join(runtimeDir, n)}`);
+    let records = [];
+    try {
+      records = readdirSync(join(runtimeDir, '.mounts'));
+    } catch {}
+    for (const n of records) {
+      try {
+        if (JSON.parse(readFileSync(join(runtimeDir, '.mounts', n), 'utf8')).pid === pid) left.push(`mount record .mounts/${n}`);
+      } catch {}
+    }
   }
   return left;
 }

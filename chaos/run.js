@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { chaosNamespace, deleteNamespace, kubeconfig, repoRoot, stats } from './lib.js';
 import kills from './scenarios/kills.js';
 import podLoss from './scenarios/pod-loss.js';
+import podEvicted from './scenarios/pod-evicted.js';
 import tunnelCut from './scenarios/tunnel-cut.js';
 import { restartScenario } from './scenarios/restart.js';
 import parallel from './scenarios/parallel.js';
@@ -32,6 +33,7 @@ const SCENARIOS = [
   ['bad-inputs', badInputs],
   ['kills', kills],
   ['pod-deleted', podLoss],
+  ['pod-evicted', podEvicted],
   ['tunnel-cut', tunnelCut],
   ...(restarts ? [['apiserver-restart', restartScenario('kube-apiserver')], ['kubelet-restart', restartScenario('kubelet')]] : []),
   ['parallel', parallel],
@@ -103,12 +105,26 @@ function markdown(d) {
   const bad = d.results.find((r) => r.scenario === 'bad-inputs');
   if (bad?.rows) {
     lines.push('', '## Bad inputs tried', '', '| input | exit | one line | left | message |', '|---|---|---|---|---|');
-    for (const r of bad.rows) lines.push(`| ${r.name} (\`${r.args.replace(/\|/g, '\\|')}\`) | ${r.exit} | ${r.oneLine ? 'yes' : 'no'} | ${r.left.length} | ${r.message.replace(/\|/g, '\\|')} |`);
+    for (const r of bad.rows)
+      lines.push(
+        `| ${r.name} (\`${r.args.replace(/\|/g, '\\|')}\`) | ${r.exit} | ${r.oneLine ? 'yes' : 'no'} | ${r.left.length ? r.left.join(', ').replace(/\|/g, '\\|') : 0} | ${r.message.replace(/\|/g, '\\|')} |`,
+      );
   }
   const k = d.results.find((r) => r.scenario === 'kills');
   if (k?.rows) {
-    lines.push('', '## Kills', '', '| signal | target | at | stage | exit | left | cluster clean after |', '|---|---|---|---|---|---|---|');
-    for (const r of k.rows) lines.push(`| ${r.signal} | ${r.target ? 'yes' : 'no'} | ${(r.delayMs / 1000).toFixed(1)} s | ${r.stage} | ${r.exit} | ${r.left.join(', ') || 0} | ${ms(r.cleanMs)} |`);
+    lines.push(
+      '',
+      '## Kills',
+      '',
+      '"aimed": killed when the progress line opening that stage appeared. SIGKILL: "on the machine at once" counts what the run left right after the kill (sshfs, the command, dirs, records), "machine clean" when the guardian had removed it, "cluster clean" when the Job, pod, Secret and Lease had expired (nobody acting).',
+      '',
+      '| signal | target | aimed at | at | stage | exit | left | on the machine at once | machine clean after | cluster clean after |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const r of k.rows)
+      lines.push(
+        `| ${r.signal} | ${r.target ?? 'no'} | ${r.aimed ?? '-'} | ${(r.delayMs / 1000).toFixed(1)} s | ${r.stage} | ${r.exit} | ${r.left.join(', ') || 0} | ${r.machineAtOnce ?? '-'} | ${ms(r.machineMs)} | ${ms(r.cleanMs)} |`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }

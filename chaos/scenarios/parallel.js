@@ -28,7 +28,7 @@ export default async function parallel({ kc, ns, full, note }) {
       note(`parallel session ${i}: exit ${ends[i].code}, ${oks}/${requests} ok: ${r.child.err.trim().split('\n').pop()}`);
     }
   }
-  const left = [...(await clusterLeftovers(kc, ns)), ...runs.flatMap((r) => machineLeftovers(r.m, sessionOf(r.child.err)))];
+  const left = [...(await clusterLeftovers(kc, ns)), ...runs.flatMap((r) => machineLeftovers(r.m, sessionOf(r.child.err), r.child.pid))];
   const peaks = runs.map((r) => Math.round(r.peak / 1024));
   return {
     tries: sessions,

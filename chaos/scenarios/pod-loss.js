@@ -25,7 +25,7 @@ export async function lossTry(kc, ns, disrupt, { waitBack = /the session is back
     row.recoveryMs = recoveryMs(child.out, at);
     row.exit = end.code;
     row.lines = child.err.split('\n').filter((l) => /gone|back|lost/.test(l));
-    row.left = [...(await clusterLeftovers(kc, ns)), ...machineLeftovers(m, id)];
+    row.left = [...(await clusterLeftovers(kc, ns)), ...machineLeftovers(m, id, child.pid)];
   } catch (err) {
     row.error = err.message;
     child.kill('SIGKILL');

@@ -24,7 +24,7 @@ export default async function soak({ kc, ns, full }) {
   if (end.hung) child.kill('SIGKILL');
   const fails = failLines(child.out).length;
   const oks = okLines(child.out).length;
-  const left = [...(await clusterLeftovers(kc, ns)), ...machineLeftovers(m, sessionOf(child.err))];
+  const left = [...(await clusterLeftovers(kc, ns)), ...machineLeftovers(m, sessionOf(child.err), child.pid)];
   return {
     tries: 1,
     failures: end.code === 0 && fails === 0 ? 0 : 1,

@@ -27,6 +27,7 @@ import { startChild } from '../child/spawn.js';
 import { newSessionId, registerSession, type RegisteredSession } from '../session/registry.js';
 import { startGuardian } from '../child/guardian.js';
 import { planVolumes, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
+import type { Leftovers } from '../volumes/mount.js';
 import { seconds, type TargetFlags } from './options.js';
 import { checkNetnsHost } from '../netns/preflight.js';
 import { startNetnsRun } from '../netns/run-netns.js';
@@ -78,14 +79,18 @@ export async function runCommand(command: string, args: string[], options: RunOp
     publishInspect({ type: 'tunnel', time: new Date().toISOString(), state, ...(reason ? { reason } : {}) });
   };
   const cleanup = new CleanupStack();
+  // if kinject is SIGKILLed (set-up or later), the guardian removes what kinject's end would have
+  // and ends the child: everything below that leaves something locally tells it at once
+  const guardian = startGuardian(undefined, log);
   const setup = new AbortController();
   const stopInterrupts = interruptSetupOnSignals(setup, log);
   try {
     if (intercept && options.inspect !== false) await feedInterceptRecords(cleanup);
-    const connected = await connectUpstream(options, volumePlan, cleanup, log, setup.signal, onTunnelState, intercept);
+    const connected = await connectUpstream(options, volumePlan, cleanup, log, setup.signal, onTunnelState, intercept, (l) => guardian.add(l));
     const { upstream, env: workloadEnv, volumes, closed } = connected;
     const session = registerRunSession(connected, command, args, options);
     record = session;
+    guardian.add({ filesAfter: [session.file] });
     cleanup.add('session record', () => session.remove());
     if (options.inspect !== false) {
       const { startInspectFeed } = await import('../inspect/feed.js');
@@ -109,7 +114,10 @@ export async function runCommand(command: string, args: string[], options: RunOp
     cleanup.add('dns server', () => dns.close());
     setup.signal.throwIfAborted();
     const warnDir = netnsTools ? undefined : makeWarnDir(); // netns: the command runs without the shim
-    if (warnDir) cleanup.add('warning marks', () => warnDir.remove());
+    if (warnDir) {
+      guardian.add({ trees: [warnDir.path] });
+      cleanup.add('warning marks', () => warnDir.remove());
+    }
 
     const merged = mergeEnv(process.env, workloadEnv, options.envPrecedence);
     const env = shimEnvironment(merged, {
@@ -145,14 +153,8 @@ export async function runCommand(command: string, args: string[], options: RunOp
       warnIfUncapturable(command, env.PATH, log);
       child = await startChild(command, args, env);
     }
-    // if kinject is SIGKILLed, the guardian ends the child and removes what kinject's end would have
-    const leftovers = volumes?.leftovers ?? { trees: [], emptyDirs: [], filesAfter: [] };
-    const guardian = startGuardian(child.pid, log, {
-      ...leftovers,
-      trees: [...leftovers.trees, ...(warnDir ? [warnDir.path] : [])],
-      filesAfter: [...leftovers.filesAfter, session.file],
-    });
-    child.once('exit', () => guardian.release());
+    guardian.watch(child.pid);
+    child.once('exit', () => guardian.watch(undefined));
     stopInterrupts(); // from here on, signals go to the child and kinject waits for it
     const stopForwarding = forwardSignals(child);
     const { end, closed: closedBy } = await waitUnlessClosed(child, closed, log.warn);
@@ -170,6 +172,7 @@ export async function runCommand(command: string, args: string[], options: RunOp
   } finally {
     stopInterrupts();
     await cleanup.unwind(log.warn);
+    guardian.release();
     log.event('cleanup-done');
   }
 }
@@ -208,6 +211,7 @@ async function connectUpstream(
   signal: AbortSignal,
   onTunnelState: (state: 'lost' | 'up', reason?: string) => void,
   intercept?: InterceptRequest,
+  guard?: (l: Partial<Leftovers>) => void,
 ): Promise<Connected> {
   if (options.proxy !== undefined) {
     const upstream = await connectSocksUpstream(parseProxyUrl(options.proxy));
@@ -217,7 +221,7 @@ async function connectUpstream(
   }
   const timeoutSeconds = seconds(options.timeout, '--timeout');
   const { openClusterSession } = await import('../session/cluster-session.js');
-  return openClusterSession({ ...options, timeoutSeconds, onTunnelState, intercept }, cleanup, log, signal, volumePlan);
+  return openClusterSession({ ...options, timeoutSeconds, onTunnelState, intercept, guard }, cleanup, log, signal, volumePlan);
 }
 
 /** The session's record in the local registry (session/registry.ts), for `kinject session list`. */

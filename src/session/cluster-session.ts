@@ -4,6 +4,8 @@
 // (volumes/session-volumes.ts). A lost pod is replaced (self-healing.ts). The tunnel's transport
 // (--transport: direct to the pod IP or the API server's port-forward) is chosen per pod here
 // (tunnel/transport.ts) and named in the "tunnel up" line.
+// Test hook (test/e2e/run-pod-loss-volumes.test.js; no other use): KINJECT_TEST_NEW_SFTP_KEYS=1
+// gives a replacement pod new SFTP keys, so sshfs cannot log in to it (the "did not come back" line).
 // Loaded lazily by `kinject run`: @kubernetes/client-node takes ~0.5 s to load.
 import { connectKube } from '../kube/config.js';
 import { fetchPodEnv, workloadEnv, type Env } from '../kube/env.js';
@@ -19,6 +21,7 @@ import { planSessionIntercept } from '../intercept/pod-plan.js';
 import { localChannelHandler } from '../intercept/local-channels.js';
 import { startIntercept } from '../intercept/session.js';
 import { graceSeconds } from '../kube/session-lease.js';
+import type { Leftovers } from '../volumes/mount.js';
 import { mountSessionVolumes, warnIfVolumesSkipped, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
 
 export interface ClusterSession {
@@ -51,6 +54,8 @@ export interface ClusterSessionOptions {
   transport?: string;
   /** --intercept and its filters, parsed (src/intercept/flags.ts) */
   intercept?: InterceptRequest;
+  /** told of each local thing as it is made, for the run's guardian (child/guardian.ts) */
+  guard?: (l: Partial<Leftovers>) => void;
 }
 
 export async function openClusterSession(
@@ -80,7 +85,8 @@ export async function openClusterSession(
   const proxyPod = await startProxyPod({ ...podOptions, signal }, log.info);
   // a lost pod is replaced by one made the same way: the resolved target (a copy of the same
   // workload, the same env) and the same SFTP keys (sshfs reconnects); its progress is debug only
-  const startPod = (s: AbortSignal) => startProxyPod({ ...podOptions, target: proxyPod.target, keys: proxyPod.sftp?.keys, signal: s }, log.debug);
+  const keys = process.env.KINJECT_TEST_NEW_SFTP_KEYS === '1' ? undefined : proxyPod.sftp?.keys;
+  const startPod = (s: AbortSignal) => startProxyPod({ ...podOptions, target: proxyPod.target, keys, signal: s }, log.debug);
   // each pod gets its own transport: the first is probed before the tunnel starts (and
   // --transport direct fails the start when it does not work); a replacement's is probed before
   // its tunnel's first connection, and falls back to port-forward when direct does not answer
@@ -94,7 +100,8 @@ export async function openClusterSession(
       direct: pod.direct,
       podLabel: `${pod.namespace}/${pod.podName}`,
       portForward: () => openPortForward({ kc: access.kc, namespace: pod.namespace, pod: pod.podName, port: pod.port }, { timeoutMs: 10_000 }),
-      warn: log.warn,
+      // a switch to port-forward is often the pod going away: held, and dropped if it is (self-healing.ts)
+      warn: (line) => (healing ? healing.warnUnlessGone(line) : log.warn(line)),
       debug: log.debug,
     });
     transports.push(t);
@@ -166,7 +173,10 @@ export async function openClusterSession(
       cleanup,
       log,
       signal,
+      guard: flags.guard,
     });
+    const mounted = volumes;
+    if (mounted) upstream.onReplaced((pod) => void mounted.afterReplacement(`${pod.namespace}/${pod.podName}`));
     signal.throwIfAborted();
   } else if (volumePlan.request && proxyPod.target) {
     log.debug('volumes: the proxy pod serves no volumes');

@@ -9,7 +9,8 @@
 //  - open() calls made meanwhile wait for the new pod (bounded by the start timeout) instead of
 //    each failing with "the pod is gone": connections open at the loss are reset, as with a lost
 //    tunnel; the child's env (from the first pod) is not touched;
-//  - onLost/onReplaced listeners hear of the loss and the new pod (an intercept moves with them);
+//  - onLost/onReplaced listeners hear of the loss and of the new pod once its tunnel is up, after
+//    the "back" line (an intercept moves with them; the volume mount's sshfs logs in again);
 //  - a start that fails (API server away, quota) is retried with backoff for HEAL_GIVE_UP_MS;
 //    then one line says it gave up and open() fails with that one error.
 // A Lease with a closed-by mark (`kinject session close`, `cleanup --include-live`) is an end on
@@ -59,7 +60,7 @@ export class SelfHealingUpstream implements Upstream {
   private resolveClosed!: (why: string) => void;
   private readonly lostListeners: ((pod: ProxyPod) => void)[] = [];
   private readonly replacedListeners: ((pod: ProxyPod) => void)[] = [];
-  private heldLost: { line: string; timer: NodeJS.Timeout } | undefined;
+  private heldLost: { lines: string[]; timer: NodeJS.Timeout } | undefined;
 
   constructor(private readonly o: SelfHealingOptions) {
     this.closed = new Promise((r) => (this.resolveClosed = r));
@@ -154,14 +155,32 @@ export class SelfHealingUpstream implements Upstream {
 
   /** The tunnel's "lost" line waits a little: if the pod turns out gone, the pod's line says it all. */
   private tunnelWarn(line: string): void {
-    if (/ was lost /.test(line) && !this.heldLost) {
-      const timer = setTimeout(() => this.flushLost(true), LOST_LINE_HOLD_MS);
-      timer.unref();
-      this.heldLost = { line, timer };
+    if (/ was lost /.test(line)) {
+      this.warnUnlessGone(line);
       return;
     }
     this.flushLost(true);
     this.o.log.warn(line);
+  }
+
+  /**
+   * A line about the current pod's connection (the tunnel lost, the direct transport switching to
+   * port-forward) is held LOST_LINE_HOLD_MS and dropped if the pod turns out gone meanwhile: a pod
+   * being deleted refuses connections first, and its "gone" line says it all.
+   */
+  warnUnlessGone(line: string): void {
+    if (this.healing) {
+      // the old pod is being replaced: the lost and back lines say it all
+      this.o.log.debug(line);
+      return;
+    }
+    if (this.heldLost) {
+      this.heldLost.lines.push(line); // shown or dropped with the first one
+      return;
+    }
+    const timer = setTimeout(() => this.flushLost(true), LOST_LINE_HOLD_MS);
+    timer.unref();
+    this.heldLost = { lines: [line], timer };
   }
 
   private flushLost(show: boolean): void {
@@ -169,7 +188,7 @@ export class SelfHealingUpstream implements Upstream {
     if (!held) return;
     this.heldLost = undefined;
     clearTimeout(held.timer);
-    if (show) this.o.log.warn(held.line);
+    if (show) for (const line of held.lines) this.o.log.warn(line);
   }
 
   private lost(pod: ProxyPod, why: string): void {

@@ -48,6 +48,8 @@ export interface VolumeMounts {
   mounts: string[];
   /** The sshfs process id. */
   pid: number | undefined;
+  /** sshfs is still running (it ends on its own when its mount is removed) */
+  sshfsRunning(): boolean;
   /** Unmounts (fusermount3 -u, then -uz); idempotent; bounded in time; never throws. */
   unmount(): Promise<void>;
   /** what unmount() would remove, for the child's guardian when kinject is SIGKILLed (child/guardian.ts) */
@@ -364,5 +366,5 @@ export async function mountVolumes(options: MountVolumesOptions): Promise<Volume
 
   const mounts = options.exports.map((p) => join(root, posix.normalize(`/${p}`)));
   const leftovers: Leftovers = { trees: tempDir ? [tempDir] : [], emptyDirs: createdDir ? [root] : [], filesAfter: [mountRecordPath(root, env)] };
-  return { root, mounts, pid: child.pid, unmount, leftovers };
+  return { root, mounts, pid: child.pid, unmount, leftovers, sshfsRunning: () => !exited };
 }

@@ -12,7 +12,7 @@ import { KinjectError, usageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Upstream } from '../front/upstream.js';
 import type { ProxyPodSftp } from '../kube/proxy-pod.js';
-import { defaultMountDir } from './state.js';
+import { defaultMountDir, mountRecordPath } from './state.js';
 import { mountVolumes, type Leftovers } from './mount.js';
 import { preflightVolumes, type PreflightResult } from './preflight.js';
 import { volumeEnv, type VolumeEnv } from './env.js';
@@ -21,6 +21,7 @@ import type { CleanupStack } from '../child/cleanup-stack.js';
 import { startSftpForwarder } from '../tunnel/sftp-forward.js';
 import { writeSessionKeys } from './keys.js';
 import { errorMessage } from '../util/error-message.js';
+import { probeMountAgain } from './after-replacement.js';
 
 export interface VolumePlan {
   /** ask the proxy pod for an SFTP server (ProxyPodOptions.volumes) */
@@ -78,6 +79,11 @@ export interface SessionVolumes {
   env: VolumeEnv;
   /** what the session's end removes (mount.ts), plus the keys directory: for the child's guardian */
   leftovers: Leftovers;
+  /**
+   * The proxy pod was replaced (self-healing): checks that sshfs got in to the new pod; if not,
+   * one warning line naming the mount and what to do (once per session). Never throws.
+   */
+  afterReplacement(podLabel: string): Promise<void>;
 }
 
 export interface MountSessionVolumesOptions {
@@ -92,6 +98,8 @@ export interface MountSessionVolumesOptions {
   signal?: AbortSignal;
   /** environment for the runtime dir and sshfs (tests) */
   env?: NodeJS.ProcessEnv;
+  /** told of each local thing as it is made (the run's guardian removes them if kinject is SIGKILLed) */
+  guard?: (l: Partial<Leftovers>) => void;
 }
 
 /**
@@ -112,8 +120,11 @@ export async function mountSessionVolumes(o: MountSessionVolumesOptions): Promis
     const forwarder = await startSftpForwarder({ upstream: o.upstream, targetPort: o.sftpPort ?? sftp.port, log });
     cleanup.add('SFTP forwarder', () => forwarder.close());
     const keys = writeSessionKeys(o.sessionId, sftp, o.env);
+    o.guard?.({ trees: [keys.dir] });
     cleanup.add('session keys', () => keys.remove());
     keysDir = keys.dir;
+    // the default mount dir is kinject's own (named by the session): removed once unmounted
+    if (!o.plan.mountDir) o.guard?.({ emptyDirs: [mountDir], filesAfter: [mountRecordPath(mountDir, o.env)] });
     o.signal?.throwIfAborted();
     mounted = await mountVolumes({
       sshPort: forwarder.port,
@@ -133,10 +144,35 @@ export async function mountSessionVolumes(o: MountSessionVolumesOptions): Promis
     return undefined;
   }
   const { root, unmount } = mounted;
-  cleanup.add(`volume mount ${root}`, () => unmount());
+  o.guard?.(mounted.leftovers);
+  let ending = false;
+  cleanup.add(`volume mount ${root}`, () => {
+    ending = true;
+    return unmount();
+  });
   const env = volumeEnv(root, paths, log.warn);
   const shown = sftp.exports.map((e) => (e.readOnly ? `${e.path} (read-only)` : e.path)).join(', ');
   log.info(`volumes mounted at ${root}: ${shown}`);
   const leftovers = { ...mounted.leftovers, trees: [...mounted.leftovers.trees, ...(keysDir ? [keysDir] : [])] };
-  return { root, env, leftovers };
+  let checking = false;
+  let warned = false;
+  const afterReplacement = async (podLabel: string) => {
+    if (checking || warned || ending) return;
+    checking = true;
+    try {
+      const why = await probeMountAgain(mounted);
+      if (ending) return;
+      if (!why) {
+        log.debug(`volumes: the mount at ${root} answers again (new proxy pod ${podLabel})`);
+        return;
+      }
+      warned = true;
+      log.warn(
+        `the volumes at ${root} did not come back with the new proxy pod ${podLabel} (${why}): files under it fail; restart kinject to mount them again`,
+      );
+    } finally {
+      checking = false;
+    }
+  };
+  return { root, env, leftovers, afterReplacement };
 }

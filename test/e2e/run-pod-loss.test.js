@@ -1,5 +1,5 @@
-// The proxy pod is lost under a running `kinject run --target` (deleted gracefully, or with
-// --force --grace-period=0) while the command makes a request every 0.5 s: kinject says so in one
+// The proxy pod is lost under a running `kinject run --target` (deleted gracefully, with
+// --force --grace-period=0, or evicted through the Eviction API: pods/eviction on that pod only) while the command makes a request every 0.5 s: kinject says so in one
 // line, makes a new pod (again a copy of the workload), says it is back in one line, the later
 // requests work, the child's env is the one it started with, and nothing of either pod is left.
 // The failed requests and the recovery time are printed as test comments (the chaos suite,
@@ -23,8 +23,14 @@ const LOOP = [
   'done; echo "POD_NAME=$POD_NAME"',
 ].join('\n');
 
-for (const force of [false, true]) {
-  t.test(`proxy pod deleted${force ? ' with --force --grace-period=0' : ''}: a new one, one line each way`, async (t) => {
+const HOW = {
+  graceful: 'deleted',
+  forced: 'deleted with --force --grace-period=0',
+  evicted: 'evicted (policy/v1 Eviction)',
+};
+
+for (const [how, what] of Object.entries(HOW)) {
+  t.test(`proxy pod ${what}: a new one, one line each way`, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'kinject-podloss-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const stop = join(dir, 'stop');
@@ -38,7 +44,12 @@ for (const force of [false, true]) {
     const pod = (await kubectlOk(kubeconfig, ['-n', NS, 'get', 'pods', '-l', `kinject.dev/session=${first}`, '-o', 'name'])).trim();
     t.ok(pod, `the proxy pod ${pod}`);
     const deletedAt = Date.now();
-    await kubectlOk(kubeconfig, ['-n', NS, 'delete', pod, '--wait=false', ...(force ? ['--force', '--grace-period=0'] : [])]);
+    if (how === 'evicted') {
+      const body = JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod.replace('pod/', ''), namespace: NS } });
+      await kubectlOk(kubeconfig, ['create', '--raw', `/api/v1/namespaces/${NS}/pods/${pod.replace('pod/', '')}/eviction`, '-f', '-'], { input: body });
+    } else {
+      await kubectlOk(kubeconfig, ['-n', NS, 'delete', pod, '--wait=false', ...(how === 'forced' ? ['--force', '--grace-period=0'] : [])]);
+    }
     t.ok(await until(() => /the session is back/.test(child.err), { timeoutMs: 180_000 }), `the session came back\n${child.err}`);
     const backAt = Date.now();
     // a few requests after the return, then stop the loop
@@ -64,7 +75,7 @@ for (const force of [false, true]) {
     t.match(child.err, /^kinject: the session is back: new proxy pod \S+ \(\d+\.\d s after the loss\)$/m);
     t.equal((child.err.match(/is gone/g) ?? []).length, 1, 'one line for the loss');
     t.equal((child.err.match(/is back/g) ?? []).length, 1, 'one line for the return');
-    t.notMatch(child.err, /restart kinject|was lost/, 'no per-connection "gone" lines, no tunnel line on top');
+    t.notMatch(child.err, /restart kinject|was lost|switching to port-forward/, 'no per-connection "gone" lines, no tunnel or transport line on top');
     t.match(child.out, new RegExp(`^POD_NAME=${pod.replace('pod/', '')}$`, 'm'), "the child's env is the one it started with (the first pod's)");
     const second = /new proxy pod \S+\/kinject-([a-z0-9]+)-/.exec(child.err)?.[1];
     t.ok(second && second !== first, `a new session pod (${second})`);

@@ -48,7 +48,7 @@ const guardiansOf = (pid) =>
         return [];
       }
     })
-    .filter((argv) => argv.includes('kinject-guardian') && argv.includes(String(pid)));
+    .filter((argv) => argv.some((a) => a.startsWith('kinject-guardian-')) && argv.includes(String(pid)));
 
 t.test('the runner is SIGKILLed: its child gets SIGTERM from the guardian', async (t) => {
   const p = runner('setInterval(() => {}, 1000);');
@@ -90,4 +90,52 @@ t.test('the runner is SIGKILLed: the guardian removes what the session would hav
   p.kill('SIGKILL');
   t.ok(await until(() => !existsSync(tree) && !existsSync(mountDir) && !existsSync(record), { timeoutMs: 10_000 }), 'all removed after the runner died');
   t.ok(existsSync(join(notEmpty, 'keep')), 'nothing else touched');
+});
+
+/** a runner killed during set-up: a guardian with no child yet, told of paths as they are made */
+function setupRunner(leftovers, script = '') {
+  const code = `
+    import(${JSON.stringify(guardianModule)}).then(({ startGuardian }) => {
+      const g = startGuardian(undefined);
+      g.add({ trees: ${JSON.stringify(leftovers.trees)} });
+      setTimeout(() => { g.add({ emptyDirs: ${JSON.stringify(leftovers.emptyDirs)}, filesAfter: ${JSON.stringify(leftovers.filesAfter)} }); ${script}; console.log('ready'); }, 100);
+      setInterval(() => {}, 1000);
+    });`;
+  const p = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  p.outText = '';
+  p.stdout.on('data', (d) => (p.outText += d));
+  t.teardown(() => p.kill('SIGKILL'));
+  return p;
+}
+
+function setupPaths(t) {
+  const base = mkdtempSync(join(tmpdir(), 'kinject-guardian-'));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  const tree = join(base, '.keys-1-x');
+  mkdirSync(tree);
+  writeFileSync(join(tree, 'id_ed25519'), 'x');
+  const mountDir = join(base, 'session');
+  mkdirSync(mountDir);
+  const record = join(base, 'session.json');
+  writeFileSync(record, '{}');
+  const never = join(base, 'never-made'); // registered before it was made (a mount dir): fine
+  return { base, tree, mountDir, record, never };
+}
+
+t.test('the runner is SIGKILLed during set-up (no child yet): what it told the guardian is removed', async (t) => {
+  const { tree, mountDir, record, never } = setupPaths(t);
+  const p = setupRunner({ trees: [tree], emptyDirs: [mountDir, never], filesAfter: [record] });
+  t.ok(await until(() => /ready/.test(p.outText), { timeoutMs: 10_000 }), 'the runner told its guardian');
+  t.ok(existsSync(tree) && existsSync(mountDir) && existsSync(record), 'nothing removed while the runner lives');
+  p.kill('SIGKILL');
+  t.ok(await until(() => !existsSync(tree) && !existsSync(mountDir) && !existsSync(record), { timeoutMs: 10_000 }), 'all removed after the runner died');
+});
+
+t.test('the runner ends normally (release after its own cleanup): the guardian touches nothing', async (t) => {
+  const { tree, mountDir, record } = setupPaths(t);
+  const p = setupRunner({ trees: [tree], emptyDirs: [mountDir], filesAfter: [record] }, 'g.release(); setTimeout(() => process.exit(0), 200)');
+  const code = await new Promise((r) => p.on('exit', (c) => r(c)));
+  t.equal(code, 0, 'the runner exited');
+  await new Promise((r) => setTimeout(r, 1500));
+  t.ok(existsSync(tree) && existsSync(mountDir) && existsSync(record), 'all still there');
 });
