@@ -10,9 +10,15 @@ export interface PeerProcess {
 }
 
 export function peerProcess(peerPort: number, root = process.pid): PeerProcess | undefined {
-  const inode = socketInode(peerPort);
-  if (inode === undefined) return undefined;
-  const link = `socket:[${inode}]`;
+  return peerProcesses([peerPort], root).get(peerPort);
+}
+
+/** The owners of several peer ports with one read of /proc/net/tcp and one walk of the process tree. */
+export function peerProcesses(peerPorts: number[], root = process.pid): Map<number, PeerProcess> {
+  const found = new Map<number, PeerProcess>();
+  const inodes = socketInodes(peerPorts);
+  if (inodes.size === 0) return found;
+  const portOf = new Map([...inodes].map(([port, inode]) => [`socket:[${inode}]`, port]));
   for (const pid of descendants(root)) {
     let fds: string[];
     try {
@@ -21,30 +27,87 @@ export function peerProcess(peerPort: number, root = process.pid): PeerProcess |
       continue;
     }
     for (const fd of fds) {
+      let port: number | undefined;
       try {
-        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === link) return { pid, command: commandOf(pid) };
+        port = portOf.get(readlinkSync(`/proc/${pid}/fd/${fd}`));
       } catch {
         // closed meanwhile
       }
+      if (port === undefined || found.has(port)) continue;
+      found.set(port, { pid, command: commandOf(pid) });
+      if (found.size === inodes.size) return found;
     }
   }
-  return undefined;
+  return found;
 }
 
-/** the inode of the IPv4 TCP socket whose local address is 127.0.0.1:port */
-function socketInode(port: number): string | undefined {
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+/** scans start at most this often: the rest of the time belongs to relaying */
+export const SCAN_INTERVAL_MS = 100;
+
+/**
+ * Batches owner look-ups: every port asked for until the next scan is served by it, and scans
+ * start at most every SCAN_INTERVAL_MS. With many connections opening at once (50 concurrent
+ * clients) that is one /proc scan for many connections instead of one each: reading a busy
+ * machine's /proc/net/tcp (thousands of sockets) takes milliseconds, more than relaying a
+ * request. The price: a connection that ends before its scan shows no process.
+ */
+export class PeerProcessBatch {
+  private pending = new Map<number, Array<(owner: PeerProcess | undefined) => void>>();
+  private scheduled = false;
+  private lastScan = 0;
+  /** scans made so far (tests, diagnostics) */
+  scans = 0;
+
+  constructor(private readonly root = process.pid) {}
+
+  ownerOf(peerPort: number): Promise<PeerProcess | undefined> {
+    return new Promise((resolve) => {
+      const waiting = this.pending.get(peerPort);
+      if (waiting) waiting.push(resolve);
+      else this.pending.set(peerPort, [resolve]);
+      if (this.scheduled) return;
+      this.scheduled = true;
+      const wait = this.lastScan + SCAN_INTERVAL_MS - Date.now();
+      if (wait <= 0) setImmediate(() => this.scan());
+      else setTimeout(() => this.scan(), wait).unref();
+    });
+  }
+
+  private scan(): void {
+    const batch = this.pending;
+    this.pending = new Map();
+    this.scheduled = false;
+    this.lastScan = Date.now();
+    this.scans++;
+    let found: Map<number, PeerProcess>;
+    try {
+      found = peerProcesses([...batch.keys()], this.root);
+    } catch {
+      found = new Map();
+    }
+    for (const [port, waiting] of batch) for (const resolve of waiting) resolve(found.get(port));
+  }
+}
+
+/** port → inode of the IPv4 TCP sockets whose local address is 127.0.0.1:port */
+function socketInodes(ports: number[]): Map<number, string> {
+  const wanted = new Map(ports.map((port) => [`0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`, port]));
+  const out = new Map<number, string>();
   let table: string;
   try {
     table = readFileSync('/proc/net/tcp', 'utf8');
   } catch {
-    return undefined;
+    return out;
   }
+  // "  sl: local rem st ... inode": only a wanted local address is worth splitting the line
   for (const line of table.split('\n')) {
+    const colon = line.indexOf(': ');
+    const port = colon < 0 ? undefined : wanted.get(line.substr(colon + 2, 13));
+    if (port === undefined) continue;
     const f = line.trim().split(/\s+/);
-    if (f[1] === local && f[9] && f[9] !== '0') return f[9];
+    if (f[9] && f[9] !== '0') out.set(port, f[9]);
   }
-  return undefined;
+  return out;
 }
 
 /** root's descendants, newest first (the program's processes are the likely owners) */
