@@ -41,50 +41,71 @@ export function peerProcesses(peerPorts: number[], root = process.pid): Map<numb
   return found;
 }
 
-/** scans start at most this often: the rest of the time belongs to relaying */
-export const SCAN_INTERVAL_MS = 100;
+/** scans may take this much of every SCAN_WINDOW_MS (10 % of a core); past it they wait for the next window */
+export const SCAN_BUDGET_MS = 100;
+export const SCAN_WINDOW_MS = 1000;
 
 /**
- * Batches owner look-ups: every port asked for until the next scan is served by it, and scans
- * start at most every SCAN_INTERVAL_MS. With many connections opening at once (50 concurrent
- * clients) that is one /proc scan for many connections instead of one each: reading a busy
- * machine's /proc/net/tcp (thousands of sockets) takes milliseconds, more than relaying a
- * request. The price: a connection that ends before its scan shows no process.
+ * Owner look-ups on a CPU budget: scans get at most SCAN_BUDGET_MS per SCAN_WINDOW_MS. Within it a
+ * look-up scans at once; past it look-ups wait for the next window and are served together by one
+ * scan. Reading a busy machine's /proc/net/tcp (thousands of sockets) takes
+ * milliseconds, more than relaying a request: one scan per connection was most of the runner's
+ * CPU at 50 concurrent connections. The price, under such load only: a connection that ends
+ * before its scan shows no process.
  */
 export class PeerProcessBatch {
   private pending = new Map<number, Array<(owner: PeerProcess | undefined) => void>>();
   private scheduled = false;
-  private lastScan = 0;
+  private windowStart = 0;
+  private spent = 0;
   /** scans made so far (tests, diagnostics) */
   scans = 0;
 
-  constructor(private readonly root = process.pid) {}
+  constructor(
+    private readonly root = process.pid,
+    private readonly budgetMs = SCAN_BUDGET_MS,
+  ) {}
 
   ownerOf(peerPort: number): Promise<PeerProcess | undefined> {
+    this.roll();
+    // within the budget and nothing waiting: at once, while even the shortest connection is open
+    if (!this.scheduled && this.spent < this.budgetMs) return Promise.resolve(this.timed([peerPort]).get(peerPort));
     return new Promise((resolve) => {
       const waiting = this.pending.get(peerPort);
       if (waiting) waiting.push(resolve);
       else this.pending.set(peerPort, [resolve]);
       if (this.scheduled) return;
       this.scheduled = true;
-      const wait = this.lastScan + SCAN_INTERVAL_MS - Date.now();
-      if (wait <= 0) setImmediate(() => this.scan());
-      else setTimeout(() => this.scan(), wait).unref();
+      setTimeout(() => this.scan(), this.windowStart + SCAN_WINDOW_MS - Date.now()).unref();
     });
+  }
+
+  /** a new window once the last one is over */
+  private roll(): void {
+    const now = Date.now();
+    if (now - this.windowStart < SCAN_WINDOW_MS) return;
+    this.windowStart = now;
+    this.spent = 0;
+  }
+
+  private timed(ports: number[]): Map<number, PeerProcess> {
+    this.scans++;
+    const started = performance.now();
+    try {
+      return peerProcesses(ports, this.root);
+    } catch {
+      return new Map();
+    } finally {
+      this.spent += performance.now() - started;
+    }
   }
 
   private scan(): void {
     const batch = this.pending;
     this.pending = new Map();
     this.scheduled = false;
-    this.lastScan = Date.now();
-    this.scans++;
-    let found: Map<number, PeerProcess>;
-    try {
-      found = peerProcesses([...batch.keys()], this.root);
-    } catch {
-      found = new Map();
-    }
+    this.roll();
+    const found = this.timed([...batch.keys()]);
     for (const [port, waiting] of batch) for (const resolve of waiting) resolve(found.get(port));
   }
 }
