@@ -68,47 +68,66 @@ function writeHeader(buf: Buffer, type: number, channel: number, length: number)
 }
 
 /**
- * Cuts a byte stream into frames; chunks may split frames anywhere. The pieces of a split frame
- * are kept as they came and joined once, when the frame is complete.
+ * Cuts a byte stream into frames; chunks may split frames anywhere. DATA is passed on as it
+ * arrives: a DATA frame split across chunks reaches onFrame in pieces (each a view of its chunk,
+ * never copied; its channel only counts bytes). Other frames (small: control) are joined whole.
  */
 export class FrameDecoder {
+  /** a header split across chunks, collected here */
+  private readonly header = Buffer.allocUnsafe(HEADER_BYTES);
+  private headerHave = 0;
+  private type = 0;
+  private channel = 0;
+  /** payload bytes of the current frame still to come; -1 while its header is being read */
+  private left = -1;
+  /** pieces of a split non-DATA payload */
   private parts: Buffer[] = [];
-  private partsLength = 0;
-  /** header + payload bytes of the frame being collected; 0 while its header is incomplete */
-  private need = 0;
 
-  /** Calls onFrame for every complete frame; throws MuxProtocolError on an oversized frame. */
+  /** Calls onFrame for every frame (every DATA piece); throws MuxProtocolError on an oversized frame. */
   push(chunk: Buffer, onFrame: (frame: Frame) => void): void {
-    let buf = chunk;
-    if (this.partsLength) {
-      this.parts.push(chunk);
-      this.partsLength += chunk.length;
-      if (this.need === 0 && this.partsLength >= HEADER_BYTES) {
-        this.need = HEADER_BYTES + frameLength(Buffer.concat(this.parts, HEADER_BYTES), 0);
-      }
-      if (this.need === 0 || this.partsLength < this.need) return;
-      buf = Buffer.concat(this.parts, this.partsLength);
-      this.parts = [];
-      this.partsLength = 0;
-      this.need = 0;
-    }
     let off = 0;
-    while (buf.length - off >= HEADER_BYTES) {
-      const length = frameLength(buf, off);
-      if (buf.length - off < HEADER_BYTES + length) {
-        this.need = HEADER_BYTES + length;
-        break;
+    for (;;) {
+      if (this.left < 0) {
+        const avail = chunk.length - off;
+        if (this.headerHave === 0 && avail >= HEADER_BYTES) {
+          this.begin(chunk, off);
+          off += HEADER_BYTES;
+        } else {
+          if (avail === 0) return;
+          const n = Math.min(HEADER_BYTES - this.headerHave, avail);
+          chunk.copy(this.header, this.headerHave, off, off + n);
+          this.headerHave += n;
+          off += n;
+          if (this.headerHave < HEADER_BYTES) return;
+          this.headerHave = 0;
+          this.begin(this.header, 0);
+        }
       }
-      const type = buf[off]!;
-      const channel = buf.readUInt32BE(off + 1);
-      const payload = buf.subarray(off + HEADER_BYTES, off + HEADER_BYTES + length);
-      off += HEADER_BYTES + length;
-      onFrame({ type, channel, payload });
+      const n = Math.min(this.left, chunk.length - off);
+      const piece = chunk.subarray(off, off + n);
+      off += n;
+      this.left -= n;
+      if (this.type === FRAME.DATA) {
+        if (n > 0) onFrame({ type: this.type, channel: this.channel, payload: piece });
+      } else if (this.left === 0 && this.parts.length === 0) {
+        onFrame({ type: this.type, channel: this.channel, payload: piece });
+      } else {
+        this.parts.push(piece);
+        if (this.left === 0) {
+          const payload = Buffer.concat(this.parts);
+          this.parts = [];
+          onFrame({ type: this.type, channel: this.channel, payload });
+        }
+      }
+      if (this.left > 0) return; // the chunk ended inside the payload
+      this.left = -1;
     }
-    if (off < buf.length) {
-      this.parts = [buf.subarray(off)];
-      this.partsLength = buf.length - off;
-    }
+  }
+
+  private begin(buf: Buffer, off: number): void {
+    this.left = frameLength(buf, off);
+    this.type = buf[off]!;
+    this.channel = buf.readUInt32BE(off + 1);
   }
 }
 

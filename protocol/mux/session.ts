@@ -37,6 +37,8 @@ export class MuxSession extends EventEmitter implements ChannelLink {
   private nextId: number;
   private closed = false;
   private backedUp = false;
+  /** the stream is corked until the next tick (batch()) */
+  private corked = false;
   private writableWaiters: Array<() => void> = [];
   private pingTimer: NodeJS.Timeout | undefined;
   private lastHeard = Date.now();
@@ -115,6 +117,7 @@ export class MuxSession extends EventEmitter implements ChannelLink {
 
   send(frame: Buffer): boolean {
     if (this.closed) return false;
+    this.batch();
     const ok = this.stream.write(frame);
     if (!ok) this.backedUp = true;
     return ok;
@@ -122,13 +125,26 @@ export class MuxSession extends EventEmitter implements ChannelLink {
 
   sendData(id: number, payload: Buffer): boolean {
     if (this.closed) return false;
-    // header and payload in one writev (sockets) or one websocket frame (port-forward's _writev)
-    this.stream.cork();
+    this.batch();
     this.stream.write(encodeHeader(FRAME.DATA, id, payload.length));
     const ok = this.stream.write(payload);
-    this.stream.uncork();
     if (!ok) this.backedUp = true;
     return ok;
+  }
+
+  /**
+   * Frames sent in one tick (a DATA frame's header and payload, the WINDOW grants and DATA of
+   * every channel an incoming chunk fed) leave together on the next tick: one writev on a socket,
+   * one websocket message over port-forward (its _writev), instead of a write or message each.
+   */
+  private batch(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.stream.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.stream.uncork();
+    });
   }
 
   whenWritable(cb: () => void): void {

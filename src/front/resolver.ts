@@ -75,21 +75,16 @@ function withLookupEvents(resolver: NameResolver): NameResolver {
       if (!inspectListening() || isIP(name.replace(/\.$/, ''))) return resolve(name);
       const started = Date.now();
       const time = new Date(started).toISOString();
-      const owner = lookupOwner.getStore();
-      const who = owner ? { pid: owner.pid, process: owner.command } : {};
+      // the process that asked is found meanwhile (src/inspect/peer-process.ts): the event waits for it, the answer does not
+      const owner = lookupOwner.getStore() ?? Promise.resolve(undefined);
+      const publish = (event: { durationMs: number; answer?: string; error?: string }) =>
+        void owner.then((o) => publishInspect({ type: 'dns', time, name, ...event, ...(o ? { pid: o.pid, process: o.command } : {}) }));
       try {
         const answer = await resolve(name);
-        publishInspect({
-          type: 'dns',
-          time,
-          name,
-          durationMs: Date.now() - started,
-          ...who,
-          ...(answer === undefined ? { error: 'no such name' } : { answer }),
-        });
+        publish({ durationMs: Date.now() - started, ...(answer === undefined ? { error: 'no such name' } : { answer }) });
         return answer;
       } catch (err) {
-        publishInspect({ type: 'dns', time, name, durationMs: Date.now() - started, ...who, error: err instanceof Error ? err.message : String(err) });
+        publish({ durationMs: Date.now() - started, error: err instanceof Error ? err.message : String(err) });
         throw err;
       }
     },

@@ -118,5 +118,5 @@ export function onInspect(listener: (event: InspectEvent) => void): () => void {
   return () => bus.off('event', listener);
 }
 
-/** the process a name lookup is made for, set by the front around its resolver call */
-export const lookupOwner = new AsyncLocalStorage<{ pid: number; command: string } | undefined>();
+/** the process a name lookup is made for (found while the lookup runs), set by the front around its resolver call */
+export const lookupOwner = new AsyncLocalStorage<Promise<{ pid: number; command: string } | undefined>>();

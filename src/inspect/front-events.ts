@@ -1,11 +1,15 @@
 // The front's part of the inspection feed: one "open" event when the shim asks for a connection
 // and one "close" event when it ends, with the bytes each way, its duration and how it ended.
-// Returns undefined when nobody listens, so the front does no extra work then.
+// Returns undefined when nobody listens, so the front does no extra work then. The process behind
+// a connection is looked up off the connection's path, in batches (peer-process.ts): the "open"
+// event goes out once it is known, the "close" event after it.
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { REPLY, type Destination } from '../../protocol/socks5/index.js';
 import { inspectListening, lookupOwner, publishInspect, type ConnectionEnd, type ConnectionEvent } from './events.js';
-import { peerProcess } from './peer-process.js';
+import { PeerProcessBatch, type PeerProcess } from './peer-process.js';
+
+const owners = new PeerProcessBatch();
 
 let nextId = 1;
 
@@ -28,12 +32,13 @@ export function connectionWatch(socket: Socket, requested: Destination, name: st
     port: requested.port,
   };
   if (name !== undefined) base.resolved = `${requested.host} (stand-in)`;
-  const owner = socket.remotePort ? peerProcess(socket.remotePort) : undefined;
-  if (owner) {
-    base.pid = owner.pid;
-    base.process = owner.command;
-  }
-  publishInspect(base);
+  const opened = ownerOf(socket).then((owner) => {
+    if (owner) {
+      base.pid = owner.pid;
+      base.process = owner.command;
+    }
+    publishInspect(base);
+  });
   let done = false;
   // the handshake and the SOCKS reply are not the program's bytes
   let read0 = socket.bytesRead;
@@ -42,16 +47,16 @@ export function connectionWatch(socket: Socket, requested: Destination, name: st
   const close = (end: ConnectionEnd, error?: string) => {
     if (done) return;
     done = true;
-    publishInspect({
-      ...base,
-      phase: 'close',
+    const closed = {
+      phase: 'close' as const,
       time: new Date().toISOString(),
       bytesOut: relayed ? socket.bytesRead - read0 : 0,
       bytesIn: relayed ? socket.bytesWritten - written0 : 0,
       durationMs: Date.now() - started,
       end,
       ...(error ? { error } : {}),
-    });
+    };
+    void opened.then(() => publishInspect({ ...base, ...closed }));
   };
   return {
     failed(reply, error) {
@@ -95,5 +100,9 @@ function endOfReply(reply: number | undefined, requested: Destination): Connecti
 /** Runs a lookup the shim asked for on socket, so its event names the process that asked. */
 export function asLookupOf<T>(socket: Socket, lookup: () => Promise<T>): Promise<T> {
   if (!inspectListening() || !socket.remotePort) return lookup();
-  return lookupOwner.run(peerProcess(socket.remotePort), lookup);
+  return lookupOwner.run(ownerOf(socket), lookup);
+}
+
+function ownerOf(socket: Socket): Promise<PeerProcess | undefined> {
+  return socket.remotePort ? owners.ownerOf(socket.remotePort) : Promise.resolve(undefined);
 }

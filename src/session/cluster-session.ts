@@ -139,6 +139,7 @@ export async function openClusterSession(
         onGone: hooks.onGone,
         onState: flags.onTunnelState,
         onChannel: inbound ? localChannelHandler(inbound.plan.ports.map((p) => p.localPort)) : undefined,
+        transportKind: () => transport.current,
         connect: async () => {
           await chosen;
           return transport.connect();

@@ -55,6 +55,12 @@ export interface PodTunnelOptions {
   onGone?: (err: KinjectError) => void;
   /** channels the pod opens (an intercept's requests for the local process); without it they are refused */
   onChannel?: (channel: MuxChannel) => void;
+  /**
+   * The transport in use (src/tunnel/transport.ts). A session lost over 'direct' holds its lost
+   * line until the reconnect: one that switched to port-forward has said so in its own line (the
+   * only line then); one that failed prints the lost line, one that came back over direct both.
+   */
+  transportKind?: () => string;
 }
 
 interface Waiter {
@@ -68,11 +74,12 @@ const BACKOFF_MAX_MS = 5000;
 const POD_CHECK_MIN_INTERVAL_MS = 1000;
 const SHORT_SESSION_MS = 1000;
 const SHUTDOWN_WAIT_MS = 1500;
+const DIRECT = 'direct';
 
 export class PodTunnel implements Upstream {
   readonly resolveSupported = true;
   readonly description: string;
-  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'log' | 'connect' | 'podGone' | 'onState' | 'onGone' | 'onChannel'>> & {
+  private readonly o: Required<Omit<PodTunnelOptions, 'client' | 'log' | 'connect' | 'podGone' | 'onState' | 'onGone' | 'onChannel' | 'transportKind'>> & {
     onChannel?: (channel: MuxChannel) => void;
     debug: (m: string) => void;
     warn: (m: string) => void;
@@ -81,6 +88,9 @@ export class PodTunnel implements Upstream {
   private readonly podGone: () => Promise<string | undefined>;
   private readonly onState: (state: 'lost' | 'up', reason?: string) => void;
   private readonly onGone: ((err: KinjectError) => void) | undefined;
+  private readonly transportKind: (() => string) | undefined;
+  /** the lost line of a session lost over direct, held until the reconnect's outcome is known */
+  private heldLostLine: string | undefined;
   private client: KubeClient | undefined;
   private ownClient = false;
   private session: MuxSession | undefined;
@@ -122,6 +132,7 @@ export class PodTunnel implements Upstream {
     this.podGone = options.podGone ?? (() => this.getPodGone());
     this.onState = options.onState ?? (() => {});
     this.onGone = options.onGone;
+    this.transportKind = options.transportKind;
     this.description = `pod ${options.namespace}/${options.pod}`;
     this.start();
   }
@@ -239,7 +250,13 @@ export class PodTunnel implements Upstream {
     this.sessionsOpened++;
     if (this.lost) {
       this.lost = false;
-      this.o.warn(`the tunnel to the proxy pod ${this.o.namespace}/${this.o.pod} is back`);
+      const held = this.heldLostLine;
+      this.heldLostLine = undefined;
+      // held and now over another transport: the switch's line told the whole story
+      if (held === undefined || this.transportKind?.() === DIRECT) {
+        if (held !== undefined) this.o.warn(held);
+        this.o.warn(`the tunnel to the proxy pod ${this.o.namespace}/${this.o.pod} is back`);
+      }
     }
     this.onState('up'); // every session up (a replacement pod's tunnel starts "not lost")
     session.once('close', (why: Error) => {
@@ -249,7 +266,9 @@ export class PodTunnel implements Upstream {
       this.o.debug(`tunnel: the session to ${this.description} ended (${why.message}); reconnecting`);
       if (!this.lost) {
         this.lost = true;
-        this.o.warn(`the tunnel to the proxy pod ${this.o.namespace}/${this.o.pod} was lost (${why.message}); open connections were reset, reconnecting`);
+        const line = `the tunnel to the proxy pod ${this.o.namespace}/${this.o.pod} was lost (${why.message}); open connections were reset, reconnecting`;
+        if (this.transportKind?.() === DIRECT) this.heldLostLine = line;
+        else this.o.warn(line);
         this.onState('lost', why.message);
       }
       // one that ended at once counts as a failed open (backoff), so a broken pod is not hammered
@@ -265,6 +284,7 @@ export class PodTunnel implements Upstream {
   }
 
   private onFailure(err: Error): void {
+    this.flushLostLine();
     this.lastError = err;
     this.failures++;
     this.o.debug(`tunnel: opening a session to ${this.description} failed (${this.failures}): ${err.message}`);
@@ -294,6 +314,13 @@ export class PodTunnel implements Upstream {
       }, delay);
       this.retryTimer.unref();
     }
+  }
+
+  /** A held lost line is printed once a reconnect failed (the tunnel is really down for now). */
+  private flushLostLine(): void {
+    const held = this.heldLostLine;
+    this.heldLostLine = undefined;
+    if (held !== undefined && !this.closed) this.o.warn(held);
   }
 
   private checkPod(): void {
@@ -339,6 +366,7 @@ export class PodTunnel implements Upstream {
 
   private setFatal(err: KinjectError, gone = false): void {
     if (this.fatal || this.closed) return;
+    this.flushLostLine();
     this.fatal = err;
     if (gone) this.onGone?.(err);
     clearTimeout(this.retryTimer);

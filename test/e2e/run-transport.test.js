@@ -85,6 +85,7 @@ t.test('the direct path goes away mid-session (test hook): one line, then port-f
   t.equal((r.stdout.match(/hello from hello-/g) ?? []).length, 2, 'both requests answered');
   t.match(r.stderr, /kinject: the direct connection to the proxy pod \S+ failed \(.*\); switching to port-forward\n/);
   t.equal((r.stderr.match(/switching to port-forward/g) ?? []).length, 1, 'one switch line');
+  t.notMatch(r.stderr, /tunnel to the proxy pod \S+ (was lost|is back)/, 'and no lost/back lines beside it');
 });
 
 t.test('a bad --transport is a usage error', async (t) => {

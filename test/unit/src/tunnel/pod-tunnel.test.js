@@ -10,8 +10,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { PodTunnel } from '../../../../dist/src/tunnel/pod-tunnel.js';
 import { clientRequest, CMD } from '../../../../dist/protocol/socks5/index.js';
@@ -183,6 +182,41 @@ t.test('the stream drops: open channels are reset, a new session is opened', asy
     ],
     'onState: up, lost with why, up again (every session up is reported: a replacement pod starts "not lost")',
   );
+});
+
+t.test('a session lost over direct: no lost/back lines when the reconnect switched transport (its own line says it), both when it stayed direct', async (t) => {
+  for (const switches of [true, false]) {
+    const { port } = await startPodServer(t); // close() below makes it exit
+    const warnings = [];
+    let kind = 'direct';
+    const sockets = [];
+    const pool = new PodTunnel({
+      kc: new KubeConfig(),
+      namespace: 'ns',
+      pod: 'kinject-test',
+      port,
+      token: TOKEN,
+      log: { warn: (m) => warnings.push(m) },
+      transportKind: () => kind,
+      // like Transport.connect(): after the first connection, direct fails and it switches
+      connect: async () => {
+        if (sockets.length > 0 && switches) kind = 'port-forward';
+        const s = net.connect(port, '127.0.0.1');
+        sockets.push(s);
+        await once(s, 'connect');
+        return s;
+      },
+      podGone: async () => undefined,
+    });
+    (await pool.open()).destroy();
+    await new Promise((r) => setTimeout(r, 1100)); // older than a "short" session
+    sockets[0].destroy();
+    await waitUntil(() => sockets.length === 2, 5000, 'a second connection');
+    (await pool.open()).destroy();
+    await pool.close();
+    if (switches) t.same(warnings, [], 'switched: the switch line is the only line');
+    else t.match(warnings, [/was lost/, /is back$/], 'still direct: lost and back, as over port-forward');
+  }
 });
 
 t.test('wrong token: open() fails with a clear error', async (t) => {
