@@ -23,7 +23,8 @@ export async function startDnsServer(resolver: NameResolver, log: Partial<Logger
   const socket: Socket = createSocket({ type: 'udp4' });
   socket.on('message', (msg, rinfo) => {
     const asking = () => answer(resolver, msg);
-    const replying = inspectListening() && rinfo.address === '127.0.0.1' ? lookupOwner.run(peerProcess(rinfo.port, process.pid, 'udp'), asking) : asking();
+    const replying =
+      inspectListening() && rinfo.address === '127.0.0.1' ? lookupOwner.run(Promise.resolve(peerProcess(rinfo.port, process.pid, 'udp')), asking) : asking();
     replying.then(
       (reply) => reply && socket.send(reply, rinfo.port, rinfo.address),
       (err) => log.debug?.(`dns: ${errorMessage(err)}`),
