@@ -82,7 +82,7 @@ t.test('while the inspection page listens, a lookup names the process whose data
   const watching = {
     ...fakeResolver,
     async resolve(name) {
-      owners.push(lookupOwner.getStore());
+      owners.push(await lookupOwner.getStore());
       return fakeResolver.resolve(name);
     },
   };
