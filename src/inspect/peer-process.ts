@@ -54,7 +54,7 @@ export const SCAN_BUDGET_MS = 100;
 export const SCAN_WINDOW_MS = 1000;
 
 /**
- * Owner look-ups on a CPU budget: scans get at most SCAN_BUDGET_MS per SCAN_WINDOW_MS. Within it a
+ * Owner look-ups on a CPU budget: scans get at most SCAN_BUDGET_MS of CPU per SCAN_WINDOW_MS. Within it a
  * look-up scans at once; past it look-ups wait for the next window and are served together by one
  * scan. Reading a busy machine's /proc/net/tcp (thousands of sockets) takes
  * milliseconds, more than relaying a request: one scan per connection was most of the runner's
@@ -98,13 +98,16 @@ export class PeerProcessBatch {
 
   private timed(ports: number[]): Map<number, PeerProcess> {
     this.scans++;
-    const started = performance.now();
+    // CPU, not wall time: on a loaded machine a scan waits for a core, and counting that wait
+    // would push look-ups past the budget (and past short-lived programs) for nothing
+    const started = process.cpuUsage();
     try {
       return peerProcesses(ports, this.root);
     } catch {
       return new Map();
     } finally {
-      this.spent += performance.now() - started;
+      const used = process.cpuUsage(started);
+      this.spent += (used.user + used.system) / 1000;
     }
   }
 
