@@ -7,9 +7,10 @@
 //    (the one client key it accepts) and `sftp-exports.json` (the paths it serves). With the
 //    direct transport (`direct` option) also `direct-server.crt`, `direct-server.key` and
 //    `direct-client.crt` (the pod's TLS certificate and key, the one client certificate it accepts).
-//  * Job kinject-<id>: created with suspend=true, backoffLimit 0, ttlSecondsAfterFinished 0 and
-//    activeDeadlineSeconds (default 86400 = 24 h, the last guard against a session nobody ends;
-//    proxy-pod.ts creates the Job with a short start deadline and raises it once the pod runs).
+//  * Job kinject-<id>: backoffLimit 0, ttlSecondsAfterFinished 0 and activeDeadlineSeconds
+//    (default 86400 = 24 h, the last guard against a session nobody ends; proxy-pod.ts creates
+//    the Job with a very short deadline, lengthens it to the start deadline once the Secret exists
+//    and to the full one once the pod runs).
 //    Its one pod runs `node /kinject/proxy-pod.js --listen 127.0.0.1:1080 --token-file
 //    /kinject/token --exit-when-idle N`, with volumes also `--sftp-listen 127.0.0.1:1081
 //    --sftp-host-key-file ... --sftp-authorized-key-file ... --sftp-exports-file ...` (files in
@@ -402,7 +403,7 @@ function targetPodSpec(o: ProxyJobOptions, layout: ProxyLayout, target: TargetTe
   return spec;
 }
 
-/** The session's Job, suspended. */
+/** The session's Job (its pod waits for the Secret, which is created right after it). */
 export function buildProxyJob(o: ProxyJobOptions, layout: ProxyLayout = proxyLayout(o)): V1Job {
   const name = sessionName(o.id);
   const labels = sessionLabels(o.id);
@@ -414,7 +415,6 @@ export function buildProxyJob(o: ProxyJobOptions, layout: ProxyLayout = proxyLay
     kind: 'Job',
     metadata: { name, namespace: o.namespace, labels, annotations },
     spec: {
-      suspend: true,
       backoffLimit: 0,
       completions: 1,
       parallelism: 1,

@@ -1,20 +1,26 @@
 // The session's proxy pod: startProxyPod() creates it (a Job, its Secret) and waits until its
 // container runs; ProxyPod.close() / deleteProxyPod() delete it again.
 //
-// Order (no orphaned Secret or pod possible): create the Job suspended -> create the session's
-// Lease owned by the Job (session-lease.ts: renewed while the session runs, so that `kinject
-// cleanup` elsewhere leaves it alone) -> create the Secret owned by the Job -> unsuspend the Job.
-// Then poll the pod (every 250 ms) and, while it is not running, the events of the pod and the
-// Job, reporting progress lines and the reason the cluster gives when it stalls (image pull, scheduling, config, mounts). Errors that cannot resolve
+// Order (no orphaned Secret or pod possible, and nothing that outlives a SIGKILL by more than a
+// minute): create the Job with a CREATE_DEADLINE_SECONDS deadline -> create the session's Lease
+// (session-lease.ts: renewed while the session runs, so that `kinject cleanup` elsewhere leaves
+// it alone) and the Secret, both owned by the Job -> lengthen the Job's deadline to the start
+// deadline. The pod's Secret volume makes it wait for the Secret (which normally exists before
+// the kubelet gets to the pod). Then poll the pod (every 250 ms) and, while it is not running,
+// the events of the pod and the Job, reporting progress lines and the reason the cluster gives
+// when it stalls (image pull, scheduling, config, mounts). Errors that cannot resolve
 // themselves fail at once; others fail at the timeout (default 120 s). On any failure, or when
 // the caller's AbortSignal fires, everything created so far is deleted before the error is thrown.
 // While waiting, API server hiccups (no answer, 5xx, 429) are retried, 1 s apart, up to 8 times.
 //
-// Until the pod runs, the Job's activeDeadlineSeconds is --timeout + 60 s (raised to the full
-// value, default 24 h, once it runs): a start that kinject abandons (killed mid-start, or close()
-// could not reach the API server) is failed by Kubernetes and removed by the TTL. Only a kill
-// between the Job's creation and its unsuspension (a few ms) leaves a suspended Job (suspended
-// Jobs have no running deadline); `kinject cleanup` removes it.
+// Deadlines: a kill before the deadline is lengthened leaves a Job that Kubernetes fails after
+// CREATE_DEADLINE_SECONDS and the TTL removes with its pod, Lease and Secret. (An earlier order
+// created the Job suspended and unsuspended it after the Secret: a kill in between, a few hundred
+// ms on a loaded API server, left a suspended Job for good, since suspended Jobs have no running
+// deadline; the chaos suite's kills found it.) Until the pod runs, the deadline is --timeout +
+// 60 s (raised to the full value, default 24 h, once it runs): a start that kinject abandons
+// (killed mid-start, or close() could not reach the API server) is failed by Kubernetes and
+// removed by the TTL; a pod that runs without a runner exits when idle (proxy-job.ts).
 //
 // Volumes (`volumes: true` with a target): the exports are the target container's volume mounts
 // (volumeExports); when there are any, a fresh key pair per side is made here (generateSessionKeys),
@@ -61,6 +67,8 @@ export const POLL_INTERVAL_MS = 250;
 export const CLOSE_TIMEOUT_MS = 10_000;
 /** the Job's deadline while starting: --timeout plus this */
 export const START_DEADLINE_GRACE_SECONDS = 60;
+/** the Job's deadline from its creation until its Lease and Secret exist (a kill meanwhile: gone within a minute) */
+export const CREATE_DEADLINE_SECONDS = 40;
 /** consecutive failed polls (network error, 5xx, 429) tolerated while waiting, 1 s apart */
 const MAX_TRANSIENT_FAILURES = 8;
 const TRANSIENT_RETRY_MS = 1000;
@@ -413,9 +421,11 @@ function jobWithLayout(jobOpts: ProxyJobOptions, keys: SessionKeys | undefined, 
 }
 
 /**
- * Creates the Job suspended (a new id on a name clash, twice at most), then the session's Lease
- * (startLease) and the Secret, both owned by the Job, then unsuspends the Job: no orphaned Secret
- * or pod is possible. state.created is set as soon as the Job exists, state.lease once the Lease does.
+ * Creates the Job with a CREATE_DEADLINE_SECONDS deadline (a new id on a name clash, twice at
+ * most), then the session's Lease (startLease) and the Secret, both owned by the Job, then
+ * lengthens the Job's deadline to the start deadline: no orphaned Secret or pod is possible, and a
+ * kill at any point leaves nothing past a minute. state.created is set as soon as the Job exists,
+ * state.lease once the Lease does.
  */
 async function createProxyObjects(
   access: KubeAccess,
@@ -430,7 +440,8 @@ async function createProxyObjects(
   let job: V1Job;
   for (let attempt = 0; ; attempt++) {
     try {
-      job = await client.post<V1Job>(`/apis/batch/v1/namespaces/${ns}/jobs`, buildProxyJob(jobOpts, layout));
+      const short = Math.min(jobOpts.activeDeadlineSeconds ?? CREATE_DEADLINE_SECONDS, CREATE_DEADLINE_SECONDS);
+      job = await client.post<V1Job>(`/apis/batch/v1/namespaces/${ns}/jobs`, buildProxyJob({ ...jobOpts, activeDeadlineSeconds: short }, layout));
       break;
     } catch (err) {
       if (isStatus(err, 409) && attempt < 2) {
@@ -454,7 +465,9 @@ async function createProxyObjects(
   }
   checkAbort();
   try {
-    await client.patch(`/apis/batch/v1/namespaces/${ns}/jobs/${jobName}`, [{ op: 'replace', path: '/spec/suspend', value: false }]);
+    await client.patch(`/apis/batch/v1/namespaces/${ns}/jobs/${jobName}`, [
+      { op: 'replace', path: '/spec/activeDeadlineSeconds', value: jobOpts.activeDeadlineSeconds ?? DEFAULT_ACTIVE_DEADLINE_SECONDS },
+    ]);
   } catch (err) {
     throw apiError(err, { verb: 'patch', resource: 'jobs.batch', namespace, name: jobName });
   }

@@ -1,5 +1,5 @@
 // kinject cleanup on the real local cluster: a session whose kinject process was killed (SIGKILL,
-// no close()), a suspended Job left by a kill between create and unsuspend, and a stray labelled
+// no close()), a suspended Job as an older kinject left it (killed between create and unsuspend), and a stray labelled
 // Secret are all removed once the grace has passed (the clock is moved forward), and the list
 // of what was removed is returned. Own namespace, so no other session is touched.
 import t from 'tap';
@@ -46,20 +46,23 @@ t.test('cleanup after a vanished client', async (t) => {
   await once(child, 'exit');
   t.ok((await kinjectLeftovers(kubeconfig, NS, info.id)).length >= 3, 'the session outlives its killed client');
 
-  // a Job left suspended (killed between create and unsuspend) and a stray labelled Secret
+  // a suspended Job as kinject before 2026-12-03 left it (killed between create and unsuspend;
+  // kinject now makes a Job whose short deadline ends it: kube-start-kill.test.js) and a stray labelled Secret
   const orphanId = newSessionId();
   await access.client.post(
     `/apis/batch/v1/namespaces/${NS}/jobs`,
-    buildProxyJob({
-      id: orphanId,
-      namespace: NS,
-      image: 'kinject.local/node:20',
-      token: newToken(),
-      script: 'x',
-      version: 'test',
-      user: 'e2e@test',
-      startedAt: new Date(),
-    }),
+    suspended(
+      buildProxyJob({
+        id: orphanId,
+        namespace: NS,
+        image: 'kinject.local/node:20',
+        token: newToken(),
+        script: 'x',
+        version: 'test',
+        user: 'e2e@test',
+        startedAt: new Date(),
+      }),
+    ),
   );
   const strayId = newSessionId();
   await access.client.post(`/api/v1/namespaces/${NS}/secrets`, {
@@ -90,3 +93,7 @@ t.test('cleanup after a vanished client', async (t) => {
   t.pass('nothing left after cleanup');
   t.same(await cleanup({ access }), [], 'a second cleanup finds nothing');
 });
+
+function suspended(job) {
+  return { ...job, spec: { ...job.spec, suspend: true } };
+}

@@ -123,7 +123,7 @@ t.test('targetless job', async (t) => {
     'kinject.dev/target': 'none',
   });
   const spec = job.spec;
-  t.equal(spec.suspend, true);
+  t.equal(spec.suspend, undefined, 'not suspended: its pod waits for the Secret, created right after the Job');
   t.equal(spec.backoffLimit, 0);
   t.equal(spec.ttlSecondsAfterFinished, 0);
   t.equal(spec.activeDeadlineSeconds, 86400);
