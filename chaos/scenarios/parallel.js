@@ -12,7 +12,10 @@ export default async function parallel({ kc, ns, full, note }) {
     runs.push({ child, m, peak: 0 });
   }
   const sampler = setInterval(() => {
-    for (const r of runs) r.peak = Math.max(r.peak, peakRssKb(r.child.pid) ?? 0);
+    for (const r of runs) {
+      const kb = peakRssKb(r.child.pid);
+      if (Number.isFinite(kb)) r.peak = Math.max(r.peak, kb); // a process that is gone reads as nothing
+    }
   }, 500);
   const ends = await Promise.all(runs.map((r) => Promise.race([r.child.exited, sleep(600_000).then(() => ({ hung: true }))])));
   clearInterval(sampler);
@@ -29,7 +32,8 @@ export default async function parallel({ kc, ns, full, note }) {
     }
   }
   const left = [...(await clusterLeftovers(kc, ns)), ...runs.flatMap((r) => machineLeftovers(r.m, sessionOf(r.child.err), r.child.pid))];
-  const peaks = runs.map((r) => Math.round(r.peak / 1024));
+  const peaks = runs.map((r) => (r.peak > 0 ? Math.round(r.peak / 1024) : null));
+  const measured = peaks.filter((p) => p !== null);
   return {
     tries: sessions,
     failures,
@@ -37,6 +41,6 @@ export default async function parallel({ kc, ns, full, note }) {
     requests: sessions * requests,
     leftovers: left.length,
     recovery: [],
-    peakRssMiB: { min: Math.min(...peaks), max: Math.max(...peaks), each: peaks },
+    peakRssMiB: { min: measured.length ? Math.min(...measured) : null, max: measured.length ? Math.max(...measured) : null, each: peaks },
   };
 }
