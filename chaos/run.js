@@ -16,6 +16,7 @@ import { chaosNamespace, deleteNamespace, kubeconfig, repoRoot, stats } from './
 import kills from './scenarios/kills.js';
 import podLoss from './scenarios/pod-loss.js';
 import podEvicted from './scenarios/pod-evicted.js';
+import podOom from './scenarios/pod-oom.js';
 import tunnelCut from './scenarios/tunnel-cut.js';
 import { restartScenario } from './scenarios/restart.js';
 import parallel from './scenarios/parallel.js';
@@ -34,6 +35,7 @@ const SCENARIOS = [
   ['kills', kills],
   ['pod-deleted', podLoss],
   ['pod-evicted', podEvicted],
+  ['pod-oom', podOom],
   ['tunnel-cut', tunnelCut],
   ...(restarts ? [['apiserver-restart', restartScenario('kube-apiserver')], ['kubelet-restart', restartScenario('kubelet')]] : []),
   ['parallel', parallel],

@@ -6,6 +6,7 @@ export * from './config.js';
 export * from './target.js';
 export * from './proxy-job.js';
 export * from './pod-status.js';
+export * from './pod-gone.js';
 export * from './proxy-pod.js';
 export * from './cleanup.js';
 export * from './session-liveness.js';

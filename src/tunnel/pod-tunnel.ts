@@ -5,8 +5,11 @@
 // The session is opened at once and reopened in the background whenever it ends (pod restart
 // of the port-forward, API server restart, no ping answer for 3 × heartbeatMs); channels open at
 // that moment are reset, like TCP connections through a router that rebooted. Failed opens are
-// retried with backoff (100 ms doubling to 5 s) while the pod lives; when a GET shows the pod
-// gone (deleted, exited, failed), open() rejects with a KinjectError saying so. Permission and
+// retried with backoff (100 ms doubling to 5 s) while the pod lives; the pod is checked (a GET) at
+// each failure and, while a lost session is not back, every second besides (a pod whose server
+// died is Failed only once the kubelet says so: the session's "gone" line must not wait for the
+// next backoff); when the GET shows the pod gone (deleted, exited, failed, OOM-killed:
+// kube/pod-gone.ts), open() rejects with a KinjectError saying so. Permission and
 // token errors fail at once. The session's pings (every heartbeatMs, default 5 s) are the pod's
 // heartbeat (proxy-pod/idle.ts). Timers are unref'd; close() tells the pod server to exit
 // (SHUTDOWN), ends it all and rejects waiters.
@@ -21,6 +24,7 @@ import { KinjectError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { KubeClient } from '../kube/client.js';
 import { isStatus } from '../kube/errors.js';
+import { podGoneReason } from '../kube/pod-gone.js';
 import { PortForwardError, openPortForward } from './portforward.js';
 
 export interface PodTunnelOptions {
@@ -101,6 +105,8 @@ export class PodTunnel implements Upstream {
   private retryTimer: NodeJS.Timeout | undefined;
   private lastPodCheck = 0;
   private podCheck: Promise<void> | undefined;
+  /** the next pod check while a lost session is not back */
+  private podCheckTimer: NodeJS.Timeout | undefined;
   private fatal: KinjectError | undefined;
   private closed = false;
   private pongsBefore = 0;
@@ -166,6 +172,7 @@ export class PodTunnel implements Upstream {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.podCheckTimer);
     const session = this.session;
     this.session = undefined;
     if (session?.alive) this.podExited = await session.shutdown(SHUTDOWN_WAIT_MS);
@@ -337,7 +344,18 @@ export class PodTunnel implements Upstream {
       )
       .finally(() => {
         this.podCheck = undefined;
+        this.checkPodAgainWhileLost();
       });
+  }
+
+  /** While a lost session is not back, the pod is checked every POD_CHECK_MIN_INTERVAL_MS. */
+  private checkPodAgainWhileLost(): void {
+    if (this.podCheckTimer || !this.lost || this.closed || this.fatal) return;
+    this.podCheckTimer = setTimeout(() => {
+      this.podCheckTimer = undefined;
+      if (this.lost && !this.session?.alive) this.checkPod();
+    }, POD_CHECK_MIN_INTERVAL_MS);
+    this.podCheckTimer.unref();
   }
 
   private async getPodGone(): Promise<string | undefined> {
@@ -353,11 +371,7 @@ export class PodTunnel implements Upstream {
       if (isStatus(err, 404)) return 'deleted';
       throw err;
     }
-    const phase = pod?.status?.phase;
-    if (pod?.metadata?.deletionTimestamp) return 'being deleted';
-    if (phase === 'Succeeded') return 'exited';
-    if (phase === 'Failed') return `failed${pod.status?.reason ? `: ${pod.status.reason}` : ''}`;
-    return undefined;
+    return podGoneReason(pod);
   }
 
   private gone(why: string): KinjectError {
@@ -370,6 +384,7 @@ export class PodTunnel implements Upstream {
     this.fatal = err;
     if (gone) this.onGone?.(err);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.podCheckTimer);
     this.retryTimer = undefined;
     this.session?.destroy(err);
     this.session = undefined;

@@ -250,6 +250,40 @@ t.test('pod gone: open() rejects saying so', async (t) => {
   await t.rejects(pool.open(), /is gone/);
 });
 
+t.test('a lost session: the pod is checked every second until it is found gone, not only at each (backed-off) failure', async (t) => {
+  const { child, port, exited } = await startPodServer(t);
+  const checks = [];
+  let gone;
+  let goneAt;
+  const { pool } = makePool(port, {
+    podGone: async () => {
+      checks.push(Date.now());
+      return gone;
+    },
+    onGone: () => (goneAt = Date.now()),
+  });
+  t.teardown(() => pool.close());
+  await pool.ready(5000);
+  await new Promise((r) => setTimeout(r, 1100)); // older than a "short" session
+  child.kill('SIGKILL');
+  await exited;
+  // the server is dead; the cluster says so only later (the kubelet's status of an OOM-killed pod)
+  const lostAt = Date.now();
+  await new Promise((r) => setTimeout(r, 4500));
+  gone = 'OOM-killed, over its 128Mi memory limit';
+  const saysGoneAt = Date.now();
+  await waitUntil(() => goneAt !== undefined, 6000, 'the pod found gone');
+  const during = checks.filter((c) => c >= lostAt && c <= saysGoneAt);
+  const gaps = during.slice(1).map((c, i) => c - during[i]);
+  // the backoff alone (100 ms doubling) checks at ~0, 1.5, 3.1 s: gaps of 1.6 s and more
+  t.ok(during.length >= 4, `checked at least 4 times in 4.5 s (${during.length})`);
+  t.ok(Math.max(...gaps) < 1500, `no more than ~1 s between checks (${gaps.join(', ')} ms)`);
+  t.ok(goneAt - saysGoneAt < 1500, `found gone ${goneAt - saysGoneAt} ms after the cluster said so`);
+  const n = checks.length;
+  await new Promise((r) => setTimeout(r, 1200));
+  t.equal(checks.length, n, 'no more checks once it is gone');
+});
+
 t.test('unreachable pod server: retried with backoff, open() times out with the cause', async (t) => {
   const probe = net.createServer().listen(0, '127.0.0.1');
   await once(probe, 'listening');
