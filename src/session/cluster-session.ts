@@ -102,8 +102,13 @@ export async function openClusterSession(
       direct: pod.direct,
       podLabel: `${pod.namespace}/${pod.podName}`,
       portForward: () => openPortForward({ kc: access.kc, namespace: pod.namespace, pod: pod.podName, port: pod.port }, { timeoutMs: 10_000 }),
-      // a switch to port-forward is often the pod going away: held, and dropped if it is (self-healing.ts)
-      warn: (line) => (healing ? healing.warnUnlessGone(line) : log.warn(line)),
+      // a switch to port-forward is often the pod going away: held, and dropped if it is
+      // (self-healing.ts); one about a pod already replaced (its tunnel's last try) is debug only
+      warn: (line) => {
+        if (!healing) log.warn(line);
+        else if (healing.currentPod !== pod) log.debug(line);
+        else healing.warnUnlessGone(line);
+      },
       debug: log.debug,
     });
     transports.push(t);

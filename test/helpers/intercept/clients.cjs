@@ -147,7 +147,7 @@ const get = (u, headers, agent, timeout = 10_000) =>
     while (Date.now() < until && !(c && fs.existsSync(c)) && samples.length + pending.size < 2000) {
       const start = Date.now();
       const one = get(url, header(a), false, 15_000).then(
-        (r) => (r.status === 200 ? r.body.split(' ')[0] : `${r.status} ${r.body.trim().slice(0, 80)}`),
+        (r) => (r.status === 200 ? r.body.split(' ')[0] : `${r.status} ${r.body.trim().slice(0, 200)}`),
         (err) => `error ${err.message}`,
       );
       pending.add(one);
