@@ -17,6 +17,14 @@ export const EVENTS_HOST = 'events';
 /** the router pod's readiness endpoint (HTTP GET /ready on the pod IP): 200 while its routers take traffic */
 export const ROUTER_HEALTH_PORT = 1090;
 export const INTERCEPT_HOST = 'intercept';
+/** an intercept's runner pings its pod this often (other sessions: every 5 s) */
+export const INTERCEPT_PING_MS = 1000;
+/**
+ * the pod counts its runner away after this long without a byte from it (the laptop asleep, its
+ * network gone: the tunnel stays open but nothing comes): requests matching the intercept go to the
+ * workload until it is heard again, and after the grace the pod restores the Service
+ */
+export const RUNNER_QUIET_MS = 4000;
 export const INTERCEPT_END_HOST = 'intercept-end';
 
 export interface InterceptPortConfig {

@@ -6,6 +6,8 @@
 export const LABEL_ROUTER_FOR = 'kinject.dev/router-for';
 export const ANNOTATION_ORIGINAL_SELECTOR = 'kinject.dev/original-selector';
 export const ANNOTATION_INTERCEPTED_BY = 'kinject.dev/intercepted-by';
+/** the field managers kinject writes Services with: the runner and the pod's restorer */
+export const FIELD_MANAGERS = ['kinject', 'kinject-restorer'];
 
 export interface InterceptMember {
   session: string;
@@ -152,6 +154,30 @@ export function lastForeignWriter(
   return last
     ? { by: `${last.manager}${last.operation ? ` (${last.operation})` : ''}`, at: toIso(last.time) ?? 'unknown time' }
     : { by: 'an unknown writer', at: 'unknown time' };
+}
+
+/**
+ * The latest writer other than `ours` that changed the Service after `since` (managedFields
+ * times, the API server's clock, whole seconds; writes to the status do not count), or undefined:
+ * a runner coming back to a Service it had intercepted does not switch it again over their change.
+ */
+export function foreignWriteSince(
+  managedFields: { manager?: string; operation?: string; time?: string | Date; subresource?: string }[] | undefined,
+  ours: string[],
+  since: string,
+): { by: string; at: string } | undefined {
+  const after = Date.parse(since);
+  if (Number.isNaN(after)) return undefined;
+  const theirs = (managedFields ?? []).filter(
+    (f) => f.manager && !ours.includes(f.manager) && f.subresource !== 'status' && Date.parse(toIso(f.time) ?? '') > after,
+  );
+  return theirs.length ? lastForeignWriter(theirs, ours) : undefined;
+}
+
+/** when `manager` last wrote the Service (managedFields), or undefined */
+export function lastWriteBy(managedFields: { manager?: string; time?: string | Date }[] | undefined, manager: string): string | undefined {
+  const times = (managedFields ?? []).filter((f) => f.manager === manager && f.time).map((f) => toIso(f.time)!);
+  return times.sort().at(-1);
 }
 
 function toIso(t: string | Date | undefined): string | undefined {

@@ -3,7 +3,8 @@
 // ids (pod-initiated: inbound traffic for the local process); each side is told of the other's
 // through its onChannel (without one, the peer's OPEN gets a RESET). The client pings every pingMs; any frame from the peer counts
 // as a sign of life, and none for deadMs destroys the session (a port-forward that died without
-// closing). The server answers pings and reports each through onPing (the pod's heartbeat).
+// closing); a ping timer that fires late (this process was stopped or the machine asleep) gives
+// the peer deadMs afresh. The server answers pings and reports each through onPing (the pod's heartbeat).
 // When the underlying stream ends, errors or closes, every channel is destroyed and 'close' is
 // emitted once with the reason.
 
@@ -60,8 +61,14 @@ export class MuxSession extends EventEmitter implements ChannelLink {
     const pingMs = options.role === 'client' ? (options.pingMs ?? DEFAULT_PING_MS) : 0;
     if (pingMs > 0) {
       const deadMs = options.deadMs ?? 3 * pingMs;
+      let lastTick = Date.now();
       this.pingTimer = setInterval(() => {
-        if (Date.now() - this.lastHeard > deadMs) {
+        const now = Date.now();
+        // this process did not run for a while (stopped, the machine asleep): the peer's silence
+        // meanwhile says nothing about the tunnel, so it gets deadMs from now to be heard
+        if (now - lastTick > 2 * pingMs + 1000) this.lastHeard = Math.max(this.lastHeard, now - pingMs);
+        lastTick = now;
+        if (now - this.lastHeard > deadMs) {
           this.destroy(new Error(`no answer through the tunnel for ${Math.round((Date.now() - this.lastHeard) / 1000)} s`));
           return;
         }
@@ -73,6 +80,11 @@ export class MuxSession extends EventEmitter implements ChannelLink {
 
   get alive(): boolean {
     return !this.closed;
+  }
+
+  /** when the peer's last bytes arrived (epoch ms): the pod tells a runner that is away by it */
+  get lastHeardAt(): number {
+    return this.lastHeard;
   }
 
   /** Open channels (tests, diagnostics). */

@@ -3,20 +3,29 @@
 // pod-opened channels of the runner's current mux session, guards the Service (polls it: a change
 // it did not make ends the intercept, reported with the writer from managedFields, and is never
 // overwritten), and restores the Service itself: on the runner's INTERCEPT_END, when the runner has
-// been gone for the grace period, and before the pod server exits for any reason. Events (records,
+// been gone for the grace period, and before the pod server exits for any reason. The runner counts
+// as gone when its session closes, and as away while nothing comes from it for RUNNER_QUIET_MS (a
+// laptop asleep or off the network leaves its tunnel open): matching requests go to the workload
+// meanwhile, and the grace runs from its last byte. Events (records,
 // warnings, service-changed, intercept-ended) go to the runner's EVENTS channels.
 
 import http from 'node:http';
 import type { MuxSession } from '../../protocol/mux/index.js';
-import { ROUTER_HEALTH_PORT, type InterceptConfig, type InterceptEvent } from '../../protocol/intercept/commands.js';
-import { foreignChange, isGlobalMember, lastForeignWriter, leavePatch, membersOf, type InterceptMember } from '../../protocol/intercept/service-patch.js';
+import { ROUTER_HEALTH_PORT, RUNNER_QUIET_MS, type InterceptConfig, type InterceptEvent } from '../../protocol/intercept/commands.js';
+import {
+  FIELD_MANAGERS,
+  foreignChange,
+  isGlobalMember,
+  lastForeignWriter,
+  leavePatch,
+  membersOf,
+  type InterceptMember,
+} from '../../protocol/intercept/service-patch.js';
 import { KubeApiError, inClusterApi, type KubeApi } from './kube-api.js';
 import { openLocalChannel } from './local-channel.js';
 import { createInboundRouter, type InboundRouter } from './router.js';
 import type { Peer } from './context.js';
 
-/** field managers kinject writes the Service with (the runner and the pod) */
-export const FIELD_MANAGERS = ['kinject', 'kinject-restorer'];
 const POLL_MS = 2000;
 /** after the restore: routers keep passing traffic through, closing connections, this long */
 export const DRAIN_MS = 8000;
@@ -31,6 +40,8 @@ export interface InterceptHostOptions {
   healthPort?: number;
   /** the runner stayed away for the grace period and the intercept was ended: the pod should exit */
   onEnded?: (why: string) => void;
+  /** for tests: nothing from the runner for this long counts as away (default RUNNER_QUIET_MS) */
+  runnerQuietMs?: number;
 }
 
 export class InterceptHost {
@@ -39,6 +50,10 @@ export class InterceptHost {
   private routers: InboundRouter[] = [];
   private session: MuxSession | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
+  /** checks that the runner's session still brings bytes (watchRunner) */
+  private quietTimer: NodeJS.Timeout | undefined;
+  /** the runner is gone or silent: matching requests go to the workload, the grace runs */
+  private away = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private ending: Promise<string | undefined> | undefined;
   private readonly listeners = new Set<(e: InterceptEvent) => void>();
@@ -64,9 +79,10 @@ export class InterceptHost {
         openLocal: () => openLocalChannel(() => this.session, p.localPort),
         localLabel: `127.0.0.1:${p.localPort} on ${config.user}'s machine`,
         passThrough: { host: config.decoyHost, port: p.decoyPort },
-        onWarning: (line) => this.emit({ type: 'warning', line }),
+        // a local process "not reachable" while the runner is away is the runner's absence, not the process
+        onWarning: (line) => (this.away ? this.o.log(`kinject-proxy: ${line} (the runner is away)`) : this.emit({ type: 'warning', line })),
         onRecord: (r) => this.emit({ type: 'record', ...r }),
-        localEnabled: this.session?.alive ?? false,
+        localEnabled: (this.session?.alive ?? false) && !this.away,
       });
       this.routers.push(router);
       await new Promise<void>((resolve, reject) => {
@@ -91,27 +107,62 @@ export class InterceptHost {
     this.pollTimer = setInterval(() => void this.poll(), POLL_MS);
   }
 
-  /** the runner's (new) mux session: intercepted requests go through it; its end starts the grace */
+  /** the runner's (new) mux session: intercepted requests go through it; its end or its silence starts the grace */
   attach(session: MuxSession): void {
     this.session = session;
-    clearTimeout(this.graceTimer);
-    this.graceTimer = undefined;
-    for (const r of this.routers) r.setLocalEnabled(true);
+    this.runnerBack();
+    this.watchRunner(session);
     session.once('close', () => {
       if (this.session !== session) return;
       this.session = undefined;
-      for (const r of this.routers) r.setLocalEnabled(false); // production for everyone meanwhile
-      if (!this.config) return;
-      const grace = this.config.graceSeconds;
-      this.o.log(`kinject-proxy: the runner is gone; intercepted requests go to the workload; restoring the Service in ${grace} s unless it comes back`);
-      this.graceTimer = setTimeout(() => {
-        const why = `the runner was gone for ${grace} s`;
-        void this.end(why).then(
-          () => this.o.onEnded?.(why),
-          (err: Error) => this.o.log(`kinject-proxy: ${err.message}`),
-        );
-      }, grace * 1000);
+      clearInterval(this.quietTimer);
+      this.runnerAway('the runner is gone', Date.now());
     });
+  }
+
+  /** a session that stays open but brings nothing (the runner's machine asleep, its network gone) */
+  private watchRunner(session: MuxSession): void {
+    clearInterval(this.quietTimer);
+    const quietMs = this.o.runnerQuietMs ?? RUNNER_QUIET_MS;
+    this.quietTimer = setInterval(
+      () => {
+        if (this.session !== session) return;
+        const quiet = Date.now() - session.lastHeardAt;
+        if (quiet > quietMs) this.runnerAway(`nothing from the runner for ${Math.round(quiet / 1000)} s`, session.lastHeardAt);
+        else if (this.away) this.runnerBack();
+      },
+      Math.min(500, quietMs / 4),
+    );
+    this.quietTimer.unref();
+  }
+
+  /** production for everyone meanwhile; after the grace (from `since`) the Service is restored and the pod exits */
+  private runnerAway(why: string, since: number): void {
+    if (this.away) return;
+    this.away = true;
+    for (const r of this.routers) r.setLocalEnabled(false);
+    if (!this.config || this.ending) return;
+    const grace = this.config.graceSeconds;
+    const leftMs = Math.max(0, grace * 1000 - (Date.now() - since));
+    this.o.log(`kinject-proxy: ${why}; intercepted requests go to the workload; restoring the Service in ${Math.round(leftMs / 1000)} s unless it comes back`);
+    clearTimeout(this.graceTimer);
+    this.graceTimer = setTimeout(() => {
+      const why = `the runner was gone for ${grace} s`;
+      void this.end(why).then(
+        () => this.o.onEnded?.(why),
+        (err: Error) => this.o.log(`kinject-proxy: ${err.message}`),
+      );
+    }, leftMs);
+  }
+
+  private runnerBack(): void {
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    const wasAway = this.away;
+    this.away = false;
+    if (this.ending) return;
+    for (const r of this.routers) r.setLocalEnabled(true);
+    if (wasAway && this.config) this.o.log('kinject-proxy: the runner is back; intercepted requests go to it again');
   }
 
   /** an EVENTS channel: gets the events kept while nobody listened, then every new one */
@@ -178,6 +229,7 @@ export class InterceptHost {
   private async doEnd(why: string, foreign: boolean): Promise<string> {
     const c = this.config!;
     clearInterval(this.pollTimer);
+    clearInterval(this.quietTimer);
     clearTimeout(this.graceTimer);
     this.o.log(`kinject-proxy: ending the intercept of ${c.service}: ${why}`);
     this.ready = false; // out of the endpoints while still serving what kube-proxy sends meanwhile
@@ -219,6 +271,7 @@ export class InterceptHost {
   /** stops the routers, the guard and the readiness endpoint at once (the pod server exits; tests) */
   close(): void {
     clearInterval(this.pollTimer);
+    clearInterval(this.quietTimer);
     clearTimeout(this.graceTimer);
     this.destroyRouters();
   }

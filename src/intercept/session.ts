@@ -6,12 +6,14 @@
 // curl line and the preview URL. At the end it asks the pod to restore the Service (INTERCEPT_END)
 // and, if the pod cannot, restores it itself with the same tested patch. When self-healing loses
 // the proxy pod, the runner hands the Service back to the workload at once (the dead router may
-// not have), and sets the intercept up again on the replacement (attach()).
+// not have), and sets the intercept up again on the replacement (attach()), unless someone else
+// changed the Service since this runner switched it (their change ended the intercept, or came
+// while the runner was away: managedFields), which it then leaves alone and says so.
 
 import type { V1Service } from '@kubernetes/client-node';
 import type { InterceptConfig, InterceptEvent } from '../../protocol/intercept/commands.js';
 import { joinConflict, joinPatch, leavePatch, type InterceptMember } from '../../protocol/intercept/service-patch.js';
-import { originalSelectorOf } from '../../protocol/intercept/service-patch.js';
+import { FIELD_MANAGERS, foreignWriteSince, lastWriteBy, originalSelectorOf } from '../../protocol/intercept/service-patch.js';
 import { CMD, REPLY, StreamReader, parseReply, serializeRequest } from '../../protocol/socks5/index.js';
 import type { CleanupStack } from '../child/cleanup-stack.js';
 import { KinjectError } from '../errors.js';
@@ -124,15 +126,23 @@ async function clusterCa(access: KubeAccess, namespace: string): Promise<string>
   throw new KinjectError('cannot find the cluster CA for the proxy pod (no ConfigMap kube-root-ca.crt access, no CA in the kubeconfig)');
 }
 
-/** one JSON patch with `test` ops; re-read and retried when someone wrote in between */
-async function patchTested(client: KubeClient, namespace: string, name: string, build: (svc: V1Service) => unknown[] | undefined): Promise<boolean> {
+/** one JSON patch with `test` ops; re-read and retried when someone wrote in between. The patched Service, or undefined when build() had nothing to do */
+async function patchTested(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  build: (svc: V1Service) => unknown[] | undefined,
+): Promise<V1Service | undefined> {
   for (let attempt = 0; ; attempt++) {
     const svc = await client.request<V1Service>('GET', apiPath('', 'services', namespace, name));
     const ops = build(svc);
-    if (!ops) return false;
+    if (!ops) return undefined;
     try {
-      await client.request('PATCH', apiPath('', 'services', namespace, name), { body: ops, contentType: PATCH, query: { fieldManager: 'kinject' } });
-      return true;
+      return await client.request<V1Service>('PATCH', apiPath('', 'services', namespace, name), {
+        body: ops,
+        contentType: PATCH,
+        query: { fieldManager: 'kinject' },
+      });
     } catch (err) {
       const conflict = err instanceof KubeApiError && (err.status === 409 || err.status === 422);
       if (!conflict || attempt >= 10) throw err;
@@ -179,6 +189,10 @@ export async function startIntercept(a: StartInterceptArgs & { replacements?: Po
   let reading = false;
   /** the pod server got INTERCEPT once: from then on the end asks it to restore */
   let started = false;
+  /** when this runner switched the Service (the API server's time, from managedFields) */
+  let joinedAt: string | undefined;
+  /** someone else changed the Service and the intercept ended: it is not taken up again */
+  let changedBy: string | undefined;
 
   const onEvent = (e: InterceptEvent) => {
     if (e.type === 'record') {
@@ -189,6 +203,7 @@ export async function startIntercept(a: StartInterceptArgs & { replacements?: Po
       log.debug(`intercepted ${record.method} ${record.path} -> ${record.status} (${record.durationMs} ms)`);
     } else if (e.type === 'warning') log.warn(e.line);
     else if (e.type === 'service-changed') {
+      changedBy = `${e.by} at ${e.at}`;
       log.warn(
         `Service ${plan.name} was changed by ${e.by} at ${e.at} (${e.what}): the intercept ended and their change is kept (Argo CD: ignoreDifferences on /spec/selector or pause selfHeal; Flux: kustomize.toolkit.fluxcd.io/reconcile: disabled)`,
       );
@@ -211,7 +226,7 @@ export async function startIntercept(a: StartInterceptArgs & { replacements?: Po
   };
 
   /** everything the intercept needs on one proxy pod, then the Service switched (or joined) to it */
-  const attach = async (p: ProxyPod) => {
+  const attach = async (p: ProxyPod, again = false) => {
     const podObj = await client.request<{ status?: { podIP?: string } }>('GET', apiPath('', 'pods', ns, p.podName));
     const podIp = podObj.status?.podIP;
     if (!podIp) throw new KinjectError(`the proxy pod ${p.podName} has no IP yet`);
@@ -239,9 +254,14 @@ export async function startIntercept(a: StartInterceptArgs & { replacements?: Po
     pod = p;
     ended = false;
     if (!reading) void events();
-    await patchTested(client, ns, plan.name, (svc) => {
+    const joined = await patchTested(client, ns, plan.name, (svc) => {
       const conflict = joinConflict(svc, member, plan.name);
       if (conflict) throw new KinjectError(conflict);
+      const theirs = again && joinedAt ? foreignWriteSince(svc.metadata?.managedFields, FIELD_MANAGERS, joinedAt) : undefined;
+      if (theirs)
+        throw new KinjectError(
+          `Service ${plan.name} was changed by ${theirs.by} at ${theirs.at} since kinject switched it; restart kinject to intercept it again`,
+        );
       return joinPatch(svc, member, plan.name) as unknown[];
     }).catch((err: unknown) => {
       if (err instanceof KinjectError) throw err;
@@ -249,6 +269,7 @@ export async function startIntercept(a: StartInterceptArgs & { replacements?: Po
         throw new KinjectError(`--intercept needs permission to patch Service ${plan.name} in namespace ${ns}: apply rbac/kinject-role.yaml there`);
       throw new KinjectError(`switching Service ${plan.name} failed: ${(err as Error).message}`);
     });
+    joinedAt = lastWriteBy(joined?.metadata?.managedFields, 'kinject') ?? joinedAt;
   };
 
   cleanup.add('decoy Service', async () => {
@@ -290,8 +311,12 @@ export async function startIntercept(a: StartInterceptArgs & { replacements?: Po
   });
   a.replacements?.onReplaced((fresh) => {
     moving = moving.then(async () => {
+      if (changedBy) {
+        log.debug(`not intercepting Service ${plan.name} again through ${fresh.podName}: ${changedBy} changed it`);
+        return;
+      }
       try {
-        await attach(fresh);
+        await attach(fresh, true);
         log.warn(`intercepting Service ${plan.name} again through the new proxy pod ${fresh.podName}`);
       } catch (err) {
         log.warn(`the intercept could not move to the new proxy pod (${(err as Error).message}): Service ${plan.name} stays with the workload`);

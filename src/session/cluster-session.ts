@@ -21,6 +21,8 @@ import { planSessionIntercept } from '../intercept/pod-plan.js';
 import { localChannelHandler } from '../intercept/local-channels.js';
 import { startIntercept } from '../intercept/session.js';
 import { graceSeconds } from '../kube/session-lease.js';
+import { DEFAULT_PING_MS } from '../../protocol/mux/index.js';
+import { INTERCEPT_PING_MS } from '../../protocol/intercept/commands.js';
 import type { Leftovers } from '../volumes/mount.js';
 import { mountSessionVolumes, warnIfVolumesSkipped, type SessionVolumes, type VolumePlan } from '../volumes/session-volumes.js';
 
@@ -100,8 +102,13 @@ export async function openClusterSession(
       direct: pod.direct,
       podLabel: `${pod.namespace}/${pod.podName}`,
       portForward: () => openPortForward({ kc: access.kc, namespace: pod.namespace, pod: pod.podName, port: pod.port }, { timeoutMs: 10_000 }),
-      // a switch to port-forward is often the pod going away: held, and dropped if it is (self-healing.ts)
-      warn: (line) => (healing ? healing.warnUnlessGone(line) : log.warn(line)),
+      // a switch to port-forward is often the pod going away: held, and dropped if it is
+      // (self-healing.ts); one about a pod already replaced (its tunnel's last try) is debug only
+      warn: (line) => {
+        if (!healing) log.warn(line);
+        else if (healing.currentPod !== pod) log.debug(line);
+        else healing.warnUnlessGone(line);
+      },
       debug: log.debug,
     });
     transports.push(t);
@@ -119,6 +126,7 @@ export async function openClusterSession(
     pod: proxyPod,
     startPod,
     log,
+    graceSeconds: graceSeconds(),
     tunnelTo: (pod, hooks) => {
       const transport = pod === proxyPod ? first : transportTo(pod);
       const chosen =
@@ -139,6 +147,8 @@ export async function openClusterSession(
         onGone: hooks.onGone,
         onState: flags.onTunnelState,
         onChannel: inbound ? localChannelHandler(inbound.plan.ports.map((p) => p.localPort)) : undefined,
+        // an intercept's pod tells a runner that is away (asleep, off the network) by its pings
+        ...(inbound ? { heartbeatMs: INTERCEPT_PING_MS, deadMs: 3 * DEFAULT_PING_MS } : {}),
         transportKind: () => transport.current,
         connect: async () => {
           await chosen;

@@ -13,6 +13,9 @@
 //    the "back" line (an intercept moves with them; the volume mount's sshfs logs in again);
 //  - a start that fails (API server away, quota) is retried with backoff for HEAL_GIVE_UP_MS;
 //    then one line says it gave up and open() fails with that one error.
+//  - when the loss is found right after this process was away longer than the session's grace
+//    (the laptop asleep, the process stopped: away-clock.ts), the lost line says so: the cluster
+//    ended the session meanwhile (an intercept's pod restored the Service and exited).
 // A Lease with a closed-by mark (`kinject session close`, `cleanup --include-live`) is an end on
 // purpose: `closed` resolves and nothing is remade. close()/closePod() end whatever is current
 // (and a pod being made: its start is aborted and deletes what it created).
@@ -25,6 +28,7 @@ import type { ProxyPod } from '../kube/proxy-pod.js';
 import type { PodTunnel } from '../tunnel/pod-tunnel.js';
 import { errorMessage } from '../util/error-message.js';
 import { sleep } from '../util/sleep.js';
+import { AwayClock } from './away-clock.js';
 
 /**
  * How long a line about the pod's connection waits for the pod check: a server that died (OOM
@@ -35,6 +39,8 @@ export const LOST_LINE_HOLD_MS = 5000;
 export const HEAL_GIVE_UP_MS = 10 * 60_000;
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 10_000;
+/** a loss found this soon after being away is put down to the absence */
+const AWAY_RECENT_MS = 30_000;
 
 export interface SelfHealingOptions {
   /** the first pod, already running */
@@ -47,6 +53,10 @@ export interface SelfHealingOptions {
   /** how long open() waits while a new pod is being made (default: HEAL_GIVE_UP_MS) */
   healWaitMs?: number;
   giveUpMs?: number;
+  /** the session's grace (its Lease): away longer than this, the cluster ends the session */
+  graceSeconds?: number;
+  /** tells how long this process was away (default: a new AwayClock; tests pass a fake) */
+  awayClock?: Pick<AwayClock, 'recentAwayMs' | 'stop'>;
 }
 
 export class SelfHealingUpstream implements Upstream {
@@ -66,10 +76,12 @@ export class SelfHealingUpstream implements Upstream {
   private readonly lostListeners: ((pod: ProxyPod) => void)[] = [];
   private readonly replacedListeners: ((pod: ProxyPod) => void)[] = [];
   private heldLost: { lines: string[]; timer: NodeJS.Timeout } | undefined;
+  private readonly away: Pick<AwayClock, 'recentAwayMs' | 'stop'>;
 
   constructor(private readonly o: SelfHealingOptions) {
     this.closed = new Promise((r) => (this.resolveClosed = r));
     this.pod = o.pod;
+    this.away = o.awayClock ?? new AwayClock();
     this.tunnel = this.connect(o.pod);
   }
 
@@ -128,6 +140,7 @@ export class SelfHealingUpstream implements Upstream {
   /** Ends the tunnel (the pod server is told to exit) and any pod being made. */
   async close(): Promise<void> {
     this.ended = true;
+    this.away.stop();
     this.abort.abort();
     this.flushLost(false);
     await this.healing;
@@ -137,6 +150,7 @@ export class SelfHealingUpstream implements Upstream {
   /** Deletes the current pod and waits for replaced ones still being deleted. */
   async closePod(): Promise<void> {
     this.ended = true;
+    this.away.stop();
     this.abort.abort();
     await this.healing;
     await Promise.all([this.pod.close({ podExited: this.tunnel.podExited }), ...this.retiring]);
@@ -200,7 +214,7 @@ export class SelfHealingUpstream implements Upstream {
     if (pod !== this.pod || this.healing || this.ended || this.failed) return;
     this.flushLost(false);
     const lostAt = Date.now();
-    this.o.log.warn(`${why}; making a new one (open connections were reset)`);
+    this.o.log.warn(this.lostLine(why));
     for (const fn of this.lostListeners) fn(pod);
     const oldTunnel = this.tunnel;
     const retire = Promise.all([oldTunnel.close(), pod.close()]).then(() => {});
@@ -209,6 +223,13 @@ export class SelfHealingUpstream implements Upstream {
     this.healing = this.replace(lostAt).finally(() => {
       this.healing = undefined;
     });
+  }
+
+  private lostLine(why: string): string {
+    const grace = this.o.graceSeconds;
+    const awayMs = grace === undefined ? undefined : this.away.recentAwayMs(AWAY_RECENT_MS);
+    if (grace === undefined || awayMs === undefined || awayMs <= grace * 1000) return `${why}; making a new one (open connections were reset)`;
+    return `kinject was stopped or asleep for ${Math.round(awayMs / 1000)} s, longer than the session's grace (${grace} s), and the cluster ended the session meanwhile (${why}); making a new proxy pod (open connections were reset)`;
   }
 
   private async replace(lostAt: number): Promise<void> {

@@ -3,7 +3,7 @@
 // (protocol/mux/) by kinject's MUX request. open() is a new channel in it: no websocket, TLS or
 // kubelet set-up per connection or name lookup, one round trip for the request inside.
 // The session is opened at once and reopened in the background whenever it ends (pod restart
-// of the port-forward, API server restart, no ping answer for 3 × heartbeatMs); channels open at
+// of the port-forward, API server restart, no ping answer for deadMs, 3 × heartbeatMs by default); channels open at
 // that moment are reset, like TCP connections through a router that rebooted. Failed opens are
 // retried with backoff (100 ms doubling to 5 s) while the pod lives; the pod is checked (a GET) at
 // each failure and, while a lost session is not back, every second besides (a pod whose server
@@ -44,6 +44,8 @@ export interface PodTunnelOptions {
   openTimeoutMs?: number;
   /** a ping through the session this often (default DEFAULT_PING_MS, 5 s; 0 = none) */
   heartbeatMs?: number;
+  /** no frame from the pod for this long ends the session and opens a new one (default 3 × heartbeatMs) */
+  deadMs?: number;
   /** debug: diagnostics; warn: one line when the tunnel is lost and when it is back */
   log?: Partial<Logger>;
   /** opens one raw stream to the pod server (default: a port-forward; tests pass a TCP connect) */
@@ -127,6 +129,7 @@ export class PodTunnel implements Upstream {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       openTimeoutMs: options.openTimeoutMs ?? 30_000,
       heartbeatMs: options.heartbeatMs ?? DEFAULT_PING_MS,
+      deadMs: options.deadMs ?? 3 * (options.heartbeatMs ?? DEFAULT_PING_MS),
       onChannel: options.onChannel,
       debug: options.log?.debug ?? (() => {}),
       warn: options.log?.warn ?? (() => {}),
@@ -251,7 +254,7 @@ export class PodTunnel implements Upstream {
   }
 
   private attach(stream: Duplex): void {
-    const session = new MuxSession(stream, { role: 'client', pingMs: this.o.heartbeatMs, onChannel: this.o.onChannel });
+    const session = new MuxSession(stream, { role: 'client', pingMs: this.o.heartbeatMs, deadMs: this.o.deadMs, onChannel: this.o.onChannel });
     const startedAt = Date.now();
     this.session = session;
     this.sessionsOpened++;

@@ -10,6 +10,10 @@
 //   load URL MS MODE STOPFILE          requests without any header for at most MS ms, until STOPFILE
 //                                      exists; MODE "new" (a new connection each) or "keepalive" (one
 //                                      at a time on a keep-alive pool): {ok, failed, errors, bodies}
+//   probe URL NAME=VALUE MS STOPFILE   a request with the header on a new connection every 250 ms, each
+//                                      on its own (bounded by 15 s), for at most MS ms, until STOPFILE
+//                                      exists: {samples: [[start, end, outcome], ...]} (epoch ms; outcome:
+//                                      the body's first word for a 200, else "STATUS body" or "error MESSAGE")
 const http = require('node:http');
 const http2 = require('node:http2');
 const crypto = require('node:crypto');
@@ -20,9 +24,9 @@ const done = (v) => {
   process.stdout.write(`${JSON.stringify(v)}\n`);
   process.exit(0);
 };
-const get = (u, headers, agent) =>
+const get = (u, headers, agent, timeout = 10_000) =>
   new Promise((resolve, reject) => {
-    const req = http.get(u, { headers, agent, timeout: 10_000 }, (res) => {
+    const req = http.get(u, { headers, agent, timeout }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode, body, socket: req.socket }));
@@ -135,6 +139,28 @@ const get = (u, headers, agent) =>
       await new Promise((r) => setTimeout(r, 20));
     }
     return done({ ok, failed, errors: errors.slice(0, 10), bodies });
+  }
+  if (mode === 'probe') {
+    const until = Date.now() + Number(b);
+    const samples = [];
+    const pending = new Set();
+    while (Date.now() < until && !(c && fs.existsSync(c)) && samples.length + pending.size < 2000) {
+      const start = Date.now();
+      const one = get(url, header(a), false, 15_000).then(
+        (r) => (r.status === 200 ? r.body.split(' ')[0] : `${r.status} ${r.body.trim().slice(0, 200)}`),
+        (err) => `error ${err.message}`,
+      );
+      pending.add(one);
+      one.then((outcome) => {
+        pending.delete(one);
+        samples.push([start, Date.now(), outcome]);
+      });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await Promise.all(pending);
+    await new Promise((r) => setImmediate(r));
+    samples.sort((x, y) => x[0] - y[0]);
+    return done({ samples });
   }
   done({ error: `unknown mode ${mode}` });
 })().catch((err) => done({ error: err.message }));

@@ -4,7 +4,15 @@
 // object exactly, a foreign change is detected and only kinject's parts are removed from it, and
 // conflicts name the holder.
 import t from 'tap';
-import { foreignChange, joinConflict, joinPatch, lastForeignWriter, leavePatch } from '../../../dist/protocol/intercept/service-patch.js';
+import {
+  foreignChange,
+  foreignWriteSince,
+  joinConflict,
+  joinPatch,
+  lastForeignWriter,
+  lastWriteBy,
+  leavePatch,
+} from '../../../dist/protocol/intercept/service-patch.js';
 
 /** RFC 6902 test/add/replace/remove on plain objects; a failed test throws */
 function apply(doc, ops) {
@@ -92,4 +100,20 @@ t.test('the latest writer that is not kinject', async (t) => {
     { manager: 'argocd-controller', operation: 'Apply', time: '2026-01-01T10:06:00Z' },
   ];
   t.same(lastForeignWriter(fields, ['kinject', 'kinject-restorer']), { by: 'argocd-controller (Apply)', at: '2026-01-01T10:06:00Z' });
+});
+
+t.test('writes by others since kinject switched the Service (a runner coming back does not switch it over them)', async (t) => {
+  const fields = [
+    { manager: 'kubectl-client-side-apply', operation: 'Update', time: '2026-01-01T10:00:00Z' },
+    { manager: 'kinject', operation: 'Update', time: '2026-01-01T10:05:00Z' },
+    { manager: 'kinject-restorer', operation: 'Update', time: '2026-01-01T10:07:00Z' },
+    { manager: 'cloud-controller', operation: 'Update', subresource: 'status', time: '2026-01-01T10:08:00Z' },
+  ];
+  const ours = ['kinject', 'kinject-restorer'];
+  const since = lastWriteBy(fields, 'kinject');
+  t.equal(since, '2026-01-01T10:05:00Z', 'when kinject last wrote it');
+  t.equal(foreignWriteSince(fields, ours, since), undefined, 'only kinject and a status writer since');
+  const later = [...fields, { manager: 'argocd-controller', operation: 'Apply', time: '2026-01-01T10:09:00Z' }];
+  t.same(foreignWriteSince(later, ours, since), { by: 'argocd-controller (Apply)', at: '2026-01-01T10:09:00Z' });
+  t.equal(lastWriteBy(fields, 'nobody'), undefined);
 });

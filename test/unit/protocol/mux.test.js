@@ -251,6 +251,27 @@ t.test('pings: answered and counted on both sides; an unanswering peer ends the 
   t.ok(Date.now() - t0 >= 140, `after about 3 intervals (${Date.now() - t0} ms)`);
 });
 
+t.test('a process that did not run for a while (stopped, asleep) does not count the silence meanwhile against its peer', async (t) => {
+  const { c, s } = await pair(t, { client: { pingMs: 100, deadMs: 300 } });
+  await waitUntil(() => c.pongs >= 2, 10_000, 'pings answered');
+  const busyUntil = Date.now() + 1500; // this process does not run: nothing is read, no timer fires
+  while (Date.now() < busyUntil);
+  const pongs = c.pongs;
+  await waitUntil(
+    () => c.pongs >= pongs + 2,
+    10_000,
+    () => `pings answered again (alive ${c.alive}: ${c.reason?.message})`,
+  );
+  t.ok(c.alive, 'the session lives on');
+  t.ok(Date.now() - s.lastHeardAt < 1000, 'the server heard the client lately (lastHeardAt)');
+
+  const dead = await muteClient(t, { pingMs: 100, deadMs: 300 });
+  const until = Date.now() + 1500;
+  while (Date.now() < until);
+  const [reason] = await once(dead, 'close');
+  t.match(reason.message, /no answer through the tunnel/, 'a peer that does not answer after that still ends the session');
+});
+
 t.test('protocol: data for an unknown channel gets a reset; OPEN from the wrong side is refused', async (t) => {
   const { c, sock, s } = await pair(t);
   sock.write(encodeFrame(FRAME.DATA, 99, Buffer.from('stray')));

@@ -1,11 +1,14 @@
 // The pod's side of an intercept (proxy-pod/inbound/intercept-host.ts) with a fake API server (a
 // Service object the patches are applied to): without the runner's mux session everything goes
 // to the decoy; the grace without the runner restores the Service and reports the end; a change by
-// someone else is reported with its writer from managedFields and only kinject's parts are removed.
+// someone else is reported with its writer from managedFields and only kinject's parts are removed;
+// a runner whose session stays open but brings nothing (asleep, off the network) is away until
+// heard again, and away for the grace ends the intercept.
 import t from 'tap';
 import http from 'node:http';
 import { once } from 'node:events';
 import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { InterceptHost } from '../../../../dist/proxy-pod/inbound/intercept-host.js';
 import { joinPatch } from '../../../../dist/protocol/intercept/service-patch.js';
 import { waitUntil } from '../../../helpers/wait.js';
@@ -27,7 +30,7 @@ function applyOps(doc, ops) {
   return out;
 }
 
-async function world(t) {
+async function world(t, hostOptions = {}, graceSeconds = 1) {
   const decoy = http.createServer((_q, r) => r.end('decoy\n'));
   decoy.listen(0, '127.0.0.1');
   await once(decoy, 'listening');
@@ -46,7 +49,7 @@ async function world(t) {
     },
   };
   const ended = [];
-  const host = new InterceptHost({ log: () => {}, api, drainMs: 10, healthPort: 0, onEnded: (why) => ended.push(why) });
+  const host = new InterceptHost({ log: () => {}, api, drainMs: 10, healthPort: 0, onEnded: (why) => ended.push(why), ...hostOptions });
   const listen = 20000 + Math.floor(Math.random() * 20000);
   await host.start({
     session: 's1',
@@ -58,7 +61,7 @@ async function world(t) {
     headers: me.headers,
     apiToken: 'x',
     apiCa: 'x',
-    graceSeconds: 1,
+    graceSeconds,
   });
   t.teardown(() => {
     decoy.close();
@@ -104,4 +107,35 @@ t.test('a foreign change: reported with the writer, only kinject parts removed',
   );
   t.same(api.svc.spec.selector, { app: 'api' }, 'their selector kept, our key removed');
   t.same(api.svc.metadata.annotations, { keep: 'me' }, 'our annotations removed');
+});
+
+t.test('a runner that goes quiet (asleep, off the network) is away until heard again; quiet for the grace ends the intercept', async (t) => {
+  const { api, get, ended, host } = await world(t, { runnerQuietMs: 300 }, 3);
+  // a session that stays open; its channels to the local process fail (no local process here: 502)
+  const session = Object.assign(new EventEmitter(), {
+    alive: true,
+    lastHeardAt: Date.now(),
+    open() {
+      const ch = new PassThrough();
+      setImmediate(() => ch.destroy(new Error('nobody listens')));
+      return ch;
+    },
+  });
+  host.attach(session);
+  const beat = () => setInterval(() => (session.lastHeardAt = Date.now()), 50);
+  let beating = beat();
+  t.teardown(() => clearInterval(beating));
+  t.match(await get({ 'x-dev': 'alice' }), /^502 /, 'heard from: a matching request goes to the runner');
+  clearInterval(beating);
+  await waitUntil(async () => (await get({ 'x-dev': 'alice' })) === '200 decoy', 5000, 'quiet: the workload');
+  t.ok(Date.now() - session.lastHeardAt >= 300, `away only after the quiet limit (${Date.now() - session.lastHeardAt} ms)`);
+  session.lastHeardAt = Date.now();
+  beating = beat();
+  await waitUntil(async () => /^502 /.test(await get({ 'x-dev': 'alice' })), 5000, 'heard again: the runner');
+  await new Promise((r) => setTimeout(r, 3500));
+  t.equal(ended.length, 0, 'a silence shorter than the grace does not end the intercept');
+  clearInterval(beating);
+  await waitUntil(() => ended.length === 1, 10_000, 'quiet for the grace ends it');
+  t.match(ended[0], /the runner was gone for 3 s/);
+  t.same(api.svc.spec.selector, { app: 'api' }, 'the Service restored');
 });

@@ -2,7 +2,8 @@
 // real thing is test/e2e/run-pod-loss.test.js and the chaos suite): a pod found gone is replaced,
 // open() waits meanwhile, one line each way, the tunnel's own "lost" line is dropped, a closed-by
 // mark ends the session instead, a Lease deleted without one counts as a loss, a start that keeps
-// failing gives up with one line, close() during a replacement deletes what was made.
+// failing gives up with one line, close() during a replacement deletes what was made, a loss
+// found right after being away longer than the grace says so.
 import t from 'tap';
 import { PassThrough } from 'node:stream';
 import { LOST_LINE_HOLD_MS, SelfHealingUpstream } from '../../../../dist/src/session/self-healing.js';
@@ -28,7 +29,7 @@ function fakePod() {
   return pod;
 }
 
-function harness(t, { startPod } = {}) {
+function harness(t, { startPod, ...more } = {}) {
   const lines = [];
   const tunnels = [];
   const started = [];
@@ -37,6 +38,7 @@ function harness(t, { startPod } = {}) {
     pod: fakePod(),
     log,
     giveUpMs: 3000,
+    ...more,
     startPod:
       startPod ??
       (async () => {
@@ -142,4 +144,19 @@ t.test('close() during a replacement: the pod being made is deleted', async (t) 
   release();
   await closing;
   t.equal(made.closedCount, 1, 'the late pod was deleted');
+});
+
+t.test('a loss found right after being away longer than the grace: the line says so', async (t) => {
+  const away = { ms: 62_000, recentAwayMs: () => away.ms, stop: () => {} };
+  const { up, lines, tunnels } = harness(t, { graceSeconds: 15, awayClock: away });
+  tunnels[0].loseIt('not found');
+  await up.open();
+  t.match(
+    lines[0],
+    /^kinject was stopped or asleep for 62 s, longer than the session's grace \(15 s\), and the cluster ended the session meanwhile \(the proxy pod ns\/kinject-p\d+-x is gone \(not found\)\); making a new proxy pod/,
+  );
+  away.ms = 10_000;
+  tunnels[1].loseIt();
+  await up.open();
+  t.match(lines.at(-2), /^the proxy pod ns\/kinject-p\d+-x is gone \(deleted\); making a new one/, 'away for less than the grace: the usual line');
 });
