@@ -59,7 +59,7 @@ addKubeFlags(
   program
     .command('cleanup')
     .description(
-      'remove what kinject sessions that are no longer running left behind: local volume mounts, then proxy pods, Jobs, Secrets and Leases in the cluster, and their intercepts on Services (the selector restored); list it and the live sessions it kept',
+      "remove what kinject sessions that are no longer running left behind: local volume mounts, dead teleports' /etc/hosts blocks and files, then proxy pods, Jobs, Secrets and Leases in the cluster, and their intercepts on Services (the selector restored); list it and the live sessions it kept (under sudo: with the invoking user's kubeconfig)",
     ),
 )
   .option('-A, --all-namespaces', 'every namespace (needs cluster-wide list permission)', false)

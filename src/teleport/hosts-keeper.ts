@@ -33,13 +33,27 @@ export function sendHostsBlock(id: string, lines: string[]): void {
   if (process.connected) process.send?.(msg, () => {}); // a failed send: the keeper is gone, 'disconnect' ends the session
 }
 
-/** The session's env: the invoker's HOME, USER, LOGNAME and kubeconfig; nothing of root's runtime dir or log. */
-export function sessionEnv(env: NodeJS.ProcessEnv, invoker: Invoker, kubeconfig: string | undefined, hostsFile: string | undefined): NodeJS.ProcessEnv {
+/**
+ * The session's env: the invoker's HOME, USER, LOGNAME, kubeconfig and runtime dir; nothing of
+ * root's runtime dir or log. sudo drops XDG_RUNTIME_DIR (unless -E): the user's login sessions have
+ * /run/user/UID (systemd-logind), where their own `kinject session list` looks, so the session's
+ * record goes there when that directory is theirs.
+ */
+export function sessionEnv(
+  env: NodeJS.ProcessEnv,
+  invoker: Invoker,
+  kubeconfig: string | undefined,
+  hostsFile: string | undefined,
+  loginRuntimeDir = `/run/user/${invoker.uid}`,
+): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env, USER: invoker.user, LOGNAME: invoker.user };
   if (invoker.home) out.HOME = invoker.home;
   if (kubeconfig) out.KUBECONFIG = kubeconfig;
   // a runtime dir the user does not own (root's, kept by sudo) would hold their records where they cannot write
-  if (out.XDG_RUNTIME_DIR && ownerOf(out.XDG_RUNTIME_DIR) !== invoker.uid) delete out.XDG_RUNTIME_DIR;
+  if (!out.XDG_RUNTIME_DIR || ownerOf(out.XDG_RUNTIME_DIR) !== invoker.uid) {
+    if (ownerOf(loginRuntimeDir) === invoker.uid) out.XDG_RUNTIME_DIR = loginRuntimeDir;
+    else delete out.XDG_RUNTIME_DIR;
+  }
   delete out.KINJECT_TELEPORT_LOG; // the keeper's (root's) file
   if (hostsFile) out[VIA_KEEPER_ENV] = '1';
   return out;

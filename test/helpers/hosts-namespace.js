@@ -5,8 +5,12 @@
 // temporary file (same device and inode) before anything runs there, and returns
 // { dir, hostsFile, run(cmd, args, opts), env }: run() starts a command in that namespace
 // (nsenter) with env pointing kinject's backup, hosts lock and runtime directory into dir. Teardown kills the
-// holder (the namespace goes with its last process) and removes dir. With { passwd } the
-// namespace's /etc/passwd is a temporary file too (a user that exists only there).
+// holder (the namespace goes with its last process) and removes dir. Options:
+// - { passwd }: that text is the namespace's /etc/passwd (a user that exists only in there);
+// - { files: {'/etc/x': text or {text, mode}} } (or a function of dir returning that): more files
+//   of the namespace replaced by temporary ones (written by this process: owned by root);
+// - { tmpfs: ['/root', ...] }: empty private directories in the namespace (a tmpfs on each); dir
+//   itself stays visible at its path when it is inside one of them (a private /tmp).
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readlinkSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,18 +18,30 @@ import { join } from 'node:path';
 import { waitFor } from './wait.js';
 import { repoRoot } from './repo.js';
 
-export async function hostsNamespace(t, initialHosts = readFileSync('/etc/hosts', 'utf8'), { passwd } = {}) {
+export async function hostsNamespace(t, initialHosts = readFileSync('/etc/hosts', 'utf8'), { passwd, files = {}, tmpfs = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kinject-teleport-'));
   const hostsFile = join(dir, 'hosts');
   writeFileSync(hostsFile, initialHosts, { mode: 0o644 });
-  // { passwd }: that text is the namespace's /etc/passwd (users that exist only in there)
-  const passwdFile = join(dir, 'passwd');
-  if (passwd !== undefined) writeFileSync(passwdFile, passwd, { mode: 0o644 });
-  const binds = `mount --bind '${hostsFile}' /etc/hosts${passwd !== undefined ? ` && mount --bind '${passwdFile}' /etc/passwd` : ''}`;
+  const replaced = { ...(passwd !== undefined ? { '/etc/passwd': passwd } : {}), ...(typeof files === 'function' ? files(dir) : files) };
+  const binds = [`mount --bind '${hostsFile}' /etc/hosts`];
+  const boundFiles = Object.entries(replaced).map(([target, content], i) => {
+    const { text, mode = 0o644 } = typeof content === 'string' ? { text: content } : content;
+    const file = join(dir, `ns-file-${i}-${target.split('/').pop()}`);
+    writeFileSync(file, text, { mode });
+    binds.push(`mount --bind '${file}' '${target}'`);
+    return { target, file };
+  });
+  for (const d of tmpfs) {
+    // dir under this tmpfs: the shell's working directory stays the real dir, bound back at its path
+    const hidesDir = dir.startsWith(`${d}/`);
+    if (hidesDir) binds.push(`cd '${dir}'`);
+    binds.push(`mount -t tmpfs -o mode=${d === '/tmp' ? '1777' : '0755'} kinject-test '${d}'`);
+    if (hidesDir) binds.push(`mkdir -p '${dir}'`, `mount --no-canonicalize --bind . '${dir}'`);
+  }
   // setpriv --pdeathsig: the holder dies with this test process, whatever ends it
   const holder = spawn(
     'setpriv',
-    ['--pdeathsig', 'KILL', 'unshare', '-m', '--propagation', 'private', 'sh', '-c', `${binds} && echo ready && exec sleep 900`],
+    ['--pdeathsig', 'KILL', 'unshare', '-m', '--propagation', 'private', 'sh', '-c', `${binds.join(' && ')} && echo ready && exec sleep 900`],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -40,11 +56,14 @@ export async function hostsNamespace(t, initialHosts = readFileSync('/etc/hosts'
   if (!out.includes('ready')) throw new Error('unshare -m / mount --bind failed: cannot make the test namespace');
   // the guard: the holder's namespace is another one, and its /etc/hosts is our temporary file
   if (readlinkSync(`/proc/${holder.pid}/ns/mnt`) === readlinkSync('/proc/self/ns/mnt')) throw new Error('the holder shares our mount namespace');
-  const inside = statSync(`/proc/${holder.pid}/root/etc/hosts`);
-  const tmp = statSync(hostsFile);
-  if (inside.ino !== tmp.ino || inside.dev !== tmp.dev) throw new Error("the namespace's /etc/hosts is not the temporary file");
-  if (passwd !== undefined && statSync(`/proc/${holder.pid}/root/etc/passwd`).ino !== statSync(passwdFile).ino)
-    throw new Error("the namespace's /etc/passwd is not the temporary file");
+  const same = (inside, file) => {
+    const a = statSync(`/proc/${holder.pid}/root${inside}`);
+    const b = statSync(file);
+    return a.ino === b.ino && a.dev === b.dev;
+  };
+  if (!same('/etc/hosts', hostsFile)) throw new Error("the namespace's /etc/hosts is not the temporary file");
+  for (const { target, file } of boundFiles) if (!same(target, file)) throw new Error(`the namespace's ${target} is not the temporary file`);
+  if (!same(dir, dir)) throw new Error(`the namespace does not see ${dir}`);
   // the backup and the writers' lock default to files beside /etc/hosts: the real /etc, here
   const env = { KINJECT_HOSTS_BACKUP: join(dir, 'hosts.backup'), KINJECT_HOSTS_LOCK: join(dir, 'hosts.lock'), XDG_RUNTIME_DIR: dir };
   const run = (cmd, args, { timeoutMs = 60_000, env: more, input } = {}) =>
@@ -57,5 +76,5 @@ export async function hostsNamespace(t, initialHosts = readFileSync('/etc/hosts'
       );
       child.stdin.end(input ?? '');
     });
-  return { dir, hostsFile, run, env, holderPid: holder.pid };
+  return { dir, hostsFile, run, env, holderPid: holder.pid, file: (target) => boundFiles.find((b) => b.target === target)?.file };
 }
