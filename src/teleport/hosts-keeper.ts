@@ -19,6 +19,7 @@ import type { ReadyMessage } from './background.js';
 import { checkHostsWritable, editHostsFile, hostsBackupPath, withBlock, withoutBlocks } from './hosts-file.js';
 import { removeDeadTeleports } from './leftovers.js';
 import { type Invoker, kubeconfigFor } from './sudo.js';
+import { setprivArgs } from './as-invoker.js';
 
 /** Set in the session's env when a keeper writes its hosts block. */
 export const VIA_KEEPER_ENV = 'KINJECT_HOSTS_VIA_KEEPER';
@@ -81,22 +82,10 @@ export async function runHostsKeeper(
     checkHostsWritable(hostsFile);
     for (const line of removeDeadTeleports().removed) log.info(line);
   }
-  const child = spawn(
-    'setpriv',
-    [
-      `--reuid=${invoker.uid}`,
-      `--regid=${invoker.gid}`,
-      ...(invoker.home ? ['--init-groups'] : ['--clear-groups']),
-      '--inh-caps=-all,+net_bind_service',
-      '--ambient-caps=+net_bind_service',
-      '--',
-      process.execPath,
-      '--',
-      process.argv[1],
-      ...argv,
-    ],
-    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: sessionEnv(process.env, invoker, kubeconfig, hostsFile) },
-  );
+  const child = spawn('setpriv', [...setprivArgs(invoker, true), process.execPath, '--', process.argv[1], ...argv], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: sessionEnv(process.env, invoker, kubeconfig, hostsFile),
+  });
   const ids = new Set<string>();
   let wasReady = false;
   const backup = hostsFile && hostsBackupPath(hostsFile);

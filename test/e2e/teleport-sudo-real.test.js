@@ -15,9 +15,11 @@
 // /run/user/UID all the same); the hosts file ends byte-identical; `sudo -E` keeps KUBECONFIG and
 // puts nothing of root's in the user's runtime dir; `sudo kinject teleport --no-hosts` leaves the
 // hosts file alone; after a SIGKILL of the keeper, `sudo kinject cleanup` removes the block and
-// root's log with the user's kubeconfig.
+// root's log with the user's kubeconfig; `sudo kinject session list` and `sudo kinject teleport
+// --clean` act on the user's sessions; typed in a shell on a terminal (tmux, sudo's use_pty), the
+// background start and --foreground with Ctrl-C work the same.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { applySample, ensureCluster, kinjectLeftovers, kubectlOk, ownNamespace } from '../helpers/cluster.js';
@@ -43,9 +45,11 @@ const NS = await ownNamespace(t, kubeconfig, 'teleport-realsudo');
 await applySample(kubeconfig, '20-hello.yaml', NS);
 
 const keep = 'KINJECT_HOSTS_BACKUP KINJECT_HOSTS_LOCK KINJECT_SESSION_GRACE_SECONDS';
-const sudoers = `# kinject test (teleport-sudo-real.test.js): Debian's defaults, and the test's hosts backup/lock
+// `kinject` as a user has it: a directory on their PATH and on sudo's secure_path (say /usr/local/bin)
+const binDir = (dir) => join(dir, 'bin');
+const sudoers = (dir) => `# kinject test (teleport-sudo-real.test.js): Debian's defaults, and the test's hosts backup/lock
 Defaults env_reset
-Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+Defaults secure_path="${binDir(dir)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 Defaults use_pty, !syslog, !lecture, !mail_badpass
 Defaults env_keep += "${keep}"
 root ALL=(ALL:ALL) ALL
@@ -57,12 +61,14 @@ const ns = await hostsNamespace(t, undefined, {
     '/etc/passwd': etc('/etc/passwd', `${USER}:x:${UID}:${UID}:kinject sudo test:${join(dir, 'home')}:/bin/sh`),
     '/etc/group': etc('/etc/group', `${USER}:x:${UID}:`),
     '/etc/shadow': { text: etc('/etc/shadow', `${USER}:*:20000:0:99999:7:::`), mode: 0o640 },
-    '/etc/sudoers': { text: sudoers, mode: 0o440 },
+    '/etc/sudoers': { text: sudoers(dir), mode: 0o440 },
   }),
   tmpfs: ['/root', '/run/user', '/run/sudo', '/tmp'],
 });
 chmodSync(ns.dir, 0o711); // the user reaches its home in there, nothing else
 const home = join(ns.dir, 'home');
+mkdirSync(binDir(ns.dir));
+symlinkSync(kinjectBin, join(binDir(ns.dir), 'kinject'));
 mkdirSync(join(home, '.kube'), { recursive: true, mode: 0o700 });
 const before = readFileSync(ns.hostsFile, 'utf8');
 const inside = (path) => `/proc/${ns.holderPid}/root${path}`; // a path as the namespace sees it
@@ -95,7 +101,7 @@ const made = await ns.run('sh', [
 if (made.code !== 0) throw new Error(`cannot set up the namespace: ${made.stderr}`);
 
 const userEnv = [
-  'PATH=/usr/local/bin:/usr/bin:/bin',
+  `PATH=${binDir(ns.dir)}:/usr/local/bin:/usr/bin:/bin`,
   `HOME=${home}`,
   `USER=${USER}`,
   `LOGNAME=${USER}`,
@@ -224,4 +230,70 @@ t.test("SIGKILL of the root keeper: sudo kinject cleanup removes its block and r
   t.match(c.stdout, new RegExp(`removed file /tmp/kinject-0/${log}, the log of a teleport session that has ended`));
   t.equal(readFileSync(ns.hostsFile, 'utf8'), before, 'the hosts file as before');
   t.same(rootLogs(), [], "root's log is gone");
+});
+
+t.test('typed in a shell on a terminal (tmux): sudo kinject teleport, then --foreground and Ctrl-C', async (t) => {
+  const sock = '/tmp/kinject-test-tmux'; // the namespace's private /tmp
+  const tmux = (...args) => asUser(['tmux', '-S', sock, ...args], ['TERM=xterm-256color']);
+  t.teardown(() => tmux('kill-server'));
+  const started = await tmux('new-session', '-d', '-s', 'k', '-x', '200', '-y', '50', 'bash --norc --noprofile -i');
+  t.equal(started.code, 0, started.stderr);
+  const screen = async () => (await tmux('capture-pane', '-p', '-J', '-S', '-300', '-t', 'k')).stdout;
+  const type = (...keys) => tmux('send-keys', '-t', 'k', ...keys);
+  const shown = (re, what) =>
+    waitFor(async () => re.exec(await screen()), { timeoutMs: 180_000, what }).catch(async (err) => {
+      throw new Error(`${err.message}; the screen:\n${await screen()}`);
+    });
+
+  await type('sudo kinject teleport; echo "bg=$?"', 'Enter');
+  const bg = await shown(/^bg=(\d+)$/m, 'sudo kinject teleport to return');
+  t.equal(bg[1], '0', await screen());
+  t.match(await screen(), /runs in the background/);
+  const s = (await sessions()).find((x) => x.kind === 'teleport');
+  t.equal(status(s.pid, 'Uid').split('\t')[0], String(UID), 'the session runs as the user');
+  await type('curl -sS -m 10 http://hello/; kinject session list; kinject session close --all; echo "closed=$?"', 'Enter');
+  t.equal((await shown(/^closed=(\d+)$/m, 'kinject session close --all'))[1], '0', await screen());
+  t.match(await screen(), /hello from hello-/, 'the name answers in that shell');
+  t.match(await screen(), new RegExp(`${s.id} +teleport +live`), "the user's session list has it");
+  t.ok(
+    await waitFor(() => readFileSync(ns.hostsFile, 'utf8') === before, { timeoutMs: 10_000, what: 'the block removed' }),
+    'the hosts file is byte-identical',
+  );
+  await waitFor(() => rootLogs().length === 0, { timeoutMs: 10_000, what: "root's log removed" });
+
+  await type('clear', 'Enter');
+  await type('sudo kinject teleport --foreground; echo "fg=$?"', 'Enter');
+  await shown(/is up; Ctrl-C ends it/, 'the foreground session to be up');
+  t.match(readFileSync(ns.hostsFile, 'utf8'), /^# kinject teleport \S+ begin pid /m, 'its block is in');
+  await type('C-c');
+  t.equal((await shown(/^fg=(\d+)$/m, 'Ctrl-C to end it'))[1], '0', await screen());
+  t.equal(readFileSync(ns.hostsFile, 'utf8'), before, 'the hosts file is byte-identical');
+  t.same(await sessions(), [], 'no session');
+});
+
+t.test("sudo kinject session list / teleport --clean: the user's sessions, and a killed keeper's block", async (t) => {
+  const start = await asUser(['sudo', '-n', kinjectBin, 'teleport']);
+  t.equal(start.code, 0, start.stderr);
+  const s = (await sessions()).find((x) => x.kind === 'teleport');
+  const list = await asUser(['sudo', '-n', kinjectBin, 'session', 'list']);
+  t.match(list.stdout, new RegExp(`^${s.id} +teleport +live `, 'm'), `sudo kinject session list shows the user's: ${list.stderr}`);
+  const clean = await asUser(['sudo', '-n', kinjectBin, 'teleport', '--clean']);
+  t.equal(clean.code, 0, clean.stderr);
+  t.match(clean.stdout, new RegExp(`^closed teleport session ${s.id} `, 'm'), 'sudo kinject teleport --clean ends it');
+  t.ok(
+    await waitFor(() => readFileSync(ns.hostsFile, 'utf8') === before, { timeoutMs: 10_000, what: 'the block removed' }),
+    'the hosts file is byte-identical',
+  );
+  t.same(await sessions(), []);
+
+  const again = await asUser(['sudo', '-n', kinjectBin, 'teleport']);
+  t.equal(again.code, 0, again.stderr);
+  const s2 = (await sessions()).find((x) => x.kind === 'teleport');
+  process.kill(Number(status(s2.pid, 'PPid')), 'SIGKILL');
+  await waitFor(() => !existsSync(`/proc/${s2.pid}`), { timeoutMs: 30_000, what: 'the session to end without its keeper' });
+  const clean2 = await asUser(['sudo', '-n', kinjectBin, 'teleport', '--clean']);
+  t.equal(clean2.code, 0, clean2.stderr);
+  t.match(clean2.stdout, new RegExp(`removed the /etc/hosts block of dead teleport session ${s2.id}`), 'root removed the dead keeper’s block');
+  t.equal(readFileSync(ns.hostsFile, 'utf8'), before, 'the hosts file is byte-identical');
+  t.same(rootLogs(), [], "and root's log");
 });

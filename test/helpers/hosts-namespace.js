@@ -74,6 +74,7 @@ export async function hostsNamespace(t, initialHosts = readFileSync('/etc/hosts'
         { cwd: repoRoot, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env, ...more } },
         (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, signal: err?.signal ?? null, stdout, stderr }),
       );
+      child.stdin.on('error', () => {}); // EPIPE: the command ended without reading its input
       child.stdin.end(input ?? '');
     });
   return { dir, hostsFile, run, env, holderPid: holder.pid, file: (target) => boundFiles.find((b) => b.target === target)?.file };
