@@ -4,15 +4,16 @@
 // then sleep), CHECKS that its mount namespace is not ours and that its /etc/hosts is the
 // temporary file (same device and inode) before anything runs there, and returns
 // { dir, hostsFile, run(cmd, args, opts), env }: run() starts a command in that namespace
-// (nsenter) with env pointing kinject's backup, hosts lock and runtime directory into dir. Teardown kills the
-// holder (the namespace goes with its last process) and removes dir. Options:
+// (nsenter) with env pointing kinject's backup, hosts lock and runtime directory into dir. Teardown stops
+// what still runs in the namespace (SIGTERM, SIGKILL after 20 s), kills the holder (the namespace
+// goes with its last process) and removes dir. Options:
 // - { passwd }: that text is the namespace's /etc/passwd (a user that exists only in there);
 // - { files: {'/etc/x': text or {text, mode}} } (or a function of dir returning that): more files
 //   of the namespace replaced by temporary ones (written by this process: owned by root);
 // - { tmpfs: ['/root', ...] }: empty private directories in the namespace (a tmpfs on each); dir
 //   itself stays visible at its path when it is inside one of them (a private /tmp).
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readlinkSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './wait.js';
@@ -49,7 +50,21 @@ export async function hostsNamespace(t, initialHosts = readFileSync('/etc/hosts'
   let out = '';
   holder.stdout.on('data', (d) => (out += d));
   await waitFor(() => out.includes('ready') || holder.exitCode !== null, { timeoutMs: 10_000, what: 'the mount namespace' });
-  t.teardown(() => {
+  t.teardown(async () => {
+    // whatever a failed test left running in the namespace (a session, a tmux server): SIGTERM, then SIGKILL
+    const left = (signal) => {
+      const pids = inNamespace(holder.pid);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, signal);
+        } catch {
+          // gone meanwhile
+        }
+      }
+      return pids.length;
+    };
+    if (left('SIGTERM'))
+      await waitFor(() => inNamespace(holder.pid).length === 0, { timeoutMs: 20_000, what: 'the namespace to empty' }).catch(() => left('SIGKILL'));
     holder.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
@@ -78,4 +93,24 @@ export async function hostsNamespace(t, initialHosts = readFileSync('/etc/hosts'
       child.stdin.end(input ?? '');
     });
   return { dir, hostsFile, run, env, holderPid: holder.pid, file: (target) => boundFiles.find((b) => b.target === target)?.file };
+}
+
+/** The pids in the mount namespace of `holderPid`, but that one. */
+function inNamespace(holderPid) {
+  let mnt;
+  try {
+    mnt = readlinkSync(`/proc/${holderPid}/ns/mnt`);
+  } catch {
+    return [];
+  }
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p) && Number(p) !== holderPid)
+    .filter((p) => {
+      try {
+        return readlinkSync(`/proc/${p}/ns/mnt`) === mnt;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
