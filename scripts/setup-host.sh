@@ -6,6 +6,7 @@ want=(curl iproute2 sshfs fuse3 acl gcc libc6-dev python3 python3-dotenv dash bu
   openjdk-17-jdk-headless redis-tools redis-server libjemalloc2 libtcmalloc-minimal4
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user binutils make zsh fish
   slirp4netns openssl wrk apache2-utils
+  sudo  # sudo: test/e2e/teleport-sudo-real.test.js runs the real `sudo kinject teleport` as a user
   chromium)  # chromium: the inspection page's browser test (test/e2e/inspect-ui.test.js, playwright-core)
 # 32-bit binaries for test/native/binary-kinds.test.js, from the i686 cross gcc (gcc-multilib
 # conflicts with the arm64 cross gcc that the prebuilt shims need: apt would remove one for the other)

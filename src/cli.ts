@@ -59,7 +59,7 @@ addKubeFlags(
   program
     .command('cleanup')
     .description(
-      'remove what kinject sessions that are no longer running left behind: local volume mounts, then proxy pods, Jobs, Secrets and Leases in the cluster, and their intercepts on Services (the selector restored); list it and the live sessions it kept',
+      "remove what kinject sessions that are no longer running left behind: local volume mounts, dead teleports' /etc/hosts blocks and files, then proxy pods, Jobs, Secrets and Leases in the cluster, and their intercepts on Services (the selector restored); list it and the live sessions it kept (under sudo: with the invoking user's kubeconfig)",
     ),
 )
   .option('-A, --all-namespaces', 'every namespace (needs cluster-wide list permission)', false)
@@ -79,7 +79,7 @@ addKubeFlags(
   session
     .command('list')
     .description(
-      "without -n/-A: this machine's sessions (id, kind, live or dead, pid, context/namespaces, target, start, proxy pod, tunnel state); with -n NS or -A: the cluster's sessions with who runs them and whether they are live (their kinject renewed their Lease within its grace)",
+      "without -n/-A: this machine's sessions of this user (under sudo: the invoking user's) (id, kind, live or dead, pid, context/namespaces, target, start, proxy pod, tunnel state); with -n NS or -A: the cluster's sessions with who runs them and whether they are live (their kinject renewed their Lease within its grace)",
     ),
 )
   .option('-A, --all-namespaces', 'the cluster view, every namespace (needs cluster-wide list permission)', false)
@@ -92,7 +92,7 @@ addKubeFlags(
   session
     .command('close')
     .description(
-      "end sessions, live ones too. Without -n: this machine's (SIGTERM to their kinject, which removes what it made; a dead one's leftovers are removed). With -n NS: the cluster's sessions in NS (their kinject says who closed it, stops its command and exits 1)",
+      "end sessions, live ones too. Without -n: this machine's, of this user (under sudo: the invoking user's) (SIGTERM to their kinject, which removes what it made; a dead one's leftovers are removed). With -n NS: the cluster's sessions in NS (their kinject says who closed it, stops its command and exits 1)",
     ),
 )
   .argument('[id...]', 'session ids (kinject-<id> or <id>, as `kinject session list` shows them)')
@@ -166,7 +166,7 @@ program
   .addOption(new Option('--timeout <seconds>', 'give up when the proxy pod is not ready after this long').default('120'))
   .option('--no-hosts', 'leave /etc/hosts alone (no root needed): the names go to a hosts-format file and the printed table only')
   .option('--foreground', 'run the session in this terminal until Ctrl-C instead of in the background', false)
-  .option('--clean', 'end every teleport session of this user and remove what dead ones left', false)
+  .option('--clean', 'end every teleport session of this user (under sudo: the invoking user) and remove what dead ones left', false)
   .option('--verbose', 'diagnostics on stderr', false)
   .action(async (options) => {
     const { teleportCommand } = await import('./commands/teleport.js');

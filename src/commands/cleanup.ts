@@ -7,7 +7,8 @@
 // intercept/orphaned-services.ts, for when their router pods could not do it themselves); live
 // sessions are kept and listed. `--include-live` ends those too, after a confirmation on a
 // terminal (`--yes` in scripts). If the cluster cannot be reached, the local part is still done
-// and the cluster's error is reported (exit 1).
+// and the cluster's error is reported (exit 1). Under sudo the cluster part uses the invoking
+// user's kubeconfig (teleport/sudo.ts), never root's.
 import { usageError } from '../errors.js';
 import { removeLeftoverMounts } from '../volumes/leftovers.js';
 import { removeStaleSessionDirs } from '../session/dirs.js';
@@ -34,7 +35,9 @@ export async function cleanupCommand(options: CleanupCommandOptions): Promise<vo
   const { cleanupSessions } = await import('../kube/cleanup.js');
   const { describeSession } = await import('../kube/session-liveness.js');
   const { sessionName, localUser } = await import('../kube/index.js');
-  const access = await connectKube({ kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace });
+  // `sudo kinject cleanup` (for a hosts block a killed keeper left): the invoking user's kubeconfig, as teleport
+  const { kubeconfigFor } = await import('../teleport/sudo.js');
+  const access = await connectKube({ kubeconfig: kubeconfigFor(options), context: options.context, namespace: options.namespace });
   const { removed, kept, leasesVisible } = await cleanupSessions({ access, allNamespaces: options.allNamespaces });
   const { releaseOrphanedServices } = await import('../intercept/orphaned-services.js');
   const live = new Set(kept.map((s) => `${s.namespace}/${s.id}`));

@@ -2,7 +2,8 @@
 // --context / --kubeconfig): this machine's sessions, from the local registry (session-local.ts).
 // With them: the sessions in a namespace of the cluster with their liveness (who runs them, when
 // their Lease was last renewed), and ending chosen ones on purpose, live or not
-// (kube/session-close.ts: the runner is told who closed it and stops its command).
+// (kube/session-close.ts: the runner is told who closed it and stops its command). Under sudo the
+// local view is the invoking user's: the command runs again as them (teleport/as-invoker.ts).
 import { usageError } from '../errors.js';
 import { KinjectError } from '../errors.js';
 import type { KubeFlags } from './options.js';
@@ -18,6 +19,25 @@ function clusterView(options: SessionCommandOptions): boolean {
   return Boolean(options.namespace || options.allNamespaces || options.context || options.kubeconfig);
 }
 
+/**
+ * Under sudo: this command run as the invoking user (their registry; teleport/as-invoker.ts), its
+ * exit code; else undefined. With `closes`, root first removes what dead teleports left in the
+ * hosts file (a SIGKILLed keeper's block), which the user could not.
+ */
+export async function asSudoInvoker(closes: boolean): Promise<number | undefined> {
+  const { sudoInvoker } = await import('../teleport/sudo.js');
+  const invoker = sudoInvoker();
+  if (!invoker) return undefined;
+  if (closes) {
+    const { removeDeadTeleports } = await import('../teleport/leftovers.js');
+    const dead = removeDeadTeleports();
+    for (const line of dead.removed) process.stdout.write(`${line}\n`);
+    for (const w of dead.warnings) process.stderr.write(`kinject: warning: ${w}\n`);
+  }
+  const { runAsInvoker } = await import('../teleport/as-invoker.js');
+  return runAsInvoker(process.argv.slice(2), invoker);
+}
+
 async function access(options: KubeFlags) {
   const { connectKube } = await import('../kube/config.js');
   return connectKube({ kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace });
@@ -26,6 +46,11 @@ async function access(options: KubeFlags) {
 export async function sessionListCommand(options: SessionCommandOptions): Promise<void> {
   if (options.allNamespaces && options.namespace) throw usageError('use either -n NAMESPACE or --all-namespaces, not both');
   if (!clusterView(options)) {
+    const code = await asSudoInvoker(false);
+    if (code !== undefined) {
+      process.exitCode = code;
+      return;
+    }
     const { listLocalCommand } = await import('./session-local.js');
     listLocalCommand(Boolean(options.json));
     return;
@@ -44,6 +69,8 @@ export async function sessionCloseCommand(ids: string[], options: SessionCommand
   if (options.all && ids.length) throw usageError('give either session ids or --all, not both');
   if (!options.all && ids.length === 0) throw usageError('name the sessions to close (ids as `kinject session list` shows them), or --all');
   if (!clusterView(options)) {
+    const asInvoker = await asSudoInvoker(true);
+    if (asInvoker !== undefined) return asInvoker;
     const local = await import('./session-local.js');
     if (options.all) return local.closeSessionsCommand(() => true, 'sessions');
     let code = 0;

@@ -1,6 +1,7 @@
 // `kinject teleport`: every Service of the namespaces reachable by name from the whole machine
 // (src/teleport/). Without --foreground it starts the session in the background and returns once
-// the names answer (teleport/background.ts); --clean ends this user's teleport sessions instead.
+// the names answer (teleport/background.ts); --clean ends this user's teleport sessions instead
+// (under sudo: the invoking user's, as them, after root removed dead keepers' hosts blocks).
 // Under sudo the session runs as the invoking user and a root keeper writes the hosts file
 // (teleport/hosts-keeper.ts).
 import { usageError } from '../errors.js';
@@ -14,6 +15,9 @@ export async function teleportCommand(options: TeleportOptions, argv: string[]):
       (k) => options[k as keyof TeleportOptions] !== undefined && options[k as keyof TeleportOptions] !== false,
     );
     if (given.length) throw usageError('--clean ends the teleport sessions of this user: it takes no other flag');
+    const { asSudoInvoker } = await import('./session.js');
+    const asInvoker = await asSudoInvoker(true); // under sudo the sessions are the invoking user's
+    if (asInvoker !== undefined) return asInvoker;
     const { closeSessionsCommand } = await import('./session-local.js');
     return closeSessionsCommand((s) => s.record.kind === 'teleport', 'teleport sessions');
   }

@@ -1,7 +1,7 @@
 // `sudo kinject teleport`: the only part that stays root. The root process (the session's, when
 // started under sudo) does not run the session itself: it checks the hosts file, removes dead
 // blocks, then starts the session again as the invoking user (setpriv: SUDO_UID/SUDO_GID and their
-// groups, HOME and KUBECONFIG theirs, only CAP_NET_BIND_SERVICE kept, ambient, for ports below
+// groups, HOME, KUBECONFIG and runtime dir theirs: as-invoker.ts; only CAP_NET_BIND_SERVICE kept, ambient, for ports below
 // 1024) and keeps the hosts file for it: the session sends its block's lines over the IPC channel
 // ({hostsBlock: {id, lines}}) and the keeper writes them (editHostsFile, its own pid in the begin
 // line); when the session exits, however it ends (a close, Ctrl-C, SIGKILL), the keeper removes
@@ -10,7 +10,7 @@
 // registry, `kinject session list/close` without sudo. If the keeper dies (SIGKILL), the session
 // sees its channel close and ends itself: nobody could keep its hosts block any more.
 import { spawn } from 'node:child_process';
-import { rmSync, statSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { KinjectError } from '../errors.js';
 import { onForwardedSignals } from '../child/signals.js';
 import type { Logger } from '../log.js';
@@ -19,6 +19,7 @@ import type { ReadyMessage } from './background.js';
 import { checkHostsWritable, editHostsFile, hostsBackupPath, withBlock, withoutBlocks } from './hosts-file.js';
 import { removeDeadTeleports } from './leftovers.js';
 import { type Invoker, kubeconfigFor } from './sudo.js';
+import { invokerEnv, setprivArgs } from './as-invoker.js';
 
 /** Set in the session's env when a keeper writes its hosts block. */
 export const VIA_KEEPER_ENV = 'KINJECT_HOSTS_VIA_KEEPER';
@@ -33,24 +34,18 @@ export function sendHostsBlock(id: string, lines: string[]): void {
   if (process.connected) process.send?.(msg, () => {}); // a failed send: the keeper is gone, 'disconnect' ends the session
 }
 
-/** The session's env: the invoker's HOME, USER, LOGNAME and kubeconfig; nothing of root's runtime dir or log. */
-export function sessionEnv(env: NodeJS.ProcessEnv, invoker: Invoker, kubeconfig: string | undefined, hostsFile: string | undefined): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = { ...env, USER: invoker.user, LOGNAME: invoker.user };
-  if (invoker.home) out.HOME = invoker.home;
-  if (kubeconfig) out.KUBECONFIG = kubeconfig;
-  // a runtime dir the user does not own (root's, kept by sudo) would hold their records where they cannot write
-  if (out.XDG_RUNTIME_DIR && ownerOf(out.XDG_RUNTIME_DIR) !== invoker.uid) delete out.XDG_RUNTIME_DIR;
+/** The session's env: the invoker's (as-invoker.ts invokerEnv), and the keeper's channel flag when it writes the hosts block. */
+export function sessionEnv(
+  env: NodeJS.ProcessEnv,
+  invoker: Invoker,
+  kubeconfig: string | undefined,
+  hostsFile: string | undefined,
+  loginRuntimeDir?: string,
+): NodeJS.ProcessEnv {
+  const out = invokerEnv(env, invoker, kubeconfig, loginRuntimeDir);
   delete out.KINJECT_TELEPORT_LOG; // the keeper's (root's) file
   if (hostsFile) out[VIA_KEEPER_ENV] = '1';
   return out;
-}
-
-function ownerOf(path: string): number | undefined {
-  try {
-    return statSync(path).uid;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Runs the session as `invoker` and keeps its hosts block; returns the session's exit code. */
@@ -67,22 +62,10 @@ export async function runHostsKeeper(
     checkHostsWritable(hostsFile);
     for (const line of removeDeadTeleports().removed) log.info(line);
   }
-  const child = spawn(
-    'setpriv',
-    [
-      `--reuid=${invoker.uid}`,
-      `--regid=${invoker.gid}`,
-      ...(invoker.home ? ['--init-groups'] : ['--clear-groups']),
-      '--inh-caps=-all,+net_bind_service',
-      '--ambient-caps=+net_bind_service',
-      '--',
-      process.execPath,
-      '--',
-      process.argv[1],
-      ...argv,
-    ],
-    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: sessionEnv(process.env, invoker, kubeconfig, hostsFile) },
-  );
+  const child = spawn('setpriv', [...setprivArgs(invoker, true), process.execPath, '--', process.argv[1], ...argv], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: sessionEnv(process.env, invoker, kubeconfig, hostsFile),
+  });
   const ids = new Set<string>();
   let wasReady = false;
   const backup = hostsFile && hostsBackupPath(hostsFile);

@@ -3,9 +3,13 @@
 // them; the next teleport, `kinject session close --all`, `kinject teleport --clean` and
 // `kinject cleanup` call it. A block is dead when the pid written in its begin line is not a
 // running kinject (a block without a pid counts as dead unless a live session record has its id).
-import { readFileSync, rmSync } from 'node:fs';
+// A background start's log (teleport-<pid>.log in the runtime dir) is dead when no process has it
+// open: the session writes to it until its end, and under sudo the root keeper's log is named by
+// no record (the session's record is the user's).
+import { readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { listLocalSessions } from '../session/registry.js';
-import { processAlive } from '../volumes/state.js';
+import { processAlive, runtimeBase } from '../volumes/state.js';
 import { blocks, editHostsFile, hostsBackupPath, hostsFilePath, withoutBlocks } from './hosts-file.js';
 import { errorMessage } from '../util/error-message.js';
 
@@ -37,6 +41,10 @@ export function removeDeadTeleports(env: NodeJS.ProcessEnv = process.env): { rem
       removed.push(`removed file ${f} of dead teleport session ${s.record.id}`);
     }
   }
+  for (const f of unheldLogs(runtimeBase(env))) {
+    rmSync(f, { force: true });
+    removed.push(`removed file ${f}, the log of a teleport session that has ended`);
+  }
   const hosts = hostsFilePath(env);
   const dead = (id: string, pid: number) => (pid ? !kinjectAlive(pid) : !liveIds.has(id));
   let text: string;
@@ -56,4 +64,47 @@ export function removeDeadTeleports(env: NodeJS.ProcessEnv = process.env): { rem
     );
   }
   return { removed, warnings };
+}
+
+/** The background starts' logs in `dir` that no process has open (none when /proc cannot be read). */
+export function unheldLogs(dir: string): string[] {
+  let logs: string[];
+  try {
+    const real = realpathSync(dir); // /proc's links name the resolved path
+    logs = readdirSync(real)
+      .filter((f) => /^teleport-\d+\.log$/.test(f))
+      .map((f) => join(real, f));
+  } catch {
+    return [];
+  }
+  if (logs.length === 0) return [];
+  const open = openFiles();
+  return open ? logs.filter((f) => !open.has(f)) : [];
+}
+
+/** Every path a process this user may look at has open (root: all), or undefined without /proc. */
+function openFiles(): Set<string> | undefined {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return undefined;
+  }
+  const open = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone, or another user's
+    }
+    for (const fd of fds) {
+      try {
+        open.add(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return open;
 }

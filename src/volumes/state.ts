@@ -6,7 +6,7 @@
 // session's mount from one left behind by a kinject that was SIGKILLed.
 
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The source sshfs gives the mount in /proc/self/mountinfo (`kinject@127.0.0.1:/`). */
@@ -17,9 +17,20 @@ export function currentUid(): number {
   return process.getuid?.() ?? 0;
 }
 
+/** ${XDG_RUNTIME_DIR:-/tmp}/kinject-<uid>; an XDG_RUNTIME_DIR that belongs to another user (the invoker's, kept by `sudo -E`) counts as unset. */
 export function runtimeBase(env: NodeJS.ProcessEnv = process.env, uid = currentUid()): string {
-  const parent = env.XDG_RUNTIME_DIR && env.XDG_RUNTIME_DIR.startsWith('/') ? env.XDG_RUNTIME_DIR : '/tmp';
+  const xdg = env.XDG_RUNTIME_DIR;
+  const parent = xdg?.startsWith('/') && ownerOf(xdg, uid) === uid ? xdg : '/tmp';
   return join(parent, `kinject-${uid}`);
+}
+
+/** The owner of `path`, or `fallback` when it does not exist (yet). */
+function ownerOf(path: string, fallback: number): number {
+  try {
+    return statSync(path).uid;
+  } catch {
+    return fallback;
+  }
 }
 
 /** Creates (if needed) and checks a private directory owned by the user; refuses anything else. */

@@ -26,10 +26,11 @@ await applySample(kubeconfig, '20-hello.yaml', NS);
 
 const ns = await hostsNamespace(t, undefined, {
   passwd: `${readFileSync('/etc/passwd', 'utf8').trimEnd()}\n${USER}:x:${UID}:${UID}:kinject test user:/HOME:/bin/sh\n`,
+  tmpfs: ['/tmp'], // root's runtime dir (its XDG_RUNTIME_DIR here is the user's: it counts as unset)
 });
 // (the passwd text names /HOME before dir exists: rewrite it with the real path)
 const home = join(ns.dir, 'home');
-writeFileSync(join(ns.dir, 'passwd'), readFileSync(join(ns.dir, 'passwd'), 'utf8').replace(':/HOME:', `:${home}:`));
+writeFileSync(ns.file('/etc/passwd'), readFileSync(ns.file('/etc/passwd'), 'utf8').replace(':/HOME:', `:${home}:`));
 const runDir = join(ns.dir, 'run');
 for (const d of [home, join(home, '.kube'), runDir]) {
   mkdirSync(d, { recursive: true });

@@ -3,7 +3,7 @@
 // from SUDO_USER's passwd entry, KUBECONFIG when sudo kept it, --kubeconfig first; never root's;
 // one clear line when the user has none; no sudo (not root, or SUDO_USER root) changes nothing.
 // The session env under sudo (hosts-keeper.ts) is the user's: HOME, USER, KUBECONFIG, and no
-// runtime dir the user does not own.
+// runtime dir the user does not own (their /run/user/UID when sudo dropped XDG_RUNTIME_DIR).
 import t from 'tap';
 import { homeIn, kubeconfigFor, sudoInvoker } from '../../../../dist/src/teleport/sudo.js';
 import { sessionEnv } from '../../../../dist/src/teleport/hosts-keeper.js';
@@ -65,4 +65,10 @@ t.test("the session's env under sudo is the user's", async (t) => {
   t.equal(env.KINJECT_HOSTS_VIA_KEEPER, '1');
   t.equal(env.PATH, '/bin');
   t.equal(sessionEnv({}, inv, undefined, undefined).KINJECT_HOSTS_VIA_KEEPER, undefined, '--no-hosts: no keeper channel');
+  // sudo dropped XDG_RUNTIME_DIR: the user's login runtime dir, when it is theirs (a dir owned by this test's uid stands in)
+  const me = { ...inv, uid: process.getuid() };
+  const dir = t.testdir();
+  t.equal(sessionEnv({}, me, undefined, undefined, dir).XDG_RUNTIME_DIR, dir, "the user's /run/user/UID");
+  t.equal(sessionEnv({ XDG_RUNTIME_DIR: '/' }, { ...inv, uid: 4242 }, undefined, undefined, dir).XDG_RUNTIME_DIR, undefined, 'not theirs: none');
+  t.equal(sessionEnv({}, me, undefined, undefined, '/nonexistent/run/user').XDG_RUNTIME_DIR, undefined, 'no such dir: none');
 });
