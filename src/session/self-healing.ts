@@ -142,7 +142,8 @@ export class SelfHealingUpstream implements Upstream {
     this.ended = true;
     this.away.stop();
     this.abort.abort();
-    this.flushLost(false);
+    // a held line (the tunnel lost, the direct path switched) is news: the pod was not found gone
+    this.flushLost(true);
     await this.healing;
     await this.tunnel.close();
   }
