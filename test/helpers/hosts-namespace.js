@@ -32,13 +32,18 @@ export async function hostsNamespace(t, initialHosts = readFileSync('/etc/hosts'
     binds.push(`mount --bind '${file}' '${target}'`);
     return { target, file };
   });
+  // the checkout itself may live under a tmpfs'd dir (a CI clone in /tmp): kept through dir
+  const repo = repoRoot;
+  const keepRepo = tmpfs.some((d) => repo.startsWith(`${d}/`));
+  if (keepRepo) binds.push(`mkdir -p '${dir}/repo'`, `mount --bind '${repo}' '${dir}/repo'`);
   for (const d of tmpfs) {
     // dir under this tmpfs: the shell's working directory stays the real dir, bound back at its path
     const hidesDir = dir.startsWith(`${d}/`);
     if (hidesDir) binds.push(`cd '${dir}'`);
     binds.push(`mount -t tmpfs -o mode=${d === '/tmp' ? '1777' : '0755'} kinject-test '${d}'`);
-    if (hidesDir) binds.push(`mkdir -p '${dir}'`, `mount --no-canonicalize --bind . '${dir}'`);
+    if (hidesDir) binds.push(`mkdir -p '${dir}'`, `mount --no-canonicalize --rbind . '${dir}'`);
   }
+  if (keepRepo) binds.push(`mkdir -p '${repo}'`, `mount --bind '${dir}/repo' '${repo}'`);
   // setpriv --pdeathsig: the holder dies with this test process, whatever ends it
   const holder = spawn(
     'setpriv',
