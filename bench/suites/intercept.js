@@ -13,12 +13,12 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
+import { bundleGrpcEcho } from '../../test/helpers/intercept/grpc-bundle.js';
 import { percentile, round } from '../lib/stats.js';
 
 const HEADER = 'x-kinject-bench';
@@ -120,9 +120,7 @@ async function setUp(k, ns, root, helpers) {
   }
   await k(['-n', ns, 'apply', '-f', join(root, 'rbac', 'kinject-restorer.yaml')]);
   // the workload also serves gRPC (grpc-echo.cjs, bundled: the image has no node_modules), as in the e2e tests
-  const bundleDir = mkdtempSync(join(tmpdir(), 'kinject-bench-grpc-'));
-  const grpcBundle = join(bundleDir, 'grpc-echo.cjs');
-  buildSync({ entryPoints: [join(helpers, 'grpc-echo.cjs')], bundle: true, platform: 'node', minify: true, outfile: grpcBundle, logLevel: 'error' });
+  const grpcBundle = bundleGrpcEcho();
   await k([
     '-n',
     ns,
@@ -131,8 +129,8 @@ async function setUp(k, ns, root, helpers) {
     'intercept-scripts',
     `--from-file=server.cjs=${join(helpers, 'server.cjs')}`,
     `--from-file=intercept-latency.cjs=${join(root, 'bench', 'clients', 'intercept-latency.cjs')}`,
-    `--from-file=grpc-echo.cjs=${grpcBundle}`,
-  ]).finally(() => rmSync(bundleDir, { recursive: true, force: true }));
+    `--from-file=grpc-echo.cjs=${grpcBundle.file}`,
+  ]).finally(grpcBundle.remove);
   await k(['-n', ns, 'apply', '-f', join(helpers, 'workload.yaml'), '-f', join(helpers, 'service.yaml')]);
   await k(['-n', ns, 'create', 'service', 'clusterip', 'api-real', '--tcp=80:8080']);
   await k(['-n', ns, 'set', 'selector', 'service', 'api-real', 'app=api']);

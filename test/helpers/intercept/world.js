@@ -5,10 +5,8 @@
 // bundled by esbuild: the image has no node_modules), routerIps() the router pods' addresses,
 // serviceState() is what must be restored exactly, startIntercept()/end() run kinject with an
 // intercept.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
+import { bundleGrpcEcho } from './grpc-bundle.js';
 import { ensureCluster, kubectl, kubectlOk, ownNamespace, repoRoot, waitFor } from '../cluster.js';
 import { spawnKinject } from '../kinject-cli.js';
 
@@ -24,9 +22,7 @@ export async function interceptWorld(t, what) {
     what: 'the default ServiceAccount',
   });
   await kubectlOk(kubeconfig, ['-n', ns, 'apply', '-f', join(repoRoot, 'rbac', 'kinject-restorer.yaml')]);
-  const bundleDir = mkdtempSync(join(tmpdir(), 'kinject-grpc-echo-'));
-  const grpcBundle = join(bundleDir, 'grpc-echo.cjs');
-  buildSync({ entryPoints: [join(dir, 'grpc-echo.cjs')], bundle: true, platform: 'node', minify: true, outfile: grpcBundle, logLevel: 'error' });
+  const grpcBundle = bundleGrpcEcho();
   await kubectlOk(kubeconfig, [
     '-n',
     ns,
@@ -35,9 +31,8 @@ export async function interceptWorld(t, what) {
     'intercept-scripts',
     `--from-file=server.cjs=${serverScript}`,
     `--from-file=clients.cjs=${join(dir, 'clients.cjs')}`,
-    `--from-file=grpc-echo.cjs=${grpcBundle}`,
-  ]);
-  rmSync(bundleDir, { recursive: true, force: true });
+    `--from-file=grpc-echo.cjs=${grpcBundle.file}`,
+  ]).finally(grpcBundle.remove);
   await kubectlOk(kubeconfig, ['-n', ns, 'apply', '-f', join(dir, 'workload.yaml'), '-f', join(dir, 'service.yaml')]);
   await kubectlOk(kubeconfig, ['-n', ns, 'rollout', 'status', 'deployment/api', '--timeout=180s'], { timeoutMs: 200_000 });
   await kubectlOk(kubeconfig, ['-n', ns, 'wait', 'pod/client', '--for=condition=Ready', '--timeout=120s'], { timeoutMs: 130_000 });
