@@ -167,6 +167,8 @@ static void init(void) {
     if (copy_str(cfg.token, sizeof cfg.token, tok) == 0) cfg.has_token = 1;
     else kj_warn("kinject: warning: KINJECT_TOKEN is longer than %zu bytes; ignored", sizeof cfg.token - 1);
   }
+  const char *front = env("KINJECT_FRONT");
+  cfg.front = front && strcmp(front, "1") == 0;
   const char *dns = env("KINJECT_DNS");
   if (dns && *dns) {
     if (kj_parse_hostport(dns, &cfg.dns_addr, &cfg.dns_len) == 0) cfg.dns_enabled = 1;

@@ -68,6 +68,7 @@ struct kj_config {
   socklen_t socks_len;
   char token[256];
   int has_token;
+  int front; /* KINJECT_FRONT=1: the proxy is kinject's own front (socks5.c: pipelined handshake, pid) */
   int dns_enabled;
   struct sockaddr_storage dns_addr;
   socklen_t dns_len;
@@ -166,6 +167,9 @@ int kj_fd_adopt(int fd, struct sockaddr_storage *orig, socklen_t *len);
 int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len);
 /* RESOLVE: 0 ok (out filled), >0 SOCKS reply code, -1 proxy not reachable / protocol error. */
 int kj_socks_resolve(const char *name, struct sockaddr_storage *out);
+/* name_cache.c: RESOLVE answers kept for as long as the front says they are good */
+int kj_name_cache_get(const char *name, size_t len, struct sockaddr_storage *out);
+void kj_name_cache_put(const char *name, size_t len, const struct sockaddr_storage *addr, unsigned ttl_ms);
 /* RESOLVE_PTR: 0 ok (name filled), >0 reply code, -1 not reachable / protocol error. */
 int kj_socks_resolve_ptr(const struct sockaddr *sa, socklen_t len, char *name, size_t n);
 int kj_socks_reply_errno(int rep);

@@ -2,7 +2,9 @@
  * RESOLVE 0xF0 / RESOLVE_PTR 0xF1), spoken to KINJECT_SOCKS. Every exchange is
  * blocking from the caller's point of view but bounded: the socket is non-blocking
  * and each step polls until one deadline (KINJECT_CONNECT_TIMEOUT_MS, 30 s default).
- * Every exchange starts with open_session (connect to the proxy, greeting, auth).
+ * Every exchange is one connection to the proxy (open_session), then greeting, credentials
+ * and request (request): in one write to kinject's own front (KINJECT_FRONT=1), step by step
+ * to any other server.
  * kj_socks_connect_fd works on the program's own fd and restores its flags; RESOLVE and
  * RESOLVE_PTR each use a connection of their own (control_request). */
 #define _GNU_SOURCE
@@ -10,6 +12,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,43 +94,77 @@ static int connect_wait(int fd, const struct sockaddr *addr, socklen_t len, long
   return soerr;
 }
 
-/* greeting + RFC 1929 auth. 0, or errno (EACCES: refused auth) */
-static int handshake(int fd, long long deadline) {
+/* The greeting, and with a token the RFC 1929 credentials; *greeting_len is where the
+ * credentials start. To kinject's own front (KINJECT_FRONT=1) the username is "kinject/<pid>":
+ * the front shows which process made a connection without looking the socket up in /proc (it
+ * only displays it; the token is what authenticates). */
+static size_t greeting_and_auth(unsigned char *out, size_t *greeting_len) {
   const struct kj_config *c = kj_cfg();
-  unsigned char g[3] = {5, 1, (unsigned char)(c->has_token ? 2 : 0)};
-  int e = send_all(fd, g, 3, deadline);
-  if (e) return e;
+  size_t n = 0;
+  out[n++] = 5;
+  out[n++] = 1;
+  out[n++] = (unsigned char)(c->has_token ? 2 : 0);
+  *greeting_len = n;
+  if (!c->has_token) return n;
+  char user[32] = "kinject";
+  int ul = 7;
+  if (c->front) {
+    ul = snprintf(user, sizeof user, "kinject/%ld", (long)getpid());
+    if (ul < 0 || ul >= (int)sizeof user) ul = 7; /* cannot happen; "kinject" alone */
+  }
+  size_t tl = strlen(c->token);
+  if (tl > 255) tl = 255;
+  out[n++] = 1;
+  out[n++] = (unsigned char)ul;
+  memcpy(out + n, user, (size_t)ul);
+  n += (size_t)ul;
+  out[n++] = (unsigned char)tl;
+  memcpy(out + n, c->token, tl);
+  n += tl;
+  return n;
+}
+
+/* reads the method choice: 0, or errno (EACCES: refused) */
+static int method_reply(int fd, long long deadline) {
+  unsigned char method = (unsigned char)(kj_cfg()->has_token ? 2 : 0);
   unsigned char r[2];
+  int e;
   if ((e = recv_all(fd, r, 2, deadline))) return e;
   if (r[0] != 5) return EPROTO;
   if (r[1] == 0xFF) { kj_log("proxy refused the authentication method"); return EACCES; }
-  if (r[1] != g[2]) return EPROTO;
-  if (r[1] == 2) {
-    unsigned char a[3 + 7 + 256];
-    size_t tl = strlen(c->token);
-    if (tl > 255) tl = 255;
-    size_t n = 0;
-    a[n++] = 1;
-    a[n++] = 7;
-    memcpy(a + n, "kinject", 7);
-    n += 7;
-    a[n++] = (unsigned char)tl;
-    memcpy(a + n, c->token, tl);
-    n += tl;
-    if ((e = send_all(fd, a, n, deadline))) return e;
-    if ((e = recv_all(fd, r, 2, deadline))) return e;
-    if (r[1] != 0) { kj_log("proxy refused the token"); return EACCES; }
-  }
+  if (r[1] != method) return EPROTO;
   return 0;
 }
 
-/* sends a request; reads the reply header. On success (rep==0) out/outlen get the
- * BND address (ATYP 1/4 -> sockaddr in out, ATYP 3 -> name in name).
- * Returns 0 with *rep set, or an errno for transport/protocol failures. */
+/* reads the RFC 1929 status when a token was sent: 0, or errno (EACCES: refused) */
+static int auth_reply(int fd, long long deadline) {
+  if (!kj_cfg()->has_token) return 0;
+  unsigned char r[2];
+  int e;
+  if ((e = recv_all(fd, r, 2, deadline))) return e;
+  if (r[1] != 0) { kj_log("proxy refused the token"); return EACCES; }
+  return 0;
+}
+
+/* Sends greeting, credentials and the request, reads the answers. To kinject's front all in one
+ * write (it reads them in order: one round trip instead of three); to any other SOCKS5 server
+ * step by step, as RFC 1928 has it (some servers drop bytes sent before their answer). On
+ * success (rep==0) out gets the BND address (ATYP 1/4 -> sockaddr in out, ATYP 3 -> name in
+ * name) and bound_port BND.PORT. Returns 0 with *rep set, or an errno for transport/protocol
+ * failures (EACCES: refused auth). */
 static int request(int fd, unsigned char cmd, const unsigned char *addr_part, size_t addr_len, uint16_t port_be,
-                   long long deadline, int *rep, struct sockaddr_storage *out, char *name, size_t name_n) {
-  unsigned char req[4 + 1 + 255 + 2];
-  size_t n = 0;
+                   long long deadline, int *rep, struct sockaddr_storage *out, char *name, size_t name_n,
+                   unsigned *bound_port) {
+  unsigned char req[3 + 3 + 32 + 255 + 4 + 1 + 255 + 2];
+  size_t greeting_len;
+  size_t n = greeting_and_auth(req, &greeting_len);
+  int e;
+  if (!kj_cfg()->front) {
+    if ((e = send_all(fd, req, greeting_len, deadline)) || (e = method_reply(fd, deadline))) return e;
+    if (n > greeting_len && (e = send_all(fd, req + greeting_len, n - greeting_len, deadline))) return e;
+    if ((e = auth_reply(fd, deadline))) return e;
+    n = 0;
+  }
   req[n++] = 5;
   req[n++] = cmd;
   req[n++] = 0;
@@ -135,8 +172,8 @@ static int request(int fd, unsigned char cmd, const unsigned char *addr_part, si
   n += addr_len;
   memcpy(req + n, &port_be, 2);
   n += 2;
-  int e = send_all(fd, req, n, deadline);
-  if (e) return e;
+  if ((e = send_all(fd, req, n, deadline))) return e;
+  if (kj_cfg()->front && ((e = method_reply(fd, deadline)) || (e = auth_reply(fd, deadline)))) return e;
   unsigned char h[4];
   if ((e = recv_all(fd, h, 4, deadline))) return e;
   if (h[0] != 5) return EPROTO;
@@ -153,6 +190,7 @@ static int request(int fd, unsigned char cmd, const unsigned char *addr_part, si
     return EPROTO;
   }
   if ((e = recv_all(fd, buf, alen + 2, deadline))) return e;
+  if (bound_port) *bound_port = ((unsigned)buf[alen] << 8) | buf[alen + 1];
   if (out) {
     memset(out, 0, sizeof *out);
     if (h[3] == 1) {
@@ -208,15 +246,11 @@ static size_t encode_addr(const struct sockaddr *dst, socklen_t len, unsigned ch
   return 17;
 }
 
-/* connects fd (non-blocking) to the proxy and authenticates: 0, or errno with *unreachable set
- * when the proxy could not be reached at all */
+/* connects fd (non-blocking) to the proxy: 0, or errno with *unreachable set */
 static int open_session(int fd, const struct sockaddr *proxy, socklen_t plen, long long deadline, int *unreachable) {
   int e = connect_wait(fd, proxy, plen, deadline);
-  if (e) {
-    *unreachable = 1;
-    return e;
-  }
-  return handshake(fd, deadline);
+  if (e) *unreachable = 1;
+  return e;
 }
 
 static void log_unreachable(int e) {
@@ -232,7 +266,7 @@ static int exchange_connect(int fd, const struct sockaddr *proxy, socklen_t plen
   uint16_t port;
   size_t al = encode_addr(dst, len, a, &port);
   int rep = 0;
-  if ((e = request(fd, CMD_CONNECT, a, al, port, deadline, &rep, NULL, NULL, 0))) return e;
+  if ((e = request(fd, CMD_CONNECT, a, al, port, deadline, &rep, NULL, NULL, 0, NULL))) return e;
   if (rep != 0) {
     kj_log("proxy answered CONNECT with reply %d", rep);
     return kj_socks_reply_errno(rep);
@@ -297,7 +331,7 @@ int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len) {
  * request, close. 0 with *rep set (out / name filled as by request()), -1 when no session was
  * opened (an unreachable proxy is logged here), or the errno of a failed request. */
 static int control_request(unsigned char cmd, const unsigned char *addr_part, size_t addr_len, int *rep,
-                           struct sockaddr_storage *out, char *name, size_t name_n) {
+                           struct sockaddr_storage *out, char *name, size_t name_n, unsigned *bound_port) {
   const struct kj_config *c = kj_cfg();
   long long deadline = now_ms() + c->connect_timeout_ms;
   int fd = socket(c->socks_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -309,7 +343,7 @@ static int control_request(unsigned char cmd, const unsigned char *addr_part, si
     kj_real()->close(fd);
     return -1;
   }
-  e = request(fd, cmd, addr_part, addr_len, 0, deadline, rep, out, name, name_n);
+  e = request(fd, cmd, addr_part, addr_len, 0, deadline, rep, out, name, name_n, bound_port);
   kj_real()->close(fd);
   return e;
 }
@@ -322,14 +356,18 @@ int kj_socks_resolve(const char *name, struct sockaddr_storage *out) {
   a[0] = 3;
   a[1] = (unsigned char)nl;
   memcpy(a + 2, name, nl);
+  int keep = kj_cfg()->front; /* only kinject's front gives BND.PORT that meaning */
+  if (keep && kj_name_cache_get(name, nl, out)) return 0;
   int rep = 0;
-  int e = control_request(CMD_RESOLVE, a, 2 + nl, &rep, out, NULL, 0);
+  unsigned ttl_ms = 0; /* RESOLVE's BND.PORT: how long the front's answer is still good */
+  int e = control_request(CMD_RESOLVE, a, 2 + nl, &rep, out, NULL, 0, &ttl_ms);
   if (e < 0) return -1;
   if (e) {
     kj_log("RESOLVE %s failed: %s", name, strerror(e));
     return -1;
   }
   if (rep == 0 && out->ss_family != AF_INET && out->ss_family != AF_INET6) return -1;
+  if (rep == 0 && keep) kj_name_cache_put(name, nl, out, ttl_ms);
   kj_log("RESOLVE %s -> reply %d", name, rep);
   return rep;
 }
@@ -339,7 +377,7 @@ int kj_socks_resolve_ptr(const struct sockaddr *sa, socklen_t len, char *name, s
   uint16_t port;
   size_t al = encode_addr(sa, len, a, &port);
   int rep = 0;
-  if (control_request(CMD_RESOLVE_PTR, a, al, &rep, NULL, name, n)) return -1;
+  if (control_request(CMD_RESOLVE_PTR, a, al, &rep, NULL, name, n, NULL)) return -1;
   if (rep == 0 && name[0] == 0) return 4;
   return rep;
 }

@@ -5,7 +5,8 @@
 // requests to hello, 50 at a time (seconds); kubectl port-forward's MiB/s, CPU-s per GiB and
 // seconds the same round. One JSON line per measurement, with the 1-minute load average.
 // usage: node bench/suites/portforward-ab.js ROUNDS MIB REQUESTS TREE... (a TREE is a kinject
-// checkout or copy with bin/kinject and a built dist/; default: this one)
+// checkout or copy with bin/kinject and a built dist/; default: this one). AB_TRANSPORT=direct
+// measures kinject's direct transport instead.
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -24,7 +25,8 @@ const load = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 const gib = mib / 1024;
 const print = (o) => process.stdout.write(`${JSON.stringify({ load: load(), ...o })}\n`);
 
-const kinject = (tree, args) => run(join(tree, 'bin/kinject'), ['run', '-n', NS, '--transport', 'port-forward', '--', ...args], { env, timeoutMs: 240_000 });
+const transport = process.env.AB_TRANSPORT || 'port-forward';
+const kinject = (tree, args) => run(join(tree, 'bin/kinject'), ['run', '-n', NS, '--transport', transport, '--', ...args], { env, timeoutMs: 240_000 });
 const hello = await startPortForward(kubeconfig, NS, 'svc/hello', 80);
 const echo = await startPortForward(kubeconfig, NS, 'svc/echo', 7);
 try {
@@ -38,6 +40,7 @@ try {
       print({
         round,
         tree,
+        transport,
         start_cpu_s: start.cpuSeconds,
         mibs: tj.mibs,
         cpu_s_per_gib: t.cpuSeconds / gib,

@@ -33,6 +33,7 @@ export function shimEnvironment(base: NodeJS.ProcessEnv, settings: ShimSettings)
   env.KINJECT_LIB = shimLibrary;
   env.KINJECT_SOCKS = hostPort(settings.socks);
   env.KINJECT_TOKEN = settings.token;
+  env.KINJECT_FRONT = '1'; // the SOCKS server is kinject's own front (native/socks5.c)
   if (settings.dns) env.KINJECT_DNS = hostPort(settings.dns);
   if (settings.localNames.length > 0) env.KINJECT_LOCAL_NAMES = settings.localNames.join(',');
   if (settings.verbose) env.KINJECT_VERBOSE = '1';

@@ -48,6 +48,12 @@ export class NameCache<T> {
     return asked;
   }
 
+  /** how much longer key's cached answer is good, in ms (0: none cached) */
+  ttlLeft(key: string): number {
+    const hit = this.answers.get(key);
+    return hit ? Math.max(0, hit.expires - this.now()) : 0;
+  }
+
   get size(): number {
     return this.answers.size;
   }

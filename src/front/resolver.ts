@@ -2,7 +2,8 @@
 // the DNS server: RESOLVE / RESOLVE_PTR through the upstream when it supports them, stand-in
 // addresses otherwise. `undefined` means "no such name"; other failures throw. Answers from the
 // upstream are reused for NAME_TTL_MS (NameCache), so a burst of connections to one service name
-// costs one lookup in the cluster.
+// costs one lookup in the cluster; answerTtlMs tells the front how much longer an answer is good
+// (the shim keeps it that long: native/name_cache.c).
 import { isIP } from 'node:net';
 import { CMD, REPLY, clientRequest, replyMessage, type Destination } from '../../protocol/socks5/index.js';
 import { FakeAddresses, isFakeAddress } from './fake-addresses.js';
@@ -18,6 +19,8 @@ const MAX_CACHED_NAMES = 1024;
 export interface NameResolver {
   resolve(name: string): Promise<string | undefined>;
   reverse(address: string): Promise<string | undefined>;
+  /** how much longer the answer resolve(name) gave may be reused, in ms (0: ask again) */
+  answerTtlMs(name: string): number;
   /** the name behind a stand-in address, if it is one */
   nameOfFakeAddress(address: string): string | undefined;
 }
@@ -58,6 +61,10 @@ export function createResolver(upstream: Upstream, ttlMs = NAME_TTL_MS): NameRes
         if (reply.reply === REPLY.HOST_UNREACHABLE) return undefined;
         throw new Error(`RESOLVE_PTR ${address}: ${replyMessage(reply.reply)}`);
       });
+    },
+    answerTtlMs(name) {
+      const bare = name.replace(/\.$/, '');
+      return isIP(bare) || !upstream.resolveSupported ? 0 : forward.ttlLeft(bare.toLowerCase());
     },
     nameOfFakeAddress(address) {
       return isFakeAddress(address) ? fake.nameOf(address) : undefined;

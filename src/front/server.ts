@@ -1,6 +1,7 @@
 // The front: a SOCKS5 server on 127.0.0.1 that only the launched process tree can use (it needs
 // the session token). It takes the shim's CONNECT, RESOLVE and RESOLVE_PTR requests and carries
 // them out through the upstream, relaying bytes both ways with half-close and backpressure.
+// A RESOLVE answer's BND.PORT says how many ms the shim may reuse it (native/name_cache.c).
 import { createServer, type Server, type Socket } from 'node:net';
 import { CMD, REPLY, formatDestination, serializeReply, serverHandshake, toDestination, type Destination } from '../../protocol/socks5/index.js';
 import type { Logger } from '../log.js';
@@ -13,6 +14,8 @@ import { asLookupOf, connectionWatch } from '../inspect/front-events.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 30_000;
+/** BND.PORT is 16 bits */
+const MAX_REUSE_MS = 65_535;
 
 export interface Front {
   address: { host: string; port: number };
@@ -56,9 +59,9 @@ export async function startFront(options: FrontOptions): Promise<Front> {
 async function serve(socket: Socket, options: FrontOptions): Promise<void> {
   const request = await authenticate(socket, options.token);
   if (!request) return;
-  const { command, destination } = request;
-  if (command === CMD.CONNECT) return connectThrough(socket, destination, options);
-  if (command === CMD.RESOLVE) return answerResolve(socket, destination, options);
+  const { command, destination, clientPid } = request;
+  if (command === CMD.CONNECT) return connectThrough(socket, destination, clientPid, options);
+  if (command === CMD.RESOLVE) return answerResolve(socket, destination, clientPid, options);
   if (command === CMD.RESOLVE_PTR) return answerResolvePtr(socket, destination, options);
   socket.end(serializeReply(REPLY.COMMAND_NOT_SUPPORTED));
 }
@@ -71,14 +74,14 @@ async function authenticate(socket: Socket, token: string) {
     return undefined;
   }
   outcome.reader.release();
-  return outcome.request;
+  return { ...outcome.request, clientPid: outcome.clientPid };
 }
 
-async function connectThrough(socket: Socket, requested: Destination, { upstream, resolver, log }: FrontOptions) {
+async function connectThrough(socket: Socket, requested: Destination, clientPid: number | undefined, { upstream, resolver, log }: FrontOptions) {
   let destination = requested;
   const name = resolver.nameOfFakeAddress(requested.host);
   if (name !== undefined) destination = { type: 'domain', host: name, port: requested.port };
-  const watch = connectionWatch(socket, requested, name); // the inspection feed; undefined when nobody listens
+  const watch = connectionWatch(socket, requested, name, clientPid); // the inspection feed; undefined when nobody listens
   let connected: Awaited<ReturnType<typeof connectVia>>;
   try {
     connected = await connectVia(upstream, destination, { timeoutMs: CONNECT_TIMEOUT_MS });
@@ -104,11 +107,12 @@ async function connectThrough(socket: Socket, requested: Destination, { upstream
   relay(socket, stream);
 }
 
-async function answerResolve(socket: Socket, destination: Destination, { resolver }: FrontOptions) {
+async function answerResolve(socket: Socket, destination: Destination, clientPid: number | undefined, { resolver }: FrontOptions) {
   try {
-    const address = await asLookupOf(socket, () => resolver.resolve(destination.host));
+    const address = await asLookupOf(socket, clientPid, () => resolver.resolve(destination.host));
     if (address === undefined) socket.end(serializeReply(REPLY.HOST_UNREACHABLE));
-    else socket.end(serializeReply(REPLY.SUCCEEDED, toDestination(address, 0)));
+    // BND.PORT: how many ms the shim may reuse the answer (the front's cache entry's life left)
+    else socket.end(serializeReply(REPLY.SUCCEEDED, toDestination(address, Math.min(MAX_REUSE_MS, resolver.answerTtlMs(destination.host)))));
   } catch {
     socket.end(serializeReply(REPLY.GENERAL_FAILURE));
   }

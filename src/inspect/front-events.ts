@@ -1,13 +1,14 @@
 // The front's part of the inspection feed: one "open" event when the shim asks for a connection
 // and one "close" event when it ends, with the bytes each way, its duration and how it ended.
 // Returns undefined when nobody listens, so the front does no extra work then. The process behind
-// a connection is looked up off the connection's path, in batches (peer-process.ts): the "open"
-// event goes out once it is known, the "close" event after it.
+// a connection is the pid the shim gave in its SOCKS username (its command read from /proc);
+// for a client that gave none it is looked up off the connection's path, in batches
+// (peer-process.ts): the "open" event goes out once it is known, the "close" event after it.
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { REPLY, type Destination } from '../../protocol/socks5/index.js';
 import { inspectListening, lookupOwner, publishInspect, type ConnectionEnd, type ConnectionEvent } from './events.js';
-import { PeerProcessBatch, type PeerProcess } from './peer-process.js';
+import { PeerProcessBatch, commandOf, type PeerProcess } from './peer-process.js';
 
 const owners = new PeerProcessBatch();
 
@@ -20,7 +21,7 @@ export interface ConnectionWatch {
   relaying(stream: Duplex): void;
 }
 
-export function connectionWatch(socket: Socket, requested: Destination, name: string | undefined): ConnectionWatch | undefined {
+export function connectionWatch(socket: Socket, requested: Destination, name: string | undefined, clientPid?: number): ConnectionWatch | undefined {
   if (!inspectListening()) return undefined;
   const started = Date.now();
   const base: ConnectionEvent = {
@@ -32,7 +33,7 @@ export function connectionWatch(socket: Socket, requested: Destination, name: st
     port: requested.port,
   };
   if (name !== undefined) base.resolved = `${requested.host} (stand-in)`;
-  const opened = ownerOf(socket).then((owner) => {
+  const opened = ownerOf(socket, clientPid).then((owner) => {
     if (owner) {
       base.pid = owner.pid;
       base.process = owner.command;
@@ -98,11 +99,13 @@ function endOfReply(reply: number | undefined, requested: Destination): Connecti
 }
 
 /** Runs a lookup the shim asked for on socket, so its event names the process that asked. */
-export function asLookupOf<T>(socket: Socket, lookup: () => Promise<T>): Promise<T> {
-  if (!inspectListening() || !socket.remotePort) return lookup();
-  return lookupOwner.run(ownerOf(socket), lookup);
+export function asLookupOf<T>(socket: Socket, clientPid: number | undefined, lookup: () => Promise<T>): Promise<T> {
+  if (!inspectListening() || (!socket.remotePort && clientPid === undefined)) return lookup();
+  return lookupOwner.run(ownerOf(socket, clientPid), lookup);
 }
 
-function ownerOf(socket: Socket): Promise<PeerProcess | undefined> {
+/** the pid the client named (the shim's), else a batched /proc look-up of its port */
+function ownerOf(socket: Socket, clientPid: number | undefined): Promise<PeerProcess | undefined> {
+  if (clientPid !== undefined) return Promise.resolve({ pid: clientPid, command: commandOf(clientPid) });
   return socket.remotePort ? owners.ownerOf(socket.remotePort) : Promise.resolve(undefined);
 }

@@ -191,7 +191,8 @@ function descendants(root: number): number[] {
   return out.reverse();
 }
 
-function commandOf(pid: number): string {
+/** a process's command line, as ps shows it (at most 200 characters; '' when gone) */
+export function commandOf(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 200);
   } catch {

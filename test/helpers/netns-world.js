@@ -47,7 +47,8 @@
 //   shimEnv(o)          the env that turns the shim on: { LD_PRELOAD, KINJECT_LIB, KINJECT_SOCKS, KINJECT_TOKEN,
 //                       KINJECT_DNS, ...}. o: { via: 'pod' (default) | 'pod6' | 'socksv5' | 'dead' | 'silent' |
 //                       'HOST:PORT', dns: bool (default true when hostDns), verbose: bool, localNames: string,
-//                       token: string (default world.token), timeoutMs: KINJECT_CONNECT_TIMEOUT_MS }
+//                       token: string (default world.token), timeoutMs: KINJECT_CONNECT_TIMEOUT_MS,
+//                       front: true sets KINJECT_FRONT=1 (the server is kinject's own front) }
 //   baseEnv(o)          a clean base env { PATH, HOME, LANG } (o.user: HOME is tmpdir)
 //   exec(cmd, args, o)  Promise<{ code, signal, stdout, stderr, ms, timedOut }>; runs cmd in a private mount
 //                       namespace whose /etc/resolv.conf is world.resolvConf, with env = baseEnv + o.env
@@ -414,6 +415,7 @@ export async function createWorld(t, opts = {}) {
     if (s.verbose) env.KINJECT_VERBOSE = '1';
     if (s.localNames) env.KINJECT_LOCAL_NAMES = s.localNames;
     if (s.timeoutMs) env.KINJECT_CONNECT_TIMEOUT_MS = String(s.timeoutMs);
+    if (s.front) env.KINJECT_FRONT = '1';
     return env;
   };
   world.baseEnv = (b = {}) => ({

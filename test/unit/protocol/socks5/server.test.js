@@ -5,6 +5,7 @@ import t from 'tap';
 import net from 'node:net';
 import { createRequire } from 'node:module';
 import { CMD, REPLY, credentialsMatch, serializeReply, serverHandshake } from '../../../../dist/protocol/socks5/index.js';
+import { splitUsername } from '../../../../dist/protocol/socks5/server.js';
 
 const require = createRequire(import.meta.url);
 const { SocksClient } = require('socks');
@@ -105,4 +106,31 @@ t.test('credentialsMatch compares user and token', async (t) => {
   t.notOk(credentialsMatch('kinject', TOKEN.slice(1), TOKEN));
   t.notOk(credentialsMatch('Kinject', TOKEN, TOKEN));
   t.notOk(credentialsMatch('kinject', '', TOKEN));
+});
+
+t.test('"kinject/<pid>" authenticates like "kinject" and hands the pid on; pipelined bytes are read in order', async (t) => {
+  const seen = [];
+  const port = await handshakeServer(t, { token: TOKEN, handshakeTimeoutMs: 2000, requestTimeoutMs: 2000 }, seen);
+  const user = Buffer.from('kinject/4242');
+  const auth = Buffer.concat([Buffer.from([1, user.length]), user, Buffer.from([TOKEN.length]), Buffer.from(TOKEN)]);
+  const request = Buffer.from([5, CMD.CONNECT, 0, 1, 10, 0, 0, 9, 0x18, 0xeb]);
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.write(Buffer.concat([Buffer.from([5, 1, 2]), auth, request])); // all three at once
+  const got = [];
+  socket.on('data', (d) => got.push(d));
+  await new Promise((resolve) => socket.once('close', resolve));
+  t.equal(seen[0].accepted, true, 'accepted');
+  t.equal(seen[0].clientPid, 4242, 'the pid named in the username');
+  t.same(seen[0].request.destination, { type: 'ipv4', host: '10.0.0.9', port: 6379 });
+  t.same([...Buffer.concat(got).subarray(0, 4)], [5, 2, 1, 0], 'method choice, then auth success');
+});
+
+t.test('splitUsername: only digits after the last slash are a pid', async (t) => {
+  t.same(splitUsername('kinject/123'), { name: 'kinject', pid: 123 });
+  t.same(splitUsername('kinject'), { name: 'kinject' });
+  t.same(splitUsername('kinject/'), { name: 'kinject/' });
+  t.same(splitUsername('kinject/0'), { name: 'kinject/0' }, 'no pid 0');
+  t.same(splitUsername('kinject/12x'), { name: 'kinject/12x' });
+  t.notOk(credentialsMatch(splitUsername('other/123').name, TOKEN, TOKEN), 'another user with a pid is still another user');
 });

@@ -19,6 +19,17 @@ t.test('answers are reused until the TTL, then asked again', async (t) => {
   t.equal(asked, 2);
 });
 
+t.test('ttlLeft: the life left of an entry, 0 once gone', async (t) => {
+  let now = 1000;
+  const cache = new NameCache({ ttlMs: 5000, maxEntries: 10, now: () => now });
+  t.equal(cache.ttlLeft('redis'), 0, 'nothing cached');
+  await cache.get('redis', async () => '10.0.0.1');
+  now += 1200;
+  t.equal(cache.ttlLeft('redis'), 3800);
+  now += 3800;
+  t.equal(cache.ttlLeft('redis'), 0);
+});
+
 t.test('"no such name" is cached, failures are not', async (t) => {
   const cache = new NameCache({ ttlMs: 5000, maxEntries: 10 });
   let asked = 0;
@@ -115,6 +126,10 @@ t.test('the resolver asks the upstream once per name within the TTL, case-insens
   t.equal(await resolver.resolve('REDIS.'), '10.9.0.1');
   t.equal(await resolver.resolve('hello'), '10.9.0.2');
   t.equal(upstream.opened, 2);
+  const left = resolver.answerTtlMs('Redis.');
+  t.ok(left > 4000 && left <= 5000, `the answer's life left is told (${left} ms)`);
+  t.equal(resolver.answerTtlMs('10.1.2.3'), 0, 'an address is not an answer to keep');
+  t.equal(resolver.answerTtlMs('never-asked'), 0);
   const uncached = createResolver(countingUpstream(), 0);
   await uncached.resolve('redis');
   t.equal(await uncached.resolve('redis'), '10.9.0.2');
