@@ -2,13 +2,14 @@
 // their own DNS (Node's dns.resolve*, c-ares, ...) here; answers come from the same resolver as
 // the front's RESOLVE, so every runtime sees the cluster's names alike. While the inspection page
 // listens, each lookup is made on behalf of the process that sent the datagram (found from its
-// UDP port, inspect/peer-process.ts), so the page names who asked.
+// UDP port, inspect/peer-process.ts, on the same CPU budget as the front's look-ups: at once
+// within it, batched past it, never holding up the answer), so the page names who asked.
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4, isIPv6 } from 'node:net';
 import { addressOfPtrName, buildResponse, encodeName, parseQuery, RCODE, TYPE, type Answer, type Query } from './message.js';
 import type { NameResolver } from '../front/resolver.js';
 import { inspectListening, lookupOwner } from '../inspect/events.js';
-import { peerProcess } from '../inspect/peer-process.js';
+import { PeerProcessBatch } from '../inspect/peer-process.js';
 import type { Logger } from '../log.js';
 import { errorMessage } from '../util/error-message.js';
 
@@ -21,10 +22,10 @@ export interface DnsServer {
 
 export async function startDnsServer(resolver: NameResolver, log: Partial<Logger> = {}): Promise<DnsServer> {
   const socket: Socket = createSocket({ type: 'udp4' });
+  const owners = new PeerProcessBatch(process.pid, undefined, 'udp');
   socket.on('message', (msg, rinfo) => {
     const asking = () => answer(resolver, msg);
-    const replying =
-      inspectListening() && rinfo.address === '127.0.0.1' ? lookupOwner.run(Promise.resolve(peerProcess(rinfo.port, process.pid, 'udp')), asking) : asking();
+    const replying = inspectListening() && rinfo.address === '127.0.0.1' ? lookupOwner.run(owners.ownerOf(rinfo.port), asking) : asking();
     replying.then(
       (reply) => reply && socket.send(reply, rinfo.port, rinfo.address),
       (err) => log.debug?.(`dns: ${errorMessage(err)}`),

@@ -72,6 +72,8 @@ export class PeerProcessBatch {
   constructor(
     private readonly root = process.pid,
     private readonly budgetMs = SCAN_BUDGET_MS,
+    /** tcp: the front's SOCKS clients; udp: the DNS server's (one table read per port) */
+    private readonly protocol: 'tcp' | 'udp' = 'tcp',
   ) {}
 
   ownerOf(peerPort: number): Promise<PeerProcess | undefined> {
@@ -102,7 +104,13 @@ export class PeerProcessBatch {
     // would push look-ups past the budget (and past short-lived programs) for nothing
     const started = process.cpuUsage();
     try {
-      return peerProcesses(ports, this.root);
+      if (this.protocol === 'tcp') return peerProcesses(ports, this.root);
+      const found = new Map<number, PeerProcess>();
+      for (const port of ports) {
+        const owner = peerProcess(port, this.root, 'udp');
+        if (owner) found.set(port, owner);
+      }
+      return found;
     } catch {
       return new Map();
     } finally {

@@ -37,3 +37,22 @@ t.test('the owner of every connection; past the CPU budget, one scan for many', 
   t.equal(peerProcess(accepted[0].remotePort)?.pid, child.pid, 'the single look-up agrees');
   t.equal(await within.ownerOf(1), undefined, 'a port nobody here uses: no owner');
 });
+
+t.test('udp: the owner of a datagram socket, on the budget too', async (t) => {
+  // a child binds a UDP socket on loopback and prints its port
+  const program = `const s = require('node:dgram').createSocket('udp4'); s.bind(0, '127.0.0.1', () => console.log(s.address().port)); setTimeout(() => {}, 20000);`;
+  const child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  const [line] = await Promise.race([once(child.stdout, 'data'), new Promise((_, reject) => setTimeout(() => reject(new Error('no port in 10 s')), 10_000))]);
+  const port = Number(String(line).trim());
+  const within = new PeerProcessBatch(process.pid, undefined, 'udp');
+  t.equal((await within.ownerOf(port))?.pid, child.pid, 'within the budget: found at once');
+  const spent = new PeerProcessBatch(process.pid, 0, 'udp');
+  const owners = await Promise.all([spent.ownerOf(port), spent.ownerOf(port)]);
+  t.same(
+    owners.map((o) => o?.pid),
+    [child.pid, child.pid],
+    'past it: found by the next window',
+  );
+  t.equal(spent.scans, 1, 'one scan for both');
+});
