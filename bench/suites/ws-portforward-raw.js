@@ -66,7 +66,8 @@ try {
     print({ round, path: 'client-node websocket, raw', ...(await rawWebsocket()) });
     const before = processCpuSeconds(echo.pid);
     const r = lastJson(
-      (await run(process.execPath, [join(repoRoot, 'bench/clients/throughput.cjs'), '127.0.0.1', String(echo.port), String(mib)], { timeoutMs: 240_000 })).stdout,
+      (await run(process.execPath, [join(repoRoot, 'bench/clients/throughput.cjs'), '127.0.0.1', String(echo.port), String(mib)], { timeoutMs: 240_000 }))
+        .stdout,
     );
     print({ round, path: 'kubectl port-forward', mibs: r.mibs, cpu_s_per_gib: (processCpuSeconds(echo.pid) - before) / (mib / 1024) });
   }
