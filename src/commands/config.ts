@@ -1,31 +1,17 @@
 // `kinject config [run's flags]`: the settings `kinject run` would use with those flags, one a
 // line, and where each comes from: a flag, the project file (FILE:LINE), kinject's default, or the
-// kubeconfig (context and namespace when nothing else sets them). Reads files only, no network.
+// kubeconfig (context and namespace when nothing else sets them). The settings listed are the
+// project file's (schema/kinject.schema.json), so the two cannot drift apart. Reads files only, no network.
 import type { Command } from 'commander';
 import { attributeOf } from '../config/apply.js';
-import { findProjectFile, PROJECT_FILE_NAMES } from '../config/project-file.js';
+import { findProjectFile, PROJECT_FILE_NAMES, projectKeys } from '../config/project-file.js';
 import type { KubeFlags } from './options.js';
-
-const KEYS = [
-  'kubeconfig',
-  'context',
-  'namespace',
-  'target',
-  'container',
-  'proxy-image',
-  'timeout',
-  'env-file',
-  'env-json',
-  'env-precedence',
-  'local-names',
-  'mount',
-];
 
 export async function configCommand(command: Command, options: Record<string, unknown> & KubeFlags): Promise<void> {
   const file = command.parent?.opts().projectFile === false ? undefined : findProjectFile();
   const project = file ? (await import('../config/project-file.js')).loadProjectFile(file) : undefined;
   const rows: [string, string, string][] = [];
-  for (const key of KEYS) {
+  for (const key of projectKeys()) {
     const attr = attributeOf(key);
     const value = options[attr];
     const source = command.getOptionValueSource(attr);

@@ -36,6 +36,15 @@ export function findProjectFile(dir: string = process.cwd()): string | undefined
 
 let validate: ReturnType<Ajv['compile']> | undefined;
 
+function readSchema(): { properties: Record<string, unknown> } {
+  return JSON.parse(readFileSync(join(packageRoot, 'schema', 'kinject.schema.json'), 'utf8'));
+}
+
+/** Every setting a project file may hold, in the schema's order (`kinject config` lists them all). */
+export function projectKeys(): string[] {
+  return Object.keys(readSchema().properties);
+}
+
 export function loadProjectFile(path: string): ProjectFile {
   let text: string;
   try {
@@ -51,9 +60,7 @@ export function loadProjectFile(path: string): ProjectFile {
     throw usageError(`${path}:${lineAt(e.pos[0])}: ${e.message.split('\n')[0]}`);
   }
   const data: unknown = doc.toJS() ?? {};
-  validate ??= new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(
-    JSON.parse(readFileSync(join(packageRoot, 'schema', 'kinject.schema.json'), 'utf8')),
-  );
+  validate ??= new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(readSchema());
   if (!validate(data)) throw usageError(describe(path, doc, lineAt, validate.errors![0]));
 
   const settings = new Map<string, ProjectSetting>();

@@ -46,6 +46,7 @@ t.test('found in a parent; settings with their lines; paths made absolute', asyn
   t.match(r.stdout, new RegExp(`^timeout\\s+30\\s+\\(${file}:6\\)$`, 'm'));
   t.match(r.stdout, /^env-precedence\s+cluster\s+\(default\)$/m);
   t.match(r.stdout, /^target\s+-\s+\(not set\)$/m);
+  t.match(r.stdout, /^transport\s+auto\s+\(default\)$/m, 'every setting the schema has is listed, --transport too');
 
   const ignored = await cli(['--no-project-file', 'config', '--kubeconfig', '/dev/null'], deep);
   t.match(ignored.stdout, /^project file {4}none/m, '--no-project-file');
