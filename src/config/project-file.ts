@@ -36,8 +36,12 @@ export function findProjectFile(dir: string = process.cwd()): string | undefined
 
 let validate: ReturnType<Ajv['compile']> | undefined;
 
+let schema: { properties: Record<string, unknown> } | undefined;
+
+/** schema/kinject.schema.json, read once */
 function readSchema(): { properties: Record<string, unknown> } {
-  return JSON.parse(readFileSync(join(packageRoot, 'schema', 'kinject.schema.json'), 'utf8'));
+  schema ??= JSON.parse(readFileSync(join(packageRoot, 'schema', 'kinject.schema.json'), 'utf8'));
+  return schema!;
 }
 
 /** Every setting a project file may hold, in the schema's order (`kinject config` lists them all). */

@@ -12,14 +12,12 @@ export interface PeerProcess {
 }
 
 export function peerProcess(peerPort: number, root = process.pid, protocol: 'tcp' | 'udp' = 'tcp'): PeerProcess | undefined {
-  if (protocol === 'tcp') return peerProcesses([peerPort], root).get(peerPort);
-  const inode = udpSocketInode(peerPort);
-  return inode === undefined ? undefined : ownersOf(new Map([[peerPort, inode]]), root).get(peerPort);
+  return peerProcesses([peerPort], root, protocol).get(peerPort);
 }
 
-/** The owners of several TCP peer ports with one read of /proc/net/tcp and one walk of the process tree. */
-export function peerProcesses(peerPorts: number[], root = process.pid): Map<number, PeerProcess> {
-  return ownersOf(socketInodes(peerPorts), root);
+/** The owners of several peer ports with one read of the socket table(s) and one walk of the process tree. */
+export function peerProcesses(peerPorts: number[], root = process.pid, protocol: 'tcp' | 'udp' = 'tcp'): Map<number, PeerProcess> {
+  return ownersOf(protocol === 'tcp' ? socketInodes(peerPorts) : udpSocketInodes(peerPorts), root);
 }
 
 /** port → owner for port → socket inode, walking root's descendants' fds once */
@@ -72,7 +70,7 @@ export class PeerProcessBatch {
   constructor(
     private readonly root = process.pid,
     private readonly budgetMs = SCAN_BUDGET_MS,
-    /** tcp: the front's SOCKS clients; udp: the DNS server's (one table read per port) */
+    /** tcp: the front's SOCKS clients; udp: the DNS server's */
     private readonly protocol: 'tcp' | 'udp' = 'tcp',
   ) {}
 
@@ -104,13 +102,7 @@ export class PeerProcessBatch {
     // would push look-ups past the budget (and past short-lived programs) for nothing
     const started = process.cpuUsage();
     try {
-      if (this.protocol === 'tcp') return peerProcesses(ports, this.root);
-      const found = new Map<number, PeerProcess>();
-      for (const port of ports) {
-        const owner = peerProcess(port, this.root, 'udp');
-        if (owner) found.set(port, owner);
-      }
-      return found;
+      return peerProcesses(ports, this.root, this.protocol);
     } catch {
       return new Map();
     } finally {
@@ -151,14 +143,17 @@ function socketInodes(ports: number[]): Map<number, string> {
 }
 
 /**
- * the inode of the UDP socket bound to port on loopback or on any address (a socket that sends
- * without binding first gets a port on 0.0.0.0), IPv4 or IPv6
+ * port → inode of the UDP sockets bound to one of ports on loopback or on any address (a socket
+ * that sends without binding first gets a port on 0.0.0.0), IPv4 or IPv6; the first one found
  */
-function udpSocketInode(port: number): string | undefined {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const local = new Set(
-    ['0100007F', '00000000', '00000000000000000000000000000000', '00000000000000000000000001000000', '0000000000000000FFFF00000100007F'].map((a) => a + hex),
-  );
+function udpSocketInodes(ports: number[]): Map<number, string> {
+  const addresses = ['0100007F', '00000000', '00000000000000000000000000000000', '00000000000000000000000001000000', '0000000000000000FFFF00000100007F'];
+  const wanted = new Map<string, number>();
+  for (const port of ports) {
+    const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+    for (const a of addresses) wanted.set(a + hex, port);
+  }
+  const out = new Map<number, string>();
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
     let table: string;
     try {
@@ -168,10 +163,11 @@ function udpSocketInode(port: number): string | undefined {
     }
     for (const line of table.split('\n')) {
       const f = line.trim().split(/\s+/);
-      if (local.has(f[1]) && f[9] && f[9] !== '0') return f[9];
+      const port = f[1] === undefined ? undefined : wanted.get(f[1]);
+      if (port !== undefined && !out.has(port) && f[9] && f[9] !== '0') out.set(port, f[9]);
     }
   }
-  return undefined;
+  return out;
 }
 
 /** root's descendants, newest first (the program's processes are the likely owners) */
