@@ -107,5 +107,5 @@ export function asLookupOf<T>(socket: Socket, clientPid: number | undefined, loo
 /** the pid the client named (the shim's), else a batched /proc look-up of its port */
 function ownerOf(socket: Socket, clientPid: number | undefined): Promise<PeerProcess | undefined> {
   if (clientPid !== undefined) return Promise.resolve({ pid: clientPid, command: commandOf(clientPid) });
-  return socket.remotePort ? owners.ownerOf(socket.remotePort) : Promise.resolve(undefined);
+  return socket.remotePort ? owners.ownerOf(socket.remotePort, socket.localPort) : Promise.resolve(undefined);
 }

@@ -11,20 +11,31 @@ export interface PeerProcess {
   command: string;
 }
 
-export function peerProcess(peerPort: number, root = process.pid, protocol: 'tcp' | 'udp' = 'tcp'): PeerProcess | undefined {
-  return peerProcesses([peerPort], root, protocol).get(peerPort);
+/**
+ * A peer: its port, and for TCP the port it connected to here (serverPort). Linux gives one
+ * ephemeral port to several connections whose destinations differ, so the peer port alone can
+ * name another program's socket.
+ */
+export interface Peer {
+  port: number;
+  serverPort?: number;
 }
 
-/** The owners of several peer ports with one read of the socket table(s) and one walk of the process tree. */
-export function peerProcesses(peerPorts: number[], root = process.pid, protocol: 'tcp' | 'udp' = 'tcp'): Map<number, PeerProcess> {
-  return ownersOf(protocol === 'tcp' ? socketInodes(peerPorts) : udpSocketInodes(peerPorts), root);
+export function peerProcess(peerPort: number, root = process.pid, protocol: 'tcp' | 'udp' = 'tcp', serverPort?: number): PeerProcess | undefined {
+  const peer = { port: peerPort, serverPort };
+  return peerProcesses([peer], root, protocol).get(peer);
 }
 
-/** port → owner for port → socket inode, walking root's descendants' fds once */
-function ownersOf(inodes: Map<number, string>, root: number): Map<number, PeerProcess> {
-  const found = new Map<number, PeerProcess>();
+/** The owners of several peers with one read of the socket table(s) and one walk of the process tree. */
+export function peerProcesses(peers: Peer[], root = process.pid, protocol: 'tcp' | 'udp' = 'tcp'): Map<Peer, PeerProcess> {
+  return ownersOf(protocol === 'tcp' ? socketInodes(peers) : udpSocketInodes(peers), root);
+}
+
+/** peer → owner for peer → socket inode, walking root's descendants' fds once */
+function ownersOf(inodes: Map<Peer, string>, root: number): Map<Peer, PeerProcess> {
+  const found = new Map<Peer, PeerProcess>();
   if (inodes.size === 0) return found;
-  const portOf = new Map([...inodes].map(([port, inode]) => [`socket:[${inode}]`, port]));
+  const portOf = new Map([...inodes].map(([peer, inode]) => [`socket:[${inode}]`, peer]));
   for (const pid of descendants(root)) {
     let fds: string[];
     try {
@@ -33,14 +44,14 @@ function ownersOf(inodes: Map<number, string>, root: number): Map<number, PeerPr
       continue;
     }
     for (const fd of fds) {
-      let port: number | undefined;
+      let peer: Peer | undefined;
       try {
-        port = portOf.get(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        peer = portOf.get(readlinkSync(`/proc/${pid}/fd/${fd}`));
       } catch {
         // closed meanwhile
       }
-      if (port === undefined || found.has(port)) continue;
-      found.set(port, { pid, command: commandOf(pid) });
+      if (peer === undefined || found.has(peer)) continue;
+      found.set(peer, { pid, command: commandOf(pid) });
       if (found.size === inodes.size) return found;
     }
   }
@@ -60,7 +71,8 @@ export const SCAN_WINDOW_MS = 1000;
  * before its scan shows no process.
  */
 export class PeerProcessBatch {
-  private pending = new Map<number, Array<(owner: PeerProcess | undefined) => void>>();
+  /** "port serverPort" → the peer and who waits for its owner */
+  private pending = new Map<string, { peer: Peer; waiting: Array<(owner: PeerProcess | undefined) => void> }>();
   private scheduled = false;
   private windowStart = 0;
   private spent = 0;
@@ -74,14 +86,17 @@ export class PeerProcessBatch {
     private readonly protocol: 'tcp' | 'udp' = 'tcp',
   ) {}
 
-  ownerOf(peerPort: number): Promise<PeerProcess | undefined> {
+  /** serverPort: for TCP, the port the peer connected to (see Peer) */
+  ownerOf(peerPort: number, serverPort?: number): Promise<PeerProcess | undefined> {
     this.roll();
+    const peer = { port: peerPort, serverPort };
     // within the budget and nothing waiting: at once, while even the shortest connection is open
-    if (!this.scheduled && this.spent < this.budgetMs) return Promise.resolve(this.timed([peerPort]).get(peerPort));
+    if (!this.scheduled && this.spent < this.budgetMs) return Promise.resolve(this.timed([peer]).get(peer));
     return new Promise((resolve) => {
-      const waiting = this.pending.get(peerPort);
-      if (waiting) waiting.push(resolve);
-      else this.pending.set(peerPort, [resolve]);
+      const key = `${peerPort} ${serverPort}`;
+      const entry = this.pending.get(key);
+      if (entry) entry.waiting.push(resolve);
+      else this.pending.set(key, { peer, waiting: [resolve] });
       if (this.scheduled) return;
       this.scheduled = true;
       setTimeout(() => this.scan(), this.windowStart + SCAN_WINDOW_MS - Date.now()).unref();
@@ -96,13 +111,13 @@ export class PeerProcessBatch {
     this.spent = 0;
   }
 
-  private timed(ports: number[]): Map<number, PeerProcess> {
+  private timed(peers: Peer[]): Map<Peer, PeerProcess> {
     this.scans++;
     // CPU, not wall time: on a loaded machine a scan waits for a core, and counting that wait
     // would push look-ups past the budget (and past short-lived programs) for nothing
     const started = process.cpuUsage();
     try {
-      return peerProcesses(ports, this.root, this.protocol);
+      return peerProcesses(peers, this.root, this.protocol);
     } catch {
       return new Map();
     } finally {
@@ -116,15 +131,19 @@ export class PeerProcessBatch {
     this.pending = new Map();
     this.scheduled = false;
     this.roll();
-    const found = this.timed([...batch.keys()]);
-    for (const [port, waiting] of batch) for (const resolve of waiting) resolve(found.get(port));
+    const found = this.timed([...batch.values()].map((entry) => entry.peer));
+    for (const { peer, waiting } of batch.values()) for (const resolve of waiting) resolve(found.get(peer));
   }
 }
 
-/** port → inode of the IPv4 TCP sockets whose local address is 127.0.0.1:port */
-function socketInodes(ports: number[]): Map<number, string> {
-  const wanted = new Map(ports.map((port) => [`0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`, port]));
-  const out = new Map<number, string>();
+/** peer → inode of the IPv4 TCP socket whose local address is 127.0.0.1:port (remote 127.0.0.1:serverPort when given) */
+function socketInodes(peers: Peer[]): Map<Peer, string> {
+  const wanted = new Map<string, Peer[]>();
+  for (const peer of peers) {
+    const local = loopbackHex(peer.port);
+    wanted.set(local, [...(wanted.get(local) ?? []), peer]);
+  }
+  const out = new Map<Peer, string>();
   let table: string;
   try {
     table = readFileSync('/proc/net/tcp', 'utf8');
@@ -134,26 +153,32 @@ function socketInodes(ports: number[]): Map<number, string> {
   // "  sl: local rem st ... inode": only a wanted local address is worth splitting the line
   for (const line of table.split('\n')) {
     const colon = line.indexOf(': ');
-    const port = colon < 0 ? undefined : wanted.get(line.substr(colon + 2, 13));
-    if (port === undefined) continue;
+    const candidates = colon < 0 ? undefined : wanted.get(line.substr(colon + 2, 13));
+    if (candidates === undefined) continue;
     const f = line.trim().split(/\s+/);
-    if (f[9] && f[9] !== '0') out.set(port, f[9]);
+    if (!f[9] || f[9] === '0') continue;
+    for (const peer of candidates) if (peer.serverPort === undefined || f[2] === loopbackHex(peer.serverPort)) out.set(peer, f[9]);
   }
   return out;
+}
+
+/** 127.0.0.1:port as /proc/net/tcp writes it */
+function loopbackHex(port: number): string {
+  return `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 /**
  * port → inode of the UDP sockets bound to one of ports on loopback or on any address (a socket
  * that sends without binding first gets a port on 0.0.0.0), IPv4 or IPv6; the first one found
  */
-function udpSocketInodes(ports: number[]): Map<number, string> {
+function udpSocketInodes(peers: Peer[]): Map<Peer, string> {
   const addresses = ['0100007F', '00000000', '00000000000000000000000000000000', '00000000000000000000000001000000', '0000000000000000FFFF00000100007F'];
-  const wanted = new Map<string, number>();
-  for (const port of ports) {
-    const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-    for (const a of addresses) wanted.set(a + hex, port);
+  const wanted = new Map<string, Peer>();
+  for (const peer of peers) {
+    const hex = `:${peer.port.toString(16).toUpperCase().padStart(4, '0')}`;
+    for (const a of addresses) wanted.set(a + hex, peer);
   }
-  const out = new Map<number, string>();
+  const out = new Map<Peer, string>();
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
     let table: string;
     try {
@@ -163,8 +188,8 @@ function udpSocketInodes(ports: number[]): Map<number, string> {
     }
     for (const line of table.split('\n')) {
       const f = line.trim().split(/\s+/);
-      const port = f[1] === undefined ? undefined : wanted.get(f[1]);
-      if (port !== undefined && !out.has(port) && f[9] && f[9] !== '0') out.set(port, f[9]);
+      const peer = f[1] === undefined ? undefined : wanted.get(f[1]);
+      if (peer !== undefined && !out.has(peer) && f[9] && f[9] !== '0') out.set(peer, f[9]);
     }
   }
   return out;
