@@ -6,6 +6,7 @@
 // and sends the events to the inspection page's server.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
+import type { InboundRecord } from '../../protocol/intercept/record.js';
 
 /** how a connection ended */
 export type ConnectionEnd = 'closed' | 'reset' | 'refused' | 'timed out' | 'no such name' | 'unreachable' | 'failed';
@@ -49,24 +50,11 @@ export interface TunnelEvent {
   reason?: string;
 }
 
-/** A request an intercept sent to the local process: proxy-pod/inbound/record.ts's InboundRecord. */
+/** A request an intercept sent to the local process: its record as the pod's router wrote it. */
 export interface InterceptEvent {
   type: 'intercept';
   time: string;
-  record: {
-    time: string;
-    protocol: string;
-    method: string;
-    path: string;
-    requestHeaders: string[];
-    status: number;
-    responseHeaders: string[];
-    durationMs: number;
-    requestBody: { base64: string; bytes: number; truncated: boolean };
-    responseBody: { base64: string; bytes: number; truncated: boolean };
-    decision: { to: 'local' | 'cluster'; why: string };
-    error?: string;
-  };
+  record: InboundRecord;
   /** where the local process listens, for Replay */
   local?: { host: string; port: number };
 }
