@@ -12,17 +12,9 @@ import { join } from 'node:path';
 import { applySample, ensureCluster, kinjectLeftovers, kubectlOk, ownNamespace } from '../helpers/cluster.js';
 import { mountRootOf, sessionOf, spawnKinject, until } from '../helpers/kinject-cli.js';
 import { readMountInfo } from '../../dist/src/volumes/mountinfo.js';
-import { preflightVolumes } from '../../dist/src/volumes/preflight.js';
+import { requireFuse } from '../helpers/require-fuse.js';
 
-const pre = preflightVolumes();
-if (!pre.ok) {
-  if (process.env.KINJECT_TEST_SKIP_FUSE === '1') {
-    t.plan(0, `FUSE not available: ${pre.warning}`);
-    process.exit(0);
-  }
-  t.fail(`${pre.warning} (set KINJECT_TEST_SKIP_FUSE=1 to skip these tests)`);
-  process.exit(1);
-}
+requireFuse();
 const { kubeconfig } = await ensureCluster();
 const NS = await ownNamespace(t, kubeconfig, 'podlossvol');
 await applySample(kubeconfig, '40-web.yaml', NS);

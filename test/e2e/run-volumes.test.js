@@ -17,20 +17,12 @@ import { applySample, ensureCluster, kinjectLeftovers, kubectlOk, ownNamespace }
 import { kinject, mountRootOf, sessionOf, spawnKinject, until } from '../helpers/kinject-cli.js';
 import { graceEnv, pastGrace } from '../helpers/session-grace.js';
 import { readMountInfo } from '../../dist/src/volumes/mountinfo.js';
-import { preflightVolumes } from '../../dist/src/volumes/preflight.js';
+import { requireFuse } from '../helpers/require-fuse.js';
 import { runtimeBase } from '../../dist/src/volumes/state.js';
 import { pathWithout } from '../helpers/path-without.js'; // sshfs without setpriv outlives a SIGKILLed kinject
 
 const SA = '/var/run/secrets/kubernetes.io/serviceaccount';
-const pre = preflightVolumes();
-if (!pre.ok) {
-  if (process.env.KINJECT_TEST_SKIP_FUSE === '1') {
-    t.plan(0, `FUSE not available: ${pre.warning}`);
-    process.exit(0);
-  }
-  t.fail(`${pre.warning} (set KINJECT_TEST_SKIP_FUSE=1 to skip these tests)`);
-  process.exit(1);
-}
+requireFuse();
 const { kubeconfig } = await ensureCluster();
 const NS = await ownNamespace(t, kubeconfig, 'vol'); // not 'volumes': tests grep kinject's stderr for that word
 await applySample(kubeconfig, '40-web.yaml', NS);

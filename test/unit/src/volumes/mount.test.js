@@ -26,21 +26,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateSessionKeys, knownHostsLine } from '../../../../dist/proxy-pod/sftp/index.js';
 import { mountVolumes } from '../../../../dist/src/volumes/mount.js';
-import { preflightVolumes } from '../../../../dist/src/volumes/preflight.js';
 import { readMountInfo, findMount } from '../../../../dist/src/volumes/mountinfo.js';
 import { removeLeftoverMounts, findKinjectMounts } from '../../../../dist/src/volumes/leftovers.js';
 import { waitUntil } from '../../../../test/helpers/wait.js';
+import { requireFuse } from '../../../helpers/require-fuse.js';
 import { pathWithout } from '../../../helpers/path-without.js'; // sshfs without setpriv outlives a SIGKILLed kinject
 
-const pre = preflightVolumes();
-if (!pre.ok) {
-  if (process.env.KINJECT_TEST_SKIP_FUSE === '1') {
-    t.plan(0, `FUSE not available: ${pre.warning}`);
-    process.exit(0);
-  }
-  t.fail(`${pre.warning} (set KINJECT_TEST_SKIP_FUSE=1 to skip these tests)`);
-  process.exit(1);
-}
+requireFuse();
 
 const run = (cmd, args, opts = {}) =>
   new Promise((resolve) => {
