@@ -15,9 +15,11 @@ KJ_EXPORT int close(int fd) {
   return kj_real()->close(fd);
 }
 
-/* r is the result of duplicating fd: on success r inherits fd's entry (errno kept); returns r */
+/* r is the result of duplicating fd: on success r inherits fd's entry (errno kept); returns r.
+ * A connect in progress settles first: its reply must be read once, not once per fd. */
 static int duplicated(int fd, int r) {
   if (r >= 0 && kj_enabled()) {
+    kj_connect_settle(fd);
     struct kj_guard g = kj_guard_take(); /* the registry's lock and heap: not while a hook runs */
     if (!g.held) return r;
     int saved = errno;

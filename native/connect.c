@@ -1,7 +1,9 @@
 /* connect.c - the connect() hook: classify -> pass to libc / proxy.
  * TCP to a non-local IPv4/IPv6 address (v4-mapped included) goes through SOCKS5 on
  * the program's own fd; UDP to a nameserver:53 goes to KINJECT_DNS (udp_dns.c);
- * everything else (loopback, Unix, other types) is libc's. */
+ * everything else (loopback, Unix, other types) is libc's. A non-blocking socket to kinject's
+ * front returns EINPROGRESS once the request is sent, like any connect in progress; the reply
+ * is read when the program asks how it went (connect_settle.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +46,12 @@ int kj_connect(int fd, const struct sockaddr *addr, socklen_t len) {
   }
   struct sockaddr_storage prev;
   socklen_t prev_len = 0;
+  if (kj_fd_pending(fd)) {
+    /* connect() again on a connect in progress: how it went (Ruby's connect_nonblock does this) */
+    int e = kj_settle_pending(fd);
+    errno = e ? e : EISCONN;
+    return -1;
+  }
   if (kj_fd_get(fd, &prev, &prev_len) == KJ_FD_TCP_PROXIED) {
     /* a second connect() on a proxied socket, e.g. to check a non-blocking connect */
     struct sockaddr_storage peer;
@@ -57,10 +65,18 @@ int kj_connect(int fd, const struct sockaddr *addr, socklen_t len) {
   kj_sockaddr_str(addr, dst, sizeof dst);
   int saved_errno = errno;
   int fl = real->fcntl(fd, F_GETFL);
-  int e = kj_socks_connect_fd(fd, addr, len);
+  int pending = 0;
+  int e = kj_socks_connect_fd(fd, addr, len, &pending);
   if (e) {
     kj_log("connect %s via proxy: %s", dst, strerror(e));
     errno = e;
+    return -1;
+  }
+  if (pending) {
+    kj_fd_set_result(fd, 0);
+    kj_fd_set(fd, KJ_FD_TCP_PENDING, addr, len);
+    kj_log("connect %s via proxy: in progress", dst);
+    errno = EINPROGRESS;
     return -1;
   }
   kj_fd_set(fd, KJ_FD_TCP_PROXIED, addr, len);

@@ -1,6 +1,8 @@
 /* fd_registry.c - which fds the shim has taken over, and what the program asked for:
  * proxied TCP fd -> original destination (for getpeername), redirected UDP DNS fd ->
- * original nameserver (for recvfrom/recvmsg/getpeername).
+ * original nameserver (for recvfrom/recvmsg/getpeername); a non-blocking connect whose SOCKS
+ * reply has not been read yet is TCP_PENDING, then TCP_SETTLING while one thread reads it
+ * (connect_settle.c), and keeps the outcome for threads that waited.
  * Thread-safe: writers take a mutex; kj_fd_clear (called from close(), maybe in a
  * signal handler) only does an atomic store. Each entry also remembers the socket's
  * inode, so a stale entry (fd closed behind our back, e.g. by close_range) never
@@ -17,6 +19,7 @@
 
 struct entry {
   int state; /* atomic: KJ_FD_* */
+  int result; /* atomic: a settled connect's errno (0: connected), for threads that waited */
   dev_t dev;
   ino_t ino;
   socklen_t len;
@@ -108,6 +111,7 @@ int kj_fd_adopt(int fd, struct sockaddr_storage *orig, socklen_t *len) {
     for (int i = 0; i < CHUNK; i++) {
       struct entry *e = &ch[i];
       int k = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+      if (k == KJ_FD_TCP_PENDING || k == KJ_FD_TCP_SETTLING) continue; /* not connected yet: its own fd settles it */
       if (k != KJ_FD_NONE && e->dev == st.st_dev && e->ino == st.st_ino) {
         kind = k;
         memcpy(orig, &e->addr, sizeof *orig);
@@ -119,4 +123,35 @@ int kj_fd_adopt(int fd, struct sockaddr_storage *orig, socklen_t *len) {
   pthread_mutex_unlock(&mu);
   if (kind != KJ_FD_NONE) kj_fd_set(fd, kind, (struct sockaddr *)orig, *len);
   return kind;
+}
+
+/* lock-free, no fstat: the hot check of every read hook (a hint; kj_fd_get validates) */
+int kj_fd_pending(int fd) {
+  if (__atomic_load_n(&count, __ATOMIC_RELAXED) == 0) return 0;
+  struct entry *e = slot(fd, 0);
+  if (!e) return 0;
+  int k = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+  return k == KJ_FD_TCP_PENDING || k == KJ_FD_TCP_SETTLING;
+}
+
+int kj_fd_state(int fd) {
+  struct entry *e = slot(fd, 0);
+  return e ? __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) : KJ_FD_NONE;
+}
+
+int kj_fd_transition(int fd, int from, int to) {
+  struct entry *e = slot(fd, 0);
+  if (!e) return 0;
+  int expected = from;
+  return __atomic_compare_exchange_n(&e->state, &expected, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+void kj_fd_set_result(int fd, int result) {
+  struct entry *e = slot(fd, 0);
+  if (e) __atomic_store_n(&e->result, result, __ATOMIC_RELEASE);
+}
+
+int kj_fd_result(int fd) {
+  struct entry *e = slot(fd, 0);
+  return e ? __atomic_load_n(&e->result, __ATOMIC_ACQUIRE) : 0;
 }

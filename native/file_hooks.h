@@ -1,4 +1,4 @@
-/* file_hooks.h - shared by file_hooks*.c (the KINJECT_PATH_MAP hooks), nothing else.
+/* file_hooks.h - shared by file_hooks*.c (the KINJECT_PATH_MAP hooks) and connect_settle.c (KJ_REAL).
  * Include it FIRST: node-gyp defines _FILE_OFFSET_BITS=64, which would make glibc's headers
  * rename open() to open64() etc., so that defining "open" would really define "open64".
  * The hooks must define every symbol under its own name, hence the #undefs. */

@@ -154,17 +154,35 @@ void kj_sockaddr_str(const struct sockaddr *sa, char *buf, size_t n);
 int kj_connect(int fd, const struct sockaddr *addr, socklen_t len);
 
 /* ---- fd_registry.c ---- */
-enum { KJ_FD_NONE = 0, KJ_FD_TCP_PROXIED = 1, KJ_FD_UDP_DNS = 2 };
+enum { KJ_FD_NONE = 0, KJ_FD_TCP_PROXIED = 1, KJ_FD_UDP_DNS = 2, KJ_FD_TCP_PENDING = 3, KJ_FD_TCP_SETTLING = 4 };
 void kj_fd_set(int fd, int kind, const struct sockaddr *orig, socklen_t len);
 int kj_fd_get(int fd, struct sockaddr_storage *orig, socklen_t *len); /* returns kind */
 void kj_fd_clear(int fd);      /* async-signal-safe */
 void kj_fd_copy(int from, int to);
 /* another fd of the same socket (a dup the shim did not see): copies its entry to fd */
 int kj_fd_adopt(int fd, struct sockaddr_storage *orig, socklen_t *len);
+/* a connect whose SOCKS reply is unread (TCP_PENDING/SETTLING): lock-free, no fstat, a hint */
+int kj_fd_pending(int fd);
+int kj_fd_state(int fd);                               /* the raw state, no checks */
+int kj_fd_transition(int fd, int from, int to);        /* atomic compare-and-set of the state: 1 done */
+void kj_fd_set_result(int fd, int result);             /* a settled connect's errno, for waiters */
+int kj_fd_result(int fd);
+
+/* ---- connect_settle.c ---- */
+/* A pending connect (socks5.c sent the request, the reply is unread) finished now: reads the
+ * reply, blocking at most KINJECT_CONNECT_TIMEOUT_MS. 0: connected (or nothing pending); else the
+ * connect's errno, once (the socket is left unconnected, as after a failed connect). */
+int kj_connect_settle(int fd);
+/* the same for a caller that holds the guard (connect, getpeername) */
+int kj_settle_pending(int fd);
 
 /* ---- socks5.c ---- */
-/* Connects fd (a TCP socket of the program) through the proxy to dst. Returns 0 or an errno. */
-int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len);
+/* Connects fd (a TCP socket of the program) through the proxy to dst. Returns 0 or an errno.
+ * *pending (may be NULL: always wait) is set when the request went out and the reply was left
+ * unread: kinject's front, a non-blocking socket (kj_socks_settle reads it later). */
+int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len, int *pending);
+/* reads the reply of a pending CONNECT: 0, or the errno the connect failed with (fd disconnected) */
+int kj_socks_settle(int fd);
 /* RESOLVE: 0 ok (out filled), >0 SOCKS reply code, -1 proxy not reachable / protocol error. */
 int kj_socks_resolve(const char *name, struct sockaddr_storage *out);
 /* name_cache.c: RESOLVE answers kept for as long as the front says they are good */

@@ -3,9 +3,12 @@
  * blocking from the caller's point of view but bounded: the socket is non-blocking
  * and each step polls until one deadline (KINJECT_CONNECT_TIMEOUT_MS, 30 s default).
  * Every exchange is one connection to the proxy (open_session), then greeting, credentials
- * and request (request): in one write to kinject's own front (KINJECT_FRONT=1), step by step
- * to any other server.
- * kj_socks_connect_fd works on the program's own fd and restores its flags; RESOLVE and
+ * and request (request_send): in one write to kinject's own front (KINJECT_FRONT=1), step by
+ * step to any other server; then the answers (request_read).
+ * kj_socks_connect_fd works on the program's own fd and restores its flags. On a non-blocking
+ * socket and to the front it stops after the write, leaving the reply for kj_socks_settle
+ * (connect_settle.c calls it when the program asks how the connect went or reads): a program's
+ * connects then wait for the cluster side together, not one after another. RESOLVE and
  * RESOLVE_PTR each use a connection of their own (control_request). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,7 +48,7 @@ static int wait_fd(int fd, short ev, long long deadline) {
 
 static int send_all(int fd, const unsigned char *buf, size_t n, long long deadline) {
   while (n > 0) {
-    ssize_t w = send(fd, buf, n, MSG_NOSIGNAL);
+    ssize_t w = kj_real()->sendto(fd, buf, n, MSG_NOSIGNAL, NULL, 0); /* libc's: the write hooks are for the program */
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -64,7 +67,7 @@ static int send_all(int fd, const unsigned char *buf, size_t n, long long deadli
 /* reads exactly n bytes: never more, the rest of the stream belongs to the program */
 static int recv_all(int fd, unsigned char *buf, size_t n, long long deadline) {
   while (n > 0) {
-    ssize_t r = recv(fd, buf, n, 0);
+    ssize_t r = kj_real()->recvfrom(fd, buf, n, 0, NULL, NULL); /* libc's: the read hooks are for the program */
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -146,15 +149,12 @@ static int auth_reply(int fd, long long deadline) {
   return 0;
 }
 
-/* Sends greeting, credentials and the request, reads the answers. To kinject's front all in one
- * write (it reads them in order: one round trip instead of three); to any other SOCKS5 server
- * step by step, as RFC 1928 has it (some servers drop bytes sent before their answer). On
- * success (rep==0) out gets the BND address (ATYP 1/4 -> sockaddr in out, ATYP 3 -> name in
- * name) and bound_port BND.PORT. Returns 0 with *rep set, or an errno for transport/protocol
- * failures (EACCES: refused auth). */
-static int request(int fd, unsigned char cmd, const unsigned char *addr_part, size_t addr_len, uint16_t port_be,
-                   long long deadline, int *rep, struct sockaddr_storage *out, char *name, size_t name_n,
-                   unsigned *bound_port) {
+/* Sends greeting, credentials and the request. To kinject's front all in one write (it reads
+ * them in order: one round trip instead of three), its answers left for request_read; to any
+ * other SOCKS5 server step by step, as RFC 1928 has it (some servers drop bytes sent before their
+ * answer), reading the method choice and auth status here. 0, or an errno (EACCES: refused auth). */
+static int request_send(int fd, unsigned char cmd, const unsigned char *addr_part, size_t addr_len, uint16_t port_be,
+                        long long deadline) {
   unsigned char req[3 + 3 + 32 + 255 + 4 + 1 + 255 + 2];
   size_t greeting_len;
   size_t n = greeting_and_auth(req, &greeting_len);
@@ -172,7 +172,16 @@ static int request(int fd, unsigned char cmd, const unsigned char *addr_part, si
   n += addr_len;
   memcpy(req + n, &port_be, 2);
   n += 2;
-  if ((e = send_all(fd, req, n, deadline))) return e;
+  return send_all(fd, req, n, deadline);
+}
+
+/* Reads the answers to request_send (the front's method choice and auth status first). On
+ * success (rep==0) out gets the BND address (ATYP 1/4 -> sockaddr in out, ATYP 3 -> name in
+ * name) and bound_port BND.PORT. Returns 0 with *rep set, or an errno for transport/protocol
+ * failures (EACCES: refused auth). */
+static int request_read(int fd, long long deadline, int *rep, struct sockaddr_storage *out, char *name, size_t name_n,
+                        unsigned *bound_port) {
+  int e;
   if (kj_cfg()->front && ((e = method_reply(fd, deadline)) || (e = auth_reply(fd, deadline)))) return e;
   unsigned char h[4];
   if ((e = recv_all(fd, h, 4, deadline))) return e;
@@ -212,6 +221,13 @@ static int request(int fd, unsigned char cmd, const unsigned char *addr_part, si
     }
   }
   return 0;
+}
+
+static int request(int fd, unsigned char cmd, const unsigned char *addr_part, size_t addr_len, uint16_t port_be,
+                   long long deadline, int *rep, struct sockaddr_storage *out, char *name, size_t name_n,
+                   unsigned *bound_port) {
+  int e = request_send(fd, cmd, addr_part, addr_len, port_be, deadline);
+  return e ? e : request_read(fd, deadline, rep, out, name, name_n, bound_port);
 }
 
 KJ_EXPORT int kinject_reply_errno_for_test(int rep) { return kj_socks_reply_errno(rep); }
@@ -258,20 +274,28 @@ static void log_unreachable(int e) {
   kj_warn_proxy_unreachable();
 }
 
-static int exchange_connect(int fd, const struct sockaddr *proxy, socklen_t plen, const struct sockaddr *dst,
-                            socklen_t len, long long deadline, int *unreachable) {
-  int e = open_session(fd, proxy, plen, deadline, unreachable);
-  if (e) return e;
-  unsigned char a[17];
-  uint16_t port;
-  size_t al = encode_addr(dst, len, a, &port);
+/* the CONNECT reply: 0, or the errno the connect fails with */
+static int connect_reply(int fd, long long deadline) {
   int rep = 0;
-  if ((e = request(fd, CMD_CONNECT, a, al, port, deadline, &rep, NULL, NULL, 0, NULL))) return e;
+  int e = request_read(fd, deadline, &rep, NULL, NULL, 0, NULL);
+  if (e) return e;
   if (rep != 0) {
     kj_log("proxy answered CONNECT with reply %d", rep);
     return kj_socks_reply_errno(rep);
   }
   return 0;
+}
+
+/* defer: stop once the request is sent (the reply is read by kj_socks_settle) */
+static int exchange_connect(int fd, const struct sockaddr *proxy, socklen_t plen, const struct sockaddr *dst,
+                            socklen_t len, long long deadline, int *unreachable, int defer) {
+  int e = open_session(fd, proxy, plen, deadline, unreachable);
+  if (e) return e;
+  unsigned char a[17];
+  uint16_t port;
+  size_t al = encode_addr(dst, len, a, &port);
+  if ((e = request_send(fd, CMD_CONNECT, a, al, port, deadline))) return e;
+  return defer ? 0 : connect_reply(fd, deadline);
 }
 
 static void disconnect(int fd) {
@@ -281,8 +305,9 @@ static void disconnect(int fd) {
   kj_real()->connect(fd, &sa, sizeof sa);
 }
 
-int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len) {
+int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len, int *pending) {
   const struct kj_config *c = kj_cfg();
+  if (pending) *pending = 0;
   long long deadline = now_ms() + c->connect_timeout_ms;
   int family = 0;
   socklen_t sl = sizeof family;
@@ -294,9 +319,12 @@ int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len) {
   int e, unreachable = 0;
   /* the proxy in the fd's family (a v4 proxy on a v6 socket: v4-mapped) */
   int direct = kj_sockaddr_for_family(&c->socks_addr, c->socks_len, family, &proxy, &plen) == 0;
+  /* the program does not wait for this connect: neither do we (only the front reads pipelined requests) */
+  int defer = pending && c->front && (fl & O_NONBLOCK);
   if (direct) {
     fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-    e = exchange_connect(fd, (struct sockaddr *)&proxy, plen, dst, len, deadline, &unreachable);
+    e = exchange_connect(fd, (struct sockaddr *)&proxy, plen, dst, len, deadline, &unreachable, defer);
+    if (!e && defer) *pending = 1;
     if (e && unreachable && (e == ENETUNREACH || e == EAFNOSUPPORT || e == EINVAL) &&
         family == AF_INET6 && c->socks_addr.ss_family == AF_INET) {
       direct = 0; /* an IPV6_V6ONLY socket cannot reach a v4 proxy: use a new socket below */
@@ -311,7 +339,7 @@ int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len) {
      * proxy's family and put it in place of the program's fd (dup3 keeps the number) */
     int nfd = socket(c->socks_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (nfd < 0) return errno;
-    e = exchange_connect(nfd, (struct sockaddr *)&c->socks_addr, c->socks_len, dst, len, deadline, &unreachable);
+    e = exchange_connect(nfd, (struct sockaddr *)&c->socks_addr, c->socks_len, dst, len, deadline, &unreachable, 0);
     if (!e) {
       int fdfl = fcntl(fd, F_GETFD);
       if (kj_real()->dup3(nfd, fd, (fdfl >= 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0) < 0) e = errno;
@@ -324,6 +352,13 @@ int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len) {
     return ECONNREFUSED;
   }
   if (e == EPROTO || e == ECONNRESET) return ECONNREFUSED;
+  return e;
+}
+
+int kj_socks_settle(int fd) {
+  int e = connect_reply(fd, now_ms() + kj_cfg()->connect_timeout_ms);
+  if (e == EPROTO || e == ECONNRESET) e = ECONNREFUSED;
+  if (e) disconnect(fd);
   return e;
 }
 
