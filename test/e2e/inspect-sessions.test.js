@@ -19,6 +19,7 @@ import { kinjectLeftovers, kubectlOk, repoRoot, waitFor } from '../helpers/clust
 import { interceptWorld } from '../helpers/intercept/world.js';
 import { kinject, sessionOf, spawnKinject, until } from '../helpers/kinject-cli.js';
 import { graceEnv } from '../helpers/session-grace.js';
+import { isAlive } from '../helpers/process-tree.js';
 
 t.setTimeout(600_000);
 const DEMO = 'kinject-demo';
@@ -238,17 +239,7 @@ t.test('teleport table, a UDP lookup with its process, the env, and a replay of 
   t.equal((await ic.exited).code, 0, `the intercept session ends cleanly: ${ic.err.split('\n').slice(-5).join('\n')}`);
   const closed = await kinject(['session', 'close', idTp], { kubeconfig, env, timeoutMs: 60_000 });
   t.equal(closed.code, 0, closed.stderr);
-  await waitFor(
-    () => {
-      try {
-        process.kill(server.pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    },
-    { timeoutMs: 30_000, what: 'the inspection server exits with the last session' },
-  );
+  await waitFor(() => !isAlive(server.pid), { timeoutMs: 30_000, what: 'the inspection server exits with the last session' });
   t.same(await world.serviceState(), world.before, 'the Service is as before');
   t.same(await kinjectLeftovers(kubeconfig, ns, idIc), [], 'nothing left of the intercept');
   t.same(await kinjectLeftovers(kubeconfig, DEMO, idTp), [], 'nothing left of the teleport');

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { ensureCluster, kinjectLeftovers, repoRoot, waitFor } from '../helpers/cluster.js';
 import { sessionOf, spawnKinject, until } from '../helpers/kinject-cli.js';
+import { isAlive } from '../helpers/process-tree.js';
 
 const NS = 'kinject-demo';
 const { kubeconfig } = await ensureCluster();
@@ -310,20 +311,7 @@ t.test('the inspection page shows two live sessions, their connections, lookups,
   writeFileSync(join(dirB, '1'), '');
   t.equal((await b.exited).code, 0, b.err);
   await waitFor(() => !existsSync(join(base, 'inspect.json')), { timeoutMs: 30_000, what: 'the inspection server exits' });
-  t.ok(
-    await until(
-      () => {
-        try {
-          process.kill(server.pid, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      },
-      { timeoutMs: 10_000 },
-    ),
-    'its process is gone',
-  );
+  t.ok(await until(() => !isAlive(server.pid), { timeoutMs: 10_000 }), 'its process is gone');
   t.same(await kinjectLeftovers(kubeconfig, NS, idA), [], 'nothing left of A');
   t.same(await kinjectLeftovers(kubeconfig, NS, idB), [], 'nothing left of B');
 });

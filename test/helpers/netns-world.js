@@ -72,6 +72,7 @@ import { startDnsServer } from './dns-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 import { repoRoot } from './repo.js';
+import { isAlive } from './process-tree.js';
 export { repoRoot };
 const STATE_FILE = 'kinject-world.json';
 let worldCount = 0;
@@ -82,15 +83,6 @@ function ip(args, { ignore = false } = {}) {
   } catch (err) {
     if (ignore) return null;
     throw new Error(`ip ${args.join(' ')}: ${err.stderr || err.message}`);
-  }
-}
-
-function pidAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === 'EPERM';
   }
 }
 
@@ -154,7 +146,7 @@ function cleanStale() {
   }
   for (const ns of dirs) {
     const m = /^kjt-(\d+)(?:-\d+)?$/.exec(ns);
-    if (!m || pidAlive(Number(m[1]))) continue;
+    if (!m || isAlive(Number(m[1]))) continue;
     let state = null;
     try {
       state = JSON.parse(fs.readFileSync(`/etc/netns/${ns}/${STATE_FILE}`, 'utf8'));

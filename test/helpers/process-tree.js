@@ -43,3 +43,13 @@ export function signalAll(pids, sig) {
     }
   }
 }
+
+/** whether pid is a live process (one we may not signal counts: it exists) */
+export function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}

@@ -72,15 +72,7 @@ t.test('the child exits first: the guardian ends without killing anything, the r
 });
 
 t.test('the runner is SIGKILLed: the guardian removes what the session would have (trees, empty mount dirs, then records)', async (t) => {
-  const base = mkdtempSync(join(tmpdir(), 'kinject-guardian-'));
-  t.teardown(() => rmSync(base, { recursive: true, force: true }));
-  const tree = join(base, 'keys');
-  mkdirSync(tree);
-  writeFileSync(join(tree, 'id_ed25519'), 'x');
-  const mountDir = join(base, 'mount');
-  mkdirSync(mountDir);
-  const record = join(base, 'record.json');
-  writeFileSync(record, '{}');
+  const { base, tree, mountDir, record } = setupPaths(t);
   const notEmpty = join(base, 'user-dir');
   mkdirSync(notEmpty);
   writeFileSync(join(notEmpty, 'keep'), 'x');

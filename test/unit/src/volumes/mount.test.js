@@ -30,6 +30,7 @@ import { readMountInfo, findMount } from '../../../../dist/src/volumes/mountinfo
 import { removeLeftoverMounts, findKinjectMounts } from '../../../../dist/src/volumes/leftovers.js';
 import { waitUntil } from '../../../../test/helpers/wait.js';
 import { requireFuse } from '../../../helpers/require-fuse.js';
+import { isAlive } from '../../../helpers/process-tree.js';
 import { pathWithout } from '../../../helpers/path-without.js'; // sshfs without setpriv outlives a SIGKILLed kinject
 
 requireFuse();
@@ -204,17 +205,8 @@ t.test('mount, use with cat / node / python, write, read-only, hidden, escapes, 
   await m.unmount();
   t.pass('a second unmount is a no-op');
   t.ok(m.pid, 'the sshfs pid is known');
-  await waitUntil(() => !alive(m.pid), 20_000, 'sshfs exits after the unmount');
+  await waitUntil(() => !isAlive(m.pid), 20_000, 'sshfs exits after the unmount');
 });
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 t.test('a 100 MiB file reads through the mount intact', async (t) => {
   const mountDir = join(work, 'mnt-big');
@@ -384,7 +376,7 @@ t.test('a SIGKILLed kinject: sshfs (under setpriv --pdeathsig) ends and the moun
   const sshfsPid = JSON.parse(/READY (.*)\n/.exec(await m.lines)[1]).pid;
   m.child.kill('SIGKILL');
   await waitUntil(() => !findMount(dir), 10_000, 'the mount is gone');
-  await waitUntil(() => !alive(sshfsPid), 10_000, 'its sshfs is gone');
+  await waitUntil(() => !isAlive(sshfsPid), 10_000, 'its sshfs is gone');
   t.pass('no mount, no sshfs');
 });
 
@@ -426,7 +418,7 @@ t.test('leftovers: a SIGKILLed kinject without setpriv leaves its mount; cleanup
   t.same(res.failed, []);
   t.notOk(findMount(deadDir), 'no longer mounted');
   t.notOk(existsSync(deadDir), 'its directory is removed');
-  await waitUntil(() => !alive(deadSshfs), 20_000, 'its sshfs is gone');
+  await waitUntil(() => !isAlive(deadSshfs), 20_000, 'its sshfs is gone');
   t.ok(findMount(liveDir), 'the live session still has its mount');
 
   // Without its record (as if made under another XDG_RUNTIME_DIR) the live mount is still
