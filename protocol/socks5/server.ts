@@ -63,9 +63,17 @@ export function splitUsername(username: string): { name: string; pid?: number } 
 
 /** Compares fixed-size digests, so the time taken does not depend on where the strings differ. */
 export function credentialsMatch(username: string, password: string, token: string): boolean {
-  const userOk = timingSafeEqual(digest(username), digest(KINJECT_USERNAME));
-  const passOk = timingSafeEqual(digest(password), digest(token));
+  const userOk = timingSafeEqual(digest(username), USERNAME_DIGEST);
+  const passOk = timingSafeEqual(digest(password), tokenDigest(token));
   return userOk && passOk;
+}
+
+const USERNAME_DIGEST = digest(KINJECT_USERNAME);
+/** the last token's digest: a front checks every connection against one token */
+let lastToken: { token: string; digest: Buffer } | undefined;
+function tokenDigest(token: string): Buffer {
+  if (lastToken?.token !== token) lastToken = { token, digest: digest(token) };
+  return lastToken.digest;
 }
 
 function digest(s: string): Buffer {

@@ -106,6 +106,21 @@ export function asLookupOf<T>(socket: Socket, clientPid: number | undefined, loo
 
 /** the pid the client named (the shim's), else a batched /proc look-up of its port */
 function ownerOf(socket: Socket, clientPid: number | undefined): Promise<PeerProcess | undefined> {
-  if (clientPid !== undefined) return Promise.resolve({ pid: clientPid, command: commandOf(clientPid) });
+  if (clientPid !== undefined) return Promise.resolve({ pid: clientPid, command: recentCommandOf(clientPid) });
   return socket.remotePort ? owners.ownerOf(socket.remotePort, socket.localPort) : Promise.resolve(undefined);
+}
+
+/** how long a process's command line read from /proc is reused (a process rarely execs within it) */
+const COMMAND_LIFE_MS = 1000;
+const commands = new Map<number, { command: string; until: number }>();
+
+/** commandOf, read at most once a COMMAND_LIFE_MS per pid: a program opening many connections pays one read */
+function recentCommandOf(pid: number): string {
+  const now = Date.now();
+  const kept = commands.get(pid);
+  if (kept && kept.until > now) return kept.command;
+  if (commands.size >= 256) commands.clear();
+  const command = commandOf(pid);
+  commands.set(pid, { command, until: now + COMMAND_LIFE_MS });
+  return command;
 }
