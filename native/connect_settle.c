@@ -40,10 +40,13 @@ int kj_settle_pending(int fd) {
     if (kj_fd_get(fd, &orig, &olen) != KJ_FD_TCP_SETTLING) return 0;
     int e = kj_socks_settle(fd);
     kj_fd_set_result(fd, e);
+    char dst[80];
+    kj_sockaddr_str((struct sockaddr *)&orig, dst, sizeof dst);
     if (e) {
-      kj_log("connect in progress failed: %s", strerror(e));
+      kj_log("connect %s via proxy: %s", dst, strerror(e));
       kj_fd_clear(fd);
     } else {
+      kj_log("connect %s via proxy: ok", dst); /* as a connect that waited says it */
       kj_fd_transition(fd, KJ_FD_TCP_SETTLING, KJ_FD_TCP_PROXIED);
     }
     return e;
