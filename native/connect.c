@@ -73,7 +73,6 @@ int kj_connect(int fd, const struct sockaddr *addr, socklen_t len) {
     return -1;
   }
   if (pending) {
-    kj_fd_set_result(fd, 0);
     kj_fd_set(fd, KJ_FD_TCP_PENDING, addr, len);
     kj_log("connect %s via proxy: in progress", dst);
     errno = EINPROGRESS;

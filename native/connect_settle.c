@@ -25,12 +25,6 @@ extern ssize_t __read_chk(int, void *, size_t, size_t);
 extern ssize_t __recv_chk(int, void *, size_t, size_t, int);
 extern ssize_t __recvfrom_chk(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
 
-static long long now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int kj_settle_pending(int fd) {
   if (!kj_fd_pending(fd)) return 0;
   if (kj_fd_transition(fd, KJ_FD_TCP_PENDING, KJ_FD_TCP_SETTLING)) {
@@ -52,8 +46,8 @@ int kj_settle_pending(int fd) {
     return e;
   }
   /* another thread reads the reply: wait for its outcome */
-  long long deadline = now_ms() + kj_cfg()->connect_timeout_ms + 1000;
-  while (kj_fd_state(fd) == KJ_FD_TCP_SETTLING && now_ms() < deadline) {
+  long long deadline = kj_now_ms() + kj_cfg()->connect_timeout_ms + 1000;
+  while (kj_fd_state(fd) == KJ_FD_TCP_SETTLING && kj_now_ms() < deadline) {
     struct timespec ms = {0, 1000000};
     nanosleep(&ms, NULL);
   }
@@ -71,8 +65,7 @@ int kj_connect_settle(int fd) {
   return e;
 }
 
-/* 1 when the caller must fail with errno set: fd's connect settled just now, and failed */
-static int settle_failed(int fd) {
+int kj_settle_failed(int fd) {
   if (!kj_fd_pending(fd)) return 0;
   int e = kj_connect_settle(fd);
   if (!e) return 0;
@@ -101,34 +94,34 @@ static struct kj_real_slot read_slot __attribute__((used, section("kj_real_slots
     (void **)&real_read, "read"};
 
 KJ_EXPORT ssize_t read(int fd, void *buf, size_t n) {
-  if (settle_failed(fd)) return -1;
+  if (kj_settle_failed(fd)) return -1;
   ssize_t (*f)(int, void *, size_t) = __atomic_load_n(&real_read, __ATOMIC_ACQUIRE);
   return f ? f(fd, buf, n) : __read(fd, buf, n);
 }
 
 KJ_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen) {
-  if (settle_failed(fd)) return -1;
+  if (kj_settle_failed(fd)) return -1;
   return KJ_REAL(__read_chk)(fd, buf, n, buflen);
 }
 
 KJ_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt) {
-  if (settle_failed(fd)) return -1;
+  if (kj_settle_failed(fd)) return -1;
   return KJ_REAL(readv)(fd, iov, iovcnt);
 }
 
 KJ_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
-  if (settle_failed(fd)) return -1;
+  if (kj_settle_failed(fd)) return -1;
   return KJ_REAL(recv)(fd, buf, n, flags);
 }
 
 KJ_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags) {
-  if (settle_failed(fd)) return -1;
+  if (kj_settle_failed(fd)) return -1;
   return KJ_REAL(__recv_chk)(fd, buf, n, buflen, flags);
 }
 
 KJ_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *src,
                                  socklen_t *srclen) {
-  if (settle_failed(fd)) return -1;
+  if (kj_settle_failed(fd)) return -1;
   return KJ_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, src, srclen);
 }
 
@@ -139,17 +132,17 @@ static struct kj_real_slot write_slot __attribute__((used, section("kj_real_slot
     (void **)&real_write, "write"};
 
 KJ_EXPORT ssize_t write(int fd, const void *buf, size_t n) {
-  if (settle_failed(fd)) return -1;
+  if (kj_settle_failed(fd)) return -1;
   ssize_t (*f)(int, const void *, size_t) = __atomic_load_n(&real_write, __ATOMIC_ACQUIRE);
   return f ? f(fd, buf, n) : __write(fd, buf, n);
 }
 
 KJ_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
-  if (settle_failed(fd)) return -1;
+  if (kj_settle_failed(fd)) return -1;
   return KJ_REAL(writev)(fd, iov, iovcnt);
 }
 
 KJ_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
-  if (settle_failed(fd)) return -1;
+  if (kj_settle_failed(fd)) return -1;
   return KJ_REAL(send)(fd, buf, n, flags);
 }

@@ -52,6 +52,7 @@ void kj_fd_set(int fd, int kind, const struct sockaddr *orig, socklen_t len) {
   struct entry *e = slot(fd, 1);
   if (e) {
     __atomic_store_n(&e->state, KJ_FD_NONE, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->result, 0, __ATOMIC_RELEASE);
     e->dev = st.st_dev;
     e->ino = st.st_ino;
     memset(&e->addr, 0, sizeof e->addr);

@@ -175,6 +175,9 @@ int kj_fd_result(int fd);
 int kj_connect_settle(int fd);
 /* the same for a caller that holds the guard (connect, getpeername) */
 int kj_settle_pending(int fd);
+/* For a hook's first line: 1 when fd's connect settled now and failed (errno is its error: the
+ * hook fails with it), else 0 with errno untouched. Takes the guard itself: call it before KJ_GUARD_OR. */
+int kj_settle_failed(int fd);
 
 /* ---- socks5.c ---- */
 /* Connects fd (a TCP socket of the program) through the proxy to dst. Returns 0 or an errno.
@@ -183,6 +186,7 @@ int kj_settle_pending(int fd);
 int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len, int *pending);
 /* reads the reply of a pending CONNECT: 0, or the errno the connect failed with (fd disconnected) */
 int kj_socks_settle(int fd);
+long long kj_now_ms(void); /* CLOCK_MONOTONIC in ms: the shim's deadlines and answer lives */
 /* RESOLVE: 0 ok (out filled), >0 SOCKS reply code, -1 proxy not reachable / protocol error. */
 int kj_socks_resolve(const char *name, struct sockaddr_storage *out);
 /* name_cache.c: RESOLVE answers kept for as long as the front says they are good */

@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include "kinject.h"
 
 #define SLOTS 64
@@ -24,12 +23,6 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void atfork_child(void) { pthread_mutex_init(&mu, NULL); }
 __attribute__((constructor)) static void name_cache_ctor(void) { pthread_atfork(NULL, NULL, atfork_child); }
-
-static long long mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* FNV-1a of the lower-cased name */
 static unsigned slot_of(const char *name, size_t len) {
@@ -47,7 +40,7 @@ int kj_name_cache_get(const char *name, size_t len, struct sockaddr_storage *out
   struct slot *s = &slots[slot_of(name, len)];
   int hit = 0;
   pthread_mutex_lock(&mu);
-  if (s->expires > mono_ms() && strlen(s->name) == len && strncasecmp(s->name, name, len) == 0) {
+  if (s->expires > kj_now_ms() && strlen(s->name) == len && strncasecmp(s->name, name, len) == 0) {
     memcpy(out, &s->addr, sizeof *out);
     hit = 1;
   }
@@ -62,6 +55,6 @@ void kj_name_cache_put(const char *name, size_t len, const struct sockaddr_stora
   memcpy(s->name, name, len);
   s->name[len] = 0;
   memcpy(&s->addr, addr, sizeof s->addr);
-  s->expires = mono_ms() + ttl_ms;
+  s->expires = kj_now_ms() + ttl_ms;
   pthread_mutex_unlock(&mu);
 }

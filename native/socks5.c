@@ -25,7 +25,7 @@
 #define CMD_RESOLVE 0xF0
 #define CMD_RESOLVE_PTR 0xF1
 
-static long long now_ms(void) {
+long long kj_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -33,7 +33,7 @@ static long long now_ms(void) {
 
 static int wait_fd(int fd, short ev, long long deadline) {
   for (;;) {
-    long long left = deadline - now_ms();
+    long long left = deadline - kj_now_ms();
     if (left <= 0) return ETIMEDOUT;
     struct pollfd p = {.fd = fd, .events = ev};
     int r = poll(&p, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
@@ -308,7 +308,7 @@ static void disconnect(int fd) {
 int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len, int *pending) {
   const struct kj_config *c = kj_cfg();
   if (pending) *pending = 0;
-  long long deadline = now_ms() + c->connect_timeout_ms;
+  long long deadline = kj_now_ms() + c->connect_timeout_ms;
   int family = 0;
   socklen_t sl = sizeof family;
   if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &sl) != 0) return errno;
@@ -356,7 +356,7 @@ int kj_socks_connect_fd(int fd, const struct sockaddr *dst, socklen_t len, int *
 }
 
 int kj_socks_settle(int fd) {
-  int e = connect_reply(fd, now_ms() + kj_cfg()->connect_timeout_ms);
+  int e = connect_reply(fd, kj_now_ms() + kj_cfg()->connect_timeout_ms);
   if (e == EPROTO || e == ECONNRESET) e = ECONNREFUSED;
   if (e) disconnect(fd);
   return e;
@@ -368,7 +368,7 @@ int kj_socks_settle(int fd) {
 static int control_request(unsigned char cmd, const unsigned char *addr_part, size_t addr_len, int *rep,
                            struct sockaddr_storage *out, char *name, size_t name_n, unsigned *bound_port) {
   const struct kj_config *c = kj_cfg();
-  long long deadline = now_ms() + c->connect_timeout_ms;
+  long long deadline = kj_now_ms() + c->connect_timeout_ms;
   int fd = socket(c->socks_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   int unreachable = 0;

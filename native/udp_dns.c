@@ -69,9 +69,9 @@ static int fastopen_proxied(int fd, int flags, const struct sockaddr *dst, sockl
 }
 
 KJ_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *dst, socklen_t len) {
+  if (kj_settle_failed(fd)) return -1; /* a TCP connect in progress (connect_settle.c) */
   const struct kj_libc *real = kj_real();
   KJ_GUARD_OR(return real->sendto(fd, buf, n, flags, dst, len));
-  if (kj_fd_pending(fd) && (errno = kj_settle_pending(fd))) return -1; /* a TCP connect in progress (connect_settle.c) */
   struct sockaddr_storage repl;
   socklen_t rl;
   int err;
@@ -86,9 +86,9 @@ KJ_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
 }
 
 KJ_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
+  if (kj_settle_failed(fd)) return -1; /* a TCP connect in progress (connect_settle.c) */
   const struct kj_libc *real = kj_real();
   KJ_GUARD_OR(return real->sendmsg(fd, msg, flags));
-  if (kj_fd_pending(fd) && (errno = kj_settle_pending(fd))) return -1; /* a TCP connect in progress (connect_settle.c) */
   struct sockaddr_storage repl;
   socklen_t rl;
   int err;
@@ -125,13 +125,8 @@ static void fix_source(int fd, struct sockaddr *src, socklen_t *srclen) {
   *srclen = olen;
 }
 
-/* (a TCP connect in progress settles first: connect_settle.c) */
 KJ_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *src, socklen_t *srclen) {
-  int unsettled = kj_fd_pending(fd) ? kj_connect_settle(fd) : 0; /* a TCP connect in progress (connect_settle.c) */
-  if (unsettled) {
-    errno = unsettled;
-    return -1;
-  }
+  if (kj_settle_failed(fd)) return -1; /* a TCP connect in progress (connect_settle.c) */
   ssize_t r = kj_real()->recvfrom(fd, buf, n, flags, src, srclen);
   if (r >= 0 && src && kj_enabled() && kj_cfg()->dns_enabled) {
     struct kj_guard g = kj_guard_take(); /* the registry's lock: not while a hook runs */
@@ -145,11 +140,7 @@ KJ_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
 }
 
 KJ_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
-  int unsettled = kj_fd_pending(fd) ? kj_connect_settle(fd) : 0; /* a TCP connect in progress (connect_settle.c) */
-  if (unsettled) {
-    errno = unsettled;
-    return -1;
-  }
+  if (kj_settle_failed(fd)) return -1; /* a TCP connect in progress (connect_settle.c) */
   ssize_t r = kj_real()->recvmsg(fd, msg, flags);
   if (r >= 0 && msg && msg->msg_name && kj_enabled() && kj_cfg()->dns_enabled) {
     struct kj_guard g = kj_guard_take(); /* the registry's lock: not while a hook runs */
