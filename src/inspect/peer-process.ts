@@ -164,7 +164,12 @@ function socketInodes(peers: Peer[]): Map<Peer, string> {
 
 /** 127.0.0.1:port as /proc/net/tcp writes it */
 function loopbackHex(port: number): string {
-  return `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return `0100007F:${portHex(port)}`;
+}
+
+/** a port as the /proc/net tables write it: 4 upper-case hex digits */
+function portHex(port: number): string {
+  return port.toString(16).toUpperCase().padStart(4, '0');
 }
 
 /**
@@ -175,7 +180,7 @@ function udpSocketInodes(peers: Peer[]): Map<Peer, string> {
   const addresses = ['0100007F', '00000000', '00000000000000000000000000000000', '00000000000000000000000001000000', '0000000000000000FFFF00000100007F'];
   const wanted = new Map<string, Peer>();
   for (const peer of peers) {
-    const hex = `:${peer.port.toString(16).toUpperCase().padStart(4, '0')}`;
+    const hex = `:${portHex(peer.port)}`;
     for (const a of addresses) wanted.set(a + hex, peer);
   }
   const out = new Map<Peer, string>();
