@@ -20,7 +20,7 @@ import { CleanupStack } from '../child/cleanup-stack.js';
 import { mergeEnv, writeEnvFiles, type EnvPrecedence } from '../child/env-merge.js';
 import { exitCodeOf } from '../child/exit-status.js';
 import { waitUnlessClosed } from '../child/session-closed.js';
-import { forwardSignals, onForwardedSignals } from '../child/signals.js';
+import { forwardSignals, onForwardedSignals, guardCleanupFromSignals } from '../child/signals.js';
 import { shimEnvironment } from '../child/shim-env.js';
 import { makeWarnDir } from '../child/warn-dir.js';
 import { startChild } from '../child/spawn.js';
@@ -83,6 +83,7 @@ export async function runCommand(command: string, args: string[], options: RunOp
   // and ends the child: everything below that leaves something locally tells it at once
   const guardian = startGuardian(undefined, log);
   const setup = new AbortController();
+  const signalGuard = guardCleanupFromSignals(log.info);
   const stopInterrupts = interruptSetupOnSignals(setup, log);
   try {
     if (intercept && options.inspect !== false) await feedInterceptRecords(cleanup);
@@ -170,6 +171,7 @@ export async function runCommand(command: string, args: string[], options: RunOp
     }
     throw err;
   } finally {
+    signalGuard.cleaning();
     stopInterrupts();
     await cleanup.unwind(log.warn);
     guardian.release();

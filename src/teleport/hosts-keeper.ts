@@ -11,8 +11,9 @@
 // sees its channel close and ends itself: nobody could keep its hosts block any more.
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { constants } from 'node:os';
 import { KinjectError } from '../errors.js';
-import { onForwardedSignals } from '../child/signals.js';
+import { guardCleanupFromSignals, onForwardedSignals } from '../child/signals.js';
 import type { Logger } from '../log.js';
 import { errorMessage } from '../util/error-message.js';
 import type { ReadyMessage } from './background.js';
@@ -62,7 +63,10 @@ export async function runHostsKeeper(
     checkHostsWritable(hostsFile);
     for (const line of removeDeadTeleports().removed) log.info(line);
   }
+  // its own process group: a Ctrl-C reaches the keeper only, which passes it on once (in the
+  // terminal's group the session got it twice, and the late copy could land mid-cleanup)
   const child = spawn('setpriv', [...setprivArgs(invoker, true), process.execPath, '--', process.argv[1], ...argv], {
+    detached: true,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: sessionEnv(process.env, invoker, kubeconfig, hostsFile),
   });
@@ -84,14 +88,24 @@ export async function runHostsKeeper(
       ready(m.table ?? '', m.id ?? '', m.inspect);
     }
   });
-  // the session decides how to stop (it gets the terminal's signals itself; a signal to the keeper is passed on)
+  // the session decides how to stop: the keeper passes the first signal it gets on (any one closes
+  // the session; a second Ctrl-C is not passed on, it could only land in the session's exit); once
+  // the session has exited, a signal waits for the block's removal below
+  const signalGuard = guardCleanupFromSignals(log.info);
+  let passedOn = false;
   const stopForwarding = onForwardedSignals((signal) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    if (passedOn || child.exitCode !== null || child.signalCode !== null) return;
+    passedOn = true;
+    child.kill(signal);
   });
   const code = await new Promise<number>((resolve, reject) => {
     child.on('error', (err) => reject(new KinjectError(`cannot start the session as ${invoker.user} with setpriv (util-linux): ${errorMessage(err)}`)));
-    child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0)));
-  }).finally(stopForwarding);
+    // ended by a signal: 128 + its number, as a shell says it
+    child.on('exit', (c, s) => resolve(c ?? (s ? 128 + (constants.signals[s] ?? 0) : 0)));
+  }).finally(() => {
+    signalGuard.cleaning();
+    stopForwarding();
+  });
   if (hostsFile && ids.size) {
     try {
       editHostsFile(hostsFile, (t) => withoutBlocks(t, (id) => ids.has(id)), backup);

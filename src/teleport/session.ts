@@ -11,7 +11,7 @@ import { realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KinjectError, usageError } from '../errors.js';
 import { CleanupStack } from '../child/cleanup-stack.js';
-import { onForwardedSignals } from '../child/signals.js';
+import { onForwardedSignals, guardCleanupFromSignals } from '../child/signals.js';
 import { formatEnvFile } from '../env-file/index.js';
 import type { Logger } from '../log.js';
 import { listLocalSessions, registerSession, type RegisteredSession } from '../session/registry.js';
@@ -97,6 +97,7 @@ export async function runTeleport(
 
   const cleanup = new CleanupStack();
   const stop = new AbortController();
+  const signalGuard = guardCleanupFromSignals(log.info);
   const stopSignals = onForwardedSignals((signal) => {
     log.info(`${signal} received: closing the teleport session`);
     stop.abort(signal);
@@ -243,6 +244,7 @@ export async function runTeleport(
     if (stop.signal.aborted && !(err instanceof KinjectError)) return 1;
     throw err;
   } finally {
+    signalGuard.cleaning();
     stopSignals();
     process.off('disconnect', keeperGone);
     await cleanup.unwind(log.warn);

@@ -1,6 +1,6 @@
 // `kinject run` against the real local cluster, targetless: curl, node and python reach `hello` by
 // short and full names, `echo` over raw TCP, a ClusterIP, a pod IP and the headless service; the
-// exit status and signals pass through; five runs in parallel do not interfere; nothing is left.
+// exit status and signals pass through (a signal during the cleanup waits for it); five runs in parallel do not interfere; nothing is left.
 import t from 'tap';
 import { ensureCluster, kinjectLeftovers, kubectlOk } from '../helpers/cluster.js';
 import { kinject, sessionOf, spawnKinject, until } from '../helpers/kinject-cli.js';
@@ -104,6 +104,30 @@ t.test('SIGINT while the proxy pod starts: kinject removes it and exits 130', as
   const end = await child.exited;
   t.equal(end.code, 130, child.err);
   t.same(await kinjectLeftovers(kubeconfig, NS, sessionOf(child.err)), []);
+});
+
+t.test('Ctrl-C pressed again and again: kinject finishes its cleanup, exits 130 and leaves nothing', async (t) => {
+  const child = spawnKinject(['run', '-n', NS, '--output', 'json', '--', 'sh', '-c', 'echo started; exec sleep 30'], { kubeconfig });
+  t.ok(await until(() => child.out.includes('started'), { timeoutMs: 120_000 }), child.err);
+  let ended = false;
+  child.exited.then(() => (ended = true));
+  // one signal every 10 ms (at most 30 s): some reach the child, the later ones kinject's cleanup
+  for (let i = 0; i < 3000 && !ended; i++) {
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const end = await child.exited;
+  const events = child.err
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  const said = (re) => events.some((e) => re.test(e.message));
+  t.ok(said(/^SIGINT received while cleaning up: kinject exits when its cleanup is done/), child.err);
+  t.equal(events.at(-1).event, 'cleanup-done', 'the cleanup ran to its end');
+  // 130 as a shell sees it: the child's status, or Node's own exit (after all of the cleanup) ended by the next SIGINT
+  t.ok(end.code === 130 || (end.code === null && end.signal === 'SIGINT'), `exit 130: ${JSON.stringify(end)}`);
+  const pod = events.find((e) => e.event === 'pod-created').pod;
+  t.same(await kinjectLeftovers(kubeconfig, NS, pod.replace(/^kinject-/, '')), []);
 });
 
 t.test('five runs in parallel do not interfere', async (t) => {
