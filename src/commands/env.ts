@@ -5,6 +5,7 @@ import { formatEnvFile, skippedWarning, type EnvSyntax } from '../env-file/index
 import { usageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { CleanupStack } from '../child/cleanup-stack.js';
+import { guardCleanupFromSignals, onForwardedSignals } from '../child/signals.js';
 import { openClusterSession } from '../session/cluster-session.js';
 import { seconds, type TargetFlags } from './options.js';
 
@@ -18,8 +19,8 @@ export async function envCommand(options: EnvOptions): Promise<void> {
   const log = createLogger(options.verbose);
   const cleanup = new CleanupStack();
   const abort = new AbortController();
-  const onSignal = () => abort.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  const signalGuard = guardCleanupFromSignals(log.info);
+  const stopSignals = onForwardedSignals(() => abort.abort(new Error('interrupted')));
   try {
     const timeoutSeconds = seconds(options.timeout, '--timeout');
     const { env } = await openClusterSession({ ...options, timeoutSeconds }, cleanup, log, abort.signal);
@@ -28,7 +29,8 @@ export async function envCommand(options: EnvOptions): Promise<void> {
     const warning = skippedWarning(written, options.format, 'kinject env', '--format json');
     if (warning) log.warn(warning);
   } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    signalGuard.cleaning();
+    stopSignals();
     await cleanup.unwind(log.warn);
   }
 }
