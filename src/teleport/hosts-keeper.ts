@@ -11,8 +11,8 @@
 // sees its channel close and ends itself: nobody could keep its hosts block any more.
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { constants } from 'node:os';
 import { KinjectError } from '../errors.js';
+import { exitCodeOf } from '../child/exit-status.js';
 import { guardCleanupFromSignals, onForwardedSignals } from '../child/signals.js';
 import type { Logger } from '../log.js';
 import { errorMessage } from '../util/error-message.js';
@@ -100,8 +100,7 @@ export async function runHostsKeeper(
   });
   const code = await new Promise<number>((resolve, reject) => {
     child.on('error', (err) => reject(new KinjectError(`cannot start the session as ${invoker.user} with setpriv (util-linux): ${errorMessage(err)}`)));
-    // ended by a signal: 128 + its number, as a shell says it
-    child.on('exit', (c, s) => resolve(c ?? (s ? 128 + (constants.signals[s] ?? 0) : 0)));
+    child.on('exit', (code, signal) => resolve(exitCodeOf({ code, signal }))); // a signal: 128 + its number
   }).finally(() => {
     signalGuard.cleaning();
     stopForwarding();
