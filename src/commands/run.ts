@@ -2,7 +2,6 @@
 // cluster), starts the local front and DNS server the shim talks to, runs the command with the
 // shim (and, with --target, the workload's env and volumes), and removes everything it created on
 // every way out. Returns the exit code. The cluster modules are imported only when needed.
-import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { KinjectError, usageError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
@@ -164,7 +163,7 @@ export async function runCommand(command: string, args: string[], options: RunOp
     return closedBy ? 1 : exitCodeOf(end);
   } catch (err) {
     const reason = setup.signal.reason;
-    if (reason instanceof Interrupted) return 128 + (constants.signals[reason.signal] ?? 0);
+    if (reason instanceof Interrupted) return exitCodeOf({ code: null, signal: reason.signal });
     if (options.output === 'json' && err instanceof KinjectError) {
       log.event('error', { message: err.message, exitCode: err.exitCode });
       return err.exitCode;
